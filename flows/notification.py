@@ -1,0 +1,28 @@
+"""Phase 1, notification day: open the inspection, tell everyone, start day 2, send the surveys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import flow
+
+from flows.naming import phase_run_name
+from send_inspection.runtime import current_runtime
+from tasks.inspection_tasks import finish_phase_task, open_inspection_task, start_phase_task
+from tasks.mail_tasks import send_notifications_task, send_surveys_task
+
+
+@flow(name="notification", flow_run_name=phase_run_name("notification (day 1)"), log_prints=True)
+def notification(notified_at: datetime, inspection_id: str | None = None) -> str:
+    """Open the inspection from the time of the call, notify the lists, start day 2 and send the surveys."""
+    rt = current_runtime()
+    inspection_id = open_inspection_task(notified_at, inspection_id)
+    start_phase_task(inspection_id, "notification")
+    send_notifications_task(inspection_id)
+    start_phase_task(inspection_id, "day2")
+    links = rt.waiter.survey_links(inspection_id)
+    if links is None:
+        return "waiting for the survey links"
+    send_surveys_task(inspection_id, links)
+    finish_phase_task(inspection_id, "notification", "notified, core group invited, surveys sent")
+    return "done"

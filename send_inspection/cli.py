@@ -1,0 +1,261 @@
+"""The `send-inspection` command: start an inspection, print its timeline, rehearse, run the stack."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+from send_inspection.calendar import LONDON
+from send_inspection.settings import load_settings
+
+
+def _parse_when(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date-time like 2023-06-26T09:00") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=LONDON)
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    """Print the inspection's milestones for a notification time."""
+    from send_inspection.config.loader import calendar_for, load_config
+    from send_inspection.timeline import compute_timeline
+
+    config = load_config(Path(args.config) if args.config else load_settings().config_dir)
+    timeline = compute_timeline(args.notified_at, config.timeline.rules(), calendar_for(config))
+    if args.json:
+        print(json.dumps({k: v.isoformat() for k, v in timeline.items()}, indent=2))
+        return 0
+    notified = args.notified_at.date()
+    cal = calendar_for(config)
+    width = max(len(k) for k in timeline)
+    print(f"{'milestone':<{width}}  day  when (Europe/London)")
+    for name, when in timeline.items():
+        day = cal.day_number(notified, when.date())
+        print(f"{name:<{width}}  {day if day else '-':>3}  {when.strftime('%a %d %b %Y %H:%M %Z')}")
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Load and validate the partnership's config; say what is wrong, where."""
+    from send_inspection.config.loader import load_config
+
+    folder = Path(args.config) if args.config else load_settings().config_dir
+    config = load_config(folder)
+    print(f"{folder}: {len(config.partnership.people)} people, {len(config.annex_a.items)} register items, "
+          f"{len(config.timeline.milestones)} milestones: OK")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Create or upgrade the product's database."""
+    from send_inspection.db.session import migrate
+
+    settings = load_settings()
+    migrate(settings.database_url)
+    print(f"database at {settings.database_url} is up to date")
+    return 0
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    """Start an inspection by running the notification deployment with the time of the call."""
+    _prefect_setup()
+    from prefect.deployments import run_deployment
+
+    from send_inspection.live import DEPLOYMENT_NAME
+
+    notified_at = args.notified_at or datetime.now(LONDON).replace(second=0, microsecond=0)
+    run = run_deployment(f"notification/{DEPLOYMENT_NAME}", parameters={"notified_at": notified_at.isoformat()},
+                         timeout=0)
+    api = os.environ["PREFECT_API_URL"].removesuffix("/api")
+    print(f"started {run.name}: {api}/runs/flow-run/{run.id}")
+    return 0
+
+
+def cmd_survey_links(args: argparse.Namespace) -> int:
+    """Give the inspectors' survey links to a waiting notification phase."""
+    _prefect_setup()
+    from uuid import UUID
+
+    from prefect.flow_runs import resume_flow_run
+
+    from send_inspection.engine.notification import SurveyLinks, record_survey_links
+    from send_inspection.engine.phases import get_phase
+    from send_inspection.live import build_context
+
+    links = SurveyLinks(children_young_people=args.children_young_people, parents_carers=args.parents_carers,
+                        practitioners=args.practitioners, health_template=args.health_template)
+    ctx = build_context(load_settings())
+    record_survey_links(ctx, args.inspection, links)
+    run = get_phase(ctx, args.inspection, "notification")
+    if run is not None and run.flow_run_id and run.status == "waiting":
+        resume_flow_run(UUID(run.flow_run_id), run_input=json.loads(links.model_dump_json()))
+    print(f"survey links recorded for {args.inspection}")
+    return 0
+
+
+def cmd_rehearse(args: argparse.Namespace) -> int:
+    """Rehearse notification → day-2 upload on a virtual clock and print what was sent and decided."""
+    from send_inspection.rehearsal.driver import rehearse
+    from send_inspection.rehearsal.scenarios import demo_behaviours
+
+    settings = load_settings()
+    workdir = Path(args.workdir) if args.workdir else settings.home / "rehearsals" / datetime.now().strftime(
+        "%Y%m%d-%H%M%S")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    started = time.perf_counter()
+    report = rehearse(workdir, notified_at=args.notified_at, behaviours=demo_behaviours())
+    elapsed = time.perf_counter() - started
+    for email in report.emails:
+        print(f"{email.at}  {email.template:<24} {', '.join(email.recipients)[:90]}")
+    print(f"\n{len(report.emails)} emails, {len(report.answers)} answers; phases: {report.phases}; "
+          f"virtual end {report.finished_at}; wall time {elapsed:.1f}s; outbox {workdir / 'outbox'}")
+    return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    """Run the sign-off web app and the outbox page."""
+    _prefect_setup()
+    import uvicorn
+
+    from send_inspection.live import PrefectWaker, build_context
+    from send_inspection.web.app import create_app
+
+    settings = load_settings()
+    ctx = build_context(settings)
+    app = create_app(ctx, waker=PrefectWaker(ctx),
+                     outbox_dir=settings.outbox_dir if settings.mail_transport == "outbox" else None)
+    uvicorn.run(app, host=settings.web_host, port=settings.web_port, log_level="info")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Serve the product's deployments (phase flows and the ticker)."""
+    _prefect_setup()
+    from send_inspection.db.session import migrate
+    from send_inspection.deployments import serve_deployments
+
+    migrate(load_settings().database_url)
+    serve_deployments()
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Bring up a Prefect server, the web app and the deployments; stop them all on Ctrl-C."""
+    settings = load_settings()
+    from send_inspection.prefect_env import prefect_env
+
+    env = {**os.environ, **prefect_env(settings)}
+    settings.home.mkdir(parents=True, exist_ok=True)
+    logs = settings.home / "logs"
+    logs.mkdir(exist_ok=True)
+    exe = [sys.executable, "-m", "send_inspection.cli"]
+    procs: list[subprocess.Popen] = []
+
+    def spawn(name: str, argv: list[str]) -> None:
+        log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the child's lifetime
+        procs.append(subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT))
+        print(f"started {name} (log: {logs / (name + '.log')})")
+
+    try:
+        spawn("prefect-server", [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                                 "--port", "4200"])
+        _wait_for("http://127.0.0.1:4200/api/health", seconds=120)
+        spawn("web", [*exe, "web"])
+        spawn("worker", [*exe, "worker"])
+        _wait_for(f"http://{settings.web_host}:{settings.web_port}/healthz", seconds=60)
+        print(f"\nPrefect UI:   http://127.0.0.1:4200\nWeb app:      {settings.base_url}/\n"
+              f"Outbox:       {settings.base_url}/outbox\n\nStart an inspection: "
+              f"send-inspection start --notified-at {datetime.now(LONDON):%Y-%m-%dT%H:%M}  "
+              f"(or Deployments → notification → Run in the UI). Ctrl-C stops everything.")
+        while all(p.poll() is None for p in procs):
+            time.sleep(1)
+        print("a process stopped; see the logs", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def _wait_for(url: str, *, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback health check
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"{url} did not come up within {seconds:.0f}s")
+
+
+def _prefect_setup() -> None:
+    from send_inspection.prefect_env import apply_prefect_env
+
+    apply_prefect_env(load_settings())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of `send-inspection`."""
+    parser = argparse.ArgumentParser(prog="send-inspection", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("timeline", help="print the milestones for a notification time")
+    p.add_argument("--notified-at", type=_parse_when, required=True, help="time of the call, e.g. 2023-06-26T09:00")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--config", help="partnership config folder (default: the demo partnership)")
+    p.set_defaults(func=cmd_timeline)
+    p = sub.add_parser("check-config", help="validate a partnership config folder")
+    p.add_argument("--config")
+    p.set_defaults(func=cmd_check_config)
+    sub.add_parser("migrate", help="create or upgrade the database").set_defaults(func=cmd_migrate)
+    p = sub.add_parser("start", help="start an inspection (runs the notification deployment)")
+    p.add_argument("--notified-at", type=_parse_when, help="time of the inspectors' call (default: now)")
+    p.set_defaults(func=cmd_start)
+    p = sub.add_parser("survey-links", help="give the inspectors' survey links to the notification phase")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--children-young-people", required=True)
+    p.add_argument("--parents-carers", required=True)
+    p.add_argument("--practitioners", required=True)
+    p.add_argument("--health-template")
+    p.set_defaults(func=cmd_survey_links)
+    p = sub.add_parser("rehearse", help="rehearse notification → day-2 upload on a virtual clock")
+    p.add_argument("--notified-at", type=_parse_when, default=_parse_when("2023-06-26T09:00"))
+    p.add_argument("--workdir")
+    p.set_defaults(func=cmd_rehearse)
+    sub.add_parser("web", help="run the sign-off web app").set_defaults(func=cmd_web)
+    sub.add_parser("worker", help="serve the deployments").set_defaults(func=cmd_worker)
+    sub.add_parser("up", help="run the whole product locally").set_defaults(func=cmd_up)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line."""
+    args = build_parser().parse_args(argv)
+    from send_inspection.config.loader import ConfigError
+
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

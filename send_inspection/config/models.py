@@ -1,0 +1,493 @@
+"""The partnership's configuration as typed models: people, inboxes, lists, the register, the timeline."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable
+from datetime import date, time, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from send_inspection.timeline import AfterRule, DayRule, MilestoneRule
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_DURATION = re.compile(r"^(\d+)\s*(m|h|d)$")
+
+
+class Strict(BaseModel):
+    """Base model: unknown fields are an error, so a typo in YAML is caught at start."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse '90m', '3h' or '1d' into a timedelta."""
+    m = _DURATION.match(text.strip())
+    if not m:
+        raise ValueError(f"{text!r} is not a duration like '30m', '3h' or '1d'")
+    n, unit = int(m.group(1)), m.group(2)
+    return {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}[unit]
+
+
+def parse_clock_time(text: str) -> time:
+    """Parse 'HH:MM' (24-hour) into a time."""
+    m = re.match(r"^([01]\d|2[0-3]):([0-5]\d)$", str(text).strip())
+    if not m:
+        raise ValueError(f"{text!r} is not a time like '09:00' or '17:30'")
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+def _check_email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value.lower()
+
+
+def _check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(f"{value!r} is not an id (lower-case letters, digits, '.', '_' or '-')")
+    return value
+
+
+# ---------------------------------------------------------------- reference checks
+# A reference problem names the exact field (a pydantic `loc`), so the loader can point at its YAML line.
+
+Loc = tuple[str | int, ...]
+Problem = tuple[Loc, str, object]
+
+
+def format_loc(loc: Loc) -> str:
+    """Write a field path the way a coordinator reads it: `items[3].evidence_lead`."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _raise_problems(title: str, problems: list[Problem]) -> None:
+    """Raise one ValidationError listing every problem at its own location (no-op if there are none)."""
+    if not problems:
+        return
+    errors = [
+        InitErrorDetails(
+            type=PydanticCustomError("reference", "{message}", {"message": message}), loc=loc, input=value
+        )
+        for loc, message, value in problems
+    ]
+    raise ValidationError.from_exception_data(title, errors)
+
+
+def _unknown(ref: str, kind: str, known: Iterable[str]) -> str:
+    """Say that `ref` is not a known `kind`, suggesting near spellings."""
+    close = difflib.get_close_matches(ref, sorted(known), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{ref!r} is not a {kind}{hint}"
+
+
+def _duplicates(values: list[str], loc_of: Callable[[int], Loc], kind: str) -> list[Problem]:
+    """Report each repeat of a value, at the repeat, naming where it was first used."""
+    first: dict[str, int] = {}
+    problems: list[Problem] = []
+    for index, value in enumerate(values):
+        if value in first:
+            where = format_loc(loc_of(first[value]))
+            problems.append((loc_of(index), f"duplicate {kind} {value!r} (first used at {where})", value))
+        else:
+            first[value] = index
+    return problems
+
+
+def _check_refs(refs: list[tuple[Loc, str | None]], known: set[str], kind: str) -> list[Problem]:
+    """Report every reference that is not one of `known`."""
+    missing = [(loc, ref) for loc, ref in refs if ref is not None and ref not in known]
+    return [(loc, _unknown(ref, kind, known), ref) for loc, ref in missing]
+
+
+# ---------------------------------------------------------------- partnership.yaml
+
+
+class Person(Strict):
+    """A member of staff the engine may email: never a child or a family member."""
+
+    id: str
+    name: str
+    role: str
+    email: str
+    organisation: str = ""
+    deputy: str | None = None
+    escalates_to: str | None = None
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+    _email = field_validator("email")(classmethod(lambda cls, v: _check_email(v)))
+
+
+class Inbox(Strict):
+    """A shared mailbox of Appendix F and what it is used for."""
+
+    address: str
+    purpose: str
+
+    _email = field_validator("address")(classmethod(lambda cls, v: _check_email(v)))
+
+
+class Inboxes(Strict):
+    """The three inspection inboxes."""
+
+    comms: Inbox
+    logistics: Inbox
+    evidence: Inbox
+
+
+class Roles(Strict):
+    """Who plays each named part in the process (person ids)."""
+
+    coordinator: str
+    lano: str
+    director_final_check: str
+    icb_exec_lead: str
+    lead_evidence_officer: str
+    sender_name: str = "SEND Inspection Team"
+
+
+class MailingList(Strict):
+    """A distribution list: staff by id, plus plain addresses (for lists kept elsewhere)."""
+
+    id: str
+    name: str
+    members: list[str] = Field(default_factory=list)
+    addresses: list[str] = Field(default_factory=list)
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+    @field_validator("addresses")
+    @classmethod
+    def _addresses(cls, values: list[str]) -> list[str]:
+        return [_check_email(v) for v in values]
+
+
+class SurveyLists(Strict):
+    """The pre-prepared distribution lists for the three inspectorate surveys."""
+
+    children_young_people: MailingList
+    parents_carers: MailingList
+    practitioners: MailingList
+
+    def all(self) -> list[MailingList]:
+        """Return the three lists."""
+        return [self.children_young_people, self.parents_carers, self.practitioners]
+
+
+class PartnershipInfo(Strict):
+    """Name and id of the local area partnership."""
+
+    id: str
+    name: str
+    council: str
+    icb: str
+
+
+class Partnership(Strict):
+    """The contents of partnership.yaml."""
+
+    partnership: PartnershipInfo
+    inboxes: Inboxes
+    people: list[Person]
+    roles: Roles
+    core_group: list[str]
+    notification_lists: list[MailingList]
+    survey_lists: SurveyLists
+    health_template_contacts: list[str]
+
+    @model_validator(mode="after")
+    def _references(self) -> Partnership:
+        _raise_problems("Partnership", self._id_problems() + self._person_ref_problems())
+        return self
+
+    def _lists(self) -> list[tuple[Loc, MailingList]]:
+        notify = [(("notification_lists", i), lst) for i, lst in enumerate(self.notification_lists)]
+        survey = [(("survey_lists", n), getattr(self.survey_lists, n)) for n in SurveyLists.model_fields]
+        return [*notify, *survey]
+
+    def _id_problems(self) -> list[Problem]:
+        lists = self._lists()
+        return [
+            *_duplicates([p.id for p in self.people], lambda i: ("people", i, "id"), "person id"),
+            *_duplicates([lst.id for _, lst in lists], lambda i: (*lists[i][0], "id"), "list id"),
+        ]
+
+    def _person_ref_problems(self) -> list[Problem]:
+        refs: list[tuple[Loc, str | None]] = []
+        problems: list[Problem] = []
+        for i, p in enumerate(self.people):
+            for field in ("deputy", "escalates_to"):
+                refs.append((("people", i, field), getattr(p, field)))
+                if getattr(p, field) == p.id:
+                    problems.append((("people", i, field), f"{field} cannot be the person themself", p.id))
+        refs += [(("roles", f), getattr(self.roles, f)) for f in Roles.model_fields if f != "sender_name"]
+        refs += [(("core_group", i), ref) for i, ref in enumerate(self.core_group)]
+        refs += [(("health_template_contacts", i), r) for i, r in enumerate(self.health_template_contacts)]
+        refs += [((*loc, "members", i), r) for loc, lst in self._lists() for i, r in enumerate(lst.members)]
+        return [*_check_refs(refs, {p.id for p in self.people}, "person id"), *problems]
+
+    def person(self, person_id: str) -> Person:
+        """Return the person with this id."""
+        for p in self.people:
+            if p.id == person_id:
+                return p
+        raise KeyError(person_id)
+
+
+# ---------------------------------------------------------------- register.yaml
+
+Phase = Literal["day2", "day5"]
+Step = Literal["submit", "approve", "check", "upload"]
+STEPS: tuple[Step, ...] = ("submit", "approve", "check", "upload")
+
+
+class Group(Strict):
+    """A group of Annex A evidence (Local Area Partnership, Education, Care, Health, AP)."""
+
+    id: str
+    name: str
+    accountable_lead: str
+
+
+class RegisterItem(Strict):
+    """One row of Appendix D (or the health structure template) with its owners and deadlines."""
+
+    ref: str
+    title: str
+    description: str = ""
+    group: str
+    phase: Phase
+    evidence_lead: str
+    accountable_lead: str | None = None
+    # Step -> milestone name; steps not named here take the chain defaults of timeline.yaml.
+    deadlines: dict[Step, str] = Field(default_factory=dict)
+
+    @field_validator("ref")
+    @classmethod
+    def _ref(cls, v: str) -> str:
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", v):
+            raise ValueError(f"{v!r} is not a register reference like '1.3' or 'child-level-data'")
+        return v
+
+
+class Register(Strict):
+    """The contents of register.yaml: the Annex A register."""
+
+    groups: list[Group]
+    items: list[RegisterItem]
+
+    @model_validator(mode="after")
+    def _unique(self) -> Register:
+        groups = {g.id for g in self.groups}
+        group_refs: list[tuple[Loc, str | None]] = [
+            (("items", i, "group"), item.group) for i, item in enumerate(self.items)
+        ]
+        _raise_problems(
+            "Register",
+            [
+                *_duplicates([g.id for g in self.groups], lambda i: ("groups", i, "id"), "group id"),
+                *_duplicates([it.ref for it in self.items], lambda i: ("items", i, "ref"), "ref"),
+                *_check_refs(group_refs, groups, "group id"),
+            ],
+        )
+        return self
+
+    def group(self, group_id: str) -> Group:
+        """Return the group with this id."""
+        return next(g for g in self.groups if g.id == group_id)
+
+    def accountable_lead(self, item: RegisterItem) -> str:
+        """Return who signs this item off: the item's own accountable lead, else its group's."""
+        return item.accountable_lead or self.group(item.group).accountable_lead
+
+
+# ---------------------------------------------------------------- timeline.yaml
+
+
+class MilestoneSpec(Strict):
+    """A milestone rule as written in YAML: {day, at} or {after, working_days, at}."""
+
+    day: int | None = Field(default=None, ge=1, le=60)
+    after: str | None = None
+    working_days: int | None = Field(default=None, ge=0, le=120)
+    at: str | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_clock_time(v)
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self) -> MilestoneSpec:
+        if (self.day is None) == (self.after is None):
+            raise ValueError("give either 'day' (with 'at') or 'after' (with 'working_days')")
+        if self.day is not None and self.at is None:
+            raise ValueError("a 'day' rule needs 'at' (HH:MM)")
+        if self.after is not None and self.working_days is None:
+            raise ValueError("an 'after' rule needs 'working_days'")
+        return self
+
+    def rule(self) -> MilestoneRule:
+        """Return the calendar rule this spec describes."""
+        at = parse_clock_time(self.at) if self.at is not None else None
+        if self.day is not None:
+            assert at is not None
+            return DayRule(day=self.day, at=at)
+        assert self.after is not None and self.working_days is not None
+        return AfterRule(after=self.after, working_days=self.working_days, at=at)
+
+
+class QuietHours(Strict):
+    """No reminders or escalations between `start` and `end`, nor (if set) at weekends and bank holidays."""
+
+    start: str = "19:00"
+    end: str = "07:30"
+    non_working_days: bool = True
+
+    @field_validator("start", "end")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        parse_clock_time(v)
+        return v
+
+
+class Chasing(Strict):
+    """When reminders go before a deadline and escalations after it."""
+
+    reminders_before: list[str] = Field(default_factory=lambda: ["3h", "1h"])
+    escalate_to_deputy_after: str = "0m"
+    escalate_up_after: str = "1h"
+    quiet_hours: QuietHours = Field(default_factory=QuietHours)
+
+    @field_validator("reminders_before")
+    @classmethod
+    def _durations(cls, values: list[str]) -> list[str]:
+        for v in values:
+            parse_duration(v)
+        return values
+
+    @field_validator("escalate_to_deputy_after", "escalate_up_after")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+
+class CoreGroupMeeting(Strict):
+    """The day-1 core group meeting: preferred time, and how to find the next sensible slot."""
+
+    preferred: str = "11:00"
+    min_notice_minutes: int = Field(default=45, ge=0)
+    slot_minutes: int = Field(default=30, ge=5)
+    latest_start: str = "16:00"
+    duration_minutes: int = Field(default=60, ge=15)
+    location: str = ""
+
+    @field_validator("preferred", "latest_start")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        parse_clock_time(v)
+        return v
+
+
+class Timeline(Strict):
+    """The contents of timeline.yaml."""
+
+    milestones: dict[str, MilestoneSpec]
+    # phase -> step -> milestone name (the chain defaults for register items of that phase)
+    chains: dict[Phase, dict[Step, str]]
+    chasing: Chasing = Field(default_factory=Chasing)
+    core_group_meeting: CoreGroupMeeting = Field(default_factory=CoreGroupMeeting)
+    token_valid_after_deadline: str = "3d"
+    extra_bank_holidays: list[date] = Field(default_factory=list)
+    not_bank_holidays: list[date] = Field(default_factory=list)
+
+    @field_validator("token_valid_after_deadline")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+    @model_validator(mode="after")
+    def _references(self) -> Timeline:
+        names = set(self.milestones)
+        refs: list[tuple[Loc, str | None]] = [
+            (("milestones", name, "after"), spec.after) for name, spec in self.milestones.items()
+        ]
+        refs += [(("chains", ph, st), ms) for ph, steps in self.chains.items() for st, ms in steps.items()]
+        _raise_problems("Timeline", [*_check_refs(refs, names, "milestone"), *self._cycle_problems()])
+        return self
+
+    def _cycle_problems(self) -> list[Problem]:
+        problems: list[Problem] = []
+        reported: set[str] = set()
+        for name in self.milestones:
+            trail = [name]
+            while (after := self.milestones[trail[-1]].after) in self.milestones and after not in trail:
+                trail.append(after)
+            if after == name and name not in reported:
+                reported.update(trail)
+                message = f"milestones wait for each other: {' -> '.join([*trail, name])}"
+                problems.append((("milestones", name, "after"), message, after))
+        return problems
+
+    def rules(self) -> dict[str, MilestoneRule]:
+        """Return the milestone rules in file order."""
+        return {name: spec.rule() for name, spec in self.milestones.items()}
+
+
+class PartnershipConfig(Strict):
+    """Everything loaded from one partnership's config folder."""
+
+    partnership: Partnership
+    annex_a: Register
+    timeline: Timeline
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> PartnershipConfig:
+        people = {p.id for p in self.partnership.people}
+        milestones = set(self.timeline.milestones)
+        groups, items = self.annex_a.groups, self.annex_a.items
+        person_refs: list[tuple[Loc, str | None]] = [
+            (("annex_a", "groups", i, "accountable_lead"), g.accountable_lead) for i, g in enumerate(groups)
+        ]
+        milestone_refs: list[tuple[Loc, str | None]] = []
+        for i, item in enumerate(items):
+            loc: Loc = ("annex_a", "items", i)
+            person_refs += [((*loc, f), getattr(item, f)) for f in ("evidence_lead", "accountable_lead")]
+            milestone_refs += [((*loc, "deadlines", s), ms) for s, ms in item.deadlines.items()]
+        _raise_problems(
+            "PartnershipConfig",
+            [
+                *_check_refs(person_refs, people, "person id"),
+                *_check_refs(milestone_refs, milestones, "milestone"),
+                *self._chain_problems(),
+            ],
+        )
+        return self
+
+    def _chain_problems(self) -> list[Problem]:
+        problems: list[Problem] = []
+        for i, item in enumerate(self.annex_a.items):
+            chain = self.timeline.chains.get(item.phase, {})
+            missing = [step for step in STEPS if step not in item.deadlines and step not in chain]
+            if missing:
+                message = (
+                    f"no deadline for step(s) {', '.join(missing)}: add them to chains.{item.phase} "
+                    "in timeline.yaml or to this item's deadlines"
+                )
+                problems.append((("annex_a", "items", i, "phase"), message, item.phase))
+        return problems
+
+    def step_milestone(self, item: RegisterItem, step: Step) -> str:
+        """Return the milestone that is the deadline of `step` for `item`."""
+        return item.deadlines.get(step) or self.timeline.chains[item.phase][step]

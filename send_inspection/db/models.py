@@ -1,0 +1,208 @@
+"""Database tables: inspections, people, register items, submissions, decisions, tokens, emails, phase runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Store aware datetimes as UTC; read them back aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Refuse naive datetimes and store UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Return an aware UTC datetime."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention Alembic can rely on."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Inspection(Base):
+    """One inspection of one partnership, from notification to the final report."""
+
+    __tablename__ = "inspections"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    partnership_id: Mapped[str] = mapped_column(String(80))
+    partnership_name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default="full")
+    mode: Mapped[str] = mapped_column(String(20), default="live")
+    notified_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    survey_links: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+
+
+class Milestone(Base):
+    """A deadline of an inspection, fixed when the inspection starts."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (UniqueConstraint("inspection_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    name: Mapped[str] = mapped_column(String(80))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Person(Base):
+    """A member of staff as configured when the inspection started (never a child or family member)."""
+
+    __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("inspection_id", "person_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    person_key: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    deputy_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    escalates_to_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    absent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RegisterItem(Base):
+    """One Annex A requirement in one inspection, and where it stands in its sign-off chain."""
+
+    __tablename__ = "register_items"
+    __table_args__ = (UniqueConstraint("inspection_id", "ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    ref: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    group_name: Mapped[str] = mapped_column(String(120))
+    phase: Mapped[str] = mapped_column(String(20))
+    evidence_lead: Mapped[str] = mapped_column(String(80))
+    accountable_lead: Mapped[str] = mapped_column(String(80))
+    # step -> milestone name, frozen at the start of the inspection
+    deadlines: Mapped[dict[str, str]] = mapped_column(JSON)
+    step: Mapped[str] = mapped_column(String(20), default="submit")
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    step_started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class Submission(Base):
+    """What an evidence lead submitted for an item: a file, a hyperlink or an explanation."""
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("register_items.id"))
+    round: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    stored_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    size_bytes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    link_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    explanation: Mapped[str | None] = mapped_column(Text, nullable=True)
+    checklist: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
+    submitted_by: Mapped[str] = mapped_column(String(80))
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Decision(Base):
+    """A recorded answer to one step of one round of an item: who, when, from where, with which token."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (UniqueConstraint("item_id", "step", "round"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("register_items.id"))
+    step: Mapped[str] = mapped_column(String(20))
+    round: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_by: Mapped[str] = mapped_column(String(80))
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    remote_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("action_tokens.id"), nullable=True)
+
+
+class ActionToken(Base):
+    """A personal link for one person to answer one step of one round; only its hash is kept."""
+
+    __tablename__ = "action_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    person_key: Mapped[str] = mapped_column(String(80))
+    item_id: Mapped[int] = mapped_column(ForeignKey("register_items.id"))
+    step: Mapped[str] = mapped_column(String(20))
+    round: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class EmailRecord(Base):
+    """The ledger of every email: its unique key means nothing is ever sent twice."""
+
+    __tablename__ = "email_ledger"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    template: Mapped[str] = mapped_column(String(80))
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20))
+    transport: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class PhaseRun(Base):
+    """A phase of an inspection: its Prefect flow run, whether it waits, and when it must wake."""
+
+    __tablename__ = "phase_runs"
+    __table_args__ = (UniqueConstraint("inspection_id", "phase"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    phase: Mapped[str] = mapped_column(String(40))
+    flow_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    wake_seq: Mapped[int] = mapped_column(Integer, default=0)
+    next_wake_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+    seen_changes: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -1,0 +1,38 @@
+"""Everything the engine needs to act, wired in one place: config, database, clock, mail, links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from send_inspection.calendar import WorkingCalendar
+from send_inspection.clock import Clock
+from send_inspection.config.models import PartnershipConfig
+from send_inspection.db.session import engine_for
+from send_inspection.mail.ledger import MailLedger
+from send_inspection.mail.render import MailRenderer
+from send_inspection.mail.transport import MailTransport
+
+
+@dataclass
+class EngineContext:
+    """The engine's adapters: handed to every engine function instead of globals."""
+
+    config: PartnershipConfig
+    calendar: WorkingCalendar
+    db_url: str
+    clock: Clock
+    transport: MailTransport
+    base_url: str
+    uploads_dir: Path
+    renderer: MailRenderer = field(default_factory=MailRenderer)
+
+    def __post_init__(self) -> None:
+        self._factory = sessionmaker(engine_for(self.db_url), expire_on_commit=False)
+        self.ledger = MailLedger(self._factory, self.transport)
+
+    def session(self) -> Session:
+        """Open a new database session (use it as a context manager; commit yourself)."""
+        return self._factory()

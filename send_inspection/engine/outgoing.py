@@ -1,0 +1,123 @@
+"""Build the engine's emails from templates: which inbox sends them, to whom, with which link."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from send_inspection.calendar import to_london
+from send_inspection.db import models as m
+from send_inspection.engine.chasing import Chase
+from send_inspection.engine.context import EngineContext
+from send_inspection.mail.message import Attachment, OutgoingMessage
+
+ACTION_WORDS = {
+    "submit": "submit the evidence",
+    "approve": "review and sign off the evidence",
+    "check": "give the final director check",
+    "upload": "confirm the upload to the inspectorate",
+}
+
+
+def when(moment: datetime) -> str:
+    """Format a moment as Europe/London wall time for people to read."""
+    return to_london(moment).strftime("%A %d %B %Y, %H:%M")
+
+
+def _common(ctx: EngineContext) -> dict[str, Any]:
+    p = ctx.config.partnership
+    return {"partnership_name": p.partnership.name, "comms_inbox": p.inboxes.comms.address}
+
+
+def compose(
+    ctx: EngineContext,
+    template: str,
+    *,
+    key: str,
+    sender_inbox: str,
+    to: Iterable[str],
+    bcc: Iterable[str] = (),
+    attachments: tuple[Attachment, ...] = (),
+    **context: Any,
+) -> OutgoingMessage:
+    """Render `template` with the partnership's common context into a message from one of its inboxes."""
+    inboxes = ctx.config.partnership.inboxes
+    rendered = ctx.renderer.render(template, **_common(ctx), **context)
+    return OutgoingMessage(
+        key=key,
+        sender=getattr(inboxes, sender_inbox).address,
+        sender_name=ctx.config.partnership.roles.sender_name,
+        to=tuple(to),
+        bcc=tuple(bcc),
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        reply_to=inboxes.comms.address,
+        attachments=attachments,
+    )
+
+
+def action_message(
+    ctx: EngineContext,
+    item: m.RegisterItem,
+    *,
+    chase: Chase,
+    person: m.Person,
+    staff: dict[str, m.Person],
+    key: str,
+    token: str,
+    deadline: datetime,
+    returned_comment: str | None,
+) -> OutgoingMessage:
+    """Build an ask, reminder or escalation for one step, with the person's own link."""
+    owner_key = {
+        "submit": item.evidence_lead,
+        "approve": item.accountable_lead,
+        "check": ctx.config.partnership.roles.director_final_check,
+        "upload": ctx.config.partnership.roles.lano,
+    }[item.step]
+    return compose(
+        ctx,
+        "action_request",
+        key=key,
+        sender_inbox="evidence",
+        to=[person.email],
+        kind=chase.kind.split("-")[0],
+        escalation_level=chase.kind,
+        person_name=person.name,
+        owner_name=staff[owner_key].name,
+        is_owner=person.person_key == owner_key,
+        item_ref=item.ref,
+        item_title=item.title,
+        group_name=item.group_name,
+        step=item.step,
+        action_words=ACTION_WORDS[item.step],
+        round=item.round,
+        deadline=when(deadline),
+        link=f"{ctx.base_url}/a/{token}",
+        returned_comment=returned_comment,
+    )
+
+
+def phase_message(
+    ctx: EngineContext, inspection_id: str, *, phase: str, kind: str, statuses: list[Any], key: str
+) -> OutgoingMessage:
+    """Build the late report or the completion notice of a phase for the coordinator, LANO and director."""
+    p = ctx.config.partnership
+    roles = p.roles
+    recipients = dict.fromkeys(
+        p.person(pid).email for pid in (roles.coordinator, roles.lano, roles.director_final_check)
+    )
+    return compose(
+        ctx,
+        kind,
+        key=key,
+        sender_inbox="comms",
+        to=list(recipients),
+        inspection_id=inspection_id,
+        phase=phase,
+        items=statuses,
+        open_items=[s for s in statuses if s.outcome is None],
+        outbox_url=f"{ctx.base_url}/outbox",
+    )

@@ -1,0 +1,114 @@
+"""Phase runs in our database: which phase waits, why, until when, and which need waking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from send_inspection.db import models as m
+from send_inspection.engine.context import EngineContext
+
+
+@dataclass(frozen=True)
+class WaitTicket:
+    """What a phase needs to wait: the unique key of this wait, or the news that it should not wait."""
+
+    key: str
+    go_again: bool
+
+
+def ensure_phase(ctx: EngineContext, inspection_id: str, phase: str) -> bool:
+    """Create the phase's row if it is new; return whether it was created now."""
+    with ctx.session() as session:
+        exists = session.scalars(
+            select(m.PhaseRun.id).where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == phase)
+        ).first()
+        if exists is not None:
+            return False
+        session.add(
+            m.PhaseRun(inspection_id=inspection_id, phase=phase, status="pending", updated_at=ctx.clock.now())
+        )
+        try:
+            session.commit()
+        except IntegrityError:
+            return False
+        return True
+
+
+def get_phase(ctx: EngineContext, inspection_id: str, phase: str) -> m.PhaseRun | None:
+    """Return the phase's row, if any."""
+    with ctx.session() as session:
+        return session.scalars(
+            select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == phase)
+        ).first()
+
+
+def record_flow_run(ctx: EngineContext, inspection_id: str, phase: str, flow_run_id: str) -> None:
+    """Remember which Prefect flow run carries the phase."""
+    with ctx.session() as session:
+        run = session.scalars(
+            select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == phase)
+        ).one()
+        run.flow_run_id = flow_run_id
+        if run.status == "pending":
+            run.status = "launched"
+        run.updated_at = ctx.clock.now()
+        session.commit()
+
+
+def begin_wait(
+    ctx: EngineContext,
+    inspection_id: str,
+    phase: str,
+    *,
+    reason: str,
+    next_wake_at: datetime | None,
+    flow_run_id: str | None,
+) -> WaitTicket:
+    """Mark the phase waiting with a fresh wait key; say to go again if a decision came in meanwhile."""
+    with ctx.session() as session:
+        run = session.scalars(
+            select(m.PhaseRun)
+            .where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == phase)
+            .with_for_update()
+        ).one()
+        if run.changes > run.seen_changes:
+            return WaitTicket(key="", go_again=True)
+        run.wake_seq += 1
+        run.status = "waiting"
+        run.reason = reason
+        run.next_wake_at = next_wake_at
+        if flow_run_id:
+            run.flow_run_id = flow_run_id
+        run.updated_at = ctx.clock.now()
+        session.commit()
+        return WaitTicket(key=f"wake-{run.wake_seq}", go_again=False)
+
+
+def finish_phase(ctx: EngineContext, inspection_id: str, phase: str, *, reason: str) -> None:
+    """Mark the phase done."""
+    with ctx.session() as session:
+        run = session.scalars(
+            select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == phase)
+        ).one()
+        run.status, run.reason, run.next_wake_at = "done", reason, None
+        run.updated_at = ctx.clock.now()
+        session.commit()
+
+
+def due_phases(ctx: EngineContext, *, now: datetime, mode: str | None = None) -> list[m.PhaseRun]:
+    """Return phases to act on now: waiting ones whose time came or that have news, and unlaunched ones."""
+    with ctx.session() as session:
+        query = select(m.PhaseRun).join(m.Inspection, m.Inspection.id == m.PhaseRun.inspection_id).where(
+            or_(
+                m.PhaseRun.status == "pending",
+                (m.PhaseRun.status == "waiting")
+                & (or_(m.PhaseRun.next_wake_at <= now, m.PhaseRun.changes > m.PhaseRun.seen_changes)),
+            )
+        )
+        if mode is not None:
+            query = query.where(m.Inspection.mode == mode)
+        return list(session.scalars(query.order_by(m.PhaseRun.id)))

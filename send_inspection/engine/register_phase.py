@@ -1,0 +1,224 @@
+"""Reconcile an Annex A phase: do every ask, reminder and escalation that is due, and say what is awaited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from send_inspection.calendar import to_london
+from send_inspection.config.models import parse_duration
+from send_inspection.db import models as m
+from send_inspection.engine.chasing import Chain, Chase, chase_plan
+from send_inspection.engine.context import EngineContext
+from send_inspection.engine.outgoing import action_message, phase_message
+from send_inspection.engine.setup import milestones, people
+from send_inspection.tokens import mint_token
+
+STEP_LABELS = {
+    "submit": "evidence lead",
+    "approve": "accountable lead",
+    "check": "director check",
+    "upload": "LANO upload",
+}
+PHASE_LABELS = {"day2": "Annex A day 2", "day5": "Annex A day 5"}
+# The milestone that closes each phase: at it, what is still open is reported as late.
+PHASE_DEADLINES = {"day2": "annex_a_initial_due", "day5": "annex_a_final_due"}
+
+
+@dataclass(frozen=True)
+class ItemStatus:
+    """One register item as operators see it (ids and staff only: no child's data)."""
+
+    ref: str
+    title: str
+    group: str
+    step: str
+    round: int
+    owner: str
+    due_at: str
+    late: bool
+    outcome: str | None
+
+
+@dataclass(frozen=True)
+class PassResult:
+    """What one reconcile pass did and what the phase now waits for."""
+
+    inspection_id: str
+    phase: str
+    done: bool
+    sent: int
+    next_wake_at: datetime | None
+    reason: str
+    items: list[ItemStatus] = field(default_factory=list)
+
+
+def _owner(ctx: EngineContext, item: m.RegisterItem) -> str:
+    roles = ctx.config.partnership.roles
+    return {
+        "submit": item.evidence_lead,
+        "approve": item.accountable_lead,
+        "check": roles.director_final_check,
+        "upload": roles.lano,
+    }[item.step]
+
+
+def _chain(owner: str, staff: dict[str, m.Person]) -> Chain:
+    person = staff[owner]
+    deputy = person.deputy_key
+    ups: list[str] = []
+    cursor = person.escalates_to_key
+    while cursor and cursor not in ups and cursor != owner and len(ups) < 3:
+        ups.append(cursor)
+        cursor = staff[cursor].escalates_to_key
+    if person.absent and deputy:
+        # Someone marked absent is not asked at all: their deputy is, from the start.
+        return Chain(owner=deputy, deputy=None, escalation=tuple(ups))
+    return Chain(owner=owner, deputy=deputy, escalation=tuple(ups))
+
+
+def _fmt(moment: datetime) -> str:
+    return to_london(moment).strftime("%a %d %b %H:%M")
+
+
+def reconcile_register_phase(ctx: EngineContext, inspection_id: str, phase: str) -> PassResult:
+    """Send what is due for every open item of `phase`; return whether it is done and when to wake."""
+    now = ctx.clock.now()
+    sent = 0
+    wake_times: list[datetime] = []
+    with ctx.session() as session:
+        run = session.scalars(
+            select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == phase)
+        ).one()
+        run.seen_changes = run.changes
+        run.status, run.updated_at = "running", now
+        session.commit()
+        due = milestones(session, inspection_id)
+        staff = people(session, inspection_id)
+        items = list(
+            session.scalars(
+                select(m.RegisterItem)
+                .where(m.RegisterItem.inspection_id == inspection_id, m.RegisterItem.phase == phase)
+                .order_by(m.RegisterItem.id)
+            )
+        )
+    chasing = ctx.config.timeline.chasing
+    token_grace = parse_duration(ctx.config.timeline.token_valid_after_deadline)
+    statuses: list[ItemStatus] = []
+    for item in items:
+        if item.outcome is not None:
+            statuses.append(_status(item, "", due, now))
+            continue
+        owner = _owner(ctx, item)
+        deadline = due[item.deadlines[item.step]]
+        plan = chase_plan(_chain(owner, staff), item.step_started_at, deadline, chasing=chasing, calendar=ctx.calendar)
+        prefix = f"{inspection_id}:{phase}:{item.ref}:{item.step}:r{item.round}:"
+        for chase in plan:
+            if chase.due_at > now:
+                wake_times.append(chase.due_at)
+                continue
+            sent += _send_chase(ctx, item, chase, staff=staff, key=prefix + chase.kind, deadline=deadline,
+                                expires_at=max(deadline, now) + token_grace, now=now)
+        statuses.append(_status(item, owner, due, now))
+
+    open_items = [s for s in statuses if s.outcome is None]
+    phase_deadline = due[PHASE_DEADLINES[phase]]
+    done = not open_items
+    if done:
+        sent += _phase_email(ctx, inspection_id, phase, "phase_complete", statuses, now)
+    elif now >= phase_deadline:
+        sent += _phase_email(ctx, inspection_id, phase, "late_report", statuses, now)
+    else:
+        wake_times.append(phase_deadline)
+    next_wake = min(wake_times) if wake_times and not done else None
+    return PassResult(
+        inspection_id=inspection_id,
+        phase=phase,
+        done=done,
+        sent=sent,
+        next_wake_at=next_wake,
+        reason=_reason(phase, statuses, staff),
+        items=statuses,
+    )
+
+
+def _status(item: m.RegisterItem, owner: str, due: dict[str, datetime], now: datetime) -> ItemStatus:
+    deadline = due[item.deadlines[item.step]]
+    return ItemStatus(
+        ref=item.ref,
+        title=item.title,
+        group=item.group_name,
+        step="done" if item.outcome else item.step,
+        round=item.round,
+        owner=owner,
+        due_at=_fmt(deadline),
+        late=item.outcome is None and now >= deadline,
+        outcome=item.outcome,
+    )
+
+
+def _reason(phase: str, statuses: list[ItemStatus], staff: dict[str, m.Person]) -> str:
+    waiting = [s for s in statuses if s.outcome is None]
+    if not waiting:
+        return f"{PHASE_LABELS.get(phase, phase)}: all {len(statuses)} items uploaded or explained"
+    parts = [
+        f"{s.ref} {STEP_LABELS[s.step]} ({staff[s.owner].name}) due {s.due_at}{' LATE' if s.late else ''}"
+        for s in waiting[:6]
+    ]
+    more = f"; and {len(waiting) - 6} more" if len(waiting) > 6 else ""
+    return f"Waiting for {len(waiting)} of {len(statuses)} items: " + "; ".join(parts) + more
+
+
+def _send_chase(
+    ctx: EngineContext,
+    item: m.RegisterItem,
+    chase: Chase,
+    *,
+    staff: dict[str, m.Person],
+    key: str,
+    deadline: datetime,
+    expires_at: datetime,
+    now: datetime,
+) -> int:
+    person = staff[chase.person_key]
+
+    def build():  # noqa: ANN202 - called only after the ledger claimed the key
+        with ctx.session() as session:
+            raw = mint_token(
+                session,
+                item.inspection_id,
+                person.person_key,
+                item_id=item.id,
+                step=item.step,
+                round_no=item.round,
+                now=now,
+                expires_at=expires_at,
+            )
+            comment = None
+            if item.round > 1 and item.step == "submit":
+                comment = session.scalar(
+                    select(m.Decision.comment)
+                    .where(m.Decision.item_id == item.id, m.Decision.round == item.round - 1,
+                           m.Decision.outcome == "returned")
+                )
+            session.commit()
+        return action_message(ctx, item, chase=chase, person=person, staff=staff, key=key, token=raw,
+                              deadline=deadline, returned_comment=comment)
+
+    return int(ctx.ledger.send_once(key, build, inspection_id=item.inspection_id, template=f"action-{chase.kind}",
+                                    now=now, due_at=chase.due_at))
+
+
+def _phase_email(
+    ctx: EngineContext, inspection_id: str, phase: str, kind: str, statuses: list[ItemStatus], now: datetime
+) -> int:
+    key = f"{inspection_id}:{phase}:{kind}"
+    return int(ctx.ledger.send_once(
+        key,
+        lambda: phase_message(ctx, inspection_id, phase=phase, kind=kind, statuses=statuses, key=key),
+        inspection_id=inspection_id,
+        template=kind,
+        now=now,
+    ))

@@ -1,0 +1,123 @@
+"""Send each email at most once per key, recording every send in the email ledger."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from send_inspection.db.models import EmailRecord
+from send_inspection.mail.message import OutgoingMessage, all_recipients
+from send_inspection.mail.transport import MailTransport, MailTransportError
+
+log = logging.getLogger(__name__)
+
+# A claim older than this with no 'sent' mark is from a process that died mid-send: try again,
+# with the same Message-ID, so a receiving server can tell the two copies apart.
+STALE_CLAIM = timedelta(minutes=5)
+
+
+class MailLedger:
+    """Claim a key, build and send the message, mark it sent: a re-run finds the key and sends nothing."""
+
+    def __init__(self, sessions: Callable[[], Session], transport: MailTransport) -> None:
+        self._sessions = sessions
+        self.transport = transport
+
+    def already_sent(self, key: str) -> bool:
+        """Say whether the email with this key has been sent."""
+        with self._sessions() as session:
+            status = session.scalar(select(EmailRecord.status).where(EmailRecord.key == key))
+        return status == "sent"
+
+    def sent_keys(self, prefix: str) -> set[str]:
+        """Return the keys already sent that start with `prefix`."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(EmailRecord.key).where(EmailRecord.key.startswith(prefix), EmailRecord.status == "sent")
+            )
+            return set(rows)
+
+    def _claim(self, key: str, *, inspection_id: str, template: str, now: datetime, due_at: datetime | None) -> bool:
+        with self._sessions() as session:
+            existing = session.scalars(select(EmailRecord).where(EmailRecord.key == key)).first()
+            if existing is not None:
+                if existing.status == "sent":
+                    return False
+                if existing.status == "claimed" and now - existing.claimed_at < STALE_CLAIM:
+                    return False
+                existing.status, existing.claimed_at = "claimed", now
+                existing.attempts += 1
+                session.commit()
+                return True
+            session.add(
+                EmailRecord(
+                    key=key,
+                    inspection_id=inspection_id,
+                    template=template,
+                    recipients=[],
+                    subject="",
+                    status="claimed",
+                    transport=self.transport.name,
+                    due_at=due_at,
+                    claimed_at=now,
+                    attempts=1,
+                )
+            )
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                return False
+            return True
+
+    def send_once(
+        self,
+        key: str,
+        build: Callable[[], OutgoingMessage],
+        *,
+        inspection_id: str,
+        template: str,
+        now: datetime,
+        due_at: datetime | None = None,
+    ) -> bool:
+        """Send the message `build()` makes unless `key` was sent already; return whether it was sent now."""
+        if not self._claim(key, inspection_id=inspection_id, template=template, now=now, due_at=due_at):
+            return False
+        try:
+            message = build()
+            message_id = self.transport.send(message, sent_at=now)
+        except MailTransportError as exc:
+            self._mark(key, status="failed", error=str(exc))
+            raise
+        except Exception as exc:
+            self._mark(key, status="failed", error=f"{type(exc).__name__}: {exc}")
+            raise
+        self._mark(key, status="sent", message=message, message_id=message_id, sent_at=now)
+        log.info("sent %s (%s)", key, template)
+        return True
+
+    def _mark(
+        self,
+        key: str,
+        *,
+        status: str,
+        message: OutgoingMessage | None = None,
+        message_id: str | None = None,
+        sent_at: datetime | None = None,
+        error: str | None = None,
+    ) -> None:
+        with self._sessions() as session:
+            record = session.scalars(select(EmailRecord).where(EmailRecord.key == key)).one()
+            record.status = status
+            record.error = error
+            if message is not None:
+                record.recipients = all_recipients(message)
+                record.subject = message.subject
+            record.message_id = message_id
+            record.sent_at = sent_at
+            session.commit()

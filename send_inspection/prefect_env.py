@@ -1,0 +1,25 @@
+"""Prefect settings for this product's processes: a local server by default, no analytics."""
+
+from __future__ import annotations
+
+import os
+
+from send_inspection.settings import Settings
+
+
+def prefect_env(settings: Settings, *, port: int = 4200) -> dict[str, str]:
+    """Return the environment variables the product's Prefect processes run with."""
+    env = {
+        "PREFECT_HOME": str(settings.home / "prefect"),
+        "PREFECT_API_URL": os.environ.get("PREFECT_API_URL", f"http://127.0.0.1:{port}/api"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_RUNNER_POLL_FREQUENCY": os.environ.get("PREFECT_RUNNER_POLL_FREQUENCY", "1"),
+        "PREFECT_LOGGING_LOG_PRINTS": "true",
+    }
+    return env
+
+
+def apply_prefect_env(settings: Settings) -> None:
+    """Set the product's Prefect environment in this process unless already set (call before importing flows)."""
+    for key, value in prefect_env(settings).items():
+        os.environ.setdefault(key, value)

@@ -1,0 +1,184 @@
+"""Rehearse an inspection: the real flows on a virtual clock, scripted staff, every email kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from send_inspection.calendar import to_london
+from send_inspection.clock import VirtualClock
+from send_inspection.config.loader import calendar_for, default_config_dir, load_config
+from send_inspection.db import models as m
+from send_inspection.db.session import migrate
+from send_inspection.engine.context import EngineContext
+from send_inspection.engine.notification import SurveyLinks, record_survey_links
+from send_inspection.engine.phases import begin_wait, due_phases
+from send_inspection.engine.setup import inspection_id_for
+from send_inspection.mail.outbox import OutboxTransport
+from send_inspection.rehearsal.staff import Behaviour, ScriptedStaff
+from send_inspection.runtime import Runtime, use_runtime
+from send_inspection.web.app import create_app
+
+DEMO_LINKS = SurveyLinks(
+    children_young_people="https://surveys.inspectorate.example/cyp-demo",
+    parents_carers="https://surveys.inspectorate.example/parents-demo",
+    practitioners="https://surveys.inspectorate.example/practitioners-demo",
+    health_template="https://files.demo-county.example/cqc-health-structure-template.xlsx",
+)
+
+
+class RehearsalWaiter:
+    """Wait by ending the run; the driver calls the flow again when its time or its news comes."""
+
+    def __init__(self, ctx: EngineContext) -> None:
+        self.ctx = ctx
+
+    def wait(self, inspection_id: str, phase: str, *, reason: str, next_wake_at: datetime | None) -> bool:
+        """Record the wait; go again only if a decision arrived meanwhile."""
+        ticket = begin_wait(self.ctx, inspection_id, phase, reason=reason, next_wake_at=next_wake_at,
+                            flow_run_id=None)
+        return ticket.go_again
+
+    def survey_links(self, inspection_id: str) -> SurveyLinks | None:
+        """Return the links if the scripted coordinator gave them, else record the wait and end the run."""
+        with self.ctx.session() as session:
+            inspection = session.get(m.Inspection, inspection_id)
+            stored = inspection.survey_links if inspection else None
+        if stored:
+            return SurveyLinks.model_validate(stored)
+        begin_wait(self.ctx, inspection_id, "notification", next_wake_at=None, flow_run_id=None,
+                   reason="Waiting for the coordinator to enter the three survey links")
+        return None
+
+
+class InlineLauncher:
+    """Leave a new phase pending: the driver runs pending phases itself."""
+
+    def start(self, inspection_id: str, phase: str) -> None:
+        """Nothing to do: the phase row is already pending."""
+
+
+class NoWaker:
+    """The driver sees decisions through the change counter; nothing to resume."""
+
+    def wake(self, inspection_id: str, phase: str, *, reason: str) -> None:
+        """Do nothing."""
+
+
+@dataclass(frozen=True)
+class SentEmail:
+    """One email of the rehearsal: when (London time), which template, to whom."""
+
+    at: str
+    template: str
+    key: str
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RehearsalReport:
+    """What a rehearsal sent and decided, and how its phases ended."""
+
+    inspection_id: str
+    emails: list[SentEmail]
+    answers: list[tuple[str, str, str, str, int]]
+    phases: dict[str, str]
+    finished_at: str
+
+
+def _flows() -> dict:
+    from flows.annex_a_day2 import annex_a_day2
+    from flows.notification import notification
+
+    return {"notification": notification, "day2": annex_a_day2}
+
+
+def rehearse(
+    workdir: Path,
+    *,
+    notified_at: datetime,
+    behaviours: dict[str, Behaviour] | None = None,
+    links_after: timedelta = timedelta(hours=1),
+    config_dir: Path | None = None,
+    until: timedelta = timedelta(days=6),
+) -> RehearsalReport:
+    """Run notification → day-2 upload on a virtual clock and return what happened."""
+    config = load_config(config_dir or default_config_dir())
+    clock = VirtualClock(notified_at)
+    workdir.mkdir(parents=True, exist_ok=True)
+    db_url = f"sqlite:///{workdir / 'rehearsal.db'}"
+    migrate(db_url)
+    outbox = workdir / "outbox"
+    ctx = EngineContext(config=config, calendar=calendar_for(config), db_url=db_url, clock=clock,
+                        transport=OutboxTransport(outbox), base_url="http://rehearsal.invalid",
+                        uploads_dir=workdir / "uploads")
+    runtime = Runtime(context=ctx, waiter=RehearsalWaiter(ctx), launcher=InlineLauncher(), waker=NoWaker(),
+                      mode="rehearsal")
+    emails_by_person = {p.id: p.email for p in config.partnership.people}
+    staff = ScriptedStaff(
+        outbox=outbox,
+        client=TestClient(create_app(ctx)),
+        behaviours={emails_by_person.get(k, k): v for k, v in (behaviours or {}).items()},
+    )
+    inspection_id = inspection_id_for(config, notified_at)
+    links_at = notified_at + links_after
+    links_given = False
+    flows = _flows()
+    end = notified_at + until
+    with use_runtime(runtime):
+        flows["notification"](notified_at=notified_at, inspection_id=inspection_id)
+        while True:
+            now = clock.now()
+            if not links_given and now >= links_at:
+                record_survey_links(ctx, inspection_id, DEMO_LINKS)
+                links_given = True
+            acted = staff.act(now)
+            ran = False
+            for run in due_phases(ctx, now=now, mode="rehearsal"):
+                params = {"inspection_id": run.inspection_id}
+                if run.phase == "notification":
+                    params["notified_at"] = notified_at
+                flows[run.phase](**params)
+                ran = True
+            if ran or acted:
+                continue
+            candidates = [t for t in (_next_wake(ctx), staff.next_time(now)) if t is not None and t > now]
+            if not links_given:
+                candidates.append(links_at)
+            if not candidates or min(candidates) > end:
+                break
+            clock.set(min(candidates))
+    return _report(ctx, inspection_id, staff)
+
+
+def _next_wake(ctx: EngineContext) -> datetime | None:
+    with ctx.session() as session:
+        return session.scalar(
+            select(m.PhaseRun.next_wake_at)
+            .where(m.PhaseRun.status == "waiting", m.PhaseRun.next_wake_at.is_not(None))
+            .order_by(m.PhaseRun.next_wake_at)
+            .limit(1)
+        )
+
+
+def _report(ctx: EngineContext, inspection_id: str, staff: ScriptedStaff) -> RehearsalReport:
+    with ctx.session() as session:
+        rows = list(session.scalars(select(m.EmailRecord).order_by(m.EmailRecord.sent_at, m.EmailRecord.id)))
+        phases = {p.phase: p.status for p in session.scalars(select(m.PhaseRun))}
+    emails = [
+        SentEmail(
+            at=to_london(r.sent_at).isoformat(timespec="minutes") if r.sent_at else "",
+            template=r.template,
+            key=r.key,
+            recipients=tuple(r.recipients),
+        )
+        for r in rows
+    ]
+    answers = [(to_london(t).isoformat(timespec="minutes"), who, ref, what, code)
+               for t, who, ref, what, code in staff.log]
+    return RehearsalReport(inspection_id=inspection_id, emails=emails, answers=answers, phases=phases,
+                           finished_at=to_london(ctx.clock.now()).isoformat(timespec="minutes"))

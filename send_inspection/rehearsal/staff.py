@@ -1,0 +1,108 @@
+"""Scripted staff for rehearsals: they read their emails in the outbox and answer through the web app."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from send_inspection.mail.outbox import list_outbox, read_outbox_message
+
+LINK = re.compile(r"https?://[^\s]+/a/([A-Za-z0-9_-]+)")
+HIDDEN = re.compile(r'<input type="hidden" name="(item_ref|step|round)" value="([^"]*)">')
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How one person answers: after how long, whether at all, and what they return or explain."""
+
+    delay: timedelta = timedelta(minutes=20)
+    absent: bool = False
+    returns_once: frozenset[str] = frozenset()
+    explains: frozenset[str] = frozenset()
+
+
+@dataclass
+class Action:
+    """One answer a person will give through one link at a set time."""
+
+    at: datetime
+    person_email: str
+    token: str
+
+
+@dataclass
+class ScriptedStaff:
+    """Everyone's behaviour, and the answers they have scheduled from the emails they got."""
+
+    outbox: Path
+    client: TestClient
+    behaviours: dict[str, Behaviour]
+    default: Behaviour = field(default_factory=lambda: Behaviour(delay=timedelta(minutes=45)))
+    pending: list[Action] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    returned: set[tuple[str, str]] = field(default_factory=set)
+    log: list[tuple[datetime, str, str, str, int]] = field(default_factory=list)
+
+    def _behaviour(self, email: str) -> Behaviour:
+        return self.behaviours.get(email, self.default)
+
+    def read_mail(self) -> None:
+        """Schedule an answer for every new email that carries a personal link."""
+        for entry in list_outbox(self.outbox):
+            if entry.id in self.seen:
+                continue
+            self.seen.add(entry.id)
+            view = read_outbox_message(self.outbox, entry.id)
+            match = LINK.search(view.text or "")
+            if not match:
+                continue
+            for email in entry.to:
+                behaviour = self._behaviour(email)
+                if not behaviour.absent:
+                    self.pending.append(Action(entry.date + behaviour.delay, email, match.group(1)))
+
+    def next_time(self, after: datetime) -> datetime | None:
+        """Return when the next scheduled answer is due, if any is after `after`."""
+        times = [a.at for a in self.pending if a.at > after]
+        return min(times) if times else None
+
+    def act(self, now: datetime) -> int:
+        """Give every answer due by `now` through the web app; return how many were recorded."""
+        self.read_mail()
+        due = sorted((a for a in self.pending if a.at <= now), key=lambda a: a.at)
+        self.pending = [a for a in self.pending if a.at > now]
+        recorded = 0
+        for action in due:
+            recorded += self._answer(action, now)
+        return recorded
+
+    def _answer(self, action: Action, now: datetime) -> int:
+        url = f"/a/{action.token}"
+        page = self.client.get(url)
+        if page.status_code != 200:
+            return 0  # already answered by someone else, expired or moved on: nothing to do
+        fields = dict(HIDDEN.findall(page.text))
+        ref, step = fields["item_ref"], fields["step"]
+        behaviour = self._behaviour(action.person_email)
+        data: dict[str, object] = dict(fields)
+        if step == "submit":
+            if ref in behaviour.explains:
+                data.update(outcome="explained", explanation="Not held in this form; see the strategy instead.")
+            else:
+                data.update(outcome="submitted", link_url=f"https://evidence.demo-county.example/{ref}",
+                            check=["dated", "recent", "titled", "links-work"])
+        elif step in ("approve", "check"):
+            if ref in behaviour.returns_once and (ref, step) not in self.returned:
+                self.returned.add((ref, step))
+                data.update(outcome="returned", comment="Please add the latest version (rehearsal).")
+            else:
+                data.update(outcome="approved")
+        else:
+            data.update(outcome="confirmed")
+        response = self.client.post(url, data=data)
+        self.log.append((now, action.person_email, ref, f"{step}:{data['outcome']}", response.status_code))
+        return int(response.status_code == 200)

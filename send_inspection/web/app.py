@@ -1,0 +1,196 @@
+"""The sign-off web app: personal links open a page; only a button's POST records a decision."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import BackgroundTasks, FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlalchemy import select
+from starlette.datastructures import FormData, UploadFile
+
+from send_inspection.checklist import CHECKLIST, CHECKLIST_IDS
+from send_inspection.db import models as m
+from send_inspection.engine.context import EngineContext
+from send_inspection.engine.decisions import (
+    DecisionRefused,
+    SubmissionData,
+    latest_submission,
+    record_decision,
+)
+from send_inspection.engine.outgoing import ACTION_WORDS, when
+from send_inspection.runtime import Waker
+from send_inspection.tokens import TokenStatus, check_token
+from send_inspection.web.outbox_pages import outbox_router
+from send_inspection.web.templating import web_templates
+from send_inspection.web.uploads import UploadRefused, store_upload
+
+log = logging.getLogger(__name__)
+
+SECURITY_HEADERS = {
+    # Personal links must not leak through the Referer header or caches.
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex, nofollow",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-src 'self'; "
+    "script-src 'none'; form-action 'self'",
+}
+PROBLEMS = {
+    TokenStatus.UNKNOWN: (404, "This link is not recognised",
+                          "The link may have been copied incompletely or changed. Nothing has been recorded. "
+                          "Please use the link in your most recent email from the inspection team."),
+    TokenStatus.EXPIRED: (410, "This link has expired",
+                          "Nothing has been recorded. Please contact the inspection team, who can send a new link."),
+    TokenStatus.USED: (409, "This link has already been used",
+                       "An answer has already been recorded with this link, and it cannot be used again."),
+}
+OUTCOMES = {
+    "submit": [("submitted", "Submit evidence"), ("explained", "Submit an explanation instead")],
+    "approve": [("approved", "Approve"), ("returned", "Return with comment")],
+    "check": [("approved", "Final check passed"), ("returned", "Return with comment")],
+    "upload": [("confirmed", "Confirm uploaded to the inspectorate")],
+}
+
+
+def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Path | None = None) -> FastAPI:
+    """Build the web app around an engine context; `waker` resumes the waiting phase after a decision."""
+    app = FastAPI(title="SEND inspection sign-off", docs_url=None, redoc_url=None, openapi_url=None)
+    templates = web_templates()
+    if outbox_dir is not None:
+        app.include_router(outbox_router(outbox_dir, templates))
+
+    def page(name: str, status: int = 200, **context) -> HTMLResponse:  # noqa: ANN003
+        html = templates.get_template(name).render(**context)
+        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+    def problem(status: TokenStatus | None, *, code: int = 409, title: str = "", detail: str = "") -> HTMLResponse:
+        if status is not None:
+            code, title, detail = PROBLEMS[status]
+        return page("link_problem.html.j2", code, title=title, detail=detail)
+
+    def context_for(session, token: m.ActionToken) -> dict:  # noqa: ANN001
+        item = session.get(m.RegisterItem, token.item_id)
+        person = session.scalars(
+            select(m.Person).where(m.Person.inspection_id == token.inspection_id,
+                                   m.Person.person_key == token.person_key)
+        ).one()
+        deadline = session.scalars(
+            select(m.Milestone).where(m.Milestone.inspection_id == token.inspection_id,
+                                      m.Milestone.name == item.deadlines[token.step])
+        ).one()
+        submission = latest_submission(session, item.id) if token.step != "submit" else None
+        returned = session.scalars(
+            select(m.Decision).where(m.Decision.item_id == item.id, m.Decision.outcome == "returned")
+            .order_by(m.Decision.id.desc()).limit(1)
+        ).first()
+        return {
+            "item": item, "person": person, "step": token.step, "round": token.round,
+            "action_words": ACTION_WORDS[token.step], "deadline": when(deadline.due_at),
+            "submission": submission, "outcomes": OUTCOMES[token.step], "checklist": CHECKLIST,
+            "returned": returned if token.step == "submit" and token.round > 1 else None,
+        }
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Say the app is up."""
+        return {"status": "ok"}
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> HTMLResponse:
+        """List inspections and their phases for operators."""
+        with ctx.session() as session:
+            inspections = list(session.scalars(select(m.Inspection).order_by(m.Inspection.created_at.desc())))
+            phases = list(session.scalars(select(m.PhaseRun).order_by(m.PhaseRun.id)))
+        return page("index.html.j2", inspections=inspections, phases=phases, when=when,
+                    has_outbox=outbox_dir is not None)
+
+    @app.api_route("/a/{raw}", methods=["GET", "HEAD"], response_class=HTMLResponse)
+    def show(raw: str) -> HTMLResponse:
+        """Show what is asked, by when, and the buttons; never change anything (scanners open links)."""
+        with ctx.session() as session:
+            check = check_token(session, raw, now=ctx.clock.now())
+            if check.status is not TokenStatus.VALID:
+                return problem(check.status)
+            token = check.token
+            assert token is not None
+            info = context_for(session, token)
+            if info["item"].step != token.step or info["item"].round != token.round or info["item"].outcome:
+                return problem(None, title="This request has already been answered",
+                               detail="The item has moved on since this link was sent. Nothing has been recorded.")
+            return page("sign_off.html.j2", raw=raw, **info)
+
+    @app.get("/a/{raw}/file")
+    def download(raw: str) -> Response:
+        """Let the person asked to review an item download the submitted file."""
+        with ctx.session() as session:
+            check = check_token(session, raw, now=ctx.clock.now())
+            if check.status is not TokenStatus.VALID:
+                return problem(check.status)
+            token = check.token
+            assert token is not None
+            submission = latest_submission(session, token.item_id)
+        if submission is None or not submission.stored_path:
+            return problem(None, code=404, title="No file", detail="No file was submitted for this item.")
+        return FileResponse(submission.stored_path, filename=submission.filename, headers=SECURITY_HEADERS)
+
+    @app.post("/a/{raw}", response_class=HTMLResponse)
+    async def decide(raw: str, request: Request, background: BackgroundTasks) -> HTMLResponse:
+        """Record the decision the person's button asks for, then wake the waiting phase."""
+        form = await request.form()
+        now = ctx.clock.now()
+        with ctx.session() as session:
+            check = check_token(session, raw, now=now)
+            if check.status is not TokenStatus.VALID:
+                return problem(check.status)
+            token = check.token
+            assert token is not None
+            item = session.get(m.RegisterItem, token.item_id)
+            if (str(form.get("item_ref")), str(form.get("step")), str(form.get("round"))) != (
+                item.ref, token.step, str(token.round)
+            ):
+                return problem(None, code=403, title="This link is for a different request",
+                               detail="The form does not match the request this link was issued for. "
+                                      "Nothing has been recorded.")
+            outcome = str(form.get("outcome", ""))
+            try:
+                submission = await _submission(ctx, form, item, token) if token.step == "submit" else None
+                record_decision(
+                    session, token, outcome, now=now, comment=str(form.get("comment") or "") or None,
+                    submission=submission, remote_addr=request.client.host if request.client else None,
+                    user_agent=request.headers.get("user-agent"),
+                )
+            except (DecisionRefused, UploadRefused) as exc:
+                session.rollback()
+                info = context_for(session, token)
+                return page("sign_off.html.j2", 422, raw=raw, error=str(exc), **info)
+            phase, inspection_id = item.phase, item.inspection_id
+        if waker is not None:
+            background.add_task(waker.wake, inspection_id, phase, reason=f"decision on {item.ref}")
+        return page("answer_recorded.html.j2", item=item, outcome=outcome, step=token.step)
+
+    return app
+
+
+async def _submission(ctx: EngineContext, form: FormData, item: m.RegisterItem, token: m.ActionToken) -> SubmissionData:
+    checklist = {cid: cid in form.getlist("check") for cid in CHECKLIST_IDS}
+    outcome = str(form.get("outcome", ""))
+    if outcome == "explained":
+        explanation = str(form.get("explanation") or "").strip()
+        if not explanation:
+            raise DecisionRefused("write the explanation of why this evidence is not available")
+        return SubmissionData(kind="explanation", checklist=checklist, explanation=explanation)
+    upload = form.get("file")
+    link = str(form.get("link_url") or "").strip()
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read()
+        folder = ctx.uploads_dir / item.inspection_id / item.ref
+        stored = store_upload(folder, upload.filename, data)
+        return SubmissionData(kind="file", checklist=checklist, filename=stored.filename,
+                              stored_path=str(stored.path), sha256=stored.sha256, size_bytes=stored.size_bytes)
+    if link:
+        if not link.startswith(("https://", "http://")):
+            raise DecisionRefused("the hyperlink must start with https:// or http://")
+        return SubmissionData(kind="link", checklist=checklist, link_url=link[:2000])
+    raise DecisionRefused("choose a file to upload or give a hyperlink")

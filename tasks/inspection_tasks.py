@@ -1,0 +1,35 @@
+"""Tasks that open an inspection and start, wait on and finish its phases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from send_inspection.engine.phases import ensure_phase, finish_phase, get_phase
+from send_inspection.engine.setup import open_inspection
+from send_inspection.runtime import current_runtime
+
+
+@task(name="open-inspection", cache_policy=NO_CACHE, persist_result=False)
+def open_inspection_task(notified_at: datetime, inspection_id: str | None = None) -> str:
+    """Create the inspection (milestones, people, register) unless it exists; return its id."""
+    rt = current_runtime()
+    return open_inspection(rt.context, notified_at, mode=rt.mode, inspection_id=inspection_id)
+
+
+@task(name="start-phase", cache_policy=NO_CACHE, persist_result=False, retries=3, retry_delay_seconds=5)
+def start_phase_task(inspection_id: str, phase: str) -> None:
+    """Start a phase of the inspection once."""
+    rt = current_runtime()
+    ensure_phase(rt.context, inspection_id, phase)
+    run = get_phase(rt.context, inspection_id, phase)
+    if run is not None and run.flow_run_id is None and run.status == "pending":
+        rt.launcher.start(inspection_id, phase)
+
+
+@task(name="finish-phase", cache_policy=NO_CACHE, persist_result=False)
+def finish_phase_task(inspection_id: str, phase: str, reason: str) -> None:
+    """Mark a phase done."""
+    finish_phase(current_runtime().context, inspection_id, phase, reason=reason)

@@ -1,0 +1,40 @@
+"""Tasks that reconcile an Annex A phase and show the register to operators."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from send_inspection.engine.register_phase import STEP_LABELS, PassResult, reconcile_register_phase
+from send_inspection.runtime import current_runtime
+from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
+
+
+@task(name="reconcile-register", cache_policy=NO_CACHE, persist_result=False,
+      retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+def reconcile_register_task(inspection_id: str, phase: str) -> PassResult:
+    """Send every ask, reminder and escalation now due in the phase; return what it waits for."""
+    return reconcile_register_phase(current_runtime().context, inspection_id, phase)
+
+
+@task(name="publish-register", cache_policy=NO_CACHE, persist_result=False)
+def publish_register_task(result: PassResult) -> None:
+    """Show the register as a table artifact and the waiting reason as a markdown artifact."""
+    base = f"{result.inspection_id}-{result.phase}".lower()
+    rows = [
+        {
+            "ref": s.ref,
+            "item": s.title,
+            "group": s.group,
+            "waiting for": "—" if s.outcome else STEP_LABELS.get(s.step, s.step),
+            "owner": s.owner or "—",
+            "due": s.due_at,
+            "round": s.round,
+            "state": s.outcome or ("LATE" if s.late else "open"),
+        }
+        for s in result.items
+    ]
+    create_table_artifact(key=f"{base}-register", table=rows, description=f"Annex A register, {result.phase}")
+    create_markdown_artifact(key=f"{base}-status", markdown=f"**{result.reason}**",
+                             description="What this phase is waiting for")
