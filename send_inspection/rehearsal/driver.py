@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,16 +33,17 @@ DEMO_LINKS = SurveyLinks(
 
 
 class RehearsalWaiter:
-    """Wait by ending the run; the driver calls the flow again when its time or its news comes."""
+    """Wait on the virtual clock: move time on within this run while it is the only live phase, else end it."""
 
     def __init__(self, ctx: EngineContext) -> None:
         self.ctx = ctx
+        self.advance: Callable[[str], bool] = lambda phase: False
 
     def wait(self, inspection_id: str, phase: str, *, reason: str, next_wake_at: datetime | None) -> bool:
-        """Record the wait; go again only if a decision arrived meanwhile."""
+        """Record the wait; go again if news arrived or the driver moved time on for this phase alone."""
         ticket = begin_wait(self.ctx, inspection_id, phase, reason=reason, next_wake_at=next_wake_at,
                             flow_run_id=None)
-        return ticket.go_again
+        return ticket.go_again or self.advance(phase)
 
     def survey_links(self, inspection_id: str) -> SurveyLinks | None:
         """Return the links if the scripted coordinator gave them, else record the wait and end the run."""
@@ -125,20 +127,16 @@ def rehearse(
         behaviours={emails_by_person.get(k, k): v for k, v in (behaviours or {}).items()},
     )
     inspection_id = inspection_id_for(config, notified_at)
-    links_at = notified_at + links_after
-    links_given = False
+    world = _World(ctx=ctx, staff=staff, inspection_id=inspection_id, links_at=notified_at + links_after,
+                   end=notified_at + until)
+    runtime.waiter.advance = world.advance_alone  # type: ignore[attr-defined]
     flows = _flows()
-    end = notified_at + until
     with use_runtime(runtime):
         flows["notification"](notified_at=notified_at, inspection_id=inspection_id)
         while True:
-            now = clock.now()
-            if not links_given and now >= links_at:
-                record_survey_links(ctx, inspection_id, DEMO_LINKS)
-                links_given = True
-            acted = staff.act(now)
+            acted = world.settle()
             ran = False
-            for run in due_phases(ctx, now=now, mode="rehearsal"):
+            for run in due_phases(ctx, now=clock.now(), mode="rehearsal"):
                 params = {"inspection_id": run.inspection_id}
                 if run.phase == "notification":
                     params["notified_at"] = notified_at
@@ -146,13 +144,74 @@ def rehearse(
                 ran = True
             if ran or acted:
                 continue
-            candidates = [t for t in (_next_wake(ctx), staff.next_time(now)) if t is not None and t > now]
-            if not links_given:
-                candidates.append(links_at)
-            if not candidates or min(candidates) > end:
+            if not world.step():
                 break
-            clock.set(min(candidates))
     return _report(ctx, inspection_id, staff)
+
+
+@dataclass
+class _World:
+    """The rehearsal's world outside the flows: the virtual clock, the coordinator and the staff."""
+
+    ctx: EngineContext
+    staff: ScriptedStaff
+    inspection_id: str
+    links_at: datetime
+    end: datetime
+    links_given: bool = False
+
+    def settle(self) -> int:
+        """Let the coordinator and staff do what is due now; return how many answers were given."""
+        now = self.ctx.clock.now()
+        if not self.links_given and now >= self.links_at:
+            record_survey_links(self.ctx, self.inspection_id, DEMO_LINKS)
+            self.links_given = True
+            return 1 + self.staff.act(now)
+        return self.staff.act(now)
+
+    def next_event(self) -> datetime | None:
+        """Return when the next thing happens: a phase's wake-up, a staff answer or the survey links."""
+        now = self.ctx.clock.now()
+        candidates = [t for t in (_next_wake(self.ctx), self.staff.next_time(now)) if t is not None and t > now]
+        if not self.links_given:
+            candidates.append(self.links_at)
+        if not candidates or min(candidates) > self.end or _all_done(self.ctx):
+            return None
+        return min(candidates)
+
+    def step(self) -> bool:
+        """Move the clock to the next event; False when there is none."""
+        nxt = self.next_event()
+        if nxt is None:
+            return False
+        self.ctx.clock.set(nxt)  # type: ignore[attr-defined]
+        return True
+
+    def advance_alone(self, phase: str) -> bool:
+        """Move time on inside `phase`'s run when no other phase is live; False hands back to the driver."""
+        with self.ctx.session() as session:
+            others = session.scalar(
+                select(m.PhaseRun.id).where(m.PhaseRun.phase != phase, m.PhaseRun.status != "done").limit(1)
+            )
+        if others is not None or not self.links_given:
+            return False
+        while True:
+            if self.settle():
+                return True
+            if not self.step():
+                return False
+            if _due_now(self.ctx, phase):
+                return True
+
+
+def _due_now(ctx: EngineContext, phase: str) -> bool:
+    return any(r.phase == phase for r in due_phases(ctx, now=ctx.clock.now(), mode="rehearsal"))
+
+
+def _all_done(ctx: EngineContext) -> bool:
+    with ctx.session() as session:
+        open_run = session.scalar(select(m.PhaseRun.id).where(m.PhaseRun.status != "done").limit(1))
+    return open_run is None
 
 
 def _next_wake(ctx: EngineContext) -> datetime | None:
