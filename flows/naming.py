@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from prefect.runtime import flow_run
+
+from send_inspection.calendar import LONDON
 
 
 def phase_run_name(label: str):  # noqa: ANN201
@@ -10,10 +14,24 @@ def phase_run_name(label: str):  # noqa: ANN201
 
     def name() -> str:
         params = flow_run.parameters or {}
-        inspection = params.get("inspection_id")
-        if not inspection and params.get("notified_at") is not None:
-            notified = params["notified_at"]
-            inspection = f"notified {str(notified)[:16]}"
+        inspection = params.get("inspection_id") or _inspection_from_notified(params.get("notified_at"))
         return f"{inspection or 'inspection'} · {label}"
 
     return name
+
+
+def _inspection_from_notified(notified: object) -> str | None:
+    """Return the id the inspection will get from its notification time, if it can be read."""
+    from send_inspection.engine.setup import inspection_id_for
+    from send_inspection.runtime import current_runtime
+
+    if isinstance(notified, str):
+        try:
+            notified = datetime.fromisoformat(notified)
+        except ValueError:
+            return None
+    if not isinstance(notified, datetime):
+        return None
+    if notified.tzinfo is None:
+        notified = notified.replace(tzinfo=LONDON)
+    return inspection_id_for(current_runtime().context.config, notified)

@@ -7,8 +7,14 @@ from datetime import datetime
 from prefect import flow
 
 from flows.naming import phase_run_name
+from send_inspection.calendar import LONDON
 from send_inspection.runtime import current_runtime
-from tasks.inspection_tasks import finish_phase_task, open_inspection_task, start_phase_task
+from tasks.inspection_tasks import (
+    claim_phase_task,
+    finish_phase_task,
+    open_inspection_task,
+    start_phase_task,
+)
 from tasks.mail_tasks import send_notifications_task, send_surveys_task
 
 
@@ -16,8 +22,10 @@ from tasks.mail_tasks import send_notifications_task, send_surveys_task
 def notification(notified_at: datetime, inspection_id: str | None = None) -> str:
     """Open the inspection from the time of the call, notify the lists, start day 2 and send the surveys."""
     rt = current_runtime()
+    if notified_at.tzinfo is None:
+        notified_at = notified_at.replace(tzinfo=LONDON)  # a time typed without a zone is London wall time
     inspection_id = open_inspection_task(notified_at, inspection_id)
-    start_phase_task(inspection_id, "notification")
+    claim_phase_task(inspection_id, "notification")
     send_notifications_task(inspection_id)
     start_phase_task(inspection_id, "day2")
     links = rt.waiter.survey_links(inspection_id)

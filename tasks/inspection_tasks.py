@@ -6,8 +6,9 @@ from datetime import datetime
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
-from send_inspection.engine.phases import ensure_phase, finish_phase, get_phase
+from send_inspection.engine.phases import ensure_phase, finish_phase, get_phase, record_flow_run
 from send_inspection.engine.setup import open_inspection
 from send_inspection.runtime import current_runtime
 
@@ -27,6 +28,14 @@ def start_phase_task(inspection_id: str, phase: str) -> None:
     run = get_phase(rt.context, inspection_id, phase)
     if run is not None and run.flow_run_id is None and run.status == "pending":
         rt.launcher.start(inspection_id, phase)
+
+
+@task(name="claim-phase", cache_policy=NO_CACHE, persist_result=False)
+def claim_phase_task(inspection_id: str, phase: str) -> None:
+    """Record the phase as carried by the current flow run (the coordinator's own run, for notification)."""
+    ctx = current_runtime().context
+    ensure_phase(ctx, inspection_id, phase)
+    record_flow_run(ctx, inspection_id, phase, str(flow_run.id or "inline"))
 
 
 @task(name="finish-phase", cache_policy=NO_CACHE, persist_result=False)

@@ -8,50 +8,18 @@ from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
-from typing import Any, cast
+from typing import cast
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope
 
 from send_inspection.mail.message import OutgoingMessage, message_id_for
 from send_inspection.mail.smtp import SmtpTransport
 from send_inspection.mail.transport import MailTransport, MailTransportError
+from tests.helpers import Collector, free_port
 
 SENT_AT = datetime(2026, 3, 2, 9, 5, tzinfo=UTC)
 SECRET_TEXT = "Your personal link: https://engine.example/a/secret-token"
-
-
-class Collector:
-    """An aiosmtpd handler that keeps every accepted envelope and can refuse on demand."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-        self.refuse_rcpt: dict[str, str] = {}
-        self.data_reply: str | None = None
-
-    async def handle_RCPT(  # noqa: N802 - aiosmtpd hook name
-        self, server: Any, session: Any, envelope: Envelope, address: str, rcpt_options: list[str]
-    ) -> str:
-        """Accept a recipient unless told to refuse it."""
-        if address in self.refuse_rcpt:
-            return self.refuse_rcpt[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:  # noqa: N802
-        """Keep the envelope, or answer the configured failure."""
-        if self.data_reply is not None:
-            return self.data_reply
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

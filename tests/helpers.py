@@ -1,0 +1,40 @@
+"""Helpers shared by tests: a real SMTP server on loopback that keeps what it accepts, and free ports."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from aiosmtpd.smtp import Envelope
+
+
+class Collector:
+    """An aiosmtpd handler that keeps every accepted envelope and can refuse on demand."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+        self.refuse_rcpt: dict[str, str] = {}
+        self.data_reply: str | None = None
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd hook name
+        self, server: Any, session: Any, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        """Accept a recipient unless told to refuse it."""
+        if address in self.refuse_rcpt:
+            return self.refuse_rcpt[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:  # noqa: N802
+        """Keep the envelope, or answer the configured failure."""
+        if self.data_reply is not None:
+            return self.data_reply
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

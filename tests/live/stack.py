@@ -1,0 +1,237 @@
+"""The product's real local stack for tests: a Prefect server, the worker, the web app and an SMTP server."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiosmtpd.controller import Controller
+from sqlalchemy import create_engine, text
+
+from send_inspection.mail.message import KEY_HEADER
+from tests.helpers import Collector, free_port
+
+LINK = re.compile(r"https?://[^\s\"<>]+/a/([A-Za-z0-9_-]+)")
+HIDDEN = re.compile(r'<input type="hidden" name="(item_ref|step|round)" value="([^"]*)">')
+
+
+@dataclass(frozen=True)
+class Received:
+    """One message the SMTP server accepted: its ledger key, recipients, subject and personal link."""
+
+    key: str
+    to: tuple[str, ...]
+    subject: str
+    token: str | None
+
+
+def _received(envelope: Any) -> Received:
+    message = message_from_bytes(envelope.content, policy=default_policy)
+    assert isinstance(message, EmailMessage)
+    body = message.get_body(preferencelist=("plain",))
+    found = LINK.search(body.get_content() if body is not None else "")
+    return Received(key=str(message[KEY_HEADER]), to=tuple(envelope.rcpt_tos), subject=str(message["Subject"]),
+                    token=found.group(1) if found else None)
+
+
+@dataclass
+class LiveStack:
+    """Processes of the product started from its console script, with the environment they share."""
+
+    root: Path
+    env: dict[str, str]
+    api_url: str
+    web_url: str
+    mail: Collector
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def db_url(self) -> str:
+        """Return the product database's URL."""
+        return self.env["SEND_INSPECTION_DB_URL"]
+
+    def spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
+        """Start a process in its own session (so a kill reaches its children), logging to root/<name>.log."""
+        log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 - closed when the process is reaped
+        proc = subprocess.Popen(argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs[name] = proc
+        return proc
+
+    def cli(self, *args: str, timeout: float = 120) -> str:
+        """Run `send-inspection <args>` to completion and return what it printed."""
+        done = subprocess.run([sys.executable, "-m", "send_inspection.cli", *args], env=self.env,
+                              capture_output=True, text=True, timeout=timeout, check=False)
+        assert done.returncode == 0, f"send-inspection {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    def start_worker(self) -> None:
+        """Start the worker that serves the phase deployments and the ticker."""
+        seen = len(self.log("worker"))
+        self.spawn("worker", [sys.executable, "-m", "send_inspection.cli", "worker"])
+        self.wait_for(lambda: self.deployment_count() >= 3 and self.runner_polling(since=seen), seconds=90,
+                      what="the worker's deployments")
+
+    def kill(self, name: str) -> None:
+        """Kill a process and everything it started with SIGKILL, as a crash would."""
+        proc = self.procs.pop(name)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        """Stop every process this stack started."""
+        for name in list(self.procs)[::-1]:
+            proc = self.procs.pop(name)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=10)
+
+    def log(self, name: str) -> str:
+        """Return what a process has logged so far."""
+        path = self.root / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def wait_for(self, check: Callable[[], bool], *, seconds: float, what: str, every: float = 0.2) -> float:
+        """Poll `check` until it holds; return the seconds it took, or fail naming `what` and the logs."""
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            try:
+                if check():
+                    return time.monotonic() - started
+            except (httpx.HTTPError, OSError):
+                pass
+            for name, proc in self.procs.items():
+                assert proc.poll() is None, f"{name} exited ({proc.returncode}):\n{self.log(name)[-4000:]}"
+            time.sleep(every)
+        tails = "\n".join(f"--- {name}\n{self.log(name)[-3000:]}" for name in ("worker", "web"))
+        raise AssertionError(f"timed out after {seconds:.0f}s waiting for {what}\n{tails}")
+
+    # --- what the stack shows ---------------------------------------------------------------------------------
+
+    def received(self) -> list[Received]:
+        """Return every message the SMTP server accepted, in order."""
+        return [_received(e) for e in list(self.mail.envelopes)]
+
+    def received_keys(self) -> Counter[str]:
+        """Count accepted messages by ledger key (a key seen twice is an email sent twice)."""
+        return Counter(r.key for r in self.received())
+
+    def message(self, key: str) -> Received:
+        """Return the accepted message with this ledger key."""
+        found = [r for r in self.received() if r.key == key]
+        assert found, f"no email with key {key}; got {sorted(self.received_keys())}"
+        return found[0]
+
+    def query(self, sql: str, **params: object) -> list[tuple]:
+        """Run a read-only query on the product database."""
+        engine = create_engine(self.db_url)
+        try:
+            with engine.connect() as conn:
+                return [tuple(row) for row in conn.execute(text(sql), params)]
+        finally:
+            engine.dispose()
+
+    def phase(self, inspection_id: str, phase: str) -> tuple[str, str | None, int]:
+        """Return a phase's status, flow run id and wake counter."""
+        rows = self.query("select status, flow_run_id, wake_seq from phase_runs where inspection_id = :i "
+                          "and phase = :p", i=inspection_id, p=phase)
+        return rows[0] if rows else ("absent", None, 0)
+
+    def flow_run(self, flow_run_id: str) -> dict:
+        """Return a flow run as the Prefect API gives it."""
+        response = httpx.get(f"{self.api_url}/flow_runs/{flow_run_id}", timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def deployment_count(self) -> int:
+        """Return how many deployments the Prefect server knows."""
+        response = httpx.post(f"{self.api_url}/deployments/filter", json={}, timeout=10)
+        response.raise_for_status()
+        return len(response.json())
+
+    def runner_polling(self, *, since: int = 0) -> bool:
+        """Return whether the worker has said it is serving (in its log after offset `since`)."""
+        return "trigger any of these deployments" in self.log("worker")[since:]
+
+    def suspended_with(self, flow_run_id: str) -> str | None:
+        """Return the pause key if the flow run is suspended, else None."""
+        state = self.flow_run(flow_run_id)["state"]
+        if state["type"] == "PAUSED":
+            return state["state_details"].get("pause_key")
+        return None
+
+    # --- what staff do ----------------------------------------------------------------------------------------
+
+    def answer(self, token: str, outcome: str, **fields: object) -> httpx.Response:
+        """Open a personal link like a person would, then press the button with `outcome`."""
+        page = httpx.get(f"{self.web_url}/a/{token}", timeout=10)
+        assert page.status_code == 200, page.text[:500]
+        data: dict[str, object] = dict(HIDDEN.findall(page.text))
+        data["outcome"] = outcome
+        if data.get("step") == "submit" and outcome == "submitted":
+            data.setdefault("link_url", f"https://evidence.demo-county.example/{data['item_ref']}")
+            data.setdefault("check", ["dated", "recent", "titled", "links-work"])
+        data.update(fields)
+        return httpx.post(f"{self.web_url}/a/{token}", data=data, timeout=30)
+
+
+def start_stack(root: Path) -> LiveStack:
+    """Start an SMTP server, a Prefect server on SQLite, the web app and the worker, all on free ports."""
+    root.mkdir(parents=True, exist_ok=True)
+    collector = Collector()
+    smtp_port, api_port, web_port = free_port(), free_port(), free_port()
+    controller = Controller(collector, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    home = root / "home"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SEND_INSPECTION_"))},
+        "PREFECT_HOME": str(root / "prefect"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{api_port}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        "SEND_INSPECTION_HOME": str(home),
+        "SEND_INSPECTION_DB_URL": f"sqlite:///{home / 'send_inspection.db'}",
+        "SEND_INSPECTION_MAIL": "smtp",
+        "SEND_INSPECTION_SMTP_HOST": "127.0.0.1",
+        "SEND_INSPECTION_SMTP_PORT": str(smtp_port),
+        "SEND_INSPECTION_WEB_PORT": str(web_port),
+    }
+    stack = LiveStack(root=root, env=env, api_url=env["PREFECT_API_URL"], web_url=f"http://127.0.0.1:{web_port}",
+                      mail=collector)
+    stack._controller = controller  # type: ignore[attr-defined]
+    try:
+        stack.spawn("prefect-server", [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                                       "--port", str(api_port)])
+        stack.wait_for(lambda: httpx.get(f"{stack.api_url}/health", timeout=2).status_code == 200, seconds=120,
+                       what="the Prefect server")
+        stack.cli("migrate")
+        stack.spawn("web", [sys.executable, "-m", "send_inspection.cli", "web"])
+        stack.wait_for(lambda: httpx.get(f"{stack.web_url}/healthz", timeout=2).status_code == 200, seconds=60,
+                       what="the web app")
+        stack.start_worker()
+    except BaseException:
+        stop_stack(stack)
+        raise
+    return stack
+
+
+def stop_stack(stack: LiveStack) -> None:
+    """Stop every process of the stack and the SMTP server."""
+    stack.stop_all()
+    stack._controller.stop()  # type: ignore[attr-defined]
