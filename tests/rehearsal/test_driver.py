@@ -1,0 +1,121 @@
+"""Rehearsals: the real phase flows on a virtual clock with scripted staff answering through the web app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+
+from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
+from send_inspection.rehearsal.driver import RehearsalReport, rehearse
+from send_inspection.rehearsal.scenarios import demo_behaviours
+from send_inspection.rehearsal.staff import Behaviour
+from tests.conftest import NOTIFIED
+
+GOLDEN = Path(__file__).with_name("demo_county_day2.golden")
+INSPECTION = "demo-county-2023-06-26"
+DAY2_ITEMS = ["child-level-data", "providers-settings", "1.1", "1.2", "1.3", "1.4", "1.5", "health-template"]
+
+
+@pytest.fixture(scope="module")
+def prefect_harness() -> Iterator[None]:
+    """Run the module's flows against one temporary Prefect server."""
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="module")
+def demo(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> RehearsalReport:
+    """Rehearse the shipped Demo County scenario once."""
+    return rehearse(tmp_path_factory.mktemp("demo"), notified_at=NOTIFIED, behaviours=demo_behaviours())
+
+
+@pytest.fixture(scope="module")
+def away_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the working folder of the directors-away rehearsal."""
+    return tmp_path_factory.mktemp("away")
+
+
+@pytest.fixture(scope="module")
+def directors_away(prefect_harness: None, away_dir: Path) -> RehearsalReport:
+    """Rehearse day 2 with the director doing the final check and his deputy both absent."""
+    away = {"deputy-dcs": Behaviour(absent=True), "head-improvement": Behaviour(absent=True)}
+    return rehearse(away_dir, notified_at=NOTIFIED, behaviours=away, until=timedelta(days=2))
+
+
+def lines(report: RehearsalReport) -> list[str]:
+    """Render the report's emails as golden-file lines: wall time, key without the inspection id, recipients."""
+    return [f"{e.at[5:16].replace('T', ' ')}  {e.key.removeprefix(INSPECTION + ':')}  {','.join(e.recipients)}"
+            for e in report.emails]
+
+
+def sent(report: RehearsalReport, key: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Return (time, recipients) of each email with this key (without the inspection id)."""
+    return [(e.at, e.recipients) for e in report.emails if e.key == f"{INSPECTION}:{key}"]
+
+
+def test_demo_rehearsal_sends_exactly_the_reviewed_emails(demo: RehearsalReport) -> None:
+    """The demo scenario sends exactly the hand-reviewed list of emails, to the same people, at the same times."""
+    golden = [line for line in GOLDEN.read_text().splitlines() if line and not line.startswith("#")]
+    assert lines(demo) == golden
+
+
+def test_demo_rehearsal_finishes_day2_on_the_first_evening(demo: RehearsalReport) -> None:
+    """Both phases end, day 2 with every item uploaded the same evening, and no late report is needed."""
+    assert demo.phases == {"notification": "done", "day2": "done"}
+    assert demo.finished_at == "2023-06-26T19:55+01:00"
+    uploads = {ref for _, _, ref, what, code in demo.answers if what == "upload:confirmed" and code == 200}
+    assert uploads == set(DAY2_ITEMS)
+    assert not [e for e in demo.emails if e.template == "late_report"]
+
+
+def test_absent_staff_are_covered_by_their_deputies(demo: RehearsalReport) -> None:
+    """An absent evidence lead's deputy is escalated to at the deadline and the deputy's answer is the one recorded."""
+    assert sent(demo, "day2:child-level-data:submit:r1:escalate-deputy") == [
+        ("2023-06-26T17:00+01:00", ("owen.garside@demo-county.example",))]
+    answered = [(at, who) for at, who, ref, what, _ in demo.answers if ref == "child-level-data" and what.startswith(
+        "submit")]
+    assert answered == [("2023-06-26T17:45+01:00", "owen.garside@demo-county.example")]
+    assert not [a for a in demo.answers if a[1] == "ben.hollinshead@demo-county.example"]
+
+
+def test_a_returned_item_goes_back_to_its_evidence_lead_for_round_two(demo: RehearsalReport) -> None:
+    """Returning 1.3 at the accountable step asks its evidence lead again in round 2, then the chain resumes."""
+    assert sent(demo, "day2:1.3:submit:r2:ask") == [
+        ("2023-06-26T10:25+01:00", ("nadia.pemberton@demo-county.example",))]
+    steps = [what for _, _, ref, what, _ in demo.answers if ref == "1.3"]
+    assert steps == ["submit:submitted", "approve:returned", "submit:submitted", "approve:approved",
+                     "check:approved", "upload:confirmed"]
+
+
+def test_no_reminder_is_sent_in_quiet_hours(demo: RehearsalReport, directors_away: RehearsalReport) -> None:
+    """Reminders and escalations only go out between 08:00 and 20:00 London time."""
+    for report in (demo, directors_away):
+        chasers = [e for e in report.emails if ":remind-" in e.key or ":escalate-" in e.key]
+        assert chasers
+        assert all("08:00" <= e.at[11:16] < "20:00" for e in chasers), [e.at for e in chasers]
+
+
+def test_a_missed_check_escalates_to_the_deputy_then_up_the_chain(directors_away: RehearsalReport) -> None:
+    """With the director and his deputy away, the check is escalated at 11:00 to the deputy, at 12:00 to the DCS."""
+    for ref in DAY2_ITEMS:
+        assert sent(directors_away, f"day2:{ref}:check:r1:escalate-deputy") == [
+            ("2023-06-27T11:00+01:00", ("nadia.pemberton@demo-county.example",))]
+        assert sent(directors_away, f"day2:{ref}:check:r1:escalate-up-1") == [
+            ("2023-06-27T12:00+01:00", ("helen.ashcombe@demo-county.example",))]
+
+
+def test_the_phase_deadline_reports_what_is_late_once(directors_away: RehearsalReport, away_dir: Path) -> None:
+    """At 12:00 on day 2 one late report names the late items to the coordinator, the LANO and the director."""
+    assert sent(directors_away, "day2:late_report") == [
+        ("2023-06-27T12:00+01:00", ("leah.marchetti@demo-county.example", "nadia.pemberton@demo-county.example",
+                                    "marcus.fenwick@demo-county.example"))]
+    assert directors_away.phases == {"notification": "done", "day2": "done"}
+    assert directors_away.finished_at == "2023-06-27T14:30+01:00"
+    text = read_outbox_message(away_dir / "outbox", outbox_id_for(f"{INSPECTION}:day2:late_report")).text or ""
+    for ref in DAY2_ITEMS:
+        assert f"- {ref} " in text
+    assert "Uploaded or explained so far: 0 of 8." in " ".join(text.split())

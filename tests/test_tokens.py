@@ -1,0 +1,126 @@
+"""Tests for personal action tokens: valid, unknown (forged), expired, used; only the hash is stored."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from send_inspection.calendar import LONDON
+from send_inspection.clock import VirtualClock
+from send_inspection.db import models as m
+from send_inspection.engine.context import EngineContext
+from send_inspection.engine.setup import open_inspection
+from send_inspection.tokens import TokenStatus, check_token, hash_token, mint_token
+from tests.conftest import NOTIFIED
+
+EXPIRES = datetime(2023, 6, 29, 17, 0, tzinfo=LONDON)
+
+
+@pytest.fixture
+def minted(ctx: EngineContext) -> tuple[str, int]:
+    """Open the demo inspection and mint one token for hos-data on item 1.2, submit, round 1; return (raw, item id)."""
+    iid = open_inspection(ctx, NOTIFIED)
+    with ctx.session() as session:
+        item = session.scalars(select(m.RegisterItem).where(m.RegisterItem.ref == "1.2")).one()
+        raw = mint_token(session, iid, "hos-data", item_id=item.id, step="submit", round_no=1,
+                         now=ctx.clock.now(), expires_at=EXPIRES)
+        session.commit()
+        return raw, item.id
+
+
+def test_hash_token_is_sha256_hex() -> None:
+    """A token is stored under the SHA-256 hex digest of its UTF-8 text."""
+    assert hash_token("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert hash_token("abc") == hashlib.sha256(b"abc").hexdigest()
+
+
+def test_minted_token_is_random_and_url_safe(ctx: EngineContext, minted: tuple[str, int]) -> None:
+    """A raw token is 43 URL-safe characters (32 random bytes) and two mints differ."""
+    raw, item_id = minted
+    assert len(raw) == 43
+    assert set(raw) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    with ctx.session() as session:
+        other = mint_token(session, "demo-county-2023-06-26", "hos-data", item_id=item_id, step="submit",
+                           round_no=1, now=ctx.clock.now(), expires_at=EXPIRES)
+        session.commit()
+    assert other != raw
+
+
+def test_valid_token(ctx: EngineContext, minted: tuple[str, int]) -> None:
+    """A freshly minted token checks as valid and returns its stored row."""
+    raw, item_id = minted
+    with ctx.session() as session:
+        check = check_token(session, raw, now=ctx.clock.now())
+    assert check.status is TokenStatus.VALID
+    token = check.token
+    assert token is not None
+    assert (token.inspection_id, token.person_key, token.item_id, token.step, token.round) == (
+        "demo-county-2023-06-26", "hos-data", item_id, "submit", 1)
+    assert (token.created_at, token.expires_at, token.used_at) == (NOTIFIED, EXPIRES, None)
+
+
+@pytest.mark.parametrize("raw", ["", "not-a-real-token", "x" * 43, "y" * 129])
+def test_unknown_token(ctx: EngineContext, minted: tuple[str, int], raw: str) -> None:
+    """A forged, empty or over-long token is unknown and returns no row."""
+    with ctx.session() as session:
+        check = check_token(session, raw, now=ctx.clock.now())
+    assert (check.status, check.token) == (TokenStatus.UNKNOWN, None)
+
+
+def test_altered_token_is_unknown(ctx: EngineContext, minted: tuple[str, int]) -> None:
+    """Changing one character of a real token makes it unknown."""
+    raw, _ = minted
+    forged = raw[:-1] + ("A" if raw[-1] != "A" else "B")
+    with ctx.session() as session:
+        assert check_token(session, forged, now=ctx.clock.now()).status is TokenStatus.UNKNOWN
+
+
+def test_expired_token(ctx: EngineContext, clock: VirtualClock, minted: tuple[str, int]) -> None:
+    """A token is valid up to a minute before its expiry and expired from the expiry time on."""
+    raw, _ = minted
+    clock.set(EXPIRES - timedelta(minutes=1))
+    with ctx.session() as session:
+        assert check_token(session, raw, now=clock.now()).status is TokenStatus.VALID
+    clock.set(EXPIRES)
+    with ctx.session() as session:
+        check = check_token(session, raw, now=clock.now())
+    assert check.status is TokenStatus.EXPIRED
+    assert check.token is not None and check.token.person_key == "hos-data"
+    clock.advance(timedelta(days=30))
+    with ctx.session() as session:
+        assert check_token(session, raw, now=clock.now()).status is TokenStatus.EXPIRED
+
+
+def test_used_token(ctx: EngineContext, clock: VirtualClock, minted: tuple[str, int]) -> None:
+    """A token with a used_at is used, and stays 'used' (not 'expired') after its expiry."""
+    raw, _ = minted
+    with ctx.session() as session:
+        token = check_token(session, raw, now=clock.now()).token
+        assert token is not None
+        token.used_at = clock.now()
+        session.commit()
+    with ctx.session() as session:
+        check = check_token(session, raw, now=clock.now())
+    assert check.status is TokenStatus.USED
+    assert check.token is not None and check.token.used_at == NOTIFIED
+    clock.set(EXPIRES + timedelta(days=1))
+    with ctx.session() as session:
+        assert check_token(session, raw, now=clock.now()).status is TokenStatus.USED
+
+
+def test_only_hash_is_stored(ctx: EngineContext, minted: tuple[str, int], tmp_path: Path) -> None:
+    """The database row holds the token's hash and nowhere the raw token text."""
+    raw, _ = minted
+    with ctx.session() as session:
+        rows = session.execute(text("SELECT * FROM action_tokens")).mappings().all()
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["token_hash"] == hashlib.sha256(raw.encode()).hexdigest()
+    assert all(raw not in str(value) for value in row.values())
+    # Nor in the database files themselves (SQLite in WAL mode keeps recent pages in the -wal file).
+    for path in tmp_path.glob("engine.db*"):
+        assert raw.encode() not in path.read_bytes()
