@@ -13,7 +13,7 @@ import urllib.request
 from datetime import datetime
 from pathlib import Path
 
-from send_inspection.calendar import LONDON
+from send_inspection.calendar import LONDON, to_london
 from send_inspection.settings import load_settings
 
 
@@ -35,7 +35,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({k: v.isoformat() for k, v in timeline.items()}, indent=2))
         return 0
-    notified = args.notified_at.date()
+    notified = to_london(args.notified_at).date()
     cal = calendar_for(config)
     width = max(len(k) for k in timeline)
     print(f"{'milestone':<{width}}  day  when (Europe/London)")

@@ -15,6 +15,8 @@ def prefect_env(settings: Settings, *, port: int = 4200) -> dict[str, str]:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_RUNNER_POLL_FREQUENCY": os.environ.get("PREFECT_RUNNER_POLL_FREQUENCY", "1"),
         "PREFECT_LOGGING_LOG_PRINTS": "true",
+        # The engine's own log lines (emails sent, mail failures) show in each run's logs in the UI.
+        "PREFECT_LOGGING_EXTRA_LOGGERS": "send_inspection",
     }
     return env
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -14,7 +17,13 @@ from send_inspection.engine.chasing import Chain, Chase, chase_plan
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.outgoing import action_message, phase_message
 from send_inspection.engine.setup import milestones, people
+from send_inspection.mail.transport import MailTransportError
 from send_inspection.tokens import mint_token
+
+log = logging.getLogger(__name__)
+
+# After a mail failure that may pass (server down, busy), the phase wakes again this much later.
+MAIL_RETRY_AFTER = timedelta(minutes=5)
 
 STEP_LABELS = {
     "submit": "evidence lead",
@@ -53,6 +62,7 @@ class PassResult:
     next_wake_at: datetime | None
     reason: str
     items: list[ItemStatus] = field(default_factory=list)
+    mail_failures: list[str] = field(default_factory=list)
 
 
 def _owner(ctx: EngineContext, item: m.RegisterItem) -> str:
@@ -104,6 +114,7 @@ def reconcile_register_phase(ctx: EngineContext, inspection_id: str, phase: str)
                 .order_by(m.RegisterItem.id)
             )
         )
+    mail = _MailFailures()
     chasing = ctx.config.timeline.chasing
     token_grace = parse_duration(ctx.config.timeline.token_valid_after_deadline)
     statuses: list[ItemStatus] = []
@@ -119,29 +130,62 @@ def reconcile_register_phase(ctx: EngineContext, inspection_id: str, phase: str)
             if chase.due_at > now:
                 wake_times.append(chase.due_at)
                 continue
-            sent += _send_chase(ctx, item, chase, staff=staff, key=prefix + chase.kind, deadline=deadline,
-                                expires_at=max(deadline, now) + token_grace, now=now)
+            with mail.guard(prefix + chase.kind):
+                sent += _send_chase(ctx, item, chase, staff=staff, key=prefix + chase.kind, deadline=deadline,
+                                    expires_at=max(deadline, now) + token_grace, now=now)
         statuses.append(_status(item, owner, due, now))
 
     open_items = [s for s in statuses if s.outcome is None]
     phase_deadline = due[PHASE_DEADLINES[phase]]
     done = not open_items
     if done:
-        sent += _phase_email(ctx, inspection_id, phase, "phase_complete", statuses, now)
+        with mail.guard(f"{inspection_id}:{phase}:phase_complete"):
+            sent += _phase_email(ctx, inspection_id, phase, "phase_complete", statuses, now)
     elif now >= phase_deadline:
-        sent += _phase_email(ctx, inspection_id, phase, "late_report", statuses, now)
+        with mail.guard(f"{inspection_id}:{phase}:late_report"):
+            sent += _phase_email(ctx, inspection_id, phase, "late_report", statuses, now)
     else:
         wake_times.append(phase_deadline)
+    if mail.retry:
+        done = False  # stay awake until every due email has gone, the completion notice included
+        wake_times.append(now + MAIL_RETRY_AFTER)
     next_wake = min(wake_times) if wake_times and not done else None
+    reason = _reason(phase, statuses, staff)
+    if mail.failures:
+        reason = f"{mail.summary(next_wake)} {reason}"
     return PassResult(
         inspection_id=inspection_id,
         phase=phase,
         done=done,
         sent=sent,
         next_wake_at=next_wake,
-        reason=_reason(phase, statuses, staff),
+        reason=reason,
         items=statuses,
+        mail_failures=mail.failures,
     )
+
+
+class _MailFailures:
+    """Collect the emails a pass could not send, so one bad address or a down server stops nothing else."""
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+        self.retry = False
+
+    @contextmanager
+    def guard(self, key: str) -> Iterator[None]:
+        """Run one send; on a mail failure, note it and carry on with the next."""
+        try:
+            yield
+        except MailTransportError as exc:
+            self.failures.append(f"{key}: {exc}")
+            self.retry = self.retry or exc.retryable
+            log.error("email %s not sent (%s): %s", key, "will retry" if exc.retryable else "refused", exc)
+
+    def summary(self, retry_at: datetime | None) -> str:
+        """Say how many emails failed and when they are tried again."""
+        when = f"; trying again at {to_london(retry_at):%H:%M}" if self.retry and retry_at else ""
+        return f"MAIL PROBLEM: {len(self.failures)} email(s) not sent{when} (see the logs)."
 
 
 def _status(item: m.RegisterItem, owner: str, due: dict[str, datetime], now: datetime) -> ItemStatus:

@@ -6,12 +6,12 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from send_inspection.db.models import EmailRecord
-from send_inspection.mail.message import OutgoingMessage, all_recipients
+from send_inspection.mail.message import OutgoingMessage, all_recipients, message_id_for
 from send_inspection.mail.transport import MailTransport, MailTransportError
 
 log = logging.getLogger(__name__)
@@ -46,14 +46,19 @@ class MailLedger:
         with self._sessions() as session:
             existing = session.scalars(select(EmailRecord).where(EmailRecord.key == key)).first()
             if existing is not None:
-                if existing.status == "sent":
+                if existing.status in ("sent", "refused"):
                     return False
                 if existing.status == "claimed" and now - existing.claimed_at < STALE_CLAIM:
                     return False
-                existing.status, existing.claimed_at = "claimed", now
-                existing.attempts += 1
+                # Conditional on the attempt count read above: of two processes re-claiming at once, one wins.
+                claimed = session.execute(
+                    update(EmailRecord)
+                    .where(EmailRecord.key == key, EmailRecord.attempts == existing.attempts)
+                    .values(status="claimed", claimed_at=now, attempts=existing.attempts + 1)
+                    .execution_options(synchronize_session=False)
+                )
                 session.commit()
-                return True
+                return claimed.rowcount == 1
             session.add(
                 EmailRecord(
                     key=key,
@@ -88,11 +93,19 @@ class MailLedger:
         """Send the message `build()` makes unless `key` was sent already; return whether it was sent now."""
         if not self._claim(key, inspection_id=inspection_id, template=template, now=now, due_at=due_at):
             return False
+        message: OutgoingMessage | None = None
         try:
             message = build()
             message_id = self.transport.send(message, sent_at=now)
         except MailTransportError as exc:
-            self._mark(key, status="failed", error=str(exc))
+            if exc.partial and message is not None:
+                # Delivered to some recipients: sending again would give them a second copy.
+                self._mark(key, status="sent", message=message, message_id=message_id_for(message.key), sent_at=now,
+                           error=str(exc))
+                log.warning("sent %s to only some recipients: %s", key, exc)
+                return True
+            # 'refused' is never tried again by itself: a person has to correct the address or the config.
+            self._mark(key, status="failed" if exc.retryable else "refused", error=str(exc))
             raise
         except Exception as exc:
             self._mark(key, status="failed", error=f"{type(exc).__name__}: {exc}")

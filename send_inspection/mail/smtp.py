@@ -62,8 +62,11 @@ class SmtpTransport:
             )
         return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
 
-    def _error(self, cause: str, *, retryable: bool, refused: tuple[str, ...] = ()) -> MailTransportError:
-        return MailTransportError(f"smtp {self.server}: {cause}", retryable=retryable, refused=refused)
+    def _error(
+        self, cause: str, *, retryable: bool, refused: tuple[str, ...] = (), partial: bool = False
+    ) -> MailTransportError:
+        return MailTransportError(f"smtp {self.server}: {cause}", retryable=retryable, refused=refused,
+                                  partial=partial)
 
     def send(self, message: OutgoingMessage, *, sent_at: datetime) -> str:
         """Send `message` to every recipient (to, cc and bcc) and return its Message-ID."""
@@ -121,6 +124,7 @@ class SmtpTransport:
                 f"refused: {details}",
                 retryable=False,
                 refused=tuple(refused),
+                partial=True,
             )
         return message_id_for(message.key)
 

@@ -11,11 +11,13 @@ from send_inspection.mail.message import OutgoingMessage
 class MailTransportError(Exception):
     """Sending failed; `retryable` says whether trying the same send again later may succeed."""
 
-    def __init__(self, message: str, *, retryable: bool, refused: tuple[str, ...] = ()) -> None:
+    def __init__(self, message: str, *, retryable: bool, refused: tuple[str, ...] = (), partial: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
-        # Recipients the server refused while it accepted others (partial delivery).
+        # Recipients the server refused.
         self.refused = refused
+        # True when the server accepted the message for some recipients: it counts as sent.
+        self.partial = partial
 
 
 class MailTransport(Protocol):
