@@ -22,6 +22,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
 from send_inspection.mail.message import KEY_HEADER
+from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from tests.helpers import Collector, free_port
 
 LINK = re.compile(r"https?://[^\s\"<>]+/a/([A-Za-z0-9_-]+)")
@@ -56,6 +57,7 @@ class LiveStack:
     api_url: str
     web_url: str
     mail: Collector
+    outbox: Path | None = None
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -132,6 +134,22 @@ class LiveStack:
         """Count accepted messages by ledger key (a key seen twice is an email sent twice)."""
         return Counter(r.key for r in self.received())
 
+    def has_sent(self, key: str) -> bool:
+        """Say whether the email with this ledger key has arrived (in the outbox or at the SMTP server)."""
+        if self.outbox is not None:
+            return (self.outbox / f"{outbox_id_for(key)}.eml").exists()
+        return key in self.received_keys()
+
+    def token_for(self, key: str) -> str:
+        """Return the personal link token in the email with this ledger key."""
+        if self.outbox is not None:
+            found = LINK.search(read_outbox_message(self.outbox, outbox_id_for(key)).text or "")
+            assert found, f"no personal link in {key}"
+            return found.group(1)
+        token = self.message(key).token
+        assert token, f"no personal link in {key}"
+        return token
+
     def message(self, key: str) -> Received:
         """Return the accepted message with this ledger key."""
         found = [r for r in self.received() if r.key == key]
@@ -191,8 +209,11 @@ class LiveStack:
         return httpx.post(f"{self.web_url}/a/{token}", data=data, timeout=30)
 
 
-def start_stack(root: Path) -> LiveStack:
-    """Start an SMTP server, a Prefect server on SQLite, the web app and the worker, all on free ports."""
+def start_stack(root: Path, *, mail: str = "smtp") -> LiveStack:
+    """Start an SMTP server, a Prefect server on SQLite, the web app and the worker, all on free ports.
+
+    With mail="outbox" the product writes to its local outbox instead of the SMTP server.
+    """
     root.mkdir(parents=True, exist_ok=True)
     collector = Collector()
     smtp_port, api_port, web_port = free_port(), free_port(), free_port()
@@ -207,13 +228,13 @@ def start_stack(root: Path) -> LiveStack:
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
         "SEND_INSPECTION_HOME": str(home),
         "SEND_INSPECTION_DB_URL": f"sqlite:///{home / 'send_inspection.db'}",
-        "SEND_INSPECTION_MAIL": "smtp",
+        "SEND_INSPECTION_MAIL": mail,
         "SEND_INSPECTION_SMTP_HOST": "127.0.0.1",
         "SEND_INSPECTION_SMTP_PORT": str(smtp_port),
         "SEND_INSPECTION_WEB_PORT": str(web_port),
     }
     stack = LiveStack(root=root, env=env, api_url=env["PREFECT_API_URL"], web_url=f"http://127.0.0.1:{web_port}",
-                      mail=collector)
+                      mail=collector, outbox=home / "outbox" if mail == "outbox" else None)
     stack._controller = controller  # type: ignore[attr-defined]
     try:
         stack.spawn("prefect-server", [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",

@@ -1,0 +1,141 @@
+"""Measure decision latency on the local stack: a POST of a decision → the next email in the outbox.
+
+Starts a real Prefect server (SQLite), the worker, the sign-off web app (outbox transport) and an empty
+suspend probe; gives 24 decisions one after another through the web app; and reports, beside them, the
+floor of the suspend design (an empty suspended flow resumed → Completed), measured in the same run.
+
+    .venv/bin/python bench/decision_latency.py [--decisions 24] [--probes 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from uuid import UUID
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from tests.live.stack import LiveStack, start_stack, stop_stack  # noqa: E402
+
+INSPECTION = "demo-county-2030-06-24"
+ITEMS = ["child-level-data", "providers-settings", "1.1", "1.2", "1.3", "1.4", "1.5", "health-template"]
+NEXT = {"submit": "approve", "approve": "check", "check": "upload"}
+ANSWER = {"submit": "submitted", "approve": "approved", "check": "approved"}
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Return the q-th percentile (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    """Return n, median, p95 and max in seconds."""
+    return {"n": len(values), "p50": round(statistics.median(values), 2), "p95": round(percentile(values, 95), 2),
+            "max": round(max(values), 2)}
+
+
+def suspended(stack: LiveStack, flow_run_id: str) -> bool:
+    """Say whether the flow run is suspended."""
+    return stack.flow_run(flow_run_id)["state"]["type"] == "PAUSED"
+
+
+def measure_decisions(stack: LiveStack, count: int) -> tuple[list[float], list[float]]:
+    """Give `count` decisions; return seconds to the next email and to the run being suspended again."""
+    to_email, to_wait = [], []
+    day2 = stack.phase(INSPECTION, "day2")[1]
+    plan = [(step, ref) for step in ("submit", "approve", "check") for ref in ITEMS][:count]
+    for step, ref in plan:
+        stack.wait_for(lambda: suspended(stack, day2), seconds=60, what="day 2 suspended")
+        token = stack.token_for(f"{INSPECTION}:day2:{ref}:{step}:r1:ask")
+        page = httpx.get(f"{stack.web_url}/a/{token}", timeout=10)  # the person opens the link first
+        assert page.status_code == 200
+        nxt = f"{INSPECTION}:day2:{ref}:{NEXT[step]}:r1:ask"
+        started = time.perf_counter()
+        response = stack.answer(token, ANSWER[step])
+        assert response.status_code == 200, response.text[:300]
+        stack.wait_for(lambda nxt=nxt: stack.has_sent(nxt), seconds=60, what=nxt, every=0.02)
+        to_email.append(time.perf_counter() - started)
+        stack.wait_for(lambda: suspended(stack, day2), seconds=60, what="day 2 suspended again", every=0.02)
+        to_wait.append(time.perf_counter() - started)
+    return to_email, to_wait
+
+
+def measure_floor(stack: LiveStack, count: int) -> list[float]:
+    """Run the empty probe `count` times; return seconds from resume to Completed."""
+    from prefect.deployments import run_deployment
+    from prefect.flow_runs import resume_flow_run
+
+    times = []
+    for _ in range(count):
+        run = run_deployment("suspend-probe/probe", timeout=0)
+        stack.wait_for(lambda run=run: suspended(stack, str(run.id)), seconds=60, what="the probe suspended")
+        started = time.perf_counter()
+        resume_flow_run(UUID(str(run.id)), run_input={"reason": "go"})
+        stack.wait_for(lambda run=run: stack.flow_run(str(run.id))["state"]["type"] == "COMPLETED", seconds=60,
+                       what="the probe completed", every=0.02)
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def machine() -> dict[str, str]:
+    """Describe the machine the benchmark ran on."""
+    import prefect
+
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    memory = "unknown"
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kib = int(meminfo.read_text().split("MemTotal:")[1].split()[0])
+        memory = f"{kib / 1024 / 1024:.0f} GiB"
+    return {"cores": str(os.cpu_count()), "cpu": cpu, "memory": memory, "python": platform.python_version(),
+            "prefect": prefect.__version__, "os": platform.platform()}
+
+
+def main() -> int:
+    """Run the benchmark and print its results as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--decisions", type=int, default=24)
+    parser.add_argument("--probes", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="decision-latency-") as tmp:
+        stack = start_stack(Path(tmp), mail="outbox")
+        try:
+            os.environ.update({k: v for k, v in stack.env.items() if k.startswith("PREFECT_")})
+            stack.spawn("probe", [sys.executable, str(ROOT / "bench" / "suspend_probe.py")])
+            stack.wait_for(lambda: stack.deployment_count() >= 4, seconds=60, what="the probe deployment")
+            stack.cli("start", "--notified-at", "2030-06-24T09:00")
+            stack.wait_for(lambda: stack.phase(INSPECTION, "day2")[0] == "waiting", seconds=120, what="day 2")
+            stack.cli("survey-links", "--inspection", INSPECTION, "--children-young-people", "https://s.example/c",
+                      "--parents-carers", "https://s.example/p", "--practitioners", "https://s.example/w")
+            to_email, to_wait = measure_decisions(stack, args.decisions)
+            floor = measure_floor(stack, args.probes)
+        finally:
+            stop_stack(stack)
+    result = {
+        "decision_to_next_email_s": summary(to_email),
+        "decision_to_run_waiting_again_s": summary(to_wait),
+        "floor_empty_suspended_flow_resumed_to_completed_s": summary(floor),
+        "machine": machine(),
+    }
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
