@@ -133,9 +133,24 @@ class PrefectWaker:
     def __init__(self, ctx: EngineContext, *, attempts: int = 10, pause: float = 0.5) -> None:
         self.ctx = ctx
         self.attempts, self.pause = attempts, pause
+        self._busy: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
 
     def wake(self, inspection_id: str, phase: str, *, reason: str) -> None:
-        """Resume the phase's run if it is suspended (the ticker covers any wake this misses)."""
+        """Resume the phase's run once, however many decisions arrive together (the ticker covers any miss)."""
+        with self._lock:
+            if (inspection_id, phase) in self._busy:
+                # A wake is already on its way: the resumed run reads every decision recorded so far, and
+                # one recorded after its pass makes it go again instead of waiting (the change counter).
+                return
+            self._busy.add((inspection_id, phase))
+        try:
+            self._wake(inspection_id, phase, reason=reason)
+        finally:
+            with self._lock:
+                self._busy.discard((inspection_id, phase))
+
+    def _wake(self, inspection_id: str, phase: str, *, reason: str) -> None:
         for _ in range(self.attempts):
             run = get_phase(self.ctx, inspection_id, phase)
             if run is None or run.status == "done" or not run.flow_run_id:
