@@ -14,7 +14,11 @@ PHASE = "day2"
 
 @flow(name="annex-a-day-2", flow_run_name=phase_run_name("Annex A day 2"), log_prints=True)
 def annex_a_day2(inspection_id: str) -> str:
-    """Reconcile the day-2 register until every item is uploaded or explained, waiting without a process."""
+    """Reconcile the day-2 register until every item is uploaded or explained, waiting without a process.
+
+    Args:
+        inspection_id: The inspection, e.g. demo-county-2023-06-26 (the notification phase starts this run).
+    """
     rt = current_runtime()
     while True:
         result = reconcile_register_task(inspection_id, PHASE)

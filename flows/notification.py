@@ -20,7 +20,12 @@ from tasks.mail_tasks import send_notifications_task, send_surveys_task
 
 @flow(name="notification", flow_run_name=phase_run_name("notification (day 1)"), log_prints=True)
 def notification(notified_at: datetime, inspection_id: str | None = None) -> str:
-    """Open the inspection from the time of the call, notify the lists, start day 2 and send the surveys."""
+    """Open the inspection from the time of the call, notify the lists, start day 2 and send the surveys.
+
+    Args:
+        notified_at: When the lead inspector phoned (Europe/London wall time when no zone is given).
+        inspection_id: Leave empty: the engine names the inspection after the partnership and the date.
+    """
     rt = current_runtime()
     if notified_at.tzinfo is None:
         notified_at = notified_at.replace(tzinfo=LONDON)  # a time typed without a zone is London wall time

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from prefect import flow
+from prefect.runtime import flow_run
 
+from send_inspection.calendar import to_london
 from tasks.ticker_tasks import wake_due_phases_task
 
 
-@flow(name="ticker", log_prints=True)
+def _tick_name() -> str:
+    """Name a tick after its scheduled London time, e.g. 'tick 23 Nov 11:05'."""
+    scheduled = flow_run.scheduled_start_time
+    return f"tick {to_london(scheduled):%d %b %H:%M}" if scheduled else "tick"
+
+
+@flow(name="ticker", flow_run_name=_tick_name, log_prints=True)
 def ticker() -> int:
     """Wake every phase that is due; return how many were woken."""
     return wake_due_phases_task()

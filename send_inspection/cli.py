@@ -71,13 +71,18 @@ def cmd_start(args: argparse.Namespace) -> int:
     _prefect_setup()
     from prefect.deployments import run_deployment
 
+    from send_inspection.config.loader import load_config
+    from send_inspection.engine.setup import inspection_id_for
     from send_inspection.live import DEPLOYMENT_NAME
 
     notified_at = args.notified_at or datetime.now(LONDON).replace(second=0, microsecond=0)
-    run = run_deployment(f"notification/{DEPLOYMENT_NAME}", parameters={"notified_at": notified_at.isoformat()},
-                         timeout=0)
+    inspection_id = inspection_id_for(load_config(load_settings().config_dir), notified_at)
+    run = run_deployment(f"notification/{DEPLOYMENT_NAME}", timeout=0,
+                         parameters={"notified_at": notified_at.isoformat(), "inspection_id": inspection_id},
+                         idempotency_key=f"{inspection_id}:notification")
     api = os.environ["PREFECT_API_URL"].removesuffix("/api")
-    print(f"started {run.name}: {api}/runs/flow-run/{run.id}")
+    print(f"started inspection {inspection_id} (notified {to_london(notified_at):%a %d %b %Y %H:%M}): "
+          f"{api}/runs/flow-run/{run.id}")
     return 0
 
 
