@@ -92,15 +92,27 @@ def cmd_survey_links(args: argparse.Namespace) -> int:
     from uuid import UUID
 
     from prefect.flow_runs import resume_flow_run
+    from pydantic import ValidationError
 
     from send_inspection.engine.notification import SurveyLinks, record_survey_links
     from send_inspection.engine.phases import get_phase
     from send_inspection.live import build_context
 
-    links = SurveyLinks(children_young_people=args.children_young_people, parents_carers=args.parents_carers,
-                        practitioners=args.practitioners, health_template=args.health_template)
+    try:
+        links = SurveyLinks(children_young_people=args.children_young_people, parents_carers=args.parents_carers,
+                            practitioners=args.practitioners, health_template=args.health_template)
+    except ValidationError as exc:
+        for error in exc.errors():
+            option = "--" + str(error["loc"][0]).replace("_", "-")
+            print(f"{option}: {error['msg']} (got {error.get('input')!r})", file=sys.stderr)
+        return 2
     ctx = build_context(load_settings())
-    record_survey_links(ctx, args.inspection, links)
+    try:
+        record_survey_links(ctx, args.inspection, links)
+    except KeyError:
+        print(f"no inspection {args.inspection!r} yet: its notification run opens it within seconds of "
+              f"starting; check the name and the run in the Prefect UI, then try again", file=sys.stderr)
+        return 1
     run = get_phase(ctx, args.inspection, "notification")
     if run is not None and run.flow_run_id and run.status == "waiting":
         resume_flow_run(UUID(run.flow_run_id), run_input=json.loads(links.model_dump_json()))
@@ -194,14 +206,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        # Worker first, then the web app, then the server they talk to: each stops cleanly.
         for p in reversed(procs):
             if p.poll() is None:
                 p.send_signal(signal.SIGINT)
-        for p in procs:
             try:
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
+                p.wait(timeout=10)
 
 
 def _wait_for(url: str, *, seconds: float) -> None:

@@ -224,3 +224,23 @@ def test_timeline_with_broken_config_reports_it(tmp_path: Path, capsys: pytest.C
     assert captured.out == ""
     assert f"{path}, line {index + 1}, column 1: found character '\\t' that cannot start any token; " \
            "indent with spaces, not tabs" in captured.err
+
+
+LINKS = ["--children-young-people", "https://surveys.example/cyp", "--parents-carers", "https://surveys.example/pc",
+         "--practitioners", "https://surveys.example/pr"]
+
+
+def test_survey_links_name_the_bad_option(capsys: pytest.CaptureFixture[str]) -> None:
+    """A survey link that is not an http(s) URL is refused naming the option and the value given."""
+    args = ["survey-links", "--inspection", "demo-county-2023-06-26", *LINKS[:4], "--practitioners", "ftp://x"]
+    assert main(args) == 2
+    assert "--practitioners: URL scheme should be 'http' or 'https' (got 'ftp://x')" in capsys.readouterr().err
+
+
+def test_survey_links_for_an_unknown_inspection_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Survey links for an inspection that is not open yet give a clear message and change nothing."""
+    monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path))
+    monkeypatch.setattr("send_inspection.cli._prefect_setup", lambda: None)  # keep this process's Prefect settings
+    assert main(["survey-links", "--inspection", "demo-county-2099-01-05", *LINKS]) == 1
+    assert "no inspection 'demo-county-2099-01-05' yet" in capsys.readouterr().err
