@@ -389,10 +389,11 @@ class CoreGroupMeeting(Strict):
     min_notice_minutes: int = Field(default=45, ge=0)
     slot_minutes: int = Field(default=30, ge=5)
     latest_start: str = "16:00"
+    next_day_start: str = "09:00"
     duration_minutes: int = Field(default=60, ge=15)
     location: str = ""
 
-    @field_validator("preferred", "latest_start")
+    @field_validator("preferred", "latest_start", "next_day_start")
     @classmethod
     def _time(cls, v: str) -> str:
         parse_clock_time(v)

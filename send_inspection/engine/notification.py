@@ -13,8 +13,6 @@ from send_inspection.engine.context import EngineContext
 from send_inspection.engine.outgoing import compose, when
 from send_inspection.mail.invite import meeting_invite
 
-NEXT_DAY_START = time(9, 0)
-
 
 class SurveyLinks(BaseModel):
     """The three survey links the inspectors give on day 1, and the CQC health structure template."""
@@ -42,7 +40,7 @@ def core_meeting_slot(notified_at: datetime, rules: CoreGroupMeeting, *, calenda
         candidate = london_time(day, time(rounded // 60, rounded % 60))
         if candidate <= london_time(day, parse_clock_time(rules.latest_start)):
             return candidate
-    return london_time(calendar.add_working_days(day, 1), NEXT_DAY_START)
+    return london_time(calendar.add_working_days(day, 1), parse_clock_time(rules.next_day_start))
 
 
 def send_notifications(ctx: EngineContext, inspection_id: str) -> int:
