@@ -24,7 +24,7 @@ from send_inspection.runtime import Waker
 from send_inspection.tokens import TokenStatus, check_token
 from send_inspection.web.outbox_pages import outbox_router
 from send_inspection.web.templating import web_templates
-from send_inspection.web.uploads import UploadRefused, store_upload
+from send_inspection.web.uploads import MAX_UPLOAD_BYTES, UploadRefused, store_upload
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ async def _submission(ctx: EngineContext, form: FormData, item: m.RegisterItem, 
     upload = form.get("file")
     link = str(form.get("link_url") or "").strip()
     if isinstance(upload, UploadFile) and upload.filename:
-        data = await upload.read()
+        data = await upload.read(MAX_UPLOAD_BYTES + 1)  # never more than the limit in memory
         folder = ctx.uploads_dir / item.inspection_id / item.ref
         stored = store_upload(folder, upload.filename, data)
         return SubmissionData(kind="file", checklist=checklist, filename=stored.filename,

@@ -45,7 +45,7 @@ def store_upload(folder: Path, name: str, data: bytes) -> StoredFile:
     if not data:
         raise UploadRefused(f"'{filename}' is empty")
     if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadRefused(f"'{filename}' is {len(data) // (1024 * 1024)} MB; the limit is 25 MB")
+        raise UploadRefused(f"'{filename}' is larger than the 25 MB limit: share it by hyperlink instead")
     digest = hashlib.sha256(data).hexdigest()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{digest[:12]}-{filename}"

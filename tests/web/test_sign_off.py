@@ -5,18 +5,14 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import ensure_phase
 from send_inspection.engine.register_phase import reconcile_register_phase
-from send_inspection.engine.setup import open_inspection
 from send_inspection.mail.outbox import list_outbox, read_outbox_message
 from send_inspection.web.app import create_app
-from tests.conftest import NOTIFIED
 
 TOKEN = re.compile(r"/a/([A-Za-z0-9_-]+)")
 
@@ -30,18 +26,6 @@ class RecordingWaker:
     def wake(self, inspection_id: str, phase: str, *, reason: str) -> None:
         """Record the wake-up."""
         self.calls.append((inspection_id, phase))
-
-
-@pytest.fixture
-def started(ctx: EngineContext) -> tuple[str, m.RegisterItem]:
-    """Open the demo inspection, send the day-2 asks and return the id and the first day-2 item."""
-    iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
-    ensure_phase(ctx, iid, "day2")
-    reconcile_register_phase(ctx, iid, "day2")
-    with ctx.session() as session:
-        item = session.scalars(select(m.RegisterItem).where(m.RegisterItem.phase == "day2")
-                               .order_by(m.RegisterItem.id)).first()
-    return iid, item
 
 
 def link_for(ctx: EngineContext, person_key: str, ref: str) -> str:
