@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Run the tests (and ruff) in .venv, installing what they need first.
+# Run ruff and the tests in .venv, installing what they need first; then the database tests again on
+# a throwaway PostgreSQL server (set SEND_INSPECTION_SKIP_POSTGRES=1 to skip that part).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh test
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 .venv/bin/ruff check .
 .venv/bin/python -m pytest "$@"
+if [ "${SEND_INSPECTION_SKIP_POSTGRES:-0}" != "1" ]; then
+  bash scripts/with-postgres.sh .venv/bin/python -m pytest "$@" tests/engine tests/web tests/mail tests/test_tokens.py
+fi

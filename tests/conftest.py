@@ -33,11 +33,32 @@ def clock() -> VirtualClock:
     return VirtualClock(NOTIFIED)
 
 
+# Set to a PostgreSQL URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/si_test) to run the engine's
+# database tests on PostgreSQL instead of SQLite; each test starts from an empty schema.
+TEST_DB_URL = os.environ.get("SEND_INSPECTION_TEST_DB_URL")
+
+
+def fresh_database(tmp_path: Path) -> str:
+    """Return the URL of an empty, migrated database for one test."""
+    if not TEST_DB_URL:
+        url = f"sqlite:///{tmp_path / 'engine.db'}"
+    else:
+        from sqlalchemy import create_engine, text
+
+        url = TEST_DB_URL
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    migrate(url)
+    return url
+
+
 @pytest.fixture
 def ctx(tmp_path: Path, demo_config: PartnershipConfig, clock: VirtualClock) -> EngineContext:
-    """Return an engine context on SQLite in tmp_path, the outbox transport and the virtual clock."""
-    url = f"sqlite:///{tmp_path / 'engine.db'}"
-    migrate(url)
+    """Return an engine context on an empty database, the outbox transport and the virtual clock."""
+    url = fresh_database(tmp_path)
     return EngineContext(
         config=demo_config,
         calendar=calendar_for(demo_config),
