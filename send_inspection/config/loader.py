@@ -233,7 +233,7 @@ def _parse(text: str, doc: _Document) -> None:
         doc.parsed = False
 
 
-def _read_document(path: Path) -> _Document:
+def read_document(path: Path) -> _Document:
     """Read and parse one YAML file, collecting rather than raising its problems."""
     doc = _Document(display_path(path))
     text = _read_text(path, doc)
@@ -245,7 +245,7 @@ def _read_document(path: Path) -> _Document:
 # ---------------------------------------------------------------- pydantic errors -> problems
 
 
-def _unwrap(tp: Any) -> Any:
+def unwrap_type(tp: Any) -> Any:
     """Return the non-None member of an optional type, else the type itself."""
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         members = [a for a in typing.get_args(tp) if a is not type(None)]
@@ -253,9 +253,9 @@ def _unwrap(tp: Any) -> Any:
     return tp
 
 
-def _child_type(tp: Any, key: str | int) -> Any:
+def child_type(tp: Any, key: str | int) -> Any:
     """Return the type found at `key` inside a model, list or dict type (None if unknown)."""
-    tp = _unwrap(tp)
+    tp = unwrap_type(tp)
     origin = typing.get_origin(tp)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         info = tp.model_fields.get(str(key))
@@ -271,14 +271,14 @@ def _fields_at(loc: Loc) -> list[str]:
     """Return the field names allowed in the mapping at `loc` of PartnershipConfig."""
     tp: Any = PartnershipConfig
     for key in loc:
-        tp = _child_type(tp, key)
+        tp = child_type(tp, key)
         if tp is None:
             return []
-    tp = _unwrap(tp)
+    tp = unwrap_type(tp)
     return list(tp.model_fields) if isinstance(tp, type) and issubclass(tp, BaseModel) else []
 
 
-def _message(error: dict[str, Any], loc: Loc) -> str:
+def pydantic_message(error: dict[str, Any], loc: Loc) -> str:
     """Turn a pydantic error into a sentence a coordinator can act on."""
     kind, msg, value = error["type"], error["msg"], error.get("input")
     name = loc[-1] if loc else ""
@@ -306,7 +306,7 @@ def _validation_problems(
     for error in exc.errors(include_url=False):
         loc: Loc = (*prefix, *error["loc"])
         section, path = str(loc[0]), tuple(p for p in loc[1:] if p != "[key]")
-        problems.append(docs[section].problem(path, _message(error, loc)))
+        problems.append(docs[section].problem(path, pydantic_message(error, loc)))
     return problems
 
 
@@ -338,7 +338,7 @@ def load_config(folder: Path) -> PartnershipConfig:
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError([ConfigProblem(display_path(folder), None, None, "", "config folder not found")])
-    docs = {section: _read_document(folder / name) for section, name in FILES.items()}
+    docs = {section: read_document(folder / name) for section, name in FILES.items()}
     config, problems = _validate(docs)
     problems = [p for doc in docs.values() for p in doc.problems] + problems
     if problems or config is None:

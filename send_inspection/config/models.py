@@ -68,7 +68,7 @@ def format_loc(loc: Loc) -> str:
     return text
 
 
-def _raise_problems(title: str, problems: list[Problem]) -> None:
+def raise_problems(title: str, problems: list[Problem]) -> None:
     """Raise one ValidationError listing every problem at its own location (no-op if there are none)."""
     if not problems:
         return
@@ -204,7 +204,7 @@ class Partnership(Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Partnership:
-        _raise_problems("Partnership", self._id_problems() + self._person_ref_problems())
+        raise_problems("Partnership", self._id_problems() + self._person_ref_problems())
         return self
 
     def _lists(self) -> list[tuple[Loc, MailingList]]:
@@ -289,7 +289,7 @@ class Register(Strict):
         group_refs: list[tuple[Loc, str | None]] = [
             (("items", i, "group"), item.group) for i, item in enumerate(self.items)
         ]
-        _raise_problems(
+        raise_problems(
             "Register",
             [
                 *_duplicates([g.id for g in self.groups], lambda i: ("groups", i, "id"), "group id"),
@@ -425,7 +425,7 @@ class Timeline(Strict):
             (("milestones", name, "after"), spec.after) for name, spec in self.milestones.items()
         ]
         refs += [(("chains", ph, st), ms) for ph, steps in self.chains.items() for st, ms in steps.items()]
-        _raise_problems("Timeline", [*_check_refs(refs, names, "milestone"), *self._cycle_problems()])
+        raise_problems("Timeline", [*_check_refs(refs, names, "milestone"), *self._cycle_problems()])
         return self
 
     def _cycle_problems(self) -> list[Problem]:
@@ -466,7 +466,7 @@ class PartnershipConfig(Strict):
             loc: Loc = ("annex_a", "items", i)
             person_refs += [((*loc, f), getattr(item, f)) for f in ("evidence_lead", "accountable_lead")]
             milestone_refs += [((*loc, "deadlines", s), ms) for s, ms in item.deadlines.items()]
-        _raise_problems(
+        raise_problems(
             "PartnershipConfig",
             [
                 *_check_refs(person_refs, people, "person id"),

@@ -1,0 +1,167 @@
+"""Import the child-level data lists: read, map the partnership's columns, check every row, reject or accept.
+
+A list with any error is rejected whole (ImportRejected, carrying every problem found) and nothing is
+stored; warnings do not reject. Problems name the file, the spreadsheet row, the column and the
+child's case id, never the child's name or date of birth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from send_inspection.childdata.checks import RowChecker, check_children, check_providers
+from send_inspection.childdata.codes import CHILD_LISTS, LIST_TITLES, NO_SETTING, ListKind
+from send_inspection.childdata.columns import ChildDataConfig, normalise, optional_fields, required_fields
+from send_inspection.childdata.dates import parse_date
+from send_inspection.childdata.problems import ImportRejected, Problem, errors
+from send_inspection.childdata.reading import ROW, Unreadable, read_table
+
+
+@dataclass(frozen=True)
+class ImportedList:
+    """One list read and checked: its rows in canonical fields (None if unreadable) and its problems."""
+
+    kind: ListKind
+    file: str
+    rows: pd.DataFrame | None
+    problems: list[Problem]
+
+    @property
+    def frame(self) -> pd.DataFrame | None:
+        """Return the checked rows, or None if the list has any error."""
+        return None if errors(self.problems) else self.rows
+
+
+@dataclass(frozen=True)
+class ChildData:
+    """The lists imported together for one notification date, with every problem found in and across them."""
+
+    notified_on: date
+    lists: dict[ListKind, ImportedList]
+    problems: list[Problem] = field(default_factory=list)
+
+    def frame(self, kind: ListKind) -> pd.DataFrame | None:
+        """Return the checked rows of list `kind`, or None if it was not imported."""
+        imported = self.lists.get(kind)
+        return imported.frame if imported else None
+
+
+def _missing_columns(kind: ListKind, file: str, wanted: dict[str, str], found: dict[str, str]) -> Problem | None:
+    """Return the problem naming the required columns not found (and the columns that were), if any."""
+    missing = [f for f in required_fields(kind) if normalise(wanted[f]) not in found]
+    if not missing:
+        return None
+    names = ", ".join(f"{wanted[f]!r} ({f})" for f in missing)
+    if any(parse_date(c) for c in found.values()):
+        seen = "not shown: row 1 holds a date, so it looks like a child's record rather than headings"
+    else:
+        seen = ", ".join(repr(c) for c in found.values()) or "none"
+    return Problem("error", file, f"missing column(s) {names}; columns found: {seen}", row=1)
+
+
+def map_columns(raw: pd.DataFrame, kind: ListKind, *, file: str, config: ChildDataConfig) -> ImportedList:
+    """Return `raw` with the partnership's columns renamed to canonical fields (None if required ones are missing)."""
+    wanted = config.columns(kind)
+    found = {normalise(c): c for c in raw.columns if c != ROW}
+    missing = _missing_columns(kind, file, wanted, found)
+    if missing:
+        return ImportedList(kind, file, None, [missing])
+    problems = []
+    frame = pd.DataFrame({ROW: raw[ROW]})
+    for f in (*required_fields(kind), *optional_fields(kind)):
+        key = normalise(wanted[f]) if f in wanted else None
+        if f in wanted and key not in found:
+            message = f"no column {wanted[f]!r} ({f}): it is left blank in the return"
+            problems.append(Problem("warning", file, message, row=1))
+        frame[f] = raw[found[key]] if key in found else ""
+    return ImportedList(kind, file, frame, problems)
+
+
+def check_list(path: Path | str, kind: ListKind, *, config: ChildDataConfig, notified_on: date) -> ImportedList:
+    """Read and check one list without raising: its canonical rows (None if any error) and its problems."""
+    path = Path(path)
+    try:
+        raw = read_table(path, sheet=config.sheet(kind))
+    except Unreadable as exc:
+        return ImportedList(kind, path.name, None, [Problem("error", path.name, str(exc))])
+    mapped = map_columns(raw, kind, file=path.name, config=config)
+    if mapped.rows is None:
+        return mapped
+    if mapped.rows.empty:
+        empty = Problem("error", path.name, f"the {LIST_TITLES[kind]} has no rows")
+        return ImportedList(kind, path.name, None, [*mapped.problems, empty])
+    checker = RowChecker(path.name, config.columns(kind), config=config, notified_on=notified_on)
+    check = check_providers if kind == "providers" else check_children
+    checked = check(mapped.rows, checker)
+    problems = mapped.problems + sorted(checker.problems, key=lambda p: p.row or 0)
+    return ImportedList(kind, path.name, checked, problems)
+
+
+def import_list(path: Path | str, kind: ListKind, *, config: ChildDataConfig, notified_on: date) -> ImportedList:
+    """Read and check one list; raise ImportRejected (with every problem) if it has any error."""
+    imported = check_list(path, kind, config=config, notified_on=notified_on)
+    if errors(imported.problems):
+        raise ImportRejected(imported.problems)
+    return imported
+
+
+def _on_both_lists(lists: Mapping[ListKind, ImportedList], config: ChildDataConfig) -> list[Problem]:
+    """Report every child on both the EHC plan list and the SEN support list, at their SEN support row."""
+    ehcp, support = lists.get("ehc_plans"), lists.get("sen_support")
+    if not (ehcp and support and ehcp.rows is not None and support.rows is not None):
+        return []
+    ehcp_rows = dict(zip(ehcp.rows["child_id"][::-1], ehcp.rows[ROW][::-1], strict=True))  # the first row of each id
+    column = config.columns("sen_support")["child_id"]
+    return [
+        Problem(
+            "error",
+            support.file,
+            f"this child is also on the {LIST_TITLES['ehc_plans']} ({ehcp.file}, row {ehcp_rows[child_id]}): "
+            "a child has an EHC plan or receives SEN support, not both; remove one",
+            row=row,
+            column=column,
+            child_id=child_id,
+        )
+        for row, child_id in zip(support.rows[ROW], support.rows["child_id"], strict=True)
+        if child_id and child_id in ehcp_rows
+    ]
+
+
+def _settings_not_listed(lists: Mapping[ListKind, ImportedList]) -> list[Problem]:
+    """Warn once per setting that children attend but the providers list does not hold."""
+    providers = lists.get("providers")
+    if not providers or providers.rows is None:
+        return []
+    urns = set(providers.rows["setting_urn"]) - {""}
+    names = set(providers.rows["setting_name"].map(normalise))
+    problems = []
+    for kind in CHILD_LISTS:
+        imported = lists.get(kind)
+        if not imported or imported.rows is None:
+            continue
+        rows = imported.rows
+        children = rows[~rows["setting_type"].isin(NO_SETTING) & rows["setting_name"].ne("")]
+        listed = children["setting_urn"].isin(urns) | children["setting_name"].map(normalise).isin(names)
+        for (name, urn), group in children[~listed].groupby(["setting_name", "setting_urn"], sort=True):
+            where = repr(name) + (f" (URN {urn})" if urn else "")
+            message = (
+                f"setting {where} is not on the providers list ({providers.file}); "
+                f"{len(group)} child(ren) on this list attend it"
+            )
+            problems.append(Problem("warning", imported.file, message, row=int(group[ROW].iloc[0])))
+    return problems
+
+
+def import_lists(files: Mapping[ListKind, Path | str], *, config: ChildDataConfig, notified_on: date) -> ChildData:
+    """Read and check the given lists together; raise ImportRejected (every problem, in all files) on any error."""
+    lists = {kind: check_list(path, kind, config=config, notified_on=notified_on) for kind, path in files.items()}
+    problems = [p for imported in lists.values() for p in imported.problems]
+    problems += _on_both_lists(lists, config) + _settings_not_listed(lists)
+    if errors(problems):
+        raise ImportRejected(problems)
+    return ChildData(notified_on=notified_on, lists=lists, problems=problems)

@@ -1,0 +1,194 @@
+"""Write the child-level data return for the inspectors (XLSX or ODS) and its summary, which names nobody.
+
+The return has one sheet per list in plain headings, with each child's age on the notification date
+and broad area of need added. The summary holds counts only (no names, no dates of birth), so it is
+safe to show in Prefect.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from send_inspection.childdata.checks import setting_key
+from send_inspection.childdata.codes import (
+    AGE_BANDS,
+    ALTERNATIVE_PROVISION,
+    BROAD_AREAS,
+    CHILD_LISTS,
+    NEED_CODES,
+    SETTING_TYPES,
+    ListKind,
+    age_band,
+)
+from send_inspection.childdata.columns import normalise
+from send_inspection.childdata.importer import ChildData
+from send_inspection.childdata.reading import ENGINES
+
+SHEETS: dict[ListKind, str] = {
+    "ehc_plans": "EHC plans",
+    "sen_support": "SEN support",
+    "providers": "Providers and settings",
+}
+CHILD_HEADINGS = {
+    "child_id": "Child ID",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "date_of_birth": "Date of birth",
+    "age": "Age on notification date",
+    "age_band": "Age band",
+    "need_code": "Primary need code",
+    "need": "Primary need",
+    "broad_area": "Broad area of need",
+    "setting_name": "Setting name",
+    "setting_urn": "Setting URN",
+    "setting_type": "Setting type",
+    "out_of_area": "Out of area",
+    "ehcp_start_date": "EHC plan start date",
+}
+PROVIDER_HEADINGS = {
+    "setting_urn": "Setting URN",
+    "setting_name": "Setting name",
+    "setting_type": "Setting type",
+    "out_of_area": "Out of area",
+    "postcode": "Postcode",
+    "ehc_plans": "Children with an EHC plan",
+    "sen_support": "Children receiving SEN support",
+}
+COLUMN_TITLES: dict[str, str] = {"ehc_plans": "EHC plan", "sen_support": "SEN support", "all": "All"}
+
+
+def _yes_no(flags: pd.Series) -> list[str]:
+    return ["Yes" if flag else "No" for flag in flags]
+
+
+def child_sheet(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a list of children in the inspectors' headings, with age band and need described."""
+    out = frame.assign(
+        age_band=[age_band(a) for a in frame["age"]],
+        need=[NEED_CODES[c][0] for c in frame["need_code"]],
+        out_of_area=_yes_no(frame["out_of_area"]),
+    )
+    headings = {k: v for k, v in CHILD_HEADINGS.items() if k in out.columns}
+    return out[list(headings)].rename(columns=headings).reset_index(drop=True)
+
+
+def provider_sheet(data: ChildData) -> pd.DataFrame:
+    """Return the providers list in the inspectors' headings, with how many listed children attend each."""
+    providers = data.frame("providers")
+    assert providers is not None
+    keys = [setting_key(u, n) for u, n in zip(providers["setting_urn"], providers["setting_name"], strict=True)]
+    known = set(keys)
+    by_name = {normalise(n): k for k, n in zip(keys, providers["setting_name"], strict=True)}
+
+    def attended(urn: str, name: str) -> str:
+        key = setting_key(urn, name)
+        return key if key in known else by_name.get(normalise(name), key)
+
+    out = providers.assign(out_of_area=_yes_no(providers["out_of_area"]))
+    for kind in CHILD_LISTS:
+        children = data.frame(kind)
+        pairs = [] if children is None else zip(children["setting_urn"], children["setting_name"], strict=True)
+        counts = Counter(attended(urn, name) for urn, name in pairs)
+        out[kind] = [counts[k] for k in keys]
+    return out[list(PROVIDER_HEADINGS)].rename(columns=PROVIDER_HEADINGS).reset_index(drop=True)
+
+
+def return_sheets(data: ChildData) -> dict[str, pd.DataFrame]:
+    """Return each imported list as a sheet of the return, by sheet name."""
+    sheets = {}
+    for kind in CHILD_LISTS:
+        frame = data.frame(kind)
+        if frame is not None:
+            sheets[SHEETS[kind]] = child_sheet(frame)
+    if data.frame("providers") is not None:
+        sheets[SHEETS["providers"]] = provider_sheet(data)
+    return sheets
+
+
+def write_return(data: ChildData, path: Path) -> Path:
+    """Write the return for the inspectors to `path` (.xlsx or .ods), one sheet per list."""
+    path = Path(path)
+    engine = ENGINES.get(path.suffix.lower())
+    if engine is None:
+        raise ValueError(f"write the return as .xlsx or .ods, not {path.suffix or 'a file without a suffix'}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options: dict[str, Any] = {"date_format": "DD/MM/YYYY"} if engine == "openpyxl" else {}
+    with pd.ExcelWriter(path, engine=engine, **options) as writer:
+        for name, sheet in return_sheets(data).items():
+            sheet.to_excel(writer, sheet_name=name, index=False, freeze_panes=(1, 0))
+            if engine == "openpyxl":
+                _tidy(writer.sheets[name], sheet)
+    return path
+
+
+def _tidy(worksheet: Any, sheet: pd.DataFrame) -> None:
+    """Give an XLSX sheet readable column widths and a filter on its headings."""
+    from openpyxl.utils import get_column_letter
+
+    worksheet.auto_filter.ref = worksheet.dimensions
+    for index, heading in enumerate(sheet.columns, start=1):
+        longest = max([len(heading), *(len(str(v)) for v in sheet[heading].head(500))])
+        worksheet.column_dimensions[get_column_letter(index)].width = min(longest + 2, 50)
+
+
+def _counts(frame: pd.DataFrame | None) -> dict[str, Any]:
+    """Return the counts of one list of children: total, by broad area, age band, setting type, AP, out of area."""
+    if frame is None:
+        frame = pd.DataFrame({"broad_area": [], "age": [], "setting_type": [], "out_of_area": []})
+    bands = Counter(age_band(a) for a in frame["age"])
+    areas, settings = Counter(frame["broad_area"]), Counter(frame["setting_type"])
+    return {
+        "children": len(frame),
+        "by_broad_area": {area: areas[area] for area in BROAD_AREAS},
+        "by_age_band": {band: bands[band] for band, _, _ in AGE_BANDS},
+        "by_setting_type": {kind: settings[kind] for kind in SETTING_TYPES},
+        "alternative_provision": settings[ALTERNATIVE_PROVISION],
+        "out_of_area": int(sum(bool(flag) for flag in frame["out_of_area"])),
+    }
+
+
+def _add(a: Any, b: Any) -> Any:
+    return {k: _add(a[k], b[k]) for k in a} if isinstance(a, dict) else a + b
+
+
+def summarise(data: ChildData) -> dict[str, Any]:
+    """Return the counts of the return (by list and in all), with no names and no dates of birth."""
+    per_list = {kind: _counts(data.frame(kind)) for kind in CHILD_LISTS}
+    providers = data.frame("providers")
+    return {
+        "notified_on": data.notified_on.isoformat(),
+        **per_list,
+        "all": _add(per_list["ehc_plans"], per_list["sen_support"]),
+        "providers": None if providers is None else len(providers),
+    }
+
+
+def summary_markdown(summary: dict[str, Any]) -> str:
+    """Return the summary as a markdown table: one row per count, a column per list and one for all."""
+    columns = list(COLUMN_TITLES)
+    lines = [
+        f"| Child-level data on {summary['notified_on']} | {' | '.join(COLUMN_TITLES.values())} |",
+        f"|---|{'---:|' * len(columns)}",
+    ]
+
+    def row(label: str, values: list[Any]) -> None:
+        lines.append(f"| {label} | {' | '.join(str(v) for v in values)} |")
+
+    row("**Children and young people**", [summary[c]["children"] for c in columns])
+    for section, title in (
+        ("by_broad_area", "Broad area of need"),
+        ("by_age_band", "Age"),
+        ("by_setting_type", "Setting type"),
+    ):
+        row(f"**{title}**", [""] * len(columns))
+        for key in summary["all"][section]:
+            row(key, [summary[c][section][key] for c in columns])
+    row("**Alternative provision**", [summary[c]["alternative_provision"] for c in columns])
+    row("**Out of area**", [summary[c]["out_of_area"] for c in columns])
+    if summary["providers"] is not None:
+        lines.append(f"\nProviders and settings listed: {summary['providers']}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,87 @@
+"""Keep the checked lists of one inspection in our own storage: all three at once, or nothing.
+
+The lists hold children's names and dates of birth, so they live only here (a folder only its owner
+can read, under the product's home), never in Prefect. An import replaces the previous one whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from send_inspection.childdata.codes import ListKind
+from send_inspection.childdata.columns import ChildDataConfig
+from send_inspection.childdata.importer import ChildData, ImportedList, import_lists
+from send_inspection.childdata.problems import Problem
+from send_inspection.childdata.reading import ROW
+
+MANIFEST = "manifest.json"
+_DATES = ("date_of_birth", "ehcp_start_date")
+
+
+def store_lists(data: ChildData, folder: Path) -> Path:
+    """Write the checked lists to `folder`, replacing an earlier import only once everything is written."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = folder.with_name(f".{folder.name}.incoming")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(mode=0o700)
+    manifest = {
+        "notified_on": data.notified_on.isoformat(),
+        "lists": {kind: {"file": imported.file, "rows": len(imported.frame)} for kind, imported in _checked(data)},
+        "problems": [asdict(p) for p in data.problems],
+    }
+    for kind, imported in _checked(data):
+        imported.frame.to_csv(staging / f"{kind}.csv", index=False, date_format="%Y-%m-%d")
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    previous = folder.with_name(f".{folder.name}.previous")
+    shutil.rmtree(previous, ignore_errors=True)
+    if folder.exists():
+        os.replace(folder, previous)
+    os.replace(staging, folder)
+    shutil.rmtree(previous, ignore_errors=True)
+    return folder
+
+
+def _checked(data: ChildData) -> list[tuple[str, ImportedList]]:
+    return [(kind, imported) for kind, imported in data.lists.items() if imported.frame is not None]
+
+
+def import_and_store(
+    files: Mapping[ListKind, Path | str], *, config: ChildDataConfig, notified_on: date, folder: Path
+) -> ChildData:
+    """Import the lists and store them in `folder`; on ImportRejected nothing is written."""
+    data = import_lists(files, config=config, notified_on=notified_on)
+    store_lists(data, folder)
+    return data
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give a stored list back its types: row and age as numbers, dates as dates, the flag as a bool."""
+    frame[ROW] = frame[ROW].astype(int)
+    if "age" in frame:
+        frame["age"] = frame["age"].astype(int)
+    for name in _DATES:
+        if name in frame:
+            frame[name] = [date.fromisoformat(v) if v else None for v in frame[name]]
+    frame["out_of_area"] = frame["out_of_area"].eq("True")
+    return frame
+
+
+def load_stored(folder: Path) -> ChildData:
+    """Read back the lists stored in `folder`."""
+    folder = Path(folder)
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    lists = {}
+    for kind, info in manifest["lists"].items():
+        frame = pd.read_csv(folder / f"{kind}.csv", dtype=str, keep_default_na=False, na_filter=False)
+        lists[kind] = ImportedList(kind, info["file"], _typed(frame), [])
+    problems = [Problem(**p) for p in manifest["problems"]]
+    return ChildData(date.fromisoformat(manifest["notified_on"]), lists, problems)
