@@ -13,6 +13,7 @@ from prefect.exceptions import NotPausedError, ObjectNotFound
 from prefect.flow_runs import resume_flow_run, suspend_flow_run
 from prefect.input import RunInput
 
+from send_inspection.childdata.columns import child_data_config_if_any
 from send_inspection.clock import SystemClock
 from send_inspection.config.loader import calendar_for, load_config
 from send_inspection.db.session import migrate
@@ -66,6 +67,7 @@ def build_context(settings: Settings, *, clock=None) -> EngineContext:  # noqa: 
         transport=transport_from_settings(settings),
         base_url=settings.base_url,
         uploads_dir=settings.uploads_dir,
+        child_data=child_data_config_if_any(settings.config_dir),
     )
 
 

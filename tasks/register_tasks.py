@@ -8,6 +8,7 @@ from prefect.cache_policies import NO_CACHE
 
 from send_inspection.engine.register_phase import STEP_LABELS, PassResult, reconcile_register_phase
 from send_inspection.runtime import current_runtime
+from send_inspection.web.child_data_upload import DATA_ITEMS, stored_summary
 from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
 
 
@@ -20,7 +21,7 @@ def reconcile_register_task(inspection_id: str, phase: str) -> PassResult:
 
 @task(name="publish-register", cache_policy=NO_CACHE, persist_result=False)
 def publish_register_task(result: PassResult) -> None:
-    """Show the register as a table artifact and the waiting reason as a markdown artifact."""
+    """Show the register, the waiting reason and the accepted data lists' counts as artifacts."""
     base = f"{result.inspection_id}-{result.phase}".lower()
     rows = [
         {
@@ -38,3 +39,11 @@ def publish_register_task(result: PassResult) -> None:
     create_table_artifact(key=f"{base}-register", table=rows, description=f"Annex A register, {result.phase}")
     create_markdown_artifact(key=f"{base}-status", markdown=f"**{result.reason}**",
                              description="What this phase is waiting for")
+    ctx = current_runtime().context
+    for ref in DATA_ITEMS:
+        summary = stored_summary(ctx, result.inspection_id, ref)
+        if summary is not None and any(s.ref == ref for s in result.items):
+            from send_inspection.childdata.returns import summary_markdown  # pandas only when there is a summary
+
+            create_markdown_artifact(key=f"{base}-{ref}-summary", markdown=summary_markdown(summary),
+                                     description=f"What the accepted {ref} lists hold (counts only)")

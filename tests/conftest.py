@@ -11,6 +11,7 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from send_inspection.calendar import LONDON  # noqa: E402
+from send_inspection.childdata.columns import ChildDataConfig, load_child_data_config  # noqa: E402
 from send_inspection.clock import VirtualClock  # noqa: E402
 from send_inspection.config.loader import calendar_for, default_config_dir, load_config  # noqa: E402
 from send_inspection.config.models import PartnershipConfig  # noqa: E402
@@ -25,6 +26,12 @@ NOTIFIED = datetime(2023, 6, 26, 9, 0, tzinfo=LONDON)
 def demo_config() -> PartnershipConfig:
     """Load the shipped Demo County config once."""
     return load_config(default_config_dir())
+
+
+@pytest.fixture(scope="session")
+def demo_child_data() -> ChildDataConfig:
+    """Load the shipped Demo County child-level data layout once."""
+    return load_child_data_config(default_config_dir())
 
 
 @pytest.fixture
@@ -56,7 +63,8 @@ def fresh_database(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def ctx(tmp_path: Path, demo_config: PartnershipConfig, clock: VirtualClock) -> EngineContext:
+def ctx(tmp_path: Path, demo_config: PartnershipConfig, demo_child_data: ChildDataConfig,
+        clock: VirtualClock) -> EngineContext:
     """Return an engine context on an empty database, the outbox transport and the virtual clock."""
     url = fresh_database(tmp_path)
     return EngineContext(
@@ -67,4 +75,5 @@ def ctx(tmp_path: Path, demo_config: PartnershipConfig, clock: VirtualClock) -> 
         transport=OutboxTransport(tmp_path / "outbox"),
         base_url="http://testserver",
         uploads_dir=tmp_path / "uploads",
+        child_data=demo_child_data,
     )

@@ -270,3 +270,8 @@ def load_child_data_config(folder: Path | None = None) -> ChildDataConfig:
                 loc: Loc = tuple(p for p in error["loc"] if p != "[key]")
                 problems.append(doc.problem(loc, _message(error, loc)))
     raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
+
+
+def child_data_config_if_any(folder: Path) -> ChildDataConfig | None:
+    """Load child_data.yaml from `folder` if the partnership has one; raise ConfigError if it is wrong."""
+    return load_child_data_config(folder) if (Path(folder) / CHILD_DATA_FILE).exists() else None

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from send_inspection.calendar import WorkingCalendar
+from send_inspection.childdata.columns import ChildDataConfig
 from send_inspection.clock import Clock
 from send_inspection.config.models import PartnershipConfig
 from send_inspection.db.session import engine_for
@@ -28,6 +29,8 @@ class EngineContext:
     base_url: str
     uploads_dir: Path
     renderer: MailRenderer = field(default_factory=MailRenderer)
+    # How the partnership's child-level data exports are laid out (child_data.yaml), if it has one.
+    child_data: ChildDataConfig | None = None
 
     def __post_init__(self) -> None:
         self._factory = sessionmaker(engine_for(self.db_url), expire_on_commit=False)

@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from send_inspection.calendar import to_london
+from send_inspection.childdata.columns import child_data_config_if_any
+from send_inspection.childdata.synthetic import generate
 from send_inspection.clock import VirtualClock
 from send_inspection.config.loader import calendar_for, default_config_dir, load_config
 from send_inspection.db import models as m
@@ -30,6 +32,10 @@ DEMO_LINKS = SurveyLinks(
     practitioners="https://surveys.inspectorate.example/practitioners-demo",
     health_template="https://files.demo-county.example/cqc-health-structure-template.xlsx",
 )
+
+
+# Fictional children in the lists the rehearsal's data lead uploads (enough to exercise every check).
+DEMO_CHILDREN = 300
 
 
 class RehearsalWaiter:
@@ -117,7 +123,8 @@ def rehearse(
     outbox = workdir / "outbox"
     ctx = EngineContext(config=config, calendar=calendar_for(config), db_url=db_url, clock=clock,
                         transport=OutboxTransport(outbox), base_url="http://rehearsal.invalid",
-                        uploads_dir=workdir / "uploads")
+                        uploads_dir=workdir / "uploads",
+                        child_data=child_data_config_if_any(config_dir or default_config_dir()))
     runtime = Runtime(context=ctx, waiter=RehearsalWaiter(ctx), launcher=InlineLauncher(), waker=NoWaker(),
                       mode="rehearsal")
     emails_by_person = {p.id: p.email for p in config.partnership.people}
@@ -125,6 +132,7 @@ def rehearse(
         outbox=outbox,
         client=TestClient(create_app(ctx)),
         behaviours={emails_by_person.get(k, k): v for k, v in (behaviours or {}).items()},
+        data_files=_demo_data(ctx, workdir / "child-data", notified_at),
     )
     inspection_id = inspection_id_for(config, notified_at)
     world = _World(ctx=ctx, staff=staff, inspection_id=inspection_id, links_at=notified_at + links_after,
@@ -202,6 +210,14 @@ class _World:
                 return False
             if _due_now(self.ctx, phase):
                 return True
+
+
+def _demo_data(ctx: EngineContext, folder: Path, notified_at: datetime) -> dict[str, Path]:
+    """Generate the small fictional lists the scripted data lead uploads for the data items."""
+    if ctx.child_data is None:
+        return {}
+    return dict(generate(folder, children=DEMO_CHILDREN, seed=1, as_of=to_london(notified_at).date(),
+                         config=ctx.child_data))
 
 
 def _due_now(ctx: EngineContext, phase: str) -> bool:

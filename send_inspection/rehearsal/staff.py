@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from send_inspection.mail.outbox import list_outbox, read_outbox_message
 
 LINK = re.compile(r"https?://[^\s]+/a/([A-Za-z0-9_-]+)")
+DATA_INPUT = re.compile(r'<input type="file" id="[a-z_]+" name="(ehc_plans|sen_support|providers)"')
 HIDDEN = re.compile(r'<input type="hidden" name="(item_ref|step|round)" value="([^"]*)">')
 
 
@@ -46,6 +47,8 @@ class ScriptedStaff:
     seen: set[str] = field(default_factory=set)
     returned: set[tuple[str, str]] = field(default_factory=set)
     log: list[tuple[datetime, str, str, str, int]] = field(default_factory=list)
+    # The lists a data lead uploads, by list kind (ehc_plans, sen_support, providers).
+    data_files: dict[str, Path] = field(default_factory=dict)
 
     def _behaviour(self, email: str) -> Behaviour:
         return self.behaviours.get(email, self.default)
@@ -89,9 +92,14 @@ class ScriptedStaff:
         ref, step = fields["item_ref"], fields["step"]
         behaviour = self._behaviour(action.person_email)
         data: dict[str, object] = dict(fields)
+        files: dict[str, tuple[str, bytes]] = {}
+        data_inputs = DATA_INPUT.findall(page.text)
         if step == "submit":
             if ref in behaviour.explains:
                 data.update(outcome="explained", explanation="Not held in this form; see the strategy instead.")
+            elif data_inputs:
+                data.update(outcome="submitted", check=["dated", "recent", "titled"])
+                files = {kind: (self.data_files[kind].name, self.data_files[kind].read_bytes()) for kind in data_inputs}
             else:
                 data.update(outcome="submitted", link_url=f"https://evidence.demo-county.example/{ref}",
                             check=["dated", "recent", "titled", "links-work"])
@@ -103,6 +111,6 @@ class ScriptedStaff:
                 data.update(outcome="approved")
         else:
             data.update(outcome="confirmed")
-        response = self.client.post(url, data=data)
+        response = self.client.post(url, data=data, files=files or None)
         self.log.append((now, action.person_email, ref, f"{step}:{data['outcome']}", response.status_code))
         return int(response.status_code == 200)

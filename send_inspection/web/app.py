@@ -10,7 +10,9 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import select
 from starlette.datastructures import FormData, UploadFile
 
+from send_inspection.calendar import to_london
 from send_inspection.checklist import CHECKLIST, CHECKLIST_IDS
+from send_inspection.childdata.returns import summary_markdown
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import (
@@ -22,6 +24,7 @@ from send_inspection.engine.decisions import (
 from send_inspection.engine.outgoing import ACTION_WORDS, when
 from send_inspection.runtime import Waker
 from send_inspection.tokens import TokenStatus, check_token
+from send_inspection.web.child_data_upload import DATA_ITEMS, data_fields, data_submission, stored_summary
 from send_inspection.web.outbox_pages import outbox_router
 from send_inspection.web.templating import web_templates
 from send_inspection.web.uploads import MAX_UPLOAD_BYTES, UploadRefused, store_upload
@@ -90,6 +93,8 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             "action_words": ACTION_WORDS[token.step], "deadline": when(deadline.due_at),
             "submission": submission, "outcomes": OUTCOMES[token.step], "checklist": CHECKLIST,
             "returned": returned if token.step == "submit" and token.round > 1 else None,
+            "data_fields": data_fields(item.ref),
+            "data_summary": _summary_text(ctx, item) if submission is not None else None,
         }
 
     @app.get("/healthz")
@@ -164,7 +169,8 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             except (DecisionRefused, UploadRefused) as exc:
                 session.rollback()
                 info = context_for(session, token)
-                return page("sign_off.html.j2", 422, raw=raw, error=str(exc), **info)
+                return page("sign_off.html.j2", 422, raw=raw, error=str(exc), problems=getattr(exc, "lines", None),
+                            **info)
             phase, inspection_id = item.phase, item.inspection_id
         if waker is not None:
             background.add_task(waker.wake, inspection_id, phase, reason=f"decision on {item.ref}")
@@ -181,6 +187,11 @@ async def _submission(ctx: EngineContext, form: FormData, item: m.RegisterItem, 
         if not explanation:
             raise DecisionRefused("write the explanation of why this evidence is not available")
         return SubmissionData(kind="explanation", checklist=checklist, explanation=explanation)
+    if item.ref in DATA_ITEMS:
+        with ctx.session() as session:
+            notified_at = session.get(m.Inspection, item.inspection_id).notified_at
+        return await data_submission(ctx, form, inspection_id=item.inspection_id, ref=item.ref,
+                                     notified_on=to_london(notified_at).date(), checklist=checklist)
     upload = form.get("file")
     link = str(form.get("link_url") or "").strip()
     if isinstance(upload, UploadFile) and upload.filename:
@@ -194,3 +205,11 @@ async def _submission(ctx: EngineContext, form: FormData, item: m.RegisterItem, 
             raise DecisionRefused("the hyperlink must start with https:// or http://")
         return SubmissionData(kind="link", checklist=checklist, link_url=link[:2000])
     raise DecisionRefused("choose a file to upload or give a hyperlink")
+
+
+def _summary_text(ctx: EngineContext, item: m.RegisterItem) -> str | None:
+    """Return the counts of a data item's last accepted lists as text, for its reviewers."""
+    if item.ref not in DATA_ITEMS:
+        return None
+    summary = stored_summary(ctx, item.inspection_id, item.ref)
+    return summary_markdown(summary) if summary else None

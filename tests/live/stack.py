@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -26,6 +27,7 @@ from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from tests.helpers import Collector, free_port
 
 LINK = re.compile(r"https?://[^\s\"<>]+/a/([A-Za-z0-9_-]+)")
+DATA_INPUT = re.compile(r'<input type="file" id="[a-z_]+" name="(ehc_plans|sen_support|providers)"')
 HIDDEN = re.compile(r'<input type="hidden" name="(item_ref|step|round)" value="([^"]*)">')
 
 
@@ -196,17 +198,37 @@ class LiveStack:
 
     # --- what staff do ----------------------------------------------------------------------------------------
 
-    def answer(self, token: str, outcome: str, **fields: object) -> httpx.Response:
-        """Open a personal link like a person would, then press the button with `outcome`."""
+    def answer(self, token: str, outcome: str, *, lists_as_of: date | None = None, **fields: object) -> httpx.Response:
+        """Open a personal link like a person would, then press the button with `outcome`.
+
+        A data item's lists are fictional children aged 0-25 on `lists_as_of` (the notification date).
+        """
         page = httpx.get(f"{self.web_url}/a/{token}", timeout=10)
         assert page.status_code == 200, page.text[:500]
         data: dict[str, object] = dict(HIDDEN.findall(page.text))
         data["outcome"] = outcome
+        files: dict[str, tuple[str, bytes]] = {}
         if data.get("step") == "submit" and outcome == "submitted":
-            data.setdefault("link_url", f"https://evidence.demo-county.example/{data['item_ref']}")
             data.setdefault("check", ["dated", "recent", "titled", "links-work"])
+            kinds = DATA_INPUT.findall(page.text)
+            if kinds:  # a data item: upload fictional lists instead of a hyperlink
+                assert lists_as_of is not None, "a data item needs lists_as_of"
+                lists = self.fictional_lists(lists_as_of)
+                files = {kind: (lists[kind].name, lists[kind].read_bytes()) for kind in kinds}
+            else:
+                data.setdefault("link_url", f"https://evidence.demo-county.example/{data['item_ref']}")
         data.update(fields)
-        return httpx.post(f"{self.web_url}/a/{token}", data=data, timeout=30)
+        return httpx.post(f"{self.web_url}/a/{token}", data=data, files=files or None, timeout=60)
+
+    def fictional_lists(self, as_of: date) -> dict[str, Path]:
+        """Return fictional Demo County child-level data lists for a notification on `as_of`."""
+        from send_inspection.childdata.columns import load_child_data_config
+        from send_inspection.childdata.synthetic import generate
+        from send_inspection.config.loader import default_config_dir
+
+        folder = self.root / f"fictional-lists-{as_of.isoformat()}"
+        return dict(generate(folder, children=300, seed=3, as_of=as_of,
+                             config=load_child_data_config(default_config_dir())))
 
 
 def start_stack(root: Path, *, mail: str = "smtp") -> LiveStack:

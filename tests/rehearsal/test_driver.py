@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -28,9 +29,15 @@ def prefect_harness() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def demo(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> RehearsalReport:
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the working folder of the demo rehearsal."""
+    return tmp_path_factory.mktemp("demo")
+
+
+@pytest.fixture(scope="module")
+def demo(prefect_harness: None, demo_dir: Path) -> RehearsalReport:
     """Rehearse the shipped Demo County scenario once."""
-    return rehearse(tmp_path_factory.mktemp("demo"), notified_at=NOTIFIED, behaviours=demo_behaviours())
+    return rehearse(demo_dir, notified_at=NOTIFIED, behaviours=demo_behaviours())
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +126,12 @@ def test_the_phase_deadline_reports_what_is_late_once(directors_away: RehearsalR
     for ref in DAY2_ITEMS:
         assert f"- {ref} " in text
     assert "Uploaded or explained so far: 0 of 8." in " ".join(text.split())
+
+
+def test_the_data_leads_lists_become_the_return(demo: RehearsalReport, demo_dir: Path) -> None:
+    """The uploaded child-level and providers lists were accepted and turned into returns with counts."""
+    for ref, children in (("child-level-data", 300), ("providers-settings", 0)):
+        folder = demo_dir / "uploads" / INSPECTION / "child-data" / ref
+        assert (folder / f"{ref}-return.xlsx").exists()
+        summary = json.loads((folder / "summary.json").read_text())
+        assert summary["all"]["children"] == children

@@ -15,11 +15,11 @@ from tests.conftest import NOTIFIED
 
 @pytest.fixture
 def started(ctx: EngineContext) -> tuple[str, m.RegisterItem]:
-    """Open the demo inspection, send the day-2 asks and return the id and the first day-2 item."""
+    """Open the demo inspection, send the day-2 asks and return the id and day-2 item 1.1."""
     iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
     ensure_phase(ctx, iid, "day2")
     reconcile_register_phase(ctx, iid, "day2")
     with ctx.session() as session:
-        item = session.scalars(select(m.RegisterItem).where(m.RegisterItem.phase == "day2")
-                               .order_by(m.RegisterItem.id)).first()
+        item = session.scalars(select(m.RegisterItem).where(m.RegisterItem.phase == "day2",
+                                                            m.RegisterItem.ref == "1.1")).one()
     return iid, item
