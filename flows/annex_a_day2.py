@@ -12,7 +12,8 @@ from tasks.register_tasks import publish_register_task, reconcile_register_task
 PHASE = "day2"
 
 
-@flow(name="annex-a-day-2", flow_run_name=phase_run_name("Annex A day 2"), log_prints=True)
+@flow(name="annex-a-day-2", flow_run_name=phase_run_name("Annex A day 2"), log_prints=True,
+      retries=2, retry_delay_seconds=60)  # a pass is safe to repeat from the top
 def annex_a_day2(inspection_id: str) -> str:
     """Reconcile the day-2 register until every item is uploaded or explained, waiting without a process.
 

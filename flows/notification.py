@@ -18,7 +18,8 @@ from tasks.inspection_tasks import (
 from tasks.mail_tasks import send_notifications_task, send_surveys_task
 
 
-@flow(name="notification", flow_run_name=phase_run_name("notification (day 1)"), log_prints=True)
+@flow(name="notification", flow_run_name=phase_run_name("notification (day 1)"), log_prints=True,
+      retries=2, retry_delay_seconds=60)  # every email is keyed: safe to repeat from the top
 def notification(notified_at: datetime, inspection_id: str | None = None) -> str:
     """Open the inspection from the time of the call, notify the lists, start day 2 and send the surveys.
 

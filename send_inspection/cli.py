@@ -66,6 +66,36 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print each inspection's phases: status, what they wait for, when they wake, and its email counts."""
+    from sqlalchemy import func, select
+
+    from send_inspection.db import models as m
+    from send_inspection.live import build_context
+
+    ctx = build_context(load_settings())
+    with ctx.session() as session:
+        query = select(m.Inspection).order_by(m.Inspection.notified_at)
+        if args.inspection:
+            query = query.where(m.Inspection.id == args.inspection)
+        inspections = list(session.scalars(query))
+        if not inspections:
+            print(f"no inspection {args.inspection!r}" if args.inspection else "no inspections yet")
+            return 1 if args.inspection else 0
+        for inspection in inspections:
+            print(f"{inspection.id} (notified {to_london(inspection.notified_at):%a %d %b %Y %H:%M})")
+            runs = session.scalars(select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection.id)
+                                   .order_by(m.PhaseRun.id))
+            for run in runs:
+                wake = f"; wakes {to_london(run.next_wake_at):%a %d %b %H:%M}" if run.next_wake_at else ""
+                print(f"  {run.phase:<14} {run.status:<8} {run.reason or ''}{wake}")
+            counts = dict(session.execute(
+                select(m.EmailRecord.status, func.count()).where(m.EmailRecord.inspection_id == inspection.id)
+                .group_by(m.EmailRecord.status)).all())
+            print("  emails: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    return 0
+
+
 def cmd_start(args: argparse.Namespace) -> int:
     """Start an inspection by running the notification deployment with the time of the call."""
     _prefect_setup()
@@ -248,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config")
     p.set_defaults(func=cmd_check_config)
     sub.add_parser("migrate", help="create or upgrade the database").set_defaults(func=cmd_migrate)
+    p = sub.add_parser("status", help="show each inspection's phases and what they wait for")
+    p.add_argument("--inspection", help="one inspection id, e.g. demo-county-2026-11-23")
+    p.set_defaults(func=cmd_status)
     p = sub.add_parser("start", help="start an inspection (runs the notification deployment)")
     p.add_argument("--notified-at", type=_parse_when, help="time of the inspectors' call (default: now)")
     p.set_defaults(func=cmd_start)

@@ -12,6 +12,9 @@ import pytest
 from send_inspection import PROJECT_ROOT
 from send_inspection.calendar import LONDON
 from send_inspection.cli import _parse_when, main
+from send_inspection.clock import VirtualClock
+from send_inspection.engine.phases import begin_wait
+from tests.conftest import NOTIFIED
 
 DEMO = PROJECT_ROOT / "config" / "demo-county"
 
@@ -244,3 +247,29 @@ def test_survey_links_for_an_unknown_inspection_say_so(tmp_path: Path, monkeypat
     monkeypatch.setattr("send_inspection.cli._prefect_setup", lambda: None)  # keep this process's Prefect settings
     assert main(["survey-links", "--inspection", "demo-county-2099-01-05", *LINKS]) == 1
     assert "no inspection 'demo-county-2099-01-05' yet" in capsys.readouterr().err
+
+
+def test_status_shows_phases_and_email_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """`status` lists each phase with what it waits for and when it wakes, and the inspection's email counts."""
+    from send_inspection.engine.phases import ensure_phase
+    from send_inspection.engine.register_phase import reconcile_register_phase
+    from send_inspection.engine.setup import open_inspection
+    from send_inspection.live import build_context
+    from send_inspection.settings import load_settings
+
+    monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path))
+    ctx = build_context(load_settings())
+    ctx.clock = VirtualClock(NOTIFIED)
+    iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
+    ensure_phase(ctx, iid, "day2")
+    result = reconcile_register_phase(ctx, iid, "day2")
+    begin_wait(ctx, iid, "day2", reason=result.reason, next_wake_at=result.next_wake_at, flow_run_id=None)
+    assert main(["status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "demo-county-2023-06-26 (notified Mon 26 Jun 2023 09:00)"
+    assert lines[1].rstrip() == "  notification   pending"
+    assert lines[2].startswith("  day2           waiting  Waiting for 8 of 8 items: child-level-data evidence lead")
+    assert lines[2].endswith("; wakes Mon 26 Jun 14:00")
+    assert lines[3] == "  emails: 8 sent"
+    assert main(["status", "--inspection", "demo-county-2099-01-05"]) == 1
