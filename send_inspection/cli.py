@@ -96,6 +96,29 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_select_cases(args: argparse.Namespace) -> int:
+    """Record the children the inspectors chose to track (case ids) and print how the choice covers the usual mix."""
+    from send_inspection.cases.selection import SelectionRefused, record_selection
+    from send_inspection.childdata.store import MANIFEST, load_stored
+    from send_inspection.live import build_context
+    from send_inspection.web.child_data_upload import data_folder
+
+    ctx = build_context(load_settings())
+    folder = data_folder(ctx, args.inspection, "child-level-data")
+    if not (folder / MANIFEST).exists():
+        print(f"{args.inspection}: no accepted child-level data lists yet; the data lead uploads them first",
+              file=sys.stderr)
+        return 1
+    ids = [i for part in args.ids for i in part.split(",")]
+    try:
+        coverage = record_selection(ctx, args.inspection, load_stored(folder), ids, selected_by=args.by)
+    except SelectionRefused as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(coverage.markdown(), end="")
+    return 0
+
+
 def cmd_start(args: argparse.Namespace) -> int:
     """Start an inspection by running the notification deployment with the time of the call."""
     _prefect_setup()
@@ -278,6 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config")
     p.set_defaults(func=cmd_check_config)
     sub.add_parser("migrate", help="create or upgrade the database").set_defaults(func=cmd_migrate)
+    p = sub.add_parser("select-cases", help="record the children the inspectors chose to track (case ids)")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--by", default="coordinator", help="who entered the selection (default: coordinator)")
+    p.add_argument("ids", nargs="+", help="case ids, separated by spaces or commas")
+    p.set_defaults(func=cmd_select_cases)
     p = sub.add_parser("status", help="show each inspection's phases and what they wait for")
     p.add_argument("--inspection", help="one inspection id, e.g. demo-county-2026-11-23")
     p.set_defaults(func=cmd_status)

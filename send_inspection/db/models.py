@@ -206,3 +206,17 @@ class PhaseRun(Base):
     seen_changes: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class TrackedCase(Base):
+    """A child the inspectors chose to track, by the council's case id only (names stay in the lists)."""
+
+    __tablename__ = "tracked_cases"
+    __table_args__ = (UniqueConstraint("inspection_id", "child_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    child_id: Mapped[str] = mapped_column(String(80))
+    list_kind: Mapped[str] = mapped_column(String(20))
+    selected_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    selected_by: Mapped[str] = mapped_column(String(80))
