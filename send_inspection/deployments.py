@@ -9,8 +9,9 @@ from send_inspection.live import DEPLOYMENT_NAME
 
 
 def serve_deployments() -> None:
-    """Serve the notification and day-2 phase flows and the every-minute ticker (Europe/London)."""
+    """Serve the phase flows, case selection and the every-minute ticker (Europe/London)."""
     from flows.annex_a_day2 import annex_a_day2
+    from flows.case_selection import case_selection
     from flows.notification import notification
     from flows.ticker import ticker
 
@@ -23,6 +24,10 @@ def serve_deployments() -> None:
         annex_a_day2.to_deployment(
             name=DEPLOYMENT_NAME, description="Annex A day 2: started by the notification phase.",
             tags=["send-inspection", "phase"],
+        ),
+        case_selection.to_deployment(
+            name=DEPLOYMENT_NAME, description="Day 2, 17:00: enter the case ids of the children to track.",
+            tags=["send-inspection", "cases"],
         ),
         ticker.to_deployment(
             name=DEPLOYMENT_NAME, schedule=Cron("* * * * *", timezone="Europe/London"),
