@@ -76,4 +76,5 @@ def ctx(tmp_path: Path, demo_config: PartnershipConfig, demo_child_data: ChildDa
         base_url="http://testserver",
         uploads_dir=tmp_path / "uploads",
         child_data=demo_child_data,
+        check_links=False,  # tests that try links turn it on and serve the pages themselves
     )

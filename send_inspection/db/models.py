@@ -128,6 +128,8 @@ class Submission(Base):
     link_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     explanation: Mapped[str | None] = mapped_column(Text, nullable=True)
     checklist: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
+    # What the machine found in the file or link (date, leftover edits, draft, links): shown to reviewers.
+    machine_checks: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     submitted_by: Mapped[str] = mapped_column(String(80))
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

@@ -31,6 +31,8 @@ class EngineContext:
     renderer: MailRenderer = field(default_factory=MailRenderer)
     # How the partnership's child-level data exports are laid out (child_data.yaml), if it has one.
     child_data: ChildDataConfig | None = None
+    # Whether the links in submitted evidence are tried over the network (off in rehearsals and most tests).
+    check_links: bool = True
 
     def __post_init__(self) -> None:
         self._factory = sessionmaker(engine_for(self.db_url), expire_on_commit=False)

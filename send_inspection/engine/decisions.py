@@ -36,6 +36,7 @@ class SubmissionData:
     size_bytes: int | None = None
     link_url: str | None = None
     explanation: str | None = None
+    machine_checks: dict | None = None
 
 
 def record_decision(
@@ -87,6 +88,7 @@ def record_decision(
                 link_url=submission.link_url,
                 explanation=submission.explanation,
                 checklist=submission.checklist,
+                machine_checks=submission.machine_checks,
                 submitted_by=token.person_key,
                 submitted_at=now,
             )

@@ -124,7 +124,7 @@ def rehearse(
     ctx = EngineContext(config=config, calendar=calendar_for(config), db_url=db_url, clock=clock,
                         transport=OutboxTransport(outbox), base_url="http://rehearsal.invalid",
                         uploads_dir=workdir / "uploads",
-                        child_data=child_data_config_if_any(config_dir or default_config_dir()))
+                        child_data=child_data_config_if_any(config_dir or default_config_dir()), check_links=False)
     runtime = Runtime(context=ctx, waiter=RehearsalWaiter(ctx), launcher=InlineLauncher(), waker=NoWaker(),
                       mode="rehearsal")
     emails_by_person = {p.id: p.email for p in config.partnership.people}

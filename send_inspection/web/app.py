@@ -22,6 +22,7 @@ from send_inspection.engine.decisions import (
     record_decision,
 )
 from send_inspection.engine.outgoing import ACTION_WORDS, when
+from send_inspection.evidence.document_checks import check_document, check_links_reachable, summary_lines
 from send_inspection.runtime import Waker
 from send_inspection.tokens import TokenStatus, check_token
 from send_inspection.web.child_data_upload import DATA_ITEMS, data_fields, data_submission, stored_summary
@@ -94,6 +95,8 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             "submission": submission, "outcomes": OUTCOMES[token.step], "checklist": CHECKLIST,
             "returned": returned if token.step == "submit" and token.round > 1 else None,
             "data_fields": data_fields(item.ref),
+            "machine_lines": summary_lines(submission.machine_checks) if submission and submission.machine_checks
+            else [],
             "data_summary": _summary_text(ctx, item) if submission is not None else None,
         }
 
@@ -172,6 +175,8 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
                 return page("sign_off.html.j2", 422, raw=raw, error=str(exc), problems=getattr(exc, "lines", None),
                             **info)
             phase, inspection_id = item.phase, item.inspection_id
+        if submission is not None and ctx.check_links and (submission.machine_checks or {}).get("links"):
+            background.add_task(check_submission_links, ctx, item.id)
         if waker is not None:
             background.add_task(waker.wake, inspection_id, phase, reason=f"decision on {item.ref}")
         return page("answer_recorded.html.j2", item=item, outcome=outcome, step=token.step)
@@ -198,12 +203,15 @@ async def _submission(ctx: EngineContext, form: FormData, item: m.RegisterItem, 
         data = await upload.read(MAX_UPLOAD_BYTES + 1)  # never more than the limit in memory
         folder = ctx.uploads_dir / item.inspection_id / item.ref
         stored = store_upload(folder, upload.filename, data)
+        report = check_document(stored.path, today=to_london(ctx.clock.now()).date(), check_links=False)
         return SubmissionData(kind="file", checklist=checklist, filename=stored.filename,
-                              stored_path=str(stored.path), sha256=stored.sha256, size_bytes=stored.size_bytes)
+                              stored_path=str(stored.path), sha256=stored.sha256, size_bytes=stored.size_bytes,
+                              machine_checks=report.as_dict())
     if link:
         if not link.startswith(("https://", "http://")):
             raise DecisionRefused("the hyperlink must start with https:// or http://")
-        return SubmissionData(kind="link", checklist=checklist, link_url=link[:2000])
+        return SubmissionData(kind="link", checklist=checklist, link_url=link[:2000],
+                              machine_checks={"links": {link[:2000]: "not checked"}})
     raise DecisionRefused("choose a file to upload or give a hyperlink")
 
 
@@ -213,3 +221,15 @@ def _summary_text(ctx: EngineContext, item: m.RegisterItem) -> str | None:
         return None
     summary = stored_summary(ctx, item.inspection_id, item.ref)
     return summary_markdown(summary) if summary else None
+
+
+def check_submission_links(ctx: EngineContext, item_id: int) -> None:
+    """Try the links of an item's latest submission and keep what was found (run after the answer is sent)."""
+    with ctx.session() as session:
+        submission = latest_submission(session, item_id)
+        if submission is None or not submission.machine_checks:
+            return
+        checks = dict(submission.machine_checks)
+        checks["links"] = check_links_reachable(list(checks.get("links") or {}))
+        submission.machine_checks = checks
+        session.commit()

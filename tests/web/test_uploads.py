@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from send_inspection.engine.context import EngineContext
 from send_inspection.engine.register_phase import reconcile_register_phase
 from send_inspection.web.app import create_app
 from send_inspection.web.uploads import MAX_UPLOAD_BYTES, UploadRefused, safe_filename, store_upload
+from tests.helpers import free_port
 from tests.web.test_sign_off import count, item_state, link_for, submit_form
 
 PDF = b"%PDF-1.7 Demo County self-evaluation"
@@ -75,3 +77,40 @@ def test_the_accountable_lead_downloads_the_submitted_file(ctx: EngineContext,
     with ctx.session() as session:
         stored = session.scalars(select(m.Submission)).one()
     assert stored.checklist["dated"] is True and stored.sha256 == hashlib.sha256(PDF).hexdigest()
+
+
+def test_the_reviewer_sees_what_the_machine_noticed(ctx: EngineContext, started: tuple[str, m.RegisterItem],
+                                                    tmp_path: Path) -> None:
+    """A Word document with a comment, saved two years ago, is flagged on the accountable lead's page."""
+    import docx
+
+    iid, item = started
+    document = docx.Document()
+    paragraph = document.add_paragraph("Demo County SEND self-evaluation")
+    document.add_comment(paragraph.runs, text="Update the figures", author="Reviewer")
+    document.core_properties.modified = datetime(2021, 5, 4)
+    path = tmp_path / "Self evaluation.docx"
+    document.save(str(path))
+    client = TestClient(create_app(ctx))
+    response = client.post(f"/a/{link_for(ctx, item.evidence_lead, item.ref)}", data=submit_form(
+        item, outcome="submitted"), files={"file": (path.name, path.read_bytes(), "application/octet-stream")})
+    assert response.status_code == 200
+    reconcile_register_phase(ctx, iid, "day2")
+    page = client.get(f"/a/{link_for(ctx, item.accountable_lead, item.ref)}").text
+    assert "What the machine noticed" in page
+    assert "Last saved 2021-05-04: more than twelve months old." in page
+    assert "It still holds 1 comment(s): remove them before it goes to inspectors." in page
+
+
+def test_a_submitted_link_is_tried_after_the_answer(ctx: EngineContext, started: tuple[str, m.RegisterItem]) -> None:
+    """With link checks on, a hyperlink nobody answers is recorded as unverifiable once the answer is sent."""
+    _, item = started
+    ctx.check_links = True
+    dead = f"http://127.0.0.1:{free_port()}/evidence"
+    client = TestClient(create_app(ctx))
+    response = client.post(f"/a/{link_for(ctx, item.evidence_lead, item.ref)}",
+                           data=submit_form(item, outcome="submitted", link_url=dead))
+    assert response.status_code == 200
+    with ctx.session() as session:
+        stored = session.scalars(select(m.Submission)).one()
+    assert stored.machine_checks == {"links": {dead: "unverifiable"}}

@@ -1,0 +1,1 @@
+"""Evidence documents: the checks a machine can do before a person signs them off."""

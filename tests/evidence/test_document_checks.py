@@ -1,0 +1,129 @@
+"""The document checks on real .docx files made here with python-docx, and links against a local server."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import date, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import docx
+import pytest
+from docx.opc.constants import RELATIONSHIP_TYPE
+from docx.oxml import parse_xml
+from docx.oxml.ns import nsdecls
+
+from send_inspection.evidence.document_checks import check_document, check_links_reachable, summary_lines
+from tests.helpers import free_port
+
+TODAY = date(2023, 6, 26)
+
+
+class Pages(BaseHTTPRequestHandler):
+    """Answer /ok with 200 and anything else with 404."""
+
+    def do_HEAD(self) -> None:  # noqa: N802 - http.server hook name
+        """Answer a HEAD request."""
+        self.send_response(200 if self.path == "/ok" else 404)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        """Stay quiet."""
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    """Serve pages on a free loopback port."""
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Pages)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def make_docx(path: Path, *, modified: datetime, text: str = "Demo County SEND strategy 2023-2026",
+              title: str = "SEND strategy", links: tuple[str, ...] = (), tracked: bool = False,
+              comment: bool = False) -> Path:
+    """Write a real Word document with the given date, text, links, a tracked change and a comment."""
+    document = docx.Document()
+    paragraph = document.add_paragraph(text)
+    for url in links:
+        rel = document.part.relate_to(url, RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
+        paragraph._p.append(parse_xml(f'<w:hyperlink {nsdecls("w", "r")} r:id="{rel}"><w:r><w:t>{url}</w:t></w:r>'
+                                      "</w:hyperlink>"))
+    if tracked:
+        paragraph._p.append(parse_xml(f'<w:ins {nsdecls("w")} w:id="1" w:author="Evidence lead" '
+                                      'w:date="2023-06-20T10:00:00Z"><w:r><w:t> (added)</w:t></w:r></w:ins>'))
+    if comment:
+        document.add_comment(paragraph.runs, text="Check these figures", author="Reviewer")
+    document.core_properties.title = title
+    document.core_properties.modified = modified
+    document.save(str(path))
+    return path
+
+
+def test_a_clean_recent_document_raises_nothing(tmp_path: Path) -> None:
+    """A recent document with no edits left, not a draft and no links reports only its date."""
+    report = check_document(make_docx(tmp_path / "s.docx", modified=datetime(2023, 5, 1)), today=TODAY)
+    assert (report.dated, report.stale, report.tracked_changes, report.comments, report.marked_draft) == (
+        "2023-05-01", False, 0, 0, False)
+    assert summary_lines(report.as_dict()) == ["Last saved 2023-05-01: within the last twelve months."]
+
+
+def test_an_old_document_is_flagged(tmp_path: Path) -> None:
+    """A document last saved more than twelve months ago is stale."""
+    report = check_document(make_docx(tmp_path / "old.docx", modified=datetime(2022, 6, 1)), today=TODAY)
+    assert report.stale is True
+    assert summary_lines(report.as_dict())[0] == "Last saved 2022-06-01: more than twelve months old."
+
+
+def test_tracked_changes_comments_and_draft_are_found(tmp_path: Path) -> None:
+    """Leftover tracked changes and comments are counted, and 'DRAFT' in the text or title is noticed."""
+    path = make_docx(tmp_path / "d.docx", modified=datetime(2023, 6, 1), text="DRAFT self-evaluation",
+                     tracked=True, comment=True)
+    report = check_document(path, today=TODAY)
+    assert (report.tracked_changes, report.comments, report.marked_draft) == (1, 1, True)
+    lines = summary_lines(report.as_dict())
+    assert "It still holds 1 tracked change(s): accept or reject them." in lines
+    assert "It still holds 1 comment(s): remove them before it goes to inspectors." in lines
+    assert "It is marked draft." in lines
+    titled = check_document(make_docx(tmp_path / "t.docx", modified=datetime(2023, 6, 1), title="Strategy (Draft)"),
+                            today=TODAY)
+    assert titled.marked_draft is True
+
+
+def test_links_are_listed_and_checked(tmp_path: Path, site: str) -> None:
+    """Each link is reachable, broken with its status, or unverifiable when no server answers."""
+    dead = f"http://127.0.0.1:{free_port()}/gone"
+    path = make_docx(tmp_path / "l.docx", modified=datetime(2023, 6, 1),
+                     links=(f"{site}/ok", f"{site}/missing", dead))
+    report = check_document(path, today=TODAY)
+    assert report.links == {f"{site}/ok": "reachable", f"{site}/missing": "broken (HTTP 404)", dead: "unverifiable"}
+    assert check_document(path, today=TODAY, check_links=False).links == dict.fromkeys(report.links, "not checked")
+
+
+def test_too_many_links_are_not_all_tried(site: str) -> None:
+    """Past the limit, links are listed as not checked instead of slowing the submission."""
+    urls = [f"{site}/ok?{i}" for i in range(30)]
+    results = check_links_reachable(urls)
+    assert list(results.values()).count("not checked (too many links)") == 5
+
+
+def test_a_file_that_is_not_what_it_says_is_reported_not_raised(tmp_path: Path) -> None:
+    """A .docx that is not a zip gives a note, and other types say no checks apply."""
+    bad = tmp_path / "bad.docx"
+    bad.write_bytes(b"not a zip")
+    assert check_document(bad, today=TODAY).notes == ["the file could not be read as .docx: BadZipFile"]
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    assert check_document(text, today=TODAY).notes == ["no automatic checks for .txt files"]
+
+
+def test_pdf_date_title_and_links(tmp_path: Path) -> None:
+    """A PDF's modification date, a draft title and its URI links are read from the file."""
+    pdf = tmp_path / "s.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n1 0 obj << /Title (Draft strategy) /ModDate (D:20210301120000Z) >> endobj\n"
+                    b"2 0 obj << /A << /S /URI /URI (https://intranet.demo-county.example/x) >> >> endobj\n%%EOF")
+    report = check_document(pdf, today=TODAY, check_links=False)
+    assert (report.dated, report.stale, report.marked_draft) == ("2021-03-01", True, True)
+    assert report.links == {"https://intranet.demo-county.example/x": "not checked"}
