@@ -20,6 +20,15 @@ ACTION_WORDS = {
 }
 
 
+# What each step of the sign-off chain is called where people read it.
+STEP_LABELS = {
+    "submit": "evidence lead",
+    "approve": "accountable lead",
+    "check": "director check",
+    "upload": "LANO upload",
+}
+
+
 def when(moment: datetime) -> str:
     """Format a moment as Europe/London wall time for people to read."""
     return to_london(moment).strftime("%A %d %B %Y, %H:%M")
@@ -119,5 +128,7 @@ def phase_message(
         phase=phase,
         items=statuses,
         open_items=[s for s in statuses if s.outcome is None],
+        names={person.id: person.name for person in p.people},
+        step_labels=STEP_LABELS,
         outbox_url=f"{ctx.base_url}/outbox",
     )

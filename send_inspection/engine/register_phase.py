@@ -15,7 +15,7 @@ from send_inspection.config.models import parse_duration
 from send_inspection.db import models as m
 from send_inspection.engine.chasing import Chain, Chase, chase_plan
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.outgoing import action_message, phase_message
+from send_inspection.engine.outgoing import STEP_LABELS, action_message, phase_message
 from send_inspection.engine.setup import milestones, people
 from send_inspection.mail.transport import MailTransportError
 from send_inspection.tokens import mint_token
@@ -25,12 +25,6 @@ log = logging.getLogger(__name__)
 # After a mail failure that may pass (server down, busy), the phase wakes again this much later.
 MAIL_RETRY_AFTER = timedelta(minutes=5)
 
-STEP_LABELS = {
-    "submit": "evidence lead",
-    "approve": "accountable lead",
-    "check": "director check",
-    "upload": "LANO upload",
-}
 PHASE_LABELS = {"day2": "Annex A day 2", "day5": "Annex A day 5"}
 # The milestone that closes each phase: at it, what is still open is reported as late.
 PHASE_DEADLINES = {"day2": "annex_a_initial_due", "day5": "annex_a_final_due"}

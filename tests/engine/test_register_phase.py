@@ -184,9 +184,11 @@ def test_late_report_at_phase_deadline_sent_once(ctx: EngineContext, clock: Virt
     assert view.subject == "LATE: 8 Annex A item(s) not uploaded by the day 2 deadline"
     assert "send-inspection.comms@demo-county.example" in view.sender
     for line in [
-        "- child-level-data Child-level data: waiting for the submit step (due Mon 26 Jun 17:00)",
-        "- 1.5 Representative and support groups: waiting for the submit step (due Mon 26 Jun 17:00)",
-        "- health-template Health structures template (CQC): waiting for the submit step (due Tue 27 Jun 08:00)",
+        "- child-level-data Child-level data: waiting for the evidence lead (Ben Hollinshead), due Mon 26 Jun 17:00",
+        "- 1.5 Representative and support groups: waiting for the evidence lead (Chloe Trevethan), "
+        "due Mon 26 Jun 17:00",
+        "- health-template Health structures template (CQC): waiting for the evidence lead (Lucy Penhaligon), "
+        "due Tue 27 Jun 08:00",
     ]:
         assert line in view.text.splitlines()
     assert "Uploaded or explained so far: 0 of 8." in view.text
