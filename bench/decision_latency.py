@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -26,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
+from bench.machine import machine  # noqa: E402
 from tests.live.stack import LiveStack, start_stack, stop_stack  # noqa: E402
 
 INSPECTION = "demo-county-2030-06-24"
@@ -90,25 +90,6 @@ def measure_floor(stack: LiveStack, count: int) -> list[float]:
     return times
 
 
-def machine() -> dict[str, str]:
-    """Describe the machine the benchmark ran on."""
-    import prefect
-
-    cpu = "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    memory = "unknown"
-    meminfo = Path("/proc/meminfo")
-    if meminfo.exists():
-        kib = int(meminfo.read_text().split("MemTotal:")[1].split()[0])
-        memory = f"{kib / 1024 / 1024:.0f} GiB"
-    return {"cores": str(os.cpu_count()), "cpu": cpu, "memory": memory, "python": platform.python_version(),
-            "prefect": prefect.__version__, "os": platform.platform()}
-
-
 def main() -> int:
     """Run the benchmark and print its results as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -133,7 +114,7 @@ def main() -> int:
         "decision_to_next_email_s": summary(to_email),
         "decision_to_run_waiting_again_s": summary(to_wait),
         "floor_empty_suspended_flow_resumed_to_completed_s": summary(floor),
-        "machine": machine(),
+        "machine": machine("prefect"),
     }
     print(json.dumps(result, indent=2))
     return 0

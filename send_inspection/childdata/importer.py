@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from send_inspection.childdata.checks import RowChecker, check_children, check_providers
+from send_inspection.childdata.checks import RowChecker, check_children, check_providers, texts
 from send_inspection.childdata.codes import CHILD_LISTS, LIST_TITLES, NO_SETTING, ListKind
 from send_inspection.childdata.columns import ChildDataConfig, normalise, optional_fields, required_fields
 from send_inspection.childdata.dates import parse_date
@@ -115,7 +115,8 @@ def _on_both_lists(lists: Mapping[ListKind, ImportedList], config: ChildDataConf
     ehcp, support = lists.get("ehc_plans"), lists.get("sen_support")
     if not (ehcp and support and ehcp.rows is not None and support.rows is not None):
         return []
-    ehcp_rows = dict(zip(ehcp.rows["child_id"][::-1], ehcp.rows[ROW][::-1], strict=True))  # the first row of each id
+    ids, rows = texts(ehcp.rows["child_id"]), texts(ehcp.rows[ROW])
+    ehcp_rows = dict(zip(ids[::-1], rows[::-1], strict=True))  # the first row of each id
     column = config.columns("sen_support")["child_id"]
     return [
         Problem(
@@ -127,7 +128,7 @@ def _on_both_lists(lists: Mapping[ListKind, ImportedList], config: ChildDataConf
             column=column,
             child_id=child_id,
         )
-        for row, child_id in zip(support.rows[ROW], support.rows["child_id"], strict=True)
+        for row, child_id in zip(texts(support.rows[ROW]), texts(support.rows["child_id"]), strict=True)
         if child_id and child_id in ehcp_rows
     ]
 

@@ -60,8 +60,18 @@ def read_table(path: Path, *, sheet: str | None = None) -> pd.DataFrame:
     if not path.is_file():
         raise Unreadable("file not found")
     frame = _read_csv(path) if suffix == ".csv" else _read_workbook(path, sheet=sheet)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame = frame.fillna("").astype(str).apply(lambda column: column.str.strip())
-    frame.insert(0, ROW, range(2, len(frame) + 2))
-    blank = frame.drop(columns=ROW).eq("").all(axis=1)
-    return frame.loc[~blank].reset_index(drop=True)
+    stripped = pd.DataFrame({i: _stripped(frame.iloc[:, i]) for i in range(frame.shape[1])}, index=frame.index)
+    stripped.columns = [str(c).strip() for c in frame.columns]
+    stripped.insert(0, ROW, range(2, len(frame) + 2))
+    blank = stripped.drop(columns=ROW).eq("").all(axis=1)
+    return stripped if not blank.any() else stripped.loc[~blank].reset_index(drop=True)
+
+
+def _stripped(column: pd.Series) -> pd.Series:
+    """Return a column as stripped text, blanks as '' (a plain loop: much faster than pandas' .str.strip())."""
+    values = column.fillna("").to_numpy(dtype=object).tolist()
+    try:
+        stripped = [v.strip() for v in values]
+    except AttributeError:  # a cell that is not text yet
+        stripped = [str(v).strip() for v in values]
+    return pd.Series(stripped, index=column.index, dtype=str)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from send_inspection.childdata.checks import setting_key
+from send_inspection.childdata.checks import setting_key, texts
 from send_inspection.childdata.codes import (
     AGE_BANDS,
     ALTERNATIVE_PROVISION,
@@ -27,6 +27,7 @@ from send_inspection.childdata.codes import (
 from send_inspection.childdata.columns import normalise
 from send_inspection.childdata.importer import ChildData
 from send_inspection.childdata.reading import ENGINES
+from send_inspection.childdata.xlsx import write_xlsx
 
 SHEETS: dict[ListKind, str] = {
     "ehc_plans": "EHC plans",
@@ -62,14 +63,16 @@ COLUMN_TITLES: dict[str, str] = {"ehc_plans": "EHC plan", "sen_support": "SEN su
 
 
 def _yes_no(flags: pd.Series) -> list[str]:
-    return ["Yes" if flag else "No" for flag in flags]
+    return ["Yes" if flag else "No" for flag in texts(flags)]
 
 
 def child_sheet(frame: pd.DataFrame) -> pd.DataFrame:
     """Return a list of children in the inspectors' headings, with age band and need described."""
+    ages, codes = texts(frame["age"]), texts(frame["need_code"])
+    bands = {age: age_band(age) for age in set(ages)}
     out = frame.assign(
-        age_band=[age_band(a) for a in frame["age"]],
-        need=[NEED_CODES[c][0] for c in frame["need_code"]],
+        age_band=[bands[a] for a in ages],
+        need=[NEED_CODES[c][0] for c in codes],
         out_of_area=_yes_no(frame["out_of_area"]),
     )
     headings = {k: v for k, v in CHILD_HEADINGS.items() if k in out.columns}
@@ -91,8 +94,14 @@ def provider_sheet(data: ChildData) -> pd.DataFrame:
     out = providers.assign(out_of_area=_yes_no(providers["out_of_area"]))
     for kind in CHILD_LISTS:
         children = data.frame(kind)
-        pairs = [] if children is None else zip(children["setting_urn"], children["setting_name"], strict=True)
-        counts = Counter(attended(urn, name) for urn, name in pairs)
+        pairs = (
+            []
+            if children is None
+            else zip(texts(children["setting_urn"]), texts(children["setting_name"]), strict=True)
+        )
+        counts: Counter[str] = Counter()
+        for (urn, name), many in Counter(pairs).items():  # each setting once, not each child
+            counts[attended(urn, name)] += many
         out[kind] = [counts[k] for k in keys]
     return out[list(PROVIDER_HEADINGS)].rename(columns=PROVIDER_HEADINGS).reset_index(drop=True)
 
@@ -116,23 +125,22 @@ def write_return(data: ChildData, path: Path) -> Path:
     if engine is None:
         raise ValueError(f"write the return as .xlsx or .ods, not {path.suffix or 'a file without a suffix'}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    options: dict[str, Any] = {"date_format": "DD/MM/YYYY"} if engine == "openpyxl" else {}
-    with pd.ExcelWriter(path, engine=engine, **options) as writer:
-        for name, sheet in return_sheets(data).items():
+    sheets = return_sheets(data)
+    if engine == "openpyxl":  # XLSX: written directly (xlsx.py), with readable column widths and a filter
+        return write_xlsx(path, sheets, {name: _widths(sheet) for name, sheet in sheets.items()})
+    with pd.ExcelWriter(path, engine=engine) as writer:
+        for name, sheet in sheets.items():
             sheet.to_excel(writer, sheet_name=name, index=False, freeze_panes=(1, 0))
-            if engine == "openpyxl":
-                _tidy(writer.sheets[name], sheet)
     return path
 
 
-def _tidy(worksheet: Any, sheet: pd.DataFrame) -> None:
-    """Give an XLSX sheet readable column widths and a filter on its headings."""
-    from openpyxl.utils import get_column_letter
-
-    worksheet.auto_filter.ref = worksheet.dimensions
-    for index, heading in enumerate(sheet.columns, start=1):
-        longest = max([len(heading), *(len(str(v)) for v in sheet[heading].head(500))])
-        worksheet.column_dimensions[get_column_letter(index)].width = min(longest + 2, 50)
+def _widths(sheet: pd.DataFrame) -> list[float]:
+    """Return readable widths for an XLSX sheet's columns: the longest of the heading and the first 500 values."""
+    widths = []
+    for index, heading in enumerate(sheet.columns):
+        longest = max([len(heading), *(len(str(v)) for v in sheet.iloc[:500, index])])
+        widths.append(min(longest + 2, 50))
+    return widths
 
 
 def _counts(frame: pd.DataFrame | None) -> dict[str, Any]:
