@@ -34,6 +34,8 @@ def notification(notified_at: datetime, inspection_id: str | None = None) -> str
     claim_phase_task(inspection_id, "notification")
     send_notifications_task(inspection_id)
     start_phase_task(inspection_id, "day2")
+    # Day 5 starts when day 2 is done, and at the day-2 deadline at the latest (the ticker launches it then).
+    start_phase_task(inspection_id, "day5", "annex_a_initial_due")
     links = rt.waiter.survey_links(inspection_id)
     if links is None:
         return "waiting for the survey links"

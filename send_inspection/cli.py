@@ -174,7 +174,7 @@ def cmd_survey_links(args: argparse.Namespace) -> int:
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
-    """Rehearse notification → day-2 upload on a virtual clock and print what was sent and decided."""
+    """Rehearse notification → day-5 upload on a virtual clock and print what was sent and decided."""
     from send_inspection.rehearsal.driver import rehearse
     from send_inspection.rehearsal.scenarios import demo_behaviours
 
@@ -319,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--practitioners", required=True)
     p.add_argument("--health-template")
     p.set_defaults(func=cmd_survey_links)
-    p = sub.add_parser("rehearse", help="rehearse notification → day-2 upload on a virtual clock")
+    p = sub.add_parser("rehearse", help="rehearse notification → day-5 upload on a virtual clock")
     p.add_argument("--notified-at", type=_parse_when, default=_parse_when("2023-06-26T09:00"))
     p.add_argument("--workdir")
     p.set_defaults(func=cmd_rehearse)

@@ -11,6 +11,7 @@ from send_inspection.live import DEPLOYMENT_NAME
 def serve_deployments() -> None:
     """Serve the phase flows, case selection and the every-minute ticker (Europe/London)."""
     from flows.annex_a_day2 import annex_a_day2
+    from flows.annex_a_day5 import annex_a_day5
     from flows.case_selection import case_selection
     from flows.notification import notification
     from flows.ticker import ticker
@@ -23,6 +24,10 @@ def serve_deployments() -> None:
         ),
         annex_a_day2.to_deployment(
             name=DEPLOYMENT_NAME, description="Annex A day 2: started by the notification phase.",
+            tags=["send-inspection", "phase"],
+        ),
+        annex_a_day5.to_deployment(
+            name=DEPLOYMENT_NAME, description="Annex A day 5: started when day 2 is done or at its deadline.",
             tags=["send-inspection", "phase"],
         ),
         case_selection.to_deployment(

@@ -29,7 +29,7 @@ from send_inspection.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 DEPLOYMENT_NAME = "send-inspection"
-PHASE_FLOWS = {"notification": "notification", "day2": "annex-a-day-2"}
+PHASE_FLOWS = {"notification": "notification", "day2": "annex-a-day-2", "day5": "annex-a-day-5"}
 
 
 class Wake(RunInput):

@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from send_inspection.engine.phases import ensure_phase, finish_phase, get_phase, record_flow_run
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.setup import milestone_at, open_inspection
 from send_inspection.runtime import current_runtime
 
 
@@ -21,10 +21,13 @@ def open_inspection_task(notified_at: datetime, inspection_id: str | None = None
 
 
 @task(name="start-phase", cache_policy=NO_CACHE, persist_result=False, retries=3, retry_delay_seconds=5)
-def start_phase_task(inspection_id: str, phase: str) -> None:
-    """Start a phase of the inspection once."""
+def start_phase_task(inspection_id: str, phase: str, not_before_milestone: str | None = None) -> None:
+    """Start a phase of the inspection once: now, or leave it for the ticker until a milestone comes."""
     rt = current_runtime()
-    ensure_phase(rt.context, inspection_id, phase)
+    not_before = milestone_at(rt.context, inspection_id, not_before_milestone) if not_before_milestone else None
+    ensure_phase(rt.context, inspection_id, phase, not_before=not_before)
+    if not_before is not None and not_before > rt.context.clock.now():
+        return  # the ticker launches it when its time comes, unless another phase starts it first
     run = get_phase(rt.context, inspection_id, phase)
     if run is not None and run.flow_run_id is None and run.status == "pending":
         rt.launcher.start(inspection_id, phase)

@@ -20,8 +20,8 @@ class WaitTicket:
     go_again: bool
 
 
-def ensure_phase(ctx: EngineContext, inspection_id: str, phase: str) -> bool:
-    """Create the phase's row if it is new; return whether it was created now."""
+def ensure_phase(ctx: EngineContext, inspection_id: str, phase: str, *, not_before: datetime | None = None) -> bool:
+    """Create the phase's row if it is new (to start at `not_before` at the latest); return whether it was new."""
     with ctx.session() as session:
         exists = session.scalars(
             select(m.PhaseRun.id).where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == phase)
@@ -29,7 +29,8 @@ def ensure_phase(ctx: EngineContext, inspection_id: str, phase: str) -> bool:
         if exists is not None:
             return False
         session.add(
-            m.PhaseRun(inspection_id=inspection_id, phase=phase, status="pending", updated_at=ctx.clock.now())
+            m.PhaseRun(inspection_id=inspection_id, phase=phase, status="pending", updated_at=ctx.clock.now(),
+                       next_wake_at=not_before)
         )
         try:
             session.commit()
@@ -100,11 +101,12 @@ def finish_phase(ctx: EngineContext, inspection_id: str, phase: str, *, reason: 
 
 
 def due_phases(ctx: EngineContext, *, now: datetime, mode: str | None = None) -> list[m.PhaseRun]:
-    """Return phases to act on now: waiting ones whose time came or that have news, and unlaunched ones."""
+    """Return phases to act on now: waiting ones whose time came or that have news, and pending ones now due."""
     with ctx.session() as session:
         query = select(m.PhaseRun).join(m.Inspection, m.Inspection.id == m.PhaseRun.inspection_id).where(
             or_(
-                m.PhaseRun.status == "pending",
+                (m.PhaseRun.status == "pending")
+                & (or_(m.PhaseRun.next_wake_at.is_(None), m.PhaseRun.next_wake_at <= now)),
                 (m.PhaseRun.status == "waiting")
                 & (or_(m.PhaseRun.next_wake_at <= now, m.PhaseRun.changes > m.PhaseRun.seen_changes)),
             )

@@ -86,6 +86,13 @@ def milestones(session: Session, inspection_id: str) -> dict[str, datetime]:
     return {row.name: row.due_at for row in rows}
 
 
+def milestone_at(ctx: EngineContext, inspection_id: str, name: str) -> datetime:
+    """Return when the inspection's milestone `name` falls."""
+    with ctx.session() as session:
+        return session.scalars(select(m.Milestone.due_at).where(m.Milestone.inspection_id == inspection_id,
+                                                                 m.Milestone.name == name)).one()
+
+
 def people(session: Session, inspection_id: str) -> dict[str, m.Person]:
     """Return the inspection's people by key."""
     rows = session.scalars(select(m.Person).where(m.Person.inspection_id == inspection_id))

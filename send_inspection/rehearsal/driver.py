@@ -64,10 +64,19 @@ class RehearsalWaiter:
 
 
 class InlineLauncher:
-    """Leave a new phase pending: the driver runs pending phases itself."""
+    """Leave a new phase pending and due now: the driver runs due pending phases itself."""
+
+    def __init__(self, ctx: EngineContext) -> None:
+        self.ctx = ctx
 
     def start(self, inspection_id: str, phase: str) -> None:
-        """Nothing to do: the phase row is already pending."""
+        """Make the pending phase due at once (a later start time no longer holds it back)."""
+        with self.ctx.session() as session:
+            run = session.scalars(select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id,
+                                                           m.PhaseRun.phase == phase)).one()
+            if run.status == "pending":
+                run.next_wake_at = None
+                session.commit()
 
 
 class NoWaker:
@@ -100,9 +109,10 @@ class RehearsalReport:
 
 def _flows() -> dict:
     from flows.annex_a_day2 import annex_a_day2
+    from flows.annex_a_day5 import annex_a_day5
     from flows.notification import notification
 
-    return {"notification": notification, "day2": annex_a_day2}
+    return {"notification": notification, "day2": annex_a_day2, "day5": annex_a_day5}
 
 
 def rehearse(
@@ -114,7 +124,7 @@ def rehearse(
     config_dir: Path | None = None,
     until: timedelta = timedelta(days=6),
 ) -> RehearsalReport:
-    """Run notification → day-2 upload on a virtual clock and return what happened."""
+    """Run notification → day-5 upload on a virtual clock and return what happened."""
     config = load_config(config_dir or default_config_dir())
     clock = VirtualClock(notified_at)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -125,7 +135,7 @@ def rehearse(
                         transport=OutboxTransport(outbox), base_url="http://rehearsal.invalid",
                         uploads_dir=workdir / "uploads",
                         child_data=child_data_config_if_any(config_dir or default_config_dir()), check_links=False)
-    runtime = Runtime(context=ctx, waiter=RehearsalWaiter(ctx), launcher=InlineLauncher(), waker=NoWaker(),
+    runtime = Runtime(context=ctx, waiter=RehearsalWaiter(ctx), launcher=InlineLauncher(ctx), waker=NoWaker(),
                       mode="rehearsal")
     emails_by_person = {p.id: p.email for p in config.partnership.people}
     staff = ScriptedStaff(
@@ -197,9 +207,13 @@ class _World:
 
     def advance_alone(self, phase: str) -> bool:
         """Move time on inside `phase`'s run when no other phase is live; False hands back to the driver."""
+        now = self.ctx.clock.now()
         with self.ctx.session() as session:
             others = session.scalar(
-                select(m.PhaseRun.id).where(m.PhaseRun.phase != phase, m.PhaseRun.status != "done").limit(1)
+                select(m.PhaseRun.id).where(
+                    m.PhaseRun.phase != phase, m.PhaseRun.status != "done",
+                    ~((m.PhaseRun.status == "pending") & (m.PhaseRun.next_wake_at > now)),  # not started yet
+                ).limit(1)
             )
         if others is not None or not self.links_given:
             return False
@@ -208,7 +222,10 @@ class _World:
                 return True
             if not self.step():
                 return False
-            if _due_now(self.ctx, phase):
+            due = {r.phase for r in due_phases(self.ctx, now=self.ctx.clock.now(), mode="rehearsal")}
+            if due - {phase}:
+                return False  # another phase starts now: hand back to the driver
+            if phase in due:
                 return True
 
 
@@ -218,10 +235,6 @@ def _demo_data(ctx: EngineContext, folder: Path, notified_at: datetime) -> dict[
         return {}
     return dict(generate(folder, children=DEMO_CHILDREN, seed=1, as_of=to_london(notified_at).date(),
                          config=ctx.child_data))
-
-
-def _due_now(ctx: EngineContext, phase: str) -> bool:
-    return any(r.phase == phase for r in due_phases(ctx, now=ctx.clock.now(), mode="rehearsal"))
 
 
 def _all_done(ctx: EngineContext) -> bool:
@@ -234,7 +247,7 @@ def _next_wake(ctx: EngineContext) -> datetime | None:
     with ctx.session() as session:
         return session.scalar(
             select(m.PhaseRun.next_wake_at)
-            .where(m.PhaseRun.status == "waiting", m.PhaseRun.next_wake_at.is_not(None))
+            .where(m.PhaseRun.status.in_(("waiting", "pending")), m.PhaseRun.next_wake_at.is_not(None))
             .order_by(m.PhaseRun.next_wake_at)
             .limit(1)
         )

@@ -16,7 +16,7 @@ from send_inspection.rehearsal.scenarios import demo_behaviours
 from send_inspection.rehearsal.staff import Behaviour
 from tests.conftest import NOTIFIED
 
-GOLDEN = Path(__file__).with_name("demo_county_day2.golden")
+GOLDEN = Path(__file__).with_name("demo_county.golden")
 INSPECTION = "demo-county-2023-06-26"
 DAY2_ITEMS = ["child-level-data", "providers-settings", "1.1", "1.2", "1.3", "1.4", "1.5", "health-template"]
 
@@ -50,7 +50,7 @@ def away_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def directors_away(prefect_harness: None, away_dir: Path) -> RehearsalReport:
     """Rehearse day 2 with the director doing the final check and his deputy both absent."""
     away = {"deputy-dcs": Behaviour(absent=True), "head-improvement": Behaviour(absent=True)}
-    return rehearse(away_dir, notified_at=NOTIFIED, behaviours=away, until=timedelta(days=2))
+    return rehearse(away_dir, notified_at=NOTIFIED, behaviours=away, until=timedelta(days=1, hours=6))
 
 
 def lines(report: RehearsalReport) -> list[str]:
@@ -70,12 +70,14 @@ def test_demo_rehearsal_sends_exactly_the_reviewed_emails(demo: RehearsalReport)
     assert lines(demo) == golden
 
 
-def test_demo_rehearsal_finishes_day2_on_the_first_evening(demo: RehearsalReport) -> None:
-    """Both phases end, day 2 with every item uploaded the same evening, and no late report is needed."""
-    assert demo.phases == {"notification": "done", "day2": "done"}
-    assert demo.finished_at == "2023-06-26T19:55+01:00"
+def test_demo_rehearsal_finishes_day2_on_the_first_evening_and_day5_on_day4(demo: RehearsalReport) -> None:
+    """Day 2 ends the first evening, day 5 starts then and ends on day 4, and no late report is needed."""
+    assert demo.phases == {"notification": "done", "day2": "done", "day5": "done"}
+    assert sent(demo, "day2:phase_complete")[0][0] == "2023-06-26T19:55+01:00"
+    assert {at for at, _ in sent(demo, "day5:2.1:submit:r1:ask")} == {"2023-06-26T19:55+01:00"}
+    assert demo.finished_at == "2023-06-29T19:55+01:00"
     uploads = {ref for _, _, ref, what, code in demo.answers if what == "upload:confirmed" and code == 200}
-    assert uploads == set(DAY2_ITEMS)
+    assert len(uploads) == 30 and set(DAY2_ITEMS) <= uploads
     assert not [e for e in demo.emails if e.template == "late_report"]
 
 
@@ -120,8 +122,8 @@ def test_the_phase_deadline_reports_what_is_late_once(directors_away: RehearsalR
     assert sent(directors_away, "day2:late_report") == [
         ("2023-06-27T12:00+01:00", ("leah.marchetti@demo-county.example", "nadia.pemberton@demo-county.example",
                                     "marcus.fenwick@demo-county.example"))]
-    assert directors_away.phases == {"notification": "done", "day2": "done"}
-    assert directors_away.finished_at == "2023-06-27T14:30+01:00"
+    assert directors_away.phases == {"notification": "done", "day2": "done", "day5": "waiting"}
+    assert [at for at, _ in sent(directors_away, "day2:phase_complete")] == ["2023-06-27T14:30+01:00"]
     text = read_outbox_message(away_dir / "outbox", outbox_id_for(f"{INSPECTION}:day2:late_report")).text or ""
     for ref in DAY2_ITEMS:
         assert f"- {ref} " in text
