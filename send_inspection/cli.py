@@ -119,6 +119,32 @@ def cmd_select_cases(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_library(args: argparse.Namespace) -> int:
+    """Load evidence into the library in advance (a new version when the content changed), or list what it holds."""
+    from send_inspection.evidence.library import LibraryRefused, add_to_library, library_versions
+    from send_inspection.live import build_context
+    from send_inspection.web.uploads import UploadRefused
+
+    ctx = build_context(load_settings())
+    if args.action == "add":
+        for name in args.files:
+            path = Path(name)
+            try:
+                loaded = add_to_library(ctx, args.ref, path.name, path.read_bytes(), loaded_by=args.by)
+            except (LibraryRefused, UploadRefused, OSError) as exc:
+                print(f"{name}: {exc}", file=sys.stderr)
+                return 1
+            print(f"{loaded.ref}: {loaded.filename} is version {loaded.version}"
+                  f"{'' if loaded.new else ' (unchanged: the library already holds this content)'}")
+        return 0
+    refs = [args.ref] if args.ref else [item.ref for item in ctx.config.annex_a.items]
+    for ref in refs:
+        for doc in library_versions(ctx, ref):
+            print(f"{ref:<18} v{doc.version:<3} {to_london(doc.loaded_at):%d %b %Y %H:%M}  {doc.loaded_by:<24} "
+                  f"{doc.filename}")
+    return 0
+
+
 def cmd_start(args: argparse.Namespace) -> int:
     """Start an inspection by running the notification deployment with the time of the call."""
     _prefect_setup()
@@ -306,6 +332,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", default="coordinator", help="who entered the selection (default: coordinator)")
     p.add_argument("ids", nargs="+", help="case ids, separated by spaces or commas")
     p.set_defaults(func=cmd_select_cases)
+    library = sub.add_parser("library", help="load evidence into the library in advance, or list it")
+    actions = library.add_subparsers(dest="action", required=True)
+    p = actions.add_parser("add", help="load files as the next version of a row's evidence")
+    p.add_argument("--ref", required=True, help="the Annex A row, e.g. 2.1")
+    p.add_argument("--by", default="lead-evidence-officer", help="who loaded it (default: lead-evidence-officer)")
+    p.add_argument("files", nargs="+")
+    p.set_defaults(func=cmd_library)
+    p = actions.add_parser("list", help="list every version the library holds")
+    p.add_argument("--ref", help="only this Annex A row")
+    p.set_defaults(func=cmd_library)
     p = sub.add_parser("status", help="show each inspection's phases and what they wait for")
     p.add_argument("--inspection", help="one inspection id, e.g. demo-county-2026-11-23")
     p.set_defaults(func=cmd_status)

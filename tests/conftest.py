@@ -10,13 +10,19 @@ import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+from sqlalchemy import select  # noqa: E402
+
 from send_inspection.calendar import LONDON  # noqa: E402
 from send_inspection.childdata.columns import ChildDataConfig, load_child_data_config  # noqa: E402
 from send_inspection.clock import VirtualClock  # noqa: E402
 from send_inspection.config.loader import calendar_for, default_config_dir, load_config  # noqa: E402
 from send_inspection.config.models import PartnershipConfig  # noqa: E402
+from send_inspection.db import models as m  # noqa: E402
 from send_inspection.db.session import migrate  # noqa: E402
 from send_inspection.engine.context import EngineContext  # noqa: E402
+from send_inspection.engine.phases import ensure_phase  # noqa: E402
+from send_inspection.engine.register_phase import reconcile_register_phase  # noqa: E402
+from send_inspection.engine.setup import open_inspection  # noqa: E402
 from send_inspection.mail.outbox import OutboxTransport  # noqa: E402
 
 NOTIFIED = datetime(2023, 6, 26, 9, 0, tzinfo=LONDON)
@@ -78,3 +84,15 @@ def ctx(tmp_path: Path, demo_config: PartnershipConfig, demo_child_data: ChildDa
         child_data=demo_child_data,
         check_links=False,  # tests that try links turn it on and serve the pages themselves
     )
+
+
+@pytest.fixture
+def started(ctx: EngineContext) -> tuple[str, m.RegisterItem]:
+    """Open the demo inspection, send the day-2 asks and return the id and day-2 item 1.1."""
+    iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
+    ensure_phase(ctx, iid, "day2")
+    reconcile_register_phase(ctx, iid, "day2")
+    with ctx.session() as session:
+        item = session.scalars(select(m.RegisterItem).where(m.RegisterItem.phase == "day2",
+                                                            m.RegisterItem.ref == "1.1")).one()
+    return iid, item

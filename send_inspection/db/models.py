@@ -222,3 +222,22 @@ class TrackedCase(Base):
     list_kind: Mapped[str] = mapped_column(String(20))
     selected_at: Mapped[datetime] = mapped_column(UtcDateTime())
     selected_by: Mapped[str] = mapped_column(String(80))
+
+
+class LibraryDocument(Base):
+    """One version of a document in the partnership's evidence library, loaded before or during an inspection."""
+
+    __tablename__ = "library_documents"
+    __table_args__ = (UniqueConstraint("partnership_id", "ref", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    partnership_id: Mapped[str] = mapped_column(String(80))
+    ref: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_path: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    loaded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    loaded_by: Mapped[str] = mapped_column(String(80))
+    machine_checks: Mapped[dict | None] = mapped_column(JSON, nullable=True)

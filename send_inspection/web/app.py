@@ -23,6 +23,7 @@ from send_inspection.engine.decisions import (
 )
 from send_inspection.engine.outgoing import ACTION_WORDS, when
 from send_inspection.evidence.document_checks import check_document, check_links_reachable, summary_lines
+from send_inspection.evidence.library import add_to_library, latest_in_library
 from send_inspection.runtime import Waker
 from send_inspection.tokens import TokenStatus, check_token
 from send_inspection.web.child_data_upload import DATA_ITEMS, data_fields, data_submission, stored_summary
@@ -57,6 +58,9 @@ OUTCOMES = {
     "upload": [("confirmed", "Confirm uploaded to the inspectorate")],
 }
 
+
+# The button that submits the evidence library's latest version of the row as it is.
+LIBRARY_OUTCOME = "library"
 
 def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Path | None = None) -> FastAPI:
     """Build the web app around an engine context; `waker` resumes the waiting phase after a decision."""
@@ -95,6 +99,8 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             "submission": submission, "outcomes": OUTCOMES[token.step], "checklist": CHECKLIST,
             "returned": returned if token.step == "submit" and token.round > 1 else None,
             "data_fields": data_fields(item.ref),
+            "library_doc": latest_in_library(ctx, item.ref) if token.step == "submit" else None,
+            "library_outcome": LIBRARY_OUTCOME,
             "machine_lines": summary_lines(submission.machine_checks) if submission and submission.machine_checks
             else [],
             "data_summary": _summary_text(ctx, item) if submission is not None else None,
@@ -162,6 +168,8 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
                                detail="The form does not match the request this link was issued for. "
                                       "Nothing has been recorded.")
             outcome = str(form.get("outcome", ""))
+            if outcome == LIBRARY_OUTCOME:  # "submit the library's version as it is" is a submission
+                outcome = "submitted"
             try:
                 submission = await _submission(ctx, form, item, token) if token.step == "submit" else None
                 record_decision(
@@ -187,6 +195,12 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
 async def _submission(ctx: EngineContext, form: FormData, item: m.RegisterItem, token: m.ActionToken) -> SubmissionData:
     checklist = {cid: cid in form.getlist("check") for cid in CHECKLIST_IDS}
     outcome = str(form.get("outcome", ""))
+    if outcome == LIBRARY_OUTCOME:
+        held = latest_in_library(ctx, item.ref)
+        if held is None:
+            raise DecisionRefused("the evidence library holds nothing for this row: upload a file or give a link")
+        return SubmissionData(kind="file", checklist=checklist, filename=held.filename, stored_path=held.stored_path,
+                              sha256=held.sha256, size_bytes=held.size_bytes, machine_checks=held.machine_checks)
     if outcome == "explained":
         explanation = str(form.get("explanation") or "").strip()
         if not explanation:
@@ -203,6 +217,7 @@ async def _submission(ctx: EngineContext, form: FormData, item: m.RegisterItem, 
         data = await upload.read(MAX_UPLOAD_BYTES + 1)  # never more than the limit in memory
         folder = ctx.uploads_dir / item.inspection_id / item.ref
         stored = store_upload(folder, upload.filename, data)
+        add_to_library(ctx, item.ref, upload.filename, data, loaded_by=token.person_key)  # the update is kept too
         report = check_document(stored.path, today=to_london(ctx.clock.now()).date(), check_links=False)
         return SubmissionData(kind="file", checklist=checklist, filename=stored.filename,
                               stored_path=str(stored.path), sha256=stored.sha256, size_bytes=stored.size_bytes,
