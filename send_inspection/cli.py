@@ -98,20 +98,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_select_cases(args: argparse.Namespace) -> int:
     """Record the children the inspectors chose to track (case ids) and print how the choice covers the usual mix."""
-    from send_inspection.cases.selection import SelectionRefused, record_selection
-    from send_inspection.childdata.store import MANIFEST, load_stored
+    from send_inspection.cases.selection import SelectionRefused, select_from_stored
     from send_inspection.live import build_context
-    from send_inspection.web.child_data_upload import data_folder
 
-    ctx = build_context(load_settings())
-    folder = data_folder(ctx, args.inspection, "child-level-data")
-    if not (folder / MANIFEST).exists():
-        print(f"{args.inspection}: no accepted child-level data lists yet; the data lead uploads them first",
-              file=sys.stderr)
-        return 1
     ids = [i for part in args.ids for i in part.split(",")]
     try:
-        coverage = record_selection(ctx, args.inspection, load_stored(folder), ids, selected_by=args.by)
+        coverage = select_from_stored(build_context(load_settings()), args.inspection, ids, selected_by=args.by)
     except SelectionRefused as exc:
         print(str(exc), file=sys.stderr)
         return 1

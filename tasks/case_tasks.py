@@ -12,15 +12,9 @@ from send_inspection.runtime import current_runtime
 @task(name="record-case-selection", cache_policy=NO_CACHE, persist_result=False)
 def record_selection_task(inspection_id: str, case_ids: list[str], selected_by: str) -> str:
     """Record the case ids against the accepted lists and publish the coverage; return its markdown."""
-    from send_inspection.cases.selection import record_selection
-    from send_inspection.childdata.store import MANIFEST, load_stored
-    from send_inspection.web.child_data_upload import data_folder
+    from send_inspection.cases.selection import select_from_stored
 
-    ctx = current_runtime().context
-    folder = data_folder(ctx, inspection_id, "child-level-data")
-    if not (folder / MANIFEST).exists():
-        raise RuntimeError(f"{inspection_id}: no accepted child-level data lists yet; the data lead uploads them first")
-    coverage = record_selection(ctx, inspection_id, load_stored(folder), case_ids, selected_by=selected_by)
+    coverage = select_from_stored(current_runtime().context, inspection_id, case_ids, selected_by=selected_by)
     report = coverage.markdown()
     create_markdown_artifact(key=f"{inspection_id}-case-selection".lower(), markdown=report,
                              description="The children selected for tracking: coverage (counts only)")

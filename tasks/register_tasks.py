@@ -6,9 +6,9 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from send_inspection.childdata.items import DATA_ITEMS, stored_summary
 from send_inspection.engine.register_phase import STEP_LABELS, PassResult, reconcile_register_phase
 from send_inspection.runtime import current_runtime
-from send_inspection.web.child_data_upload import DATA_ITEMS, stored_summary
 from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
 
 

@@ -15,6 +15,7 @@ from send_inspection.cli import _parse_when, main
 from send_inspection.clock import VirtualClock
 from send_inspection.engine.phases import begin_wait
 from tests.conftest import NOTIFIED
+from tests.test_timeline import EXPECTED_JUNE_2023
 
 DEMO = PROJECT_ROOT / "config" / "demo-county"
 
@@ -24,27 +25,7 @@ DEMO = PROJECT_ROOT / "config" / "demo-county"
 # 14 working days after Fri 14 Jul: 17-21 Jul (5), 24-28 Jul (10), 31 Jul-3 Aug (14) -> Thu 3 Aug.
 # 30 working days after Fri 14 Jul: ... 7-11 Aug (20), 14-18 Aug (25), 21-25 Aug (30) -> Fri 25 Aug.
 # The summer bank holiday (Mon 28 Aug 2023) falls the next working day, outside the 30.
-EXPECTED_JSON = {
-    "evidence_leads_initial_due": "2023-06-26T17:00:00+01:00",
-    "health_template_contacts_due": "2023-06-27T08:00:00+01:00",
-    "health_template_due": "2023-06-27T09:00:00+01:00",
-    "accountable_review_initial_due": "2023-06-27T10:00:00+01:00",
-    "director_check_initial_due": "2023-06-27T11:00:00+01:00",
-    "annex_a_initial_due": "2023-06-27T12:00:00+01:00",
-    "child_level_data_due": "2023-06-27T12:00:00+01:00",
-    "providers_list_due": "2023-06-27T12:00:00+01:00",
-    "cases_selected_expected": "2023-06-27T17:00:00+01:00",
-    "evidence_leads_final_due": "2023-06-29T17:00:00+01:00",
-    "accountable_signoff_final_due": "2023-06-30T12:00:00+01:00",
-    "director_check_final_due": "2023-06-30T15:00:00+01:00",
-    "annex_a_final_due": "2023-06-30T17:00:00+01:00",
-    "tracked_cases_info_due": "2023-06-30T17:00:00+01:00",
-    "surveys_close": "2023-07-03T09:00:00+01:00",
-    "onsite_start": "2023-07-10T09:00:00+01:00",
-    "feedback_meeting": "2023-07-14T14:00:00+01:00",
-    "draft_report_expected_by": "2023-08-03T17:00:00+01:00",
-    "final_report_expected_by": "2023-08-25T17:00:00+01:00",
-}
+EXPECTED_JSON = EXPECTED_JUNE_2023  # the same timeline, as the CLI prints it
 
 # milestone -> (inspection day column, "when" column) of the table output.
 EXPECTED_TABLE = {

@@ -113,3 +113,16 @@ def tracked_cases(ctx: EngineContext, inspection_id: str) -> list[str]:
     with ctx.session() as session:
         return list(session.scalars(select(m.TrackedCase.child_id).where(m.TrackedCase.inspection_id == inspection_id)
                                     .order_by(m.TrackedCase.id)))
+
+
+def select_from_stored(ctx: EngineContext, inspection_id: str, child_ids: Sequence[str], *,
+                       selected_by: str) -> Coverage:
+    """Record a selection against the inspection's accepted child-level data lists; refuse if there are none."""
+    from send_inspection.childdata.items import data_folder
+    from send_inspection.childdata.store import MANIFEST, load_stored
+
+    folder = data_folder(ctx, inspection_id, "child-level-data")
+    if not (folder / MANIFEST).exists():
+        raise SelectionRefused(f"{inspection_id}: no accepted child-level data lists yet; "
+                               "the data lead uploads them first")
+    return record_selection(ctx, inspection_id, load_stored(folder), child_ids, selected_by=selected_by)

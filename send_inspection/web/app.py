@@ -12,6 +12,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from send_inspection.calendar import to_london
 from send_inspection.checklist import CHECKLIST, CHECKLIST_IDS
+from send_inspection.childdata.items import DATA_ITEMS, stored_summary
 from send_inspection.childdata.returns import summary_markdown
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
@@ -26,7 +27,7 @@ from send_inspection.evidence.document_checks import check_document, check_links
 from send_inspection.evidence.library import add_to_library, latest_in_library
 from send_inspection.runtime import Waker
 from send_inspection.tokens import TokenStatus, check_token
-from send_inspection.web.child_data_upload import DATA_ITEMS, data_fields, data_submission, stored_summary
+from send_inspection.web.child_data_upload import data_fields, data_submission
 from send_inspection.web.outbox_pages import outbox_router
 from send_inspection.web.templating import web_templates
 from send_inspection.web.uploads import MAX_UPLOAD_BYTES, UploadRefused, store_upload

@@ -17,17 +17,12 @@ from pathlib import Path
 from starlette.datastructures import FormData, UploadFile
 
 from send_inspection.childdata.codes import LIST_TITLES, ListKind
+from send_inspection.childdata.items import DATA_ITEMS, SUMMARY_FILE, data_folder
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import DecisionRefused, SubmissionData
 from send_inspection.web.uploads import MAX_UPLOAD_BYTES, store_upload
 
-# Register items whose evidence is the partnership's own data lists, and the lists each one takes.
-DATA_ITEMS: dict[str, tuple[ListKind, ...]] = {
-    "child-level-data": ("ehc_plans", "sen_support"),
-    "providers-settings": ("providers",),
-}
 DATA_TYPES = (".csv", ".xlsx", ".ods")
-SUMMARY_FILE = "summary.json"
 
 
 class DataRejected(DecisionRefused):
@@ -49,11 +44,6 @@ class DataField:
 def data_fields(ref: str) -> list[DataField]:
     """Return the file inputs the submit form of item `ref` shows (none for an ordinary item)."""
     return [DataField(kind, LIST_TITLES[kind]) for kind in DATA_ITEMS.get(ref, ())]
-
-
-def data_folder(ctx: EngineContext, inspection_id: str, ref: str) -> Path:
-    """Return where the checked lists, the return and the summary of a data item are kept."""
-    return ctx.uploads_dir / inspection_id / "child-data" / ref
 
 
 async def data_submission(ctx: EngineContext, form: FormData, *, inspection_id: str, ref: str, notified_on: date,
@@ -96,8 +86,3 @@ async def data_submission(ctx: EngineContext, form: FormData, *, inspection_id: 
     return SubmissionData(kind="file", checklist=checklist, filename=stored.filename, stored_path=str(stored.path),
                           sha256=stored.sha256, size_bytes=stored.size_bytes)
 
-
-def stored_summary(ctx: EngineContext, inspection_id: str, ref: str) -> dict | None:
-    """Return the counts-only summary of the last accepted import of a data item, if any."""
-    path = data_folder(ctx, inspection_id, ref) / SUMMARY_FILE
-    return json.loads(path.read_text()) if path.exists() else None

@@ -82,12 +82,12 @@ def test_the_cli_records_ids_from_stored_lists(tmp_path: Path, monkeypatch: pyte
                                                capsys: pytest.CaptureFixture[str]) -> None:
     """`select-cases` reads the accepted lists, records the ids and prints the coverage; unknown ids fail."""
     from send_inspection.childdata.importer import import_lists
+    from send_inspection.childdata.items import data_folder
     from send_inspection.childdata.store import store_lists
     from send_inspection.childdata.synthetic import generate
     from send_inspection.cli import main
     from send_inspection.live import build_context
     from send_inspection.settings import load_settings
-    from send_inspection.web.child_data_upload import data_folder
 
     monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path / "home"))
     ctx = build_context(load_settings())

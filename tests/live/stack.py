@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -24,11 +23,8 @@ from sqlalchemy import create_engine, text
 
 from send_inspection.mail.message import KEY_HEADER
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
+from send_inspection.rehearsal.staff import DATA_INPUT, HIDDEN, LINK  # what a person's browser would read
 from tests.helpers import Collector, free_port
-
-LINK = re.compile(r"https?://[^\s\"<>]+/a/([A-Za-z0-9_-]+)")
-DATA_INPUT = re.compile(r'<input type="file" id="[a-z_]+" name="(ehc_plans|sen_support|providers)"')
-HIDDEN = re.compile(r'<input type="hidden" name="(item_ref|step|round)" value="([^"]*)">')
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from send_inspection.childdata.columns import ChildDataConfig
+from send_inspection.childdata.items import data_folder
 from send_inspection.childdata.synthetic import generate
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.register_phase import reconcile_register_phase
 from send_inspection.web.app import create_app
-from send_inspection.web.child_data_upload import data_folder
 from tests.conftest import NOTIFIED
 from tests.web.test_sign_off import count, item_state, link_for
 
