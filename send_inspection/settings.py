@@ -4,10 +4,70 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from send_inspection import PROJECT_ROOT
+
+MAIL_TRANSPORTS = ("outbox", "smtp", "ews", "graph")
+EWS_VERSIONS = ("Exchange2013", "Exchange2013_SP1", "Exchange2016", "Exchange2019", "ExchangeOnline")
+EWS_AUTH_KINDS = ("oauth2", "ntlm", "basic")
+EWS_ACCESS_TYPES = ("delegate", "impersonation")
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """Where a mail secret is kept: in an environment variable, or in a Prefect Secret block read when needed."""
+
+    variable: str
+    value: str | None = field(default=None, repr=False)
+    block: str | None = None
+
+    def read(self) -> str:
+        """Return the secret, loading the Prefect Secret block now if that is where it is kept."""
+        if self.value is not None:
+            return self.value
+        if self.block is None:
+            raise ValueError(f"{self.variable} is not set (nor {self.variable}_BLOCK)")
+        from prefect.blocks.system import Secret
+
+        try:
+            block = Secret.load(self.block, _sync=True)
+        except ValueError as exc:
+            raise ValueError(f"{self.variable}_BLOCK={self.block!r}: no such Prefect Secret block ({exc})") from exc
+        value = block.value.get_secret_value()
+        if not isinstance(value, str):
+            raise ValueError(f"{self.variable}_BLOCK={self.block!r}: the Secret block must hold a plain string")
+        return value
+
+
+@dataclass(frozen=True)
+class EwsSettings:
+    """How to reach Exchange Web Services: endpoint, version, login and the ceiling on throttling waits."""
+
+    endpoint: str
+    version: str
+    auth: str
+    username: str | None
+    tenant_id: str | None
+    client_id: str | None
+    token_url: str | None
+    access_type: str | None
+    max_wait: float
+    secret: SecretRef
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    """How to reach Microsoft Graph: tenant, app registration, token URL, base URL and the throttling ceiling."""
+
+    tenant_id: str
+    client_id: str
+    token_url: str | None
+    graph_base: str
+    max_wait: float
+    secret: SecretRef
 
 
 @dataclass(frozen=True)
@@ -28,6 +88,95 @@ class Settings:
     smtp_username: str | None
     smtp_password: str | None
     smtp_starttls: bool
+    ews: EwsSettings | None = None
+    graph: GraphSettings | None = None
+
+
+def _required(env: Mapping[str, str], name: str, *, why: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ValueError(f"{name} is not set: it is required {why}")
+    return value
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    return env.get(name, "").strip() or None
+
+
+def _choice(env: Mapping[str, str], name: str, *, choices: tuple[str, ...], default: str | None = None) -> str | None:
+    value = _optional(env, name) or default
+    if value is not None and value not in choices:
+        raise ValueError(f"{name}={value!r}: expected one of {', '.join(choices)}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, *, default: float) -> float:
+    raw = _optional(env, name)
+    try:
+        value = default if raw is None else float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: expected a number of seconds") from None
+    if value < 0:
+        raise ValueError(f"{name}={raw!r}: must not be negative")
+    return value
+
+
+def _url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if (parts.scheme == "https" and parts.hostname) or (
+        parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost"}
+    ):
+        return value
+    raise ValueError(f"{name}={value!r}: expected an https:// URL")
+
+
+def _secret(env: Mapping[str, str], prefix: str, *, why: str) -> SecretRef:
+    variable = f"{prefix}_SECRET"
+    value, block = env.get(variable) or None, _optional(env, f"{variable}_BLOCK")
+    if value is not None and block is not None:
+        raise ValueError(f"set {variable} or {variable}_BLOCK, not both")
+    if value is None and block is None:
+        raise ValueError(f"{variable} is not set: it is required {why} (or name a Prefect Secret block in "
+                         f"{variable}_BLOCK)")
+    return SecretRef(variable=variable, value=value, block=block)
+
+
+def _ews_settings(env: Mapping[str, str]) -> EwsSettings:
+    why = "when SEND_INSPECTION_MAIL=ews"
+    endpoint = _url("SEND_INSPECTION_EWS_ENDPOINT", _required(env, "SEND_INSPECTION_EWS_ENDPOINT", why=why))
+    auth = _choice(env, "SEND_INSPECTION_EWS_AUTH", choices=EWS_AUTH_KINDS)
+    if auth is None:
+        raise ValueError(f"SEND_INSPECTION_EWS_AUTH is not set: it is required {why} "
+                         f"(one of {', '.join(EWS_AUTH_KINDS)})")
+    oauth = auth == "oauth2"
+    why_auth = f"when SEND_INSPECTION_EWS_AUTH={auth}"
+    token_url = _optional(env, "SEND_INSPECTION_EWS_TOKEN_URL")
+    return EwsSettings(
+        endpoint=endpoint,
+        version=str(_choice(env, "SEND_INSPECTION_EWS_VERSION", choices=EWS_VERSIONS, default="Exchange2016")),
+        auth=auth,
+        username=None if oauth else _required(env, "SEND_INSPECTION_EWS_USERNAME", why=why_auth),
+        tenant_id=_required(env, "SEND_INSPECTION_EWS_TENANT_ID", why=why_auth) if oauth else None,
+        client_id=_required(env, "SEND_INSPECTION_EWS_CLIENT_ID", why=why_auth) if oauth else None,
+        token_url=None if token_url is None else _url("SEND_INSPECTION_EWS_TOKEN_URL", token_url),
+        access_type=_choice(env, "SEND_INSPECTION_EWS_ACCESS_TYPE", choices=EWS_ACCESS_TYPES),
+        max_wait=_seconds(env, "SEND_INSPECTION_EWS_MAX_WAIT", default=300.0),
+        secret=_secret(env, "SEND_INSPECTION_EWS", why=why),
+    )
+
+
+def _graph_settings(env: Mapping[str, str]) -> GraphSettings:
+    why = "when SEND_INSPECTION_MAIL=graph"
+    token_url = _optional(env, "SEND_INSPECTION_GRAPH_TOKEN_URL")
+    return GraphSettings(
+        tenant_id=_required(env, "SEND_INSPECTION_GRAPH_TENANT_ID", why=why),
+        client_id=_required(env, "SEND_INSPECTION_GRAPH_CLIENT_ID", why=why),
+        token_url=None if token_url is None else _url("SEND_INSPECTION_GRAPH_TOKEN_URL", token_url),
+        graph_base=_url("SEND_INSPECTION_GRAPH_BASE",
+                        _optional(env, "SEND_INSPECTION_GRAPH_BASE") or "https://graph.microsoft.com/v1.0"),
+        max_wait=_seconds(env, "SEND_INSPECTION_GRAPH_MAX_WAIT", default=300.0),
+        secret=_secret(env, "SEND_INSPECTION_GRAPH", why=why),
+    )
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -36,8 +185,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     home = Path(env.get("SEND_INSPECTION_HOME", str(PROJECT_ROOT / "var"))).resolve()
     port = int(env.get("SEND_INSPECTION_WEB_PORT", "8080"))
     transport = env.get("SEND_INSPECTION_MAIL", "outbox")
-    if transport not in {"outbox", "smtp"}:
-        raise ValueError(f"SEND_INSPECTION_MAIL={transport!r}: expected 'outbox' or 'smtp'")
+    if transport not in MAIL_TRANSPORTS:
+        raise ValueError(f"SEND_INSPECTION_MAIL={transport!r}: expected one of {', '.join(MAIL_TRANSPORTS)}")
     return Settings(
         home=home,
         database_url=env.get("SEND_INSPECTION_DB_URL", f"sqlite:///{home / 'send_inspection.db'}"),
@@ -53,4 +202,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         smtp_username=env.get("SEND_INSPECTION_SMTP_USERNAME"),
         smtp_password=env.get("SEND_INSPECTION_SMTP_PASSWORD"),
         smtp_starttls=env.get("SEND_INSPECTION_SMTP_STARTTLS", "0") == "1",
+        ews=_ews_settings(env) if transport == "ews" else None,
+        graph=_graph_settings(env) if transport == "graph" else None,
     )
