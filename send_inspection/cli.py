@@ -52,7 +52,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     folder = Path(args.config) if args.config else load_settings().config_dir
     config = load_config(folder)
     print(f"{folder}: {len(config.partnership.people)} people, {len(config.annex_a.items)} register items, "
-          f"{len(config.timeline.milestones)} milestones: OK")
+          f"{len(config.timeline.milestones)} milestones, {len(config.tracked_cases.documents)} tracked-case "
+          "documents: OK")
     return 0
 
 
@@ -99,15 +100,21 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_select_cases(args: argparse.Namespace) -> int:
     """Record the children the inspectors chose to track (case ids) and print how the choice covers the usual mix."""
     from send_inspection.cases.selection import SelectionRefused, select_from_stored
+    from send_inspection.engine.tracked_case import start_tracked_cases
     from send_inspection.live import build_context
 
     ids = [i for part in args.ids for i in part.split(",")]
+    ctx = build_context(load_settings())
     try:
-        coverage = select_from_stored(build_context(load_settings()), args.inspection, ids, selected_by=args.by)
+        coverage = select_from_stored(ctx, args.inspection, ids, selected_by=args.by)
     except SelectionRefused as exc:
         print(str(exc), file=sys.stderr)
         return 1
     print(coverage.markdown(), end="")
+    started = start_tracked_cases(ctx, args.inspection)
+    if started:
+        print(f"\nStarted {len(started)} tracked case(s): {', '.join(started)} (the ticker launches their runs "
+              "within a minute).")
     return 0
 
 

@@ -9,12 +9,13 @@ from send_inspection.live import DEPLOYMENT_NAME
 
 
 def serve_deployments() -> None:
-    """Serve the phase flows, case selection and the every-minute ticker (Europe/London)."""
+    """Serve the phase flows, case selection, tracked cases and the every-minute ticker (Europe/London)."""
     from flows.annex_a_day2 import annex_a_day2
     from flows.annex_a_day5 import annex_a_day5
     from flows.case_selection import case_selection
     from flows.notification import notification
     from flows.ticker import ticker
+    from flows.tracked_case import tracked_case
 
     serve(
         notification.to_deployment(
@@ -32,6 +33,10 @@ def serve_deployments() -> None:
         ),
         case_selection.to_deployment(
             name=DEPLOYMENT_NAME, description="Day 2, 17:00: enter the case ids of the children to track.",
+            tags=["send-inspection", "cases"],
+        ),
+        tracked_case.to_deployment(
+            name=DEPLOYMENT_NAME, description="One tracked child's work (by case id): started by the case selection.",
             tags=["send-inspection", "cases"],
         ),
         ticker.to_deployment(

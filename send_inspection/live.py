@@ -151,9 +151,14 @@ class DeploymentLauncher:
         """Create the phase's flow run once and remember its id."""
         from prefect.deployments import run_deployment
 
+        from send_inspection.engine.tracked_case import child_of
+
+        child_id = child_of(phase)
+        flow_name = "tracked-case" if child_id else PHASE_FLOWS[phase]
+        parameters = {"inspection_id": inspection_id} | ({"child_id": child_id} if child_id else {})
         flow_run = run_deployment(
-            name=f"{PHASE_FLOWS[phase]}/{DEPLOYMENT_NAME}",
-            parameters={"inspection_id": inspection_id},
+            name=f"{flow_name}/{DEPLOYMENT_NAME}",
+            parameters=parameters,
             timeout=0,
             idempotency_key=f"{inspection_id}:{phase}",
             as_subflow=False,

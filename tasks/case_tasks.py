@@ -19,3 +19,15 @@ def record_selection_task(inspection_id: str, case_ids: list[str], selected_by: 
     create_markdown_artifact(key=f"{inspection_id}-case-selection".lower(), markdown=report,
                              description="The children selected for tracking: coverage (counts only)")
     return report
+
+
+@task(name="start-tracked-cases", cache_policy=NO_CACHE, persist_result=False)
+def start_tracked_cases_task(inspection_id: str) -> list[str]:
+    """Start a tracked-case run for every selected child that has none yet; return their phases."""
+    from send_inspection.engine.tracked_case import start_tracked_cases
+
+    rt = current_runtime()
+    started = start_tracked_cases(rt.context, inspection_id)
+    for phase in started:
+        rt.launcher.start(inspection_id, phase)
+    return started

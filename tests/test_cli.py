@@ -38,7 +38,10 @@ EXPECTED_TABLE = {
     "child_level_data_due": ("2", "Tue 27 Jun 2023 12:00 BST"),
     "providers_list_due": ("2", "Tue 27 Jun 2023 12:00 BST"),
     "cases_selected_expected": ("2", "Tue 27 Jun 2023 17:00 BST"),
+    "tracked_case_practitioners_due": ("3", "Wed 28 Jun 2023 12:00 BST"),
+    "tracked_case_agreement_due": ("3", "Wed 28 Jun 2023 17:00 BST"),
     "evidence_leads_final_due": ("4", "Thu 29 Jun 2023 17:00 BST"),
+    "tracked_case_documents_due": ("4", "Thu 29 Jun 2023 17:00 BST"),
     "accountable_signoff_final_due": ("5", "Fri 30 Jun 2023 12:00 BST"),
     "director_check_final_due": ("5", "Fri 30 Jun 2023 15:00 BST"),
     "annex_a_final_due": ("5", "Fri 30 Jun 2023 17:00 BST"),
@@ -154,14 +157,15 @@ def test_check_config_on_shipped_config(capsys: pytest.CaptureFixture[str]) -> N
     """check-config on config/demo-county succeeds and counts its people, items and milestones."""
     assert main(["check-config", "--config", str(DEMO)]) == 0
     captured = capsys.readouterr()
-    assert captured.out == f"{DEMO}: 28 people, 30 register items, 19 milestones: OK\n"
+    assert captured.out == f"{DEMO}: 28 people, 30 register items, 22 milestones, 7 tracked-case documents: OK\n"
     assert captured.err == ""
 
 
 def test_check_config_default_folder(capsys: pytest.CaptureFixture[str]) -> None:
     """check-config without --config checks the shipped Demo County folder."""
     assert main(["check-config"]) == 0
-    assert capsys.readouterr().out == f"{DEMO}: 28 people, 30 register items, 19 milestones: OK\n"
+    assert capsys.readouterr().out == (
+        f"{DEMO}: 28 people, 30 register items, 22 milestones, 7 tracked-case documents: OK\n")
 
 
 def test_check_config_names_file_and_line_of_broken_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

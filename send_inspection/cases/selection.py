@@ -100,10 +100,11 @@ def record_selection(ctx: EngineContext, inspection_id: str, data: ChildData, ch
         if session.get(m.Inspection, inspection_id) is None:
             raise SelectionRefused(f"no inspection {inspection_id!r}")
         known = set(session.scalars(select(m.TrackedCase.child_id).where(m.TrackedCase.inspection_id == inspection_id)))
-        for child_id, (kind, _) in found.items():
+        for child_id, (kind, row) in found.items():
             if child_id not in known:
                 session.add(m.TrackedCase(inspection_id=inspection_id, child_id=child_id, list_kind=kind,
-                                          selected_at=now, selected_by=selected_by))
+                                          selected_at=now, selected_by=selected_by,
+                                          alternative_provision=row["setting_type"] == ALTERNATIVE_PROVISION))
         session.commit()
     return coverage
 

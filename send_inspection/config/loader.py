@@ -40,6 +40,7 @@ FILES: dict[str, str] = {
     "partnership": "partnership.yaml",
     "annex_a": "register.yaml",
     "timeline": "timeline.yaml",
+    "tracked_cases": "tracked_cases.yaml",
 }
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -334,7 +335,7 @@ def _validate(docs: dict[str, _Document]) -> tuple[PartnershipConfig | None, lis
 
 
 def load_config(folder: Path) -> PartnershipConfig:
-    """Load partnership.yaml, register.yaml and timeline.yaml from `folder`; raise ConfigError if wrong."""
+    """Load the partnership's YAML files (see FILES) from `folder`; raise ConfigError if anything is wrong."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError([ConfigProblem(display_path(folder), None, None, "", "config folder not found")])

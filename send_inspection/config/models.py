@@ -308,6 +308,63 @@ class Register(Strict):
         return item.accountable_lead or self.group(item.group).accountable_lead
 
 
+# ---------------------------------------------------------------- tracked_cases.yaml
+
+CaseStep = Literal["identify", "agree", "inform", "submit", "review", "arrange"]
+CASE_STEPS: tuple[CaseStep, ...] = ("identify", "agree", "inform", "submit", "review", "arrange")
+# Who provides a tracked-case document when `provided_by` is not a person id.
+CASE_PROVIDERS = ("practitioner", "qa_manager")
+
+
+class CaseRoles(Strict):
+    """Who runs the tracked-case steps (person ids)."""
+
+    qa_manager: str
+    logistics: str
+
+
+class CaseDocument(Strict):
+    """A document the inspectors ask for about each tracked child, and who provides it."""
+
+    id: str
+    title: str
+    description: str = ""
+    provided_by: str
+    only_if: Literal["alternative_provision"] | None = None
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+
+class CaseMeeting(Strict):
+    """A meeting the logistics team arranges for each tracked child."""
+
+    id: str
+    title: str
+    needs_family: bool = False
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+
+class TrackedCases(Strict):
+    """The contents of tracked_cases.yaml: the steps for each child the inspectors track."""
+
+    roles: CaseRoles
+    deadlines: dict[CaseStep, str]
+    documents: list[CaseDocument]
+    meetings: list[CaseMeeting]
+
+    @model_validator(mode="after")
+    def _complete(self) -> TrackedCases:
+        missing = [step for step in CASE_STEPS if step not in self.deadlines]
+        problems: list[Problem] = []
+        if missing:
+            problems.append((("deadlines",), f"no deadline for step(s) {', '.join(missing)}", None))
+        problems += _duplicates([d.id for d in self.documents], lambda i: ("documents", i, "id"), "document id")
+        problems += _duplicates([x.id for x in self.meetings], lambda i: ("meetings", i, "id"), "meeting id")
+        raise_problems("TrackedCases", problems)
+        return self
+
+
 # ---------------------------------------------------------------- timeline.yaml
 
 
@@ -452,6 +509,7 @@ class PartnershipConfig(Strict):
     partnership: Partnership
     annex_a: Register
     timeline: Timeline
+    tracked_cases: TrackedCases
 
     @model_validator(mode="after")
     def _cross_references(self) -> PartnershipConfig:
@@ -466,6 +524,11 @@ class PartnershipConfig(Strict):
             loc: Loc = ("annex_a", "items", i)
             person_refs += [((*loc, f), getattr(item, f)) for f in ("evidence_lead", "accountable_lead")]
             milestone_refs += [((*loc, "deadlines", s), ms) for s, ms in item.deadlines.items()]
+        cases = self.tracked_cases
+        person_refs += [(("tracked_cases", "roles", r), getattr(cases.roles, r)) for r in ("qa_manager", "logistics")]
+        person_refs += [(("tracked_cases", "documents", i, "provided_by"), d.provided_by)
+                        for i, d in enumerate(cases.documents) if d.provided_by not in CASE_PROVIDERS]
+        milestone_refs += [(("tracked_cases", "deadlines", s), ms) for s, ms in cases.deadlines.items()]
         raise_problems(
             "PartnershipConfig",
             [

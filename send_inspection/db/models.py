@@ -97,10 +97,12 @@ class RegisterItem(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
-    ref: Mapped[str] = mapped_column(String(40))
+    # An Annex A reference ("1.3"), or "<case id>:<step>" for a tracked child's work.
+    ref: Mapped[str] = mapped_column(String(120))
     title: Mapped[str] = mapped_column(String(300))
     group_name: Mapped[str] = mapped_column(String(120))
-    phase: Mapped[str] = mapped_column(String(20))
+    # "day2", "day5", or "case:<case id>" for a tracked child.
+    phase: Mapped[str] = mapped_column(String(100))
     evidence_lead: Mapped[str] = mapped_column(String(80))
     accountable_lead: Mapped[str] = mapped_column(String(80))
     # step -> milestone name, frozen at the start of the inspection
@@ -199,7 +201,7 @@ class PhaseRun(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
-    phase: Mapped[str] = mapped_column(String(40))
+    phase: Mapped[str] = mapped_column(String(100))
     flow_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     wake_seq: Mapped[int] = mapped_column(Integer, default=0)
@@ -222,6 +224,15 @@ class TrackedCase(Base):
     list_kind: Mapped[str] = mapped_column(String(20))
     selected_at: Mapped[datetime] = mapped_column(UtcDateTime())
     selected_by: Mapped[str] = mapped_column(String(80))
+    # Whether the child attends alternative provision (the commissioning agreement is then asked for).
+    alternative_provision: Mapped[bool] = mapped_column(Boolean, default=False)
+    # selected -> identified -> agreed | declined -> records-only | replaced -> complete
+    status: Mapped[str] = mapped_column(String(20), default="selected")
+    # Staff named by the SEND QA and Audit Manager (person keys of rows added to `people`).
+    practitioner_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    other_practitioner_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # [{"setting": the setting's name, "lead": person key}] for every setting the child attends.
+    settings: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
 
 
 class LibraryDocument(Base):

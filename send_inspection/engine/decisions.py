@@ -11,13 +11,44 @@ from sqlalchemy.orm import Session
 
 from send_inspection.db import models as m
 
-# step -> {outcome: (next step, whether the round restarts)}
-TRANSITIONS: dict[str, dict[str, tuple[str, bool]]] = {
-    "submit": {"submitted": ("approve", False), "explained": ("approve", False)},
-    "approve": {"approved": ("check", False), "returned": ("submit", True)},
-    "check": {"approved": ("upload", False), "returned": ("submit", True)},
-    "upload": {"confirmed": ("done", False)},
+# The order of every step an item can have; an item's own steps are the keys of its `deadlines`.
+#   Annex A register items: submit -> approve -> check -> upload
+#   A tracked child's work: identify; agree; inform (if the family declined); submit -> review; arrange
+STEP_ORDER = ("identify", "agree", "inform", "submit", "approve", "check", "review", "upload", "arrange")
+# step -> the answers that complete it (the item moves to its next step, or is done after its last).
+FORWARD: dict[str, frozenset[str]] = {
+    "submit": frozenset({"submitted", "explained"}),
+    "approve": frozenset({"approved"}),
+    "check": frozenset({"approved"}),
+    "review": frozenset({"approved"}),
+    "upload": frozenset({"confirmed"}),
+    "identify": frozenset({"identified"}),
+    "agree": frozenset({"agreed", "declined"}),
+    "inform": frozenset({"replace", "records"}),
+    "arrange": frozenset({"requested"}),
 }
+# Steps whose reviewer may send the item back to the submitter, starting a new round.
+RETURNABLE = frozenset({"approve", "check", "review"})
+# Steps whose answer must come with a comment (the comment says what was done or why).
+COMMENT_NEEDED = {"returned": "say why you are returning it: the comment goes to the person who submitted it",
+                  "requested": "give the date and time requested"}
+
+
+def item_steps(item: m.RegisterItem) -> list[str]:
+    """Return the item's steps in the order they are worked through."""
+    return [step for step in STEP_ORDER if step in item.deadlines]
+
+
+def _final_outcome(session: Session, item: m.RegisterItem, step: str, outcome: str) -> str:
+    """Return what a finished item is marked: the evidence's fate for evidence chains, else the answer."""
+    if step not in ("upload", "review"):
+        return outcome
+    kind = session.scalar(
+        select(m.Submission.kind).where(m.Submission.item_id == item.id).order_by(m.Submission.id.desc()).limit(1)
+    )
+    if kind == "explanation":
+        return "explained"
+    return "uploaded" if step == "upload" else "reviewed"
 
 
 class DecisionRefused(Exception):
@@ -56,11 +87,11 @@ def record_decision(
         raise DecisionRefused("this link is for an item that does not exist")
     if item.outcome is not None or item.step != token.step or item.round != token.round:
         raise DecisionRefused("this request has already been answered and the item has moved on")
-    allowed = TRANSITIONS[token.step]
-    if outcome not in allowed:
+    returning = outcome == "returned" and token.step in RETURNABLE
+    if outcome not in FORWARD[token.step] and not returning:
         raise DecisionRefused(f"'{outcome}' is not an answer to this step")
-    if outcome == "returned" and not (comment and comment.strip()):
-        raise DecisionRefused("say why you are returning it: the comment goes to the evidence lead")
+    if outcome in COMMENT_NEEDED and not (comment and comment.strip()):
+        raise DecisionRefused(COMMENT_NEEDED[outcome])
     session.add(
         m.Decision(
             item_id=item.id,
@@ -93,20 +124,14 @@ def record_decision(
                 submitted_at=now,
             )
         )
-    next_step, new_round = allowed[outcome]
-    if next_step == "done":
-        kind = session.scalar(
-            select(m.Submission.kind)
-            .where(m.Submission.item_id == item.id)
-            .order_by(m.Submission.id.desc())
-            .limit(1)
-        )
-        item.outcome = "explained" if kind == "explanation" else "uploaded"
-        item.done_at = now
+    steps = item_steps(item)
+    if returning:
+        item.step, item.round = "submit", item.round + 1
+    elif steps.index(token.step) + 1 < len(steps):
+        item.step = steps[steps.index(token.step) + 1]
     else:
-        item.step = next_step
-        if new_round:
-            item.round += 1
+        item.outcome = _final_outcome(session, item, token.step, outcome)
+        item.done_at = now
     item.step_started_at = now
     token.used_at = now
     run = session.scalars(

@@ -10,6 +10,7 @@ from send_inspection.calendar import to_london
 from send_inspection.db import models as m
 from send_inspection.engine.chasing import Chase
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.owners import step_owner
 from send_inspection.mail.message import Attachment, OutgoingMessage
 
 ACTION_WORDS = {
@@ -17,6 +18,11 @@ ACTION_WORDS = {
     "approve": "review and sign off the evidence",
     "check": "give the final director check",
     "upload": "confirm the upload to the inspectorate",
+    "identify": "name the practitioners and settings of a tracked case",
+    "agree": "record whether the family agrees to take part",
+    "inform": "tell the lead inspector the family declined, and record their answer",
+    "review": "review the document before it goes to the inspectors",
+    "arrange": "request the meeting and record when",
 }
 
 
@@ -26,6 +32,11 @@ STEP_LABELS = {
     "approve": "accountable lead",
     "check": "director check",
     "upload": "LANO upload",
+    "identify": "practitioners named",
+    "agree": "family agreement",
+    "inform": "inspectors told",
+    "review": "LANO review",
+    "arrange": "meeting requested",
 }
 
 
@@ -80,12 +91,7 @@ def action_message(
     returned_comment: str | None,
 ) -> OutgoingMessage:
     """Build an ask, reminder or escalation for one step, with the person's own link."""
-    owner_key = {
-        "submit": item.evidence_lead,
-        "approve": item.accountable_lead,
-        "check": ctx.config.partnership.roles.director_final_check,
-        "upload": ctx.config.partnership.roles.lano,
-    }[item.step]
+    owner_key = step_owner(ctx, item)
     return compose(
         ctx,
         "action_request",

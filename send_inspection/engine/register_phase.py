@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from send_inspection.calendar import to_london
 from send_inspection.config.models import parse_duration
@@ -16,6 +17,7 @@ from send_inspection.db import models as m
 from send_inspection.engine.chasing import Chain, Chase, chase_plan
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.outgoing import STEP_LABELS, action_message, phase_message
+from send_inspection.engine.owners import step_owner
 from send_inspection.engine.setup import milestones, people
 from send_inspection.mail.transport import MailTransportError
 from send_inspection.tokens import mint_token
@@ -26,6 +28,15 @@ log = logging.getLogger(__name__)
 MAIL_RETRY_AFTER = timedelta(minutes=5)
 
 PHASE_LABELS = {"day2": "Annex A day 2", "day5": "Annex A day 5"}
+
+
+def phase_label(phase: str) -> str:
+    """Return the phase's name as operators read it."""
+    if phase.startswith("case:"):
+        return f"tracked case {phase.removeprefix('case:')}"
+    return PHASE_LABELS.get(phase, phase)
+
+
 # The milestone that closes each phase: at it, what is still open is reported as late.
 PHASE_DEADLINES = {"day2": "annex_a_initial_due", "day5": "annex_a_final_due"}
 
@@ -59,16 +70,6 @@ class PassResult:
     mail_failures: list[str] = field(default_factory=list)
 
 
-def _owner(ctx: EngineContext, item: m.RegisterItem) -> str:
-    roles = ctx.config.partnership.roles
-    return {
-        "submit": item.evidence_lead,
-        "approve": item.accountable_lead,
-        "check": roles.director_final_check,
-        "upload": roles.lano,
-    }[item.step]
-
-
 def _chain(owner: str, staff: dict[str, m.Person]) -> Chain:
     person = staff[owner]
     deputy = person.deputy_key
@@ -87,18 +88,22 @@ def _fmt(moment: datetime) -> str:
     return to_london(moment).strftime("%a %d %b %H:%M")
 
 
+def claim_pass(session: Session, inspection_id: str, phase: str, *, now: datetime) -> None:
+    """Mark the phase running and every decision so far as seen by this pass; commit."""
+    run = session.scalars(
+        select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == phase)
+    ).one()
+    run.seen_changes = run.changes
+    run.status, run.updated_at = "running", now
+    session.commit()
+
+
 def reconcile_register_phase(ctx: EngineContext, inspection_id: str, phase: str) -> PassResult:
     """Send what is due for every open item of `phase`; return whether it is done and when to wake."""
     now = ctx.clock.now()
-    sent = 0
     wake_times: list[datetime] = []
     with ctx.session() as session:
-        run = session.scalars(
-            select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == phase)
-        ).one()
-        run.seen_changes = run.changes
-        run.status, run.updated_at = "running", now
-        session.commit()
+        claim_pass(session, inspection_id, phase, now=now)
         due = milestones(session, inspection_id)
         staff = people(session, inspection_id)
         items = list(
@@ -108,27 +113,8 @@ def reconcile_register_phase(ctx: EngineContext, inspection_id: str, phase: str)
                 .order_by(m.RegisterItem.id)
             )
         )
-    mail = _MailFailures()
-    chasing = ctx.config.timeline.chasing
-    token_grace = parse_duration(ctx.config.timeline.token_valid_after_deadline)
-    statuses: list[ItemStatus] = []
-    for item in items:
-        if item.outcome is not None:
-            statuses.append(_status(item, "", due, now))
-            continue
-        owner = _owner(ctx, item)
-        deadline = due[item.deadlines[item.step]]
-        plan = chase_plan(_chain(owner, staff), item.step_started_at, deadline, chasing=chasing, calendar=ctx.calendar)
-        prefix = f"{inspection_id}:{phase}:{item.ref}:{item.step}:r{item.round}:"
-        for chase in plan:
-            if chase.due_at > now:
-                wake_times.append(chase.due_at)
-                continue
-            with mail.guard(prefix + chase.kind):
-                sent += _send_chase(ctx, item, chase, staff=staff, key=prefix + chase.kind, deadline=deadline,
-                                    expires_at=max(deadline, now) + token_grace, now=now)
-        statuses.append(_status(item, owner, due, now))
-
+    mail = MailFailures()
+    sent, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
     open_items = [s for s in statuses if s.outcome is None]
     phase_deadline = due[PHASE_DEADLINES[phase]]
     done = not open_items
@@ -144,7 +130,7 @@ def reconcile_register_phase(ctx: EngineContext, inspection_id: str, phase: str)
         done = False  # stay awake until every due email has gone, the completion notice included
         wake_times.append(now + MAIL_RETRY_AFTER)
     next_wake = min(wake_times) if wake_times and not done else None
-    reason = _reason(phase, statuses, staff)
+    reason = waiting_reason(phase, statuses, staff)
     if mail.failures:
         reason = f"{mail.summary(next_wake)} {reason}"
     return PassResult(
@@ -159,7 +145,41 @@ def reconcile_register_phase(ctx: EngineContext, inspection_id: str, phase: str)
     )
 
 
-class _MailFailures:
+def chase_items(
+    ctx: EngineContext,
+    items: list[m.RegisterItem],
+    *,
+    staff: dict[str, m.Person],
+    due: dict[str, datetime],
+    now: datetime,
+    mail: MailFailures,
+    wake_times: list[datetime],
+) -> tuple[int, list[ItemStatus]]:
+    """Send every ask, reminder and escalation due for the open items; add later ones to `wake_times`."""
+    chasing = ctx.config.timeline.chasing
+    token_grace = parse_duration(ctx.config.timeline.token_valid_after_deadline)
+    sent = 0
+    statuses: list[ItemStatus] = []
+    for item in items:
+        if item.outcome is not None:
+            statuses.append(_status(item, "", due, now))
+            continue
+        owner = step_owner(ctx, item)
+        deadline = due[item.deadlines[item.step]]
+        plan = chase_plan(_chain(owner, staff), item.step_started_at, deadline, chasing=chasing, calendar=ctx.calendar)
+        prefix = f"{item.inspection_id}:{item.phase}:{item.ref}:{item.step}:r{item.round}:"
+        for chase in plan:
+            if chase.due_at > now:
+                wake_times.append(chase.due_at)
+                continue
+            with mail.guard(prefix + chase.kind):
+                sent += _send_chase(ctx, item, chase, staff=staff, key=prefix + chase.kind, deadline=deadline,
+                                    expires_at=max(deadline, now) + token_grace, now=now)
+        statuses.append(_status(item, owner, due, now))
+    return sent, statuses
+
+
+class MailFailures:
     """Collect the emails a pass could not send, so one bad address or a down server stops nothing else."""
 
     def __init__(self) -> None:
@@ -197,10 +217,11 @@ def _status(item: m.RegisterItem, owner: str, due: dict[str, datetime], now: dat
     )
 
 
-def _reason(phase: str, statuses: list[ItemStatus], staff: dict[str, m.Person]) -> str:
+def waiting_reason(phase: str, statuses: list[ItemStatus], staff: dict[str, m.Person]) -> str:
+    """Say which items the phase waits for, whose answer and by when (the first six)."""
     waiting = [s for s in statuses if s.outcome is None]
     if not waiting:
-        return f"{PHASE_LABELS.get(phase, phase)}: all {len(statuses)} items uploaded or explained"
+        return f"{phase_label(phase)}: all {len(statuses)} items uploaded or explained"
     parts = [
         f"{s.ref} {STEP_LABELS[s.step]} ({staff[s.owner].name}) due {s.due_at}{' LATE' if s.late else ''}"
         for s in waiting[:6]

@@ -66,6 +66,11 @@ class OutgoingMessage:
             object.__setattr__(self, "attachments", tuple(self.attachments))
 
 
+def is_sendable_address(value: str) -> bool:
+    """Return whether `value` is an address the engine can put in a header and send to."""
+    return bool(_EMAIL.match(value))
+
+
 def message_id_for(key: str) -> str:
     """Return the deterministic Message-ID for an idempotency key."""
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]

@@ -11,7 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from send_inspection.calendar import to_london
+from send_inspection.cases.selection import select_from_stored
 from send_inspection.childdata.columns import child_data_config_if_any
+from send_inspection.childdata.items import data_folder
+from send_inspection.childdata.store import MANIFEST, load_stored
 from send_inspection.childdata.synthetic import generate
 from send_inspection.clock import VirtualClock
 from send_inspection.config.loader import calendar_for, default_config_dir, load_config
@@ -20,8 +23,10 @@ from send_inspection.db.session import migrate
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.notification import SurveyLinks, record_survey_links
 from send_inspection.engine.phases import begin_wait, due_phases
-from send_inspection.engine.setup import inspection_id_for
+from send_inspection.engine.setup import inspection_id_for, milestone_at
+from send_inspection.engine.tracked_case import child_of, start_tracked_cases
 from send_inspection.mail.outbox import OutboxTransport
+from send_inspection.rehearsal.scenarios import choose_demo_cases
 from send_inspection.rehearsal.staff import Behaviour, ScriptedStaff
 from send_inspection.runtime import Runtime, use_runtime
 from send_inspection.web.app import create_app
@@ -111,8 +116,9 @@ def _flows() -> dict:
     from flows.annex_a_day2 import annex_a_day2
     from flows.annex_a_day5 import annex_a_day5
     from flows.notification import notification
+    from flows.tracked_case import tracked_case
 
-    return {"notification": notification, "day2": annex_a_day2, "day5": annex_a_day5}
+    return {"notification": notification, "day2": annex_a_day2, "day5": annex_a_day5, "case": tracked_case}
 
 
 def rehearse(
@@ -123,8 +129,15 @@ def rehearse(
     links_after: timedelta = timedelta(hours=1),
     config_dir: Path | None = None,
     until: timedelta = timedelta(days=6),
+    tracked_cases: int = 6,
+    declining_families: int = 1,
 ) -> RehearsalReport:
-    """Run notification → day-5 upload on a virtual clock and return what happened."""
+    """Run notification → day-5 upload on a virtual clock and return what happened.
+
+    At the case-selection milestone the scripted coordinator enters `tracked_cases` children chosen from the
+    accepted lists; the families of the last `declining_families` of them decline, and the inspectors track
+    those from the records.
+    """
     config = load_config(config_dir or default_config_dir())
     clock = VirtualClock(notified_at)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -146,7 +159,7 @@ def rehearse(
     )
     inspection_id = inspection_id_for(config, notified_at)
     world = _World(ctx=ctx, staff=staff, inspection_id=inspection_id, links_at=notified_at + links_after,
-                   end=notified_at + until)
+                   end=notified_at + until, tracked_cases=tracked_cases, declining_families=declining_families)
     runtime.waiter.advance = world.advance_alone  # type: ignore[attr-defined]
     flows = _flows()
     with use_runtime(runtime):
@@ -158,7 +171,10 @@ def rehearse(
                 params = {"inspection_id": run.inspection_id}
                 if run.phase == "notification":
                     params["notified_at"] = notified_at
-                flows[run.phase](**params)
+                if child := child_of(run.phase):
+                    flows["case"](child_id=child, **params)
+                else:
+                    flows[run.phase](**params)
                 ran = True
             if ran or acted:
                 continue
@@ -176,16 +192,37 @@ class _World:
     inspection_id: str
     links_at: datetime
     end: datetime
+    tracked_cases: int = 0
+    declining_families: int = 0
     links_given: bool = False
+    cases_selected: bool = False
 
     def settle(self) -> int:
         """Let the coordinator and staff do what is due now; return how many answers were given."""
         now = self.ctx.clock.now()
+        done = 0
         if not self.links_given and now >= self.links_at:
             record_survey_links(self.ctx, self.inspection_id, DEMO_LINKS)
             self.links_given = True
-            return 1 + self.staff.act(now)
-        return self.staff.act(now)
+            done += 1
+        if self.tracked_cases and not self.cases_selected and now >= self._select_at():
+            done += self._select_cases()
+        return done + self.staff.act(now)
+
+    def _select_at(self) -> datetime:
+        return milestone_at(self.ctx, self.inspection_id, "cases_selected_expected")
+
+    def _select_cases(self) -> int:
+        """Enter the inspectors' choice once the child-level data lists are accepted; return 1 if entered."""
+        folder = data_folder(self.ctx, self.inspection_id, "child-level-data")
+        if not (folder / MANIFEST).exists():
+            return 0
+        ids = choose_demo_cases(load_stored(folder), count=self.tracked_cases)
+        select_from_stored(self.ctx, self.inspection_id, ids, selected_by="inspection-coordinator")
+        start_tracked_cases(self.ctx, self.inspection_id)
+        self.staff.family_declines.update(ids[len(ids) - self.declining_families:] if self.declining_families else [])
+        self.cases_selected = True
+        return 1
 
     def next_event(self) -> datetime | None:
         """Return when the next thing happens: a phase's wake-up, a staff answer or the survey links."""
@@ -193,6 +230,8 @@ class _World:
         candidates = [t for t in (_next_wake(self.ctx), self.staff.next_time(now)) if t is not None and t > now]
         if not self.links_given:
             candidates.append(self.links_at)
+        if self.tracked_cases and not self.cases_selected and self._select_at() > now:
+            candidates.append(self._select_at())
         if not candidates or min(candidates) > self.end or _all_done(self.ctx):
             return None
         return min(candidates)
@@ -212,7 +251,9 @@ class _World:
             others = session.scalar(
                 select(m.PhaseRun.id).where(
                     m.PhaseRun.phase != phase, m.PhaseRun.status != "done",
-                    ~((m.PhaseRun.status == "pending") & (m.PhaseRun.next_wake_at > now)),  # not started yet
+                    # not started yet (a pending phase without a start time is due now: NULL must not hide it)
+                    ~((m.PhaseRun.status == "pending") & m.PhaseRun.next_wake_at.is_not(None)
+                      & (m.PhaseRun.next_wake_at > now)),
                 ).limit(1)
             )
         if others is not None or not self.links_given:

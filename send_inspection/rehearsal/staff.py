@@ -16,6 +16,42 @@ DATA_INPUT = re.compile(r'<input type="file" id="[a-z_]+" name="(ehc_plans|sen_s
 HIDDEN = re.compile(r'<input type="hidden" name="(item_ref|step|round)" value="([^"]*)">')
 
 
+# Fictional staff the SEND QA and Audit Manager names for tracked cases (staff only: never a child).
+PRACTITIONERS = ("Priya Nandakumar", "Owen Castell", "Ruth Amankwah", "Daniel Ferris", "Aisha Rahman",
+                 "Tomasz Nowicki", "Helen Garside", "Marcus Idowu")
+
+
+def _address(name: str) -> str:
+    return name.lower().replace(" ", ".") + "@demo-county.example"
+
+
+def _identify(case_id: str, now: datetime, declines: set[str]) -> dict[str, object]:
+    """Name a practitioner, one setting lead and one other practitioner for the case."""
+    n = sum(map(ord, case_id))
+    best, lead, other = (PRACTITIONERS[(n + k) % len(PRACTITIONERS)] for k in (0, 3, 5))
+    return {"outcome": "identified", "practitioner_name": best, "practitioner_email": _address(best),
+            "practitioner_role": "Key worker, Demo County SEND team",
+            "settings": f"Demo Valley School ({case_id[-2:]}); {lead}; {_address(lead)}",
+            "others": f"{other}; {_address(other)}; Educational psychologist"}
+
+
+def _agree(case_id: str, now: datetime, declines: set[str]) -> dict[str, object]:
+    return {"outcome": "declined" if case_id in declines else "agreed"}
+
+
+def _inform(case_id: str, now: datetime, declines: set[str]) -> dict[str, object]:
+    return {"outcome": "records", "comment": "Lead inspector will track the case from its records."}
+
+
+def _arrange(case_id: str, now: datetime, declines: set[str]) -> dict[str, object]:
+    slot = (now + timedelta(days=7)).replace(hour=10, minute=0, second=0, microsecond=0)
+    return {"outcome": "requested", "slot": slot.strftime("%Y-%m-%dT%H:%M"), "comment": "Invitations sent."}
+
+
+# How the scripted staff answer each tracked-case step: (case id, now, declining cases) -> form fields.
+CASE_ANSWERS = {"identify": _identify, "agree": _agree, "inform": _inform, "arrange": _arrange}
+
+
 @dataclass(frozen=True)
 class Behaviour:
     """How one person answers: after how long, whether at all, and what they return or explain."""
@@ -49,6 +85,8 @@ class ScriptedStaff:
     log: list[tuple[datetime, str, str, str, int]] = field(default_factory=list)
     # The lists a data lead uploads, by list kind (ehc_plans, sen_support, providers).
     data_files: dict[str, Path] = field(default_factory=dict)
+    # Tracked cases whose family declines to take part (the inspectors then track them from the records).
+    family_declines: set[str] = field(default_factory=set)
 
     def _behaviour(self, email: str) -> Behaviour:
         return self.behaviours.get(email, self.default)
@@ -103,7 +141,9 @@ class ScriptedStaff:
             else:
                 data.update(outcome="submitted", link_url=f"https://evidence.demo-county.example/{ref}",
                             check=["dated", "recent", "titled", "links-work"])
-        elif step in ("approve", "check"):
+        elif step in CASE_ANSWERS:
+            data.update(CASE_ANSWERS[step](ref.split(":", 1)[0], now, self.family_declines))
+        elif step in ("approve", "check", "review"):
             if ref in behaviour.returns_once and (ref, step) not in self.returned:
                 self.returned.add((ref, step))
                 data.update(outcome="returned", comment="Please add the latest version (rehearsal).")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from starlette.datastructures import FormData, UploadFile
 
 from send_inspection.calendar import to_london
+from send_inspection.cases.people_form import parse_case_people, record_case_people
 from send_inspection.checklist import CHECKLIST, CHECKLIST_IDS
 from send_inspection.childdata.items import DATA_ITEMS, stored_summary
 from send_inspection.childdata.returns import summary_markdown
@@ -23,10 +24,12 @@ from send_inspection.engine.decisions import (
     record_decision,
 )
 from send_inspection.engine.outgoing import ACTION_WORDS, when
+from send_inspection.engine.tracked_case import child_of
 from send_inspection.evidence.document_checks import check_document, check_links_reachable, summary_lines
 from send_inspection.evidence.library import add_to_library, latest_in_library
 from send_inspection.runtime import Waker
 from send_inspection.tokens import TokenStatus, check_token
+from send_inspection.web.case_fields import IDENTIFY_FIELDS, requested_slot
 from send_inspection.web.child_data_upload import data_fields, data_submission
 from send_inspection.web.outbox_pages import outbox_router
 from send_inspection.web.templating import web_templates
@@ -57,6 +60,12 @@ OUTCOMES = {
     "approve": [("approved", "Approve"), ("returned", "Return with comment")],
     "check": [("approved", "Final check passed"), ("returned", "Return with comment")],
     "upload": [("confirmed", "Confirm uploaded to the inspectorate")],
+    "identify": [("identified", "Record the practitioners and settings")],
+    "agree": [("agreed", "The family agrees to take part"), ("declined", "The family declines")],
+    "inform": [("records", "The inspectors will track this child from the records"),
+               ("replace", "The inspectors will choose another child")],
+    "review": [("approved", "Reviewed: it can go to the inspectors"), ("returned", "Return with comment")],
+    "arrange": [("requested", "Record the meeting as requested")],
 }
 
 
@@ -173,8 +182,9 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
                 outcome = "submitted"
             try:
                 submission = await _submission(ctx, form, item, token) if token.step == "submit" else None
+                comment = _step_form(session, form, item, token) or str(form.get("comment") or "") or None
                 record_decision(
-                    session, token, outcome, now=now, comment=str(form.get("comment") or "") or None,
+                    session, token, outcome, now=now, comment=comment,
                     submission=submission, remote_addr=request.client.host if request.client else None,
                     user_agent=request.headers.get("user-agent"),
                 )
@@ -216,9 +226,10 @@ async def _submission(ctx: EngineContext, form: FormData, item: m.RegisterItem, 
     link = str(form.get("link_url") or "").strip()
     if isinstance(upload, UploadFile) and upload.filename:
         data = await upload.read(MAX_UPLOAD_BYTES + 1)  # never more than the limit in memory
-        folder = ctx.uploads_dir / item.inspection_id / item.ref
+        folder = ctx.uploads_dir / item.inspection_id / item.ref.replace(":", "/")
         stored = store_upload(folder, upload.filename, data)
-        add_to_library(ctx, item.ref, upload.filename, data, loaded_by=token.person_key)  # the update is kept too
+        if child_of(item.phase) is None:  # a child's documents never join the partnership's library
+            add_to_library(ctx, item.ref, upload.filename, data, loaded_by=token.person_key)  # the update is kept
         report = check_document(stored.path, today=to_london(ctx.clock.now()).date(), check_links=False)
         return SubmissionData(kind="file", checklist=checklist, filename=stored.filename,
                               stored_path=str(stored.path), sha256=stored.sha256, size_bytes=stored.size_bytes,
@@ -229,6 +240,19 @@ async def _submission(ctx: EngineContext, form: FormData, item: m.RegisterItem, 
         return SubmissionData(kind="link", checklist=checklist, link_url=link[:2000],
                               machine_checks={"links": {link[:2000]: "not checked"}})
     raise DecisionRefused("choose a file to upload or give a hyperlink")
+
+
+def _step_form(session, form: FormData, item: m.RegisterItem, token: m.ActionToken) -> str | None:  # noqa: ANN001
+    """Apply the extra fields of a tracked-case step; return the comment to record, if the step makes one."""
+    if token.step == "identify" and str(form.get("outcome")) == "identified":
+        people = parse_case_people({k: str(form.get(k) or "") for k in IDENTIFY_FIELDS})
+        case = session.scalars(select(m.TrackedCase).where(m.TrackedCase.inspection_id == item.inspection_id,
+                                                           m.TrackedCase.child_id == child_of(item.phase))).one()
+        record_case_people(session, case, people, identified_by=token.person_key)
+        return f"{len(people.settings)} setting(s), {1 + len(people.others)} practitioner(s) named"
+    if token.step == "arrange":
+        return requested_slot(str(form.get("slot") or ""), note=str(form.get("comment") or ""))
+    return None
 
 
 def _summary_text(ctx: EngineContext, item: m.RegisterItem) -> str | None:

@@ -12,9 +12,11 @@ from send_inspection.clock import VirtualClock
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import (
-    TRANSITIONS,
+    FORWARD,
+    RETURNABLE,
     DecisionRefused,
     SubmissionData,
+    item_steps,
     latest_submission,
     record_decision,
 )
@@ -241,14 +243,13 @@ def test_latest_submission_decides_outcome(ctx: EngineContext, iid: str) -> None
     assert changes(ctx) == 6
 
 
-def test_transitions_table() -> None:
-    """The allowed answers per step and where each leads are exactly the documented chain."""
-    assert TRANSITIONS == {
-        "submit": {"submitted": ("approve", False), "explained": ("approve", False)},
-        "approve": {"approved": ("check", False), "returned": ("submit", True)},
-        "check": {"approved": ("upload", False), "returned": ("submit", True)},
-        "upload": {"confirmed": ("done", False)},
-    }
+def test_register_chain_order() -> None:
+    """A register item's steps run submit, approve, check, upload; the reviewers may return it."""
+    item = m.RegisterItem(deadlines={"upload": "d", "check": "c", "submit": "a", "approve": "b"})
+    assert item_steps(item) == ["submit", "approve", "check", "upload"]
+    assert FORWARD["submit"] == {"submitted", "explained"}
+    assert FORWARD["upload"] == {"confirmed"}
+    assert {"approve", "check"} <= RETURNABLE and "submit" not in RETURNABLE and "upload" not in RETURNABLE
 
 
 def snapshot(ctx: EngineContext, ref: str) -> tuple[object, ...]:

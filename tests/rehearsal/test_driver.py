@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -72,7 +73,8 @@ def test_demo_rehearsal_sends_exactly_the_reviewed_emails(demo: RehearsalReport)
 
 def test_demo_rehearsal_finishes_day2_on_the_first_evening_and_day5_on_day4(demo: RehearsalReport) -> None:
     """Day 2 ends the first evening, day 5 starts then and ends on day 4, and no late report is needed."""
-    assert demo.phases == {"notification": "done", "day2": "done", "day5": "done"}
+    assert {k: v for k, v in demo.phases.items() if not k.startswith("case:")} == {
+        "notification": "done", "day2": "done", "day5": "done"}
     assert sent(demo, "day2:phase_complete")[0][0] == "2023-06-26T19:55+01:00"
     assert {at for at, _ in sent(demo, "day5:2.1:submit:r1:ask")} == {"2023-06-26T19:55+01:00"}
     assert demo.finished_at == "2023-06-29T19:55+01:00"
@@ -137,3 +139,70 @@ def test_the_data_leads_lists_become_the_return(demo: RehearsalReport, demo_dir:
         assert (folder / f"{ref}-return.xlsx").exists()
         summary = json.loads((folder / "summary.json").read_text())
         assert summary["all"]["children"] == children
+
+
+def case_steps(report: RehearsalReport) -> dict[str, list[str]]:
+    """Return, per tracked case id, the keys of the emails its phase sent (without the phase prefix)."""
+    steps: dict[str, list[str]] = {}
+    for e in report.emails:
+        rest = e.key.removeprefix(f"{INSPECTION}:")
+        if rest.startswith("case:"):
+            case, _, tail = rest.removeprefix("case:").partition(":")
+            steps.setdefault(case, []).append(tail)
+    return steps
+
+
+def test_six_tracked_cases_are_worked_to_the_end_by_day_5(demo: RehearsalReport, demo_dir: Path) -> None:
+    """Six cases chosen at 17:00 on day 2 all finish; each document is reviewed by the LANO before 17:00 day 5."""
+    cases = [k.removeprefix("case:") for k in demo.phases if k.startswith("case:")]
+    assert len(cases) == 6 and all(demo.phases[f"case:{c}"] == "done" for c in cases)
+    with sqlite3.connect(demo_dir / "rehearsal.db") as db:
+        states = dict(db.execute("select child_id, status from tracked_cases").fetchall())
+        ap = [c for (c,) in db.execute("select child_id from tracked_cases where alternative_provision")]
+        reviews = db.execute("select count(*), max(d.decided_at) from decisions d join register_items i "
+                             "on i.id = d.item_id where d.step = 'review' and d.outcome = 'approved'").fetchone()
+    assert set(states.values()) == {"complete"} and len(ap) == 1
+    assert reviews[0] == 6 * 6 + 1 and reviews[1] < "2023-06-30 16:00"  # 17:00 on day 5, London
+    steps = case_steps(demo)
+    first = steps[cases[0]]
+    assert first[0] == f"{cases[0]}:practitioners:identify:r1:ask" and first[1].startswith("setting-lead:")
+    for case in cases:
+        asked = {k.split(":")[1] for k in steps[case] if k.startswith(case)}
+        assert {"audit", "chronology", "pen-portrait", "assessments", "plans", "discussions", "briefing",
+                "practitioners-meeting"} <= asked
+        assert ("commissioning-agreement" in asked) == (case in ap)
+
+
+def test_a_declining_family_means_records_only_and_no_family_meeting(demo: RehearsalReport) -> None:
+    """The family of the last case declines: the LANO records the inspectors' answer and no family meeting is asked."""
+    declined = [k.removeprefix("case:") for k in demo.phases if k.startswith("case:")][-1]
+    answers = [(ref, what) for _, _, ref, what, _ in demo.answers if ref.startswith(f"{declined}:")]
+    assert (f"{declined}:family", "agree:declined") in answers
+    assert (f"{declined}:inspectors", "inform:records") in answers
+    assert not [k for k in case_steps(demo)[declined] if "family-meeting" in k]
+    lano = [r for at, k, r in ((e.at, e.key, e.recipients) for e in demo.emails) if k.endswith(
+        f"{declined}:inspectors:inform:r1:ask")]
+    assert lano == [("nadia.pemberton@demo-county.example",)]
+
+
+def test_operators_see_each_case_by_id_and_no_childs_name(demo: RehearsalReport, demo_dir: Path) -> None:
+    """Each case has its own table artifact; no artifact holds a name or date of birth from the lists."""
+    import pandas as pd
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts()
+    keys = {a.key for a in artifacts}
+    cases = [k.removeprefix("case:") for k in demo.phases if k.startswith("case:")]
+    assert {f"{INSPECTION}-case-{c.lower()}" for c in cases} <= keys
+    assert f"{INSPECTION}-tracked-cases" in keys
+    secrets: set[str] = set()
+    for path in (demo_dir / "child-data").glob("*.csv"):
+        frame = pd.read_csv(path, dtype=str)
+        first, last, born = (next((c for c in frame.columns if c in names), None) for names in (
+            {"Forename", "First Name"}, {"Surname", "Last Name"}, {"DOB", "Date of Birth"}))
+        if first and last and born:
+            secrets |= set(frame[first] + " " + frame[last]) | set(frame[last]) | set(frame[born])
+    assert len(secrets) > 300
+    text = " ".join(str(a.data) + " " + str(a.description or "") for a in artifacts)
+    assert not [secret for secret in secrets if secret in text]

@@ -1,0 +1,28 @@
+"""A tracked child's work, days 2 to 5: practitioners, the family's agreement, documents and meetings."""
+
+from __future__ import annotations
+
+from prefect import flow
+from prefect.runtime import flow_run
+
+from flows.register_phase import run_phase_loop
+from tasks.tracked_case_tasks import publish_case_task, reconcile_case_task
+
+
+def _run_name() -> str:
+    params = flow_run.parameters or {}
+    return f"{params.get('inspection_id', 'inspection')} · tracked case {params.get('child_id', '')}"
+
+
+@flow(name="tracked-case", flow_run_name=_run_name, log_prints=True, retries=2, retry_delay_seconds=60)
+def tracked_case(inspection_id: str, child_id: str) -> str:
+    """Work one tracked child's steps until every document is reviewed and every meeting requested.
+
+    Args:
+        inspection_id: The inspection, e.g. demo-county-2026-11-23.
+        child_id: The council's case id of the child (never a name); started by the case selection.
+    """
+    return run_phase_loop(
+        inspection_id, f"case:{child_id}",
+        reconcile=lambda: reconcile_case_task(inspection_id, child_id), publish=publish_case_task,
+    )

@@ -1,0 +1,218 @@
+"""Reconcile one tracked child's work: open each step when the one before allows, and chase what is open.
+
+The steps (tracked_cases.yaml) as items of the phase "case:<case id>":
+  <id>:practitioners   identify  the SEND QA and Audit Manager names practitioners and settings
+  (settings told)                 the engine tells each setting lead the case was selected
+  <id>:family          agree     the practitioner who knows the child best records the family's answer
+  <id>:inspectors      inform    only if the family declined: the LANO records the inspectors' answer
+  <id>:<document>      submit -> review   each document, reviewed by the LANO
+  <id>:<meeting>       arrange   the logistics team requests the briefing and the tracking meetings
+Everything here names the child by case id only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from send_inspection.db import models as m
+from send_inspection.engine.context import EngineContext
+from send_inspection.engine.outgoing import compose
+from send_inspection.engine.register_phase import (
+    MAIL_RETRY_AFTER,
+    MailFailures,
+    PassResult,
+    chase_items,
+    claim_pass,
+    waiting_reason,
+)
+from send_inspection.engine.setup import milestones, people
+
+CASE_PREFIX = "case:"
+# A case is finished in these states: nothing more is asked.
+FINISHED = frozenset({"complete", "replaced"})
+
+
+def case_phase(child_id: str) -> str:
+    """Return the phase name of a tracked child's work."""
+    return f"{CASE_PREFIX}{child_id}"
+
+
+def child_of(phase: str) -> str | None:
+    """Return the case id of a tracked-case phase, or None for another phase."""
+    return phase.removeprefix(CASE_PREFIX) if phase.startswith(CASE_PREFIX) else None
+
+
+@dataclass(frozen=True)
+class _Step:
+    """An item to open for the case: its short ref, title, steps with milestones and owners."""
+
+    name: str
+    title: str
+    deadlines: dict[str, str]
+    lead: str
+    reviewer: str
+
+
+def _load(session: Session, inspection_id: str, child_id: str) -> tuple[m.TrackedCase, dict[str, m.RegisterItem]]:
+    case = session.scalars(
+        select(m.TrackedCase).where(m.TrackedCase.inspection_id == inspection_id, m.TrackedCase.child_id == child_id)
+    ).one()
+    items = session.scalars(
+        select(m.RegisterItem).where(m.RegisterItem.inspection_id == inspection_id,
+                                     m.RegisterItem.phase == case_phase(child_id)).order_by(m.RegisterItem.id)
+    )
+    return case, {item.ref.split(":", 1)[1]: item for item in items}
+
+
+def _open(session: Session, case: m.TrackedCase, step: _Step, *, now: datetime) -> m.RegisterItem:
+    item = m.RegisterItem(
+        inspection_id=case.inspection_id, ref=f"{case.child_id}:{step.name}", title=f"{case.child_id}: {step.title}",
+        group_name=f"Tracked case {case.child_id}", phase=case_phase(case.child_id), evidence_lead=step.lead,
+        accountable_lead=step.reviewer, deadlines=step.deadlines, step=next(iter(step.deadlines)), round=1,
+        step_started_at=now,
+    )
+    session.add(item)
+    return item
+
+
+def _work(ctx: EngineContext, case: m.TrackedCase, *, with_family: bool) -> list[_Step]:
+    """Return the documents and meetings the case needs, given what the family agreed to."""
+    cfg = ctx.config.tracked_cases
+    lano = ctx.config.partnership.roles.lano
+    providers = {"practitioner": case.practitioner_key or cfg.roles.qa_manager, "qa_manager": cfg.roles.qa_manager}
+    steps = [
+        _Step(doc.id, doc.title, {"submit": cfg.deadlines["submit"], "review": cfg.deadlines["review"]},
+              providers.get(doc.provided_by, doc.provided_by), lano)
+        for doc in cfg.documents
+        if doc.only_if != "alternative_provision" or case.alternative_provision
+    ]
+    steps += [
+        _Step(meeting.id, meeting.title, {"arrange": cfg.deadlines["arrange"]}, cfg.roles.logistics, lano)
+        for meeting in cfg.meetings
+        if with_family or not meeting.needs_family
+    ]
+    return steps
+
+
+def advance_case(ctx: EngineContext, session: Session, case: m.TrackedCase, items: dict[str, m.RegisterItem], *,
+                 now: datetime) -> str:
+    """Open the items the case has reached and return its state; the caller commits."""
+    cfg = ctx.config.tracked_cases
+    lano = ctx.config.partnership.roles.lano
+    qa = cfg.roles.qa_manager
+
+    def ensure(step: _Step) -> m.RegisterItem:
+        if step.name not in items:
+            items[step.name] = _open(session, case, step, now=now)
+        return items[step.name]
+
+    ident = ensure(_Step("practitioners", "Practitioners and settings identified",
+                         {"identify": cfg.deadlines["identify"]}, qa, qa))
+    if ident.outcome is None:
+        return "selected"
+    family = ensure(_Step("family", "Family asked to take part", {"agree": cfg.deadlines["agree"]},
+                          case.practitioner_key or qa, qa))
+    if family.outcome is None:
+        return "identified"
+    with_family = family.outcome == "agreed"
+    if not with_family:
+        told = ensure(_Step("inspectors", "Lead inspector told the family declined",
+                            {"inform": cfg.deadlines["inform"]}, lano, lano))
+        if told.outcome is None:
+            return "declined"
+        if told.outcome == "replace":
+            return "replaced"
+    work = [ensure(step) for step in _work(ctx, case, with_family=with_family)]
+    if all(item.outcome is not None for item in work):
+        return "complete"
+    return "agreed" if with_family else "records-only"
+
+
+def reconcile_case(ctx: EngineContext, inspection_id: str, child_id: str) -> PassResult:
+    """Open what the case has reached, send what is due, and say whether it is finished and when to wake."""
+    now = ctx.clock.now()
+    phase = case_phase(child_id)
+    with ctx.session() as session:
+        claim_pass(session, inspection_id, phase, now=now)
+        case, by_name = _load(session, inspection_id, child_id)
+        case.status = advance_case(ctx, session, case, by_name, now=now)
+        session.commit()
+        status, settings, practitioner = case.status, list(case.settings), case.practitioner_key
+        due = milestones(session, inspection_id)
+        staff = people(session, inspection_id)
+        items = sorted(by_name.values(), key=lambda i: i.id)
+        for item in items:
+            session.expunge(item)
+    mail = MailFailures()
+    wake_times: list[datetime] = []
+    sent = 0
+    if status not in ("selected",):
+        for setting in settings:
+            key = f"{inspection_id}:{phase}:setting-lead:{setting['lead']}"
+            with mail.guard(key):
+                sent += _notice(ctx, inspection_id, key, "case_setting_lead", [staff[setting["lead"]].email],
+                                now=now, case_id=child_id, setting=setting["setting"],
+                                lead_name=staff[setting["lead"]].name,
+                                practitioner=staff[practitioner].name if practitioner else "")
+    if status == "replaced":
+        key = f"{inspection_id}:{phase}:replaced"
+        roles = ctx.config.partnership.roles
+        to = [staff[k].email for k in dict.fromkeys((roles.coordinator, ctx.config.tracked_cases.roles.qa_manager))]
+        with mail.guard(key):
+            sent += _notice(ctx, inspection_id, key, "case_replaced", to, now=now, case_id=child_id)
+    chased, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
+    sent += chased
+    done = status in FINISHED and not mail.retry
+    if mail.retry:
+        wake_times.append(now + MAIL_RETRY_AFTER)
+    next_wake = min(wake_times) if wake_times and not done else None
+    if status in FINISHED:
+        reason = f"Tracked case {child_id}: {status}"
+    else:
+        reason = f"Tracked case {child_id} ({status}). " + waiting_reason(phase, statuses, staff)
+    if mail.failures:
+        reason = f"{mail.summary(next_wake)} {reason}"
+    return PassResult(inspection_id=inspection_id, phase=phase, done=done, sent=sent, next_wake_at=next_wake,
+                      reason=reason, items=statuses, mail_failures=mail.failures)
+
+
+def _notice(ctx: EngineContext, inspection_id: str, key: str, template: str, to: list[str], *, now: datetime,
+            **context: object) -> int:
+    """Send one notice (no link to answer) once."""
+    return int(ctx.ledger.send_once(
+        key, lambda: compose(ctx, template, key=key, sender_inbox="logistics", to=to, **context),
+        inspection_id=inspection_id, template=template, now=now,
+    ))
+
+
+def start_tracked_cases(ctx: EngineContext, inspection_id: str) -> list[str]:
+    """Create a phase for every selected child that has none yet (due now); return the new phases."""
+    from send_inspection.engine.phases import ensure_phase
+
+    with ctx.session() as session:
+        ids = list(session.scalars(select(m.TrackedCase.child_id).where(m.TrackedCase.inspection_id == inspection_id)
+                                   .order_by(m.TrackedCase.id)))
+    return [case_phase(i) for i in ids if ensure_phase(ctx, inspection_id, case_phase(i))]
+
+
+def case_overview(ctx: EngineContext, inspection_id: str) -> list[dict[str, object]]:
+    """Return one row per tracked case for operators: case id, state, steps done and late."""
+    now = ctx.clock.now()
+    with ctx.session() as session:
+        cases = list(session.scalars(select(m.TrackedCase).where(m.TrackedCase.inspection_id == inspection_id)
+                                     .order_by(m.TrackedCase.id)))
+        due = milestones(session, inspection_id)
+        items = list(session.scalars(select(m.RegisterItem).where(m.RegisterItem.inspection_id == inspection_id,
+                                                                  m.RegisterItem.phase.startswith(CASE_PREFIX))))
+    rows = []
+    for case in cases:
+        mine = [i for i in items if i.phase == case_phase(case.child_id)]
+        late = [i for i in mine if i.outcome is None and now >= due[i.deadlines[i.step]]]
+        rows.append({"case": case.child_id, "list": case.list_kind, "alternative provision": case.alternative_provision,
+                     "state": case.status, "steps done": f"{sum(i.outcome is not None for i in mine)} of {len(mine)}",
+                     "late": len(late)})
+    return rows
