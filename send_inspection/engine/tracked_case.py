@@ -151,12 +151,14 @@ def reconcile_case(ctx: EngineContext, inspection_id: str, child_id: str) -> Pas
     wake_times: list[datetime] = []
     sent = 0
     if status not in ("selected",):
+        by_lead: dict[str, list[str]] = {}
         for setting in settings:
-            key = f"{inspection_id}:{phase}:setting-lead:{setting['lead']}"
+            by_lead.setdefault(setting["lead"], []).append(setting["setting"])
+        for lead, names in by_lead.items():  # one notice per lead, naming every setting they lead
+            key = f"{inspection_id}:{phase}:setting-lead:{lead}"
             with mail.guard(key):
-                sent += _notice(ctx, inspection_id, key, "case_setting_lead", [staff[setting["lead"]].email],
-                                now=now, case_id=child_id, setting=setting["setting"],
-                                lead_name=staff[setting["lead"]].name,
+                sent += _notice(ctx, inspection_id, key, "case_setting_lead", [staff[lead].email], now=now,
+                                case_id=child_id, setting=" and ".join(names), lead_name=staff[lead].name,
                                 practitioner=staff[practitioner].name if practitioner else "")
     if status == "replaced":
         key = f"{inspection_id}:{phase}:replaced"

@@ -21,6 +21,9 @@ def demo_behaviours() -> dict[str, Behaviour]:
         "hos-education": Behaviour(delay=timedelta(hours=9, minutes=30)),
         # Returns the self-evaluation once with a comment.
         "dir-inclusion": Behaviour(delay=timedelta(minutes=40), returns_once=frozenset({"1.3"})),
+        # A practitioner named for a tracked case who answers a day after each ask: past the deadlines of
+        # the family's agreement (17:00 day 3) and of the documents (17:00 day 4), after the reminders.
+        "owen.castell@demo-county.example": Behaviour(delay=timedelta(days=1)),
     }
 
 

@@ -69,6 +69,9 @@ OUTCOMES = {
 }
 
 
+# Typed fields shown again when an answer is refused, so nothing typed is lost.
+KEPT_FIELDS = (*IDENTIFY_FIELDS, "comment", "explanation", "link_url", "slot")
+
 # The button that submits the evidence library's latest version of the row as it is.
 LIBRARY_OUTCOME = "library"
 
@@ -191,8 +194,9 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             except (DecisionRefused, UploadRefused) as exc:
                 session.rollback()
                 info = context_for(session, token)
+                kept = {k: str(form.get(k) or "") for k in KEPT_FIELDS}  # what was typed comes back, not lost
                 return page("sign_off.html.j2", 422, raw=raw, error=str(exc), problems=getattr(exc, "lines", None),
-                            **info)
+                            kept=kept, **info)
             phase, inspection_id = item.phase, item.inspection_id
         if submission is not None and ctx.check_links and (submission.machine_checks or {}).get("links"):
             background.add_task(check_submission_links, ctx, item.id)
@@ -249,7 +253,8 @@ def _step_form(session, form: FormData, item: m.RegisterItem, token: m.ActionTok
         case = session.scalars(select(m.TrackedCase).where(m.TrackedCase.inspection_id == item.inspection_id,
                                                            m.TrackedCase.child_id == child_of(item.phase))).one()
         record_case_people(session, case, people, identified_by=token.person_key)
-        return f"{len(people.settings)} setting(s), {1 + len(people.others)} practitioner(s) named"
+        named = {case.practitioner_key, *case.other_practitioner_keys}
+        return f"{len(people.settings)} setting(s), {len(named)} practitioner(s) named"
     if token.step == "arrange":
         return requested_slot(str(form.get("slot") or ""), note=str(form.get("comment") or ""))
     return None

@@ -15,6 +15,8 @@ def requested_slot(value: str, *, note: str = "") -> str:
     value = value.strip()
     if not value:
         raise DecisionRefused("give the date and time requested for the meeting")
+    if "T" not in value and " " not in value:
+        raise DecisionRefused(f"{value!r} has no time: give the date and the time requested, e.g. 2023-07-04T10:00")
     try:
         slot = datetime.fromisoformat(value)
     except ValueError as exc:

@@ -206,3 +206,15 @@ def test_operators_see_each_case_by_id_and_no_childs_name(demo: RehearsalReport,
     assert len(secrets) > 300
     text = " ".join(str(a.data) + " " + str(a.description or "") for a in artifacts)
     assert not [secret for secret in secrets if secret in text]
+
+
+def test_a_late_practitioner_is_reminded_and_the_case_still_finishes(demo: RehearsalReport) -> None:
+    """The practitioner who answers a day late is reminded before each deadline; his case still finishes by day 5."""
+    late = "owen.castell@demo-county.example"
+    reminders = sorted({e.at for e in demo.emails if late in e.recipients and ":remind-" in e.key})
+    assert reminders == ["2023-06-28T14:00+01:00", "2023-06-28T16:00+01:00",
+                         "2023-06-29T14:00+01:00", "2023-06-29T16:00+01:00"]
+    his = [(at, ref, what) for at, who, ref, what, code in demo.answers if who == late and code == 200]
+    assert ("2023-06-28T17:45+01:00", "DC1176263:family", "agree:agreed") in his
+    assert {at for at, ref, what in his if what == "submit:submitted"} == {"2023-06-29T17:45+01:00"}
+    assert demo.phases["case:DC1176263"] == "done"

@@ -272,3 +272,34 @@ def test_a_case_document_upload_stays_out_of_the_evidence_library(ctx: EngineCon
     assert submission.submitted_by == PRACTITIONER
     assert Path(submission.stored_path).parent == ctx.uploads_dir / agreed / CASE / "chronology"
     assert item(ctx, "chronology").step == "review"
+
+
+
+def test_a_refused_identify_form_comes_back_with_what_was_typed(ctx: EngineContext, case: str,
+                                                                 client: TestClient) -> None:
+    """When the identify form is refused, every field comes back filled in as typed, so nothing is lost."""
+    settings = "Oakfield Primary School; Tom Barraclough\nDemo Unit; Owen Castell; owen.castell@demo-county.example"
+    response = answer(client, ctx, case, "practitioners", "identify", "identified", **good_form(settings=settings))
+    assert response.status_code == 422
+    assert 'value="Priya Okonjo"' in response.text
+    assert "Demo Unit; Owen Castell; owen.castell@demo-county.example</textarea>" in response.text
+
+
+def test_a_lead_of_two_settings_gets_one_notice_naming_both(ctx: EngineContext, case: str, client: TestClient) -> None:
+    """A lead named for two settings is told once, and the notice names both settings."""
+    settings = ("Oakfield Primary School; Tom Barraclough; t.barraclough@demo-county.example\n"
+                "Oakfield Nursery; Tom Barraclough; t.barraclough@demo-county.example")
+    response = answer(client, ctx, case, "practitioners", "identify", "identified", **good_form(settings=settings))
+    assert response.status_code == 200
+    reconcile(ctx, case)
+    notices = sent(ctx, "case_setting_lead")
+    assert len(notices) == 1
+    text = read_outbox_message(ctx.transport.folder, outbox_id_for(notices[0].key)).text
+    assert "Oakfield Primary School and Oakfield Nursery" in " ".join(text.split())
+
+
+def test_a_slot_without_a_time_is_refused(ctx: EngineContext, agreed: str, client: TestClient) -> None:
+    """A meeting slot given as a date alone is refused rather than recorded as midnight."""
+    response = answer(client, ctx, agreed, "briefing", "arrange", "requested", slot="2023-07-04")
+    assert response.status_code == 422
+    assert "has no time" in response.text
