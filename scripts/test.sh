@@ -8,5 +8,5 @@ export PREFECT_SERVER_ANALYTICS_ENABLED=false
 .venv/bin/ruff check .
 .venv/bin/python -m pytest "$@"
 if [ "${SEND_INSPECTION_SKIP_POSTGRES:-0}" != "1" ]; then
-  bash scripts/with-postgres.sh .venv/bin/python -m pytest "$@" tests/engine tests/web tests/mail tests/cases tests/evidence tests/test_tokens.py
+  bash scripts/with-postgres.sh .venv/bin/python -m pytest "$@" tests/engine tests/web tests/mail tests/cases tests/evidence tests/db tests/test_tokens.py
 fi

@@ -114,7 +114,12 @@ def test_a_killed_worker_loses_no_decision_and_sends_nothing_twice(stack: LiveSt
 
     stack.start_worker()
     wanted = {key("day2", "1.1", "check", "r1", "ask"), key("day2", "1.3", "approve", "r1", "ask")}
-    stack.wait_for(lambda: wanted <= set(stack.received_keys()), seconds=120, what="the asks after the restart")
+    try:
+        stack.wait_for(lambda: wanted <= set(stack.received_keys()), seconds=120, what="the asks after the restart")
+    except AssertionError as exc:  # say where the day-2 run stands: the restart race is not yet understood
+        state = stack.flow_run(day2_run(stack))["state"]
+        raise AssertionError(f"{exc}\nday-2 run state: {state.get('type')} {state.get('name')} "
+                             f"{state.get('timestamp')}; phase: {stack.phase(INSPECTION, 'day2')}") from None
     stack.wait_for(lambda: stack.suspended_with(day2_run(stack)) is not None, seconds=60,
                    what="day 2 to wait again after the restart")
 
