@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -200,8 +201,9 @@ def _header(message: EmailMessage, name: str) -> str:
     return "" if value is None else str(value)
 
 
-def list_outbox(folder: Path, *, recipient: str | None = None) -> list[OutboxEntry]:
-    """List the outbox messages newest first, optionally only those sent to `recipient` (any of to/cc/bcc)."""
+def list_outbox(folder: Path, *, recipient: str | None = None,
+                exclude: Collection[str] = frozenset()) -> list[OutboxEntry]:
+    """List the outbox messages newest first, optionally only those to `recipient`, skipping ids in `exclude`."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
@@ -210,7 +212,7 @@ def list_outbox(folder: Path, *, recipient: str | None = None) -> list[OutboxEnt
     entries: list[OutboxEntry] = []
     for path in folder.glob("*.eml"):
         message_id = path.stem
-        if not _ID.match(message_id):
+        if message_id in exclude or not _ID.match(message_id):
             continue
         try:
             with path.open("rb") as handle:

@@ -93,9 +93,7 @@ class ScriptedStaff:
 
     def read_mail(self) -> None:
         """Schedule an answer for every new email that carries a personal link."""
-        for entry in list_outbox(self.outbox):
-            if entry.id in self.seen:
-                continue
+        for entry in list_outbox(self.outbox, exclude=self.seen):  # only new mail is read (and parsed)
             self.seen.add(entry.id)
             view = read_outbox_message(self.outbox, entry.id)
             match = LINK.search(view.text or "")
