@@ -118,6 +118,28 @@ def cmd_select_cases(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_request(args: argparse.Namespace) -> int:
+    """Record an additional evidence request from the inspectors (it starts at once), or list the requests."""
+    from send_inspection.engine.additional_requests import RequestRefused, record_request, requests_overview
+    from send_inspection.live import build_context
+
+    ctx = build_context(load_settings())
+    if args.action == "list":
+        for row in requests_overview(ctx, args.inspection):
+            print("  ".join(f"{k}: {v}" for k, v in row.items()))
+        return 0
+    try:
+        number = record_request(ctx, args.inspection, args.asked, inspector=args.inspector,
+                                head_of_service=args.head_of_service, accountable_lead=args.accountable,
+                                recorded_by=args.by)
+    except RequestRefused as exc:
+        print(f"not recorded: {exc}", file=sys.stderr)
+        return 1
+    print(f"recorded additional evidence request {number} (phase request:{number}); "
+          "the ticker starts its run within a minute")
+    return 0
+
+
 def cmd_library(args: argparse.Namespace) -> int:
     """Load evidence into the library in advance (a new version when the content changed), or list what it holds."""
     from send_inspection.evidence.library import LibraryRefused, add_to_library, library_versions
@@ -331,6 +353,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", default="coordinator", help="who entered the selection (default: coordinator)")
     p.add_argument("ids", nargs="+", help="case ids, separated by spaces or commas")
     p.set_defaults(func=cmd_select_cases)
+    request = sub.add_parser("request", help="record an additional evidence request from the inspectors, or list them")
+    request_actions = request.add_subparsers(dest="action", required=True)
+    p = request_actions.add_parser("add", help="record a request; it starts at once (same day by default)")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--asked", required=True, help="what the inspector asked for, as they put it (no child's name)")
+    p.add_argument("--inspector", required=True, help="the inspector who asked")
+    p.add_argument("--head-of-service", required=True, help="person id of the head of service or partner lead")
+    p.add_argument("--accountable", help="person id of the accountable lead (default: from the register)")
+    p.add_argument("--by", default="inspection-coordinator", help="who recorded it")
+    p.set_defaults(func=cmd_request)
+    p = request_actions.add_parser("list", help="list every request with its timings")
+    p.add_argument("--inspection", required=True)
+    p.set_defaults(func=cmd_request)
     library = sub.add_parser("library", help="load evidence into the library in advance, or list it")
     actions = library.add_subparsers(dest="action", required=True)
     p = actions.add_parser("add", help="load files as the next version of a row's evidence")

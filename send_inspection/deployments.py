@@ -10,6 +10,7 @@ from send_inspection.live import DEPLOYMENT_NAME
 
 def serve_deployments() -> None:
     """Serve the phase flows, case selection, tracked cases and the every-minute ticker (Europe/London)."""
+    from flows.additional_request import additional_request
     from flows.annex_a_day2 import annex_a_day2
     from flows.annex_a_day5 import annex_a_day5
     from flows.case_selection import case_selection
@@ -38,6 +39,10 @@ def serve_deployments() -> None:
         tracked_case.to_deployment(
             name=DEPLOYMENT_NAME, description="One tracked child's work (by case id): started by the case selection.",
             tags=["send-inspection", "cases"],
+        ),
+        additional_request.to_deployment(
+            name=DEPLOYMENT_NAME, description="One additional evidence request: started when it is recorded.",
+            tags=["send-inspection", "fieldwork"],
         ),
         ticker.to_deployment(
             name=DEPLOYMENT_NAME, schedule=Cron("* * * * *", timezone="Europe/London"),

@@ -32,6 +32,18 @@ DEPLOYMENT_NAME = "send-inspection"
 PHASE_FLOWS = {"notification": "notification", "day2": "annex-a-day-2", "day5": "annex-a-day-5"}
 
 
+def phase_deployment(phase: str) -> tuple[str, dict[str, object]]:
+    """Return the flow that carries `phase` and its parameters besides the inspection id."""
+    from send_inspection.engine.additional_requests import request_of
+    from send_inspection.engine.tracked_case import child_of
+
+    if (child_id := child_of(phase)) is not None:
+        return "tracked-case", {"child_id": child_id}
+    if (number := request_of(phase)) is not None:
+        return "additional-evidence-request", {"number": number}
+    return PHASE_FLOWS[phase], {}
+
+
 class Wake(RunInput):
     """Why a suspended phase run was resumed."""
 
@@ -151,11 +163,8 @@ class DeploymentLauncher:
         """Create the phase's flow run once and remember its id."""
         from prefect.deployments import run_deployment
 
-        from send_inspection.engine.tracked_case import child_of
-
-        child_id = child_of(phase)
-        flow_name = "tracked-case" if child_id else PHASE_FLOWS[phase]
-        parameters = {"inspection_id": inspection_id} | ({"child_id": child_id} if child_id else {})
+        flow_name, extra = phase_deployment(phase)
+        parameters = {"inspection_id": inspection_id} | extra
         flow_run = run_deployment(
             name=f"{flow_name}/{DEPLOYMENT_NAME}",
             parameters=parameters,

@@ -439,6 +439,29 @@ class Chasing(Strict):
         return v
 
 
+class AdditionalRequests(Strict):
+    """When an additional evidence request from the inspectors is due, and its internal deadlines."""
+
+    due_same_day_at: str = "18:00"     # a request is due the same working day at this time...
+    arriving_after: str = "16:00"      # ...unless it arrives after this time (or outside a working day),
+    next_day_due_at: str = "10:00"     # ...then at this time on the next working day
+    confirm_within: str = "30m"        # the head of service says whether it exists, and by when
+    submit_before_due: str = "2h"      # the evidence or an explanation, this long before it is due
+    signoff_before_due: str = "1h"     # the accountable lead's sign-off, this long before it is due
+
+    @field_validator("due_same_day_at", "arriving_after", "next_day_due_at")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        parse_clock_time(v)
+        return v
+
+    @field_validator("confirm_within", "submit_before_due", "signoff_before_due")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+
 class CoreGroupMeeting(Strict):
     """The day-1 core group meeting: preferred time, and how to find the next sensible slot."""
 
@@ -465,6 +488,7 @@ class Timeline(Strict):
     chains: dict[Phase, dict[Step, str]]
     chasing: Chasing = Field(default_factory=Chasing)
     core_group_meeting: CoreGroupMeeting = Field(default_factory=CoreGroupMeeting)
+    additional_requests: AdditionalRequests = Field(default_factory=AdditionalRequests)
     token_valid_after_deadline: str = "3d"
     extra_bank_holidays: list[date] = Field(default_factory=list)
     not_bank_holidays: list[date] = Field(default_factory=list)

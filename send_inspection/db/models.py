@@ -252,3 +252,23 @@ class LibraryDocument(Base):
     loaded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     loaded_by: Mapped[str] = mapped_column(String(80))
     machine_checks: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class EvidenceRequest(Base):
+    """An additional evidence request from the inspectors during fieldwork, worked as the phase request:<number>."""
+
+    __tablename__ = "evidence_requests"
+    __table_args__ = (UniqueConstraint("inspection_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    # What the inspector asked for, as they put it (kept here and in emails; never sent to Prefect).
+    asked: Mapped[str] = mapped_column(Text)
+    inspector: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(20))
+    head_of_service: Mapped[str] = mapped_column(String(80))
+    accountable_lead: Mapped[str] = mapped_column(String(80))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(80))

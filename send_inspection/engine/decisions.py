@@ -14,7 +14,8 @@ from send_inspection.db import models as m
 # The order of every step an item can have; an item's own steps are the keys of its `deadlines`.
 #   Annex A register items: submit -> approve -> check -> upload
 #   A tracked child's work: identify; agree; inform (if the family declined); submit -> review; arrange
-STEP_ORDER = ("identify", "agree", "inform", "submit", "approve", "check", "review", "upload", "arrange")
+#   An additional evidence request: confirm -> submit -> approve -> upload
+STEP_ORDER = ("identify", "agree", "inform", "confirm", "submit", "approve", "check", "review", "upload", "arrange")
 # step -> the answers that complete it (the item moves to its next step, or is done after its last).
 FORWARD: dict[str, frozenset[str]] = {
     "submit": frozenset({"submitted", "explained"}),
@@ -23,6 +24,7 @@ FORWARD: dict[str, frozenset[str]] = {
     "review": frozenset({"approved"}),
     "upload": frozenset({"confirmed"}),
     "identify": frozenset({"identified"}),
+    "confirm": frozenset({"exists", "not-held"}),
     "agree": frozenset({"agreed", "declined"}),
     "inform": frozenset({"replace", "records"}),
     "arrange": frozenset({"requested"}),
@@ -31,7 +33,8 @@ FORWARD: dict[str, frozenset[str]] = {
 RETURNABLE = frozenset({"approve", "check", "review"})
 # Steps whose answer must come with a comment (the comment says what was done or why).
 COMMENT_NEEDED = {"returned": "say why you are returning it: the comment goes to the person who submitted it",
-                  "requested": "give the date and time requested"}
+                  "requested": "give the date and time requested",
+                  "exists": "say by when you will send it (for example: today 15:00)"}
 
 
 def item_steps(item: m.RegisterItem) -> list[str]:

@@ -18,6 +18,7 @@ ACTION_WORDS = {
     "approve": "review and sign off the evidence",
     "check": "give the final director check",
     "upload": "confirm the upload to the inspectorate",
+    "confirm": "say whether this evidence exists, and by when you will send it",
     "identify": "name the practitioners and settings of a tracked case",
     "agree": "record whether the family agrees to take part",
     "inform": "tell the lead inspector the family declined, and record their answer",
@@ -32,12 +33,22 @@ STEP_LABELS = {
     "approve": "accountable lead",
     "check": "director check",
     "upload": "LANO upload",
+    "confirm": "head of service confirms",
     "identify": "practitioners named",
     "agree": "family agreement",
     "inform": "inspectors told",
     "review": "LANO review",
     "arrange": "meeting requested",
 }
+
+
+def _noun(phase: str) -> str:
+    """Return what an item of `phase` is called in an email."""
+    if phase.startswith("case:"):
+        return "tracked case step"
+    if phase.startswith("request:"):
+        return "the inspectors' additional evidence request"
+    return "Annex A item"
 
 
 def when(moment: datetime) -> str:
@@ -105,6 +116,7 @@ def action_message(
         is_owner=person.person_key == owner_key,
         item_ref=item.ref,
         item_title=item.title,
+        item_noun=_noun(item.phase),
         group_name=item.group_name,
         step=item.step,
         action_words=ACTION_WORDS[item.step],

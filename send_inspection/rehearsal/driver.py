@@ -21,6 +21,7 @@ from send_inspection.clock import VirtualClock
 from send_inspection.config.loader import calendar_for, default_config_dir, load_config
 from send_inspection.db import models as m
 from send_inspection.db.session import migrate
+from send_inspection.engine.additional_requests import request_of
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.notification import SurveyLinks, record_survey_links
 from send_inspection.engine.phases import begin_wait, due_phases
@@ -114,12 +115,14 @@ class RehearsalReport:
 
 
 def _flows() -> dict:
+    from flows.additional_request import additional_request
     from flows.annex_a_day2 import annex_a_day2
     from flows.annex_a_day5 import annex_a_day5
     from flows.notification import notification
     from flows.tracked_case import tracked_case
 
-    return {"notification": notification, "day2": annex_a_day2, "day5": annex_a_day5, "case": tracked_case}
+    return {"notification": notification, "day2": annex_a_day2, "day5": annex_a_day5, "case": tracked_case,
+            "request": additional_request}
 
 
 def rehearse(
@@ -176,6 +179,8 @@ def rehearse(
                     params["notified_at"] = notified_at
                 if child := child_of(run.phase):
                     flows["case"](child_id=child, **params)
+                elif (number := request_of(run.phase)) is not None:
+                    flows["request"](number=number, **params)
                 else:
                     flows[run.phase](**params)
                 ran = True

@@ -16,6 +16,7 @@ from send_inspection.checklist import CHECKLIST, CHECKLIST_IDS
 from send_inspection.childdata.items import DATA_ITEMS, stored_summary
 from send_inspection.childdata.returns import summary_markdown
 from send_inspection.db import models as m
+from send_inspection.engine.additional_requests import request_of
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import (
     DecisionRefused,
@@ -60,6 +61,8 @@ OUTCOMES = {
     "approve": [("approved", "Approve"), ("returned", "Return with comment")],
     "check": [("approved", "Final check passed"), ("returned", "Return with comment")],
     "upload": [("confirmed", "Confirm uploaded to the inspectorate")],
+    "confirm": [("exists", "It exists: I will send it by the time given"),
+                ("not-held", "It does not exist: I will explain why")],
     "identify": [("identified", "Record the practitioners and settings")],
     "agree": [("agreed", "The family agrees to take part"), ("declined", "The family declines")],
     "inform": [("records", "The inspectors will track this child from the records"),
@@ -102,6 +105,7 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
                                       m.Milestone.name == item.deadlines[token.step])
         ).one()
         submission = latest_submission(session, item.id) if token.step != "submit" else None
+        request = _request_for(session, item)
         returned = session.scalars(
             select(m.Decision).where(m.Decision.item_id == item.id, m.Decision.outcome == "returned")
             .order_by(m.Decision.id.desc()).limit(1)
@@ -117,6 +121,8 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             "machine_lines": summary_lines(submission.machine_checks) if submission and submission.machine_checks
             else [],
             "data_summary": _summary_text(ctx, item) if submission is not None else None,
+            "request": request,
+            "request_due": when(request.due_at) if request is not None else None,
         }
 
     @app.get("/healthz")
@@ -232,7 +238,7 @@ async def _submission(ctx: EngineContext, form: FormData, item: m.RegisterItem, 
         data = await upload.read(MAX_UPLOAD_BYTES + 1)  # never more than the limit in memory
         folder = ctx.uploads_dir / item.inspection_id / item.ref.replace(":", "/")
         stored = store_upload(folder, upload.filename, data)
-        if child_of(item.phase) is None:  # a child's documents never join the partnership's library
+        if item.phase in ("day2", "day5"):  # only Annex A rows: a child's documents never join the library
             add_to_library(ctx, item.ref, upload.filename, data, loaded_by=token.person_key)  # the update is kept
         report = check_document(stored.path, today=to_london(ctx.clock.now()).date(), check_links=False)
         return SubmissionData(kind="file", checklist=checklist, filename=stored.filename,
@@ -258,6 +264,15 @@ def _step_form(session, form: FormData, item: m.RegisterItem, token: m.ActionTok
     if token.step == "arrange":
         return requested_slot(str(form.get("slot") or ""), note=str(form.get("comment") or ""))
     return None
+
+
+def _request_for(session, item: m.RegisterItem) -> m.EvidenceRequest | None:  # noqa: ANN001
+    """Return the inspectors' request an item answers, if it is one."""
+    number = request_of(item.phase)
+    if number is None:
+        return None
+    return session.scalars(select(m.EvidenceRequest).where(m.EvidenceRequest.inspection_id == item.inspection_id,
+                                                           m.EvidenceRequest.number == number)).one()
 
 
 def _summary_text(ctx: EngineContext, item: m.RegisterItem) -> str | None:

@@ -1,0 +1,213 @@
+"""Additional evidence requests during fieldwork: record one, and reconcile it until the LANO has sent it.
+
+Each request is the phase "request:<number>" with one item, "request-<number>", whose chain is
+  confirm  the head of service says at once whether the evidence exists, and by when
+  submit   the head of service sends the evidence, or an explanation of why it does not exist
+  approve  the accountable lead signs it off
+  upload   the LANO sends it to the inspector and confirms
+with deadlines counted back from the request's due time (timeline.yaml, additional_requests). Operators
+see "Additional evidence request N" only: what was asked stays in our database and in the emails.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from send_inspection.calendar import london_time, to_london
+from send_inspection.config.models import parse_clock_time, parse_duration
+from send_inspection.db import models as m
+from send_inspection.engine.context import EngineContext
+from send_inspection.engine.outgoing import compose, when
+from send_inspection.engine.phases import ensure_phase
+from send_inspection.engine.register_phase import (
+    MAIL_RETRY_AFTER,
+    MailFailures,
+    PassResult,
+    chase_items,
+    claim_pass,
+    waiting_reason,
+)
+from send_inspection.engine.setup import milestones, people
+
+REQUEST_PREFIX = "request:"
+STEPS = ("confirm", "submit", "approve", "upload")
+
+
+class RequestRefused(ValueError):
+    """The request cannot be recorded; the message says which field is wrong."""
+
+
+def request_phase(number: int) -> str:
+    """Return the phase name of request `number`."""
+    return f"{REQUEST_PREFIX}{number}"
+
+
+def request_of(phase: str) -> int | None:
+    """Return the request number of a request phase, or None for another phase."""
+    return int(phase.removeprefix(REQUEST_PREFIX)) if phase.startswith(REQUEST_PREFIX) else None
+
+
+def due_time(ctx: EngineContext, received_at: datetime) -> datetime:
+    """Return when a request received at `received_at` is due: the same working day, or the next if it came late."""
+    rules = ctx.config.timeline.additional_requests
+    local = to_london(received_at)
+    day = local.date()
+    if ctx.calendar.is_working_day(day) and local.time() <= parse_clock_time(rules.arriving_after):
+        return london_time(day, parse_clock_time(rules.due_same_day_at))
+    return london_time(ctx.calendar.next_working_day(day + timedelta(days=1)), parse_clock_time(rules.next_day_due_at))
+
+
+def _step_deadlines(ctx: EngineContext, received_at: datetime, due: datetime) -> dict[str, datetime]:
+    rules = ctx.config.timeline.additional_requests
+    confirm = min(received_at + parse_duration(rules.confirm_within), due)
+    submit = max(due - parse_duration(rules.submit_before_due), confirm)
+    approve = max(due - parse_duration(rules.signoff_before_due), submit)
+    return {"confirm": confirm, "submit": submit, "approve": approve, "upload": due}
+
+
+def record_request(
+    ctx: EngineContext,
+    inspection_id: str,
+    asked: str,
+    *,
+    inspector: str,
+    head_of_service: str,
+    accountable_lead: str | None = None,
+    source: str = "cli",
+    recorded_by: str = "inspection-coordinator",
+    due_at: datetime | None = None,
+) -> int:
+    """Record a request, its item and deadlines, and start its phase; return its number."""
+    asked, inspector = " ".join(asked.split()), " ".join(inspector.split())
+    if not asked:
+        raise RequestRefused("what the inspector asked for is missing")
+    if not inspector:
+        raise RequestRefused("the inspector's name is missing")
+    partnership = ctx.config.partnership
+    known = {p.id for p in partnership.people}
+    accountable_lead = accountable_lead or _accountable_for(ctx, head_of_service)
+    for field, person in (("head of service", head_of_service), ("accountable lead", accountable_lead)):
+        if person not in known:
+            raise RequestRefused(f"{field}: {person!r} is not a person id in partnership.yaml")
+    now = ctx.clock.now()
+    due = due_at or due_time(ctx, now)
+    with ctx.session() as session:
+        if session.get(m.Inspection, inspection_id) is None:
+            raise RequestRefused(f"no inspection {inspection_id!r}")
+        number = (session.scalar(select(func.max(m.EvidenceRequest.number))
+                                 .where(m.EvidenceRequest.inspection_id == inspection_id)) or 0) + 1
+        session.add(m.EvidenceRequest(inspection_id=inspection_id, number=number, asked=asked[:4000],
+                                      inspector=inspector[:200], source=source, head_of_service=head_of_service,
+                                      accountable_lead=accountable_lead, received_at=now, due_at=due,
+                                      recorded_by=recorded_by))
+        deadlines = {}
+        for step, moment in _step_deadlines(ctx, now, due).items():
+            name = f"request-{number}-{step}"
+            session.add(m.Milestone(inspection_id=inspection_id, name=name, due_at=moment))
+            deadlines[step] = name
+        session.add(m.RegisterItem(
+            inspection_id=inspection_id, ref=f"request-{number}", title=f"Additional evidence request {number}",
+            group_name="Additional evidence requests", phase=request_phase(number), evidence_lead=head_of_service,
+            accountable_lead=accountable_lead, deadlines=deadlines, step="confirm", round=1, step_started_at=now,
+        ))
+        session.commit()
+    ensure_phase(ctx, inspection_id, request_phase(number))
+    return number
+
+
+def _accountable_for(ctx: EngineContext, head_of_service: str) -> str:
+    """Return who signs off evidence from this head of service: the accountable lead of a register item they lead."""
+    register = ctx.config.annex_a
+    for item in register.items:
+        if item.evidence_lead == head_of_service:
+            return register.accountable_lead(item)
+    return ctx.config.partnership.roles.director_final_check
+
+
+def reconcile_request(ctx: EngineContext, inspection_id: str, number: int) -> PassResult:
+    """Tell the LANO and head of service, chase the open step, report lateness once; say whether it is done."""
+    now = ctx.clock.now()
+    phase = request_phase(number)
+    with ctx.session() as session:
+        claim_pass(session, inspection_id, phase, now=now)
+        request = session.scalars(select(m.EvidenceRequest).where(
+            m.EvidenceRequest.inspection_id == inspection_id, m.EvidenceRequest.number == number)).one()
+        items = list(session.scalars(select(m.RegisterItem).where(
+            m.RegisterItem.inspection_id == inspection_id, m.RegisterItem.phase == phase)))
+        due = milestones(session, inspection_id)
+        staff = people(session, inspection_id)
+    mail = MailFailures()
+    wake_times: list[datetime] = []
+    roles = ctx.config.partnership.roles
+    lano, hos = staff[roles.lano], staff[request.head_of_service]
+    sent = 0
+    key = f"{inspection_id}:{phase}:received"
+    with mail.guard(key):
+        sent += _notice(ctx, inspection_id, key, "request_received", [lano.email, hos.email], now=now,
+                        copy_evidence=True, request=request, due=when(request.due_at), lano_name=lano.name,
+                        hos_name=hos.name)
+    chased, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
+    sent += chased
+    finished = all(s.outcome is not None for s in statuses)
+    if not finished and now >= request.due_at:
+        key = f"{inspection_id}:{phase}:late"
+        to = [staff[k].email for k in dict.fromkeys((roles.lano, roles.coordinator, request.accountable_lead))]
+        with mail.guard(key):
+            sent += _notice(ctx, inspection_id, key, "request_late", to, now=now, request=request,
+                            due=when(request.due_at), waiting=statuses)
+    elif not finished:
+        wake_times.append(request.due_at)
+    done = finished and not mail.retry
+    if mail.retry:
+        wake_times.append(now + MAIL_RETRY_AFTER)
+    next_wake = min(wake_times) if wake_times and not done else None
+    label = f"Additional evidence request {number}"
+    reason = (f"{label}: {statuses[0].outcome} {to_london(now):%a %d %b %H:%M}" if finished
+              else f"{label} (due {to_london(request.due_at):%a %d %b %H:%M}). "
+              + waiting_reason(phase, statuses, staff))
+    if mail.failures:
+        reason = f"{mail.summary(next_wake)} {reason}"
+    return PassResult(inspection_id=inspection_id, phase=phase, done=done, sent=sent, next_wake_at=next_wake,
+                      reason=reason, items=statuses, mail_failures=mail.failures)
+
+
+def _notice(ctx: EngineContext, inspection_id: str, key: str, template: str, to: list[str], *, now: datetime,
+            copy_evidence: bool = False, **context: object) -> int:
+    """Send one notice (no link to answer) once, from the evidence inbox."""
+    evidence = ctx.config.partnership.inboxes.evidence.address
+
+    def build():  # noqa: ANN202
+        message = compose(ctx, template, key=key, sender_inbox="evidence", to=to, **context)
+        if copy_evidence:
+            from dataclasses import replace
+
+            return replace(message, cc=(evidence,))
+        return message
+
+    return int(ctx.ledger.send_once(key, build, inspection_id=inspection_id, template=template, now=now))
+
+
+def requests_overview(ctx: EngineContext, inspection_id: str) -> list[dict[str, object]]:
+    """Return one row per request for operators: number, source, received, due, step, state (no request text)."""
+    now = ctx.clock.now()
+    with ctx.session() as session:
+        requests = list(session.scalars(select(m.EvidenceRequest).where(
+            m.EvidenceRequest.inspection_id == inspection_id).order_by(m.EvidenceRequest.number)))
+        items = {i.ref: i for i in session.scalars(select(m.RegisterItem).where(
+            m.RegisterItem.inspection_id == inspection_id, m.RegisterItem.phase.startswith(REQUEST_PREFIX)))}
+    rows = []
+    for r in requests:
+        item = items.get(f"request-{r.number}")
+        state = item.outcome if item and item.outcome else ("LATE" if now >= r.due_at else "open")
+        took = (item.done_at - r.received_at) if item and item.done_at else None
+        rows.append({"request": r.number, "source": r.source, "received": f"{to_london(r.received_at):%a %d %b %H:%M}",
+                     "due": f"{to_london(r.due_at):%a %d %b %H:%M}", "step": item.step if item else "—",
+                     "state": state, "took": _hours(took) if took else "—"})
+    return rows
+
+
+def _hours(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}"

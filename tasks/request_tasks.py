@@ -1,0 +1,30 @@
+"""Tasks that reconcile an additional evidence request and show every request's timings to operators."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from send_inspection.engine.additional_requests import reconcile_request, requests_overview
+from send_inspection.engine.register_phase import PassResult
+from send_inspection.runtime import current_runtime
+from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
+from tasks.tracked_case_tasks import artifact_key
+
+
+@task(name="reconcile-request", cache_policy=NO_CACHE, persist_result=False,
+      retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+def reconcile_request_task(inspection_id: str, number: int) -> PassResult:
+    """Send the notice and every ask, reminder and escalation now due for the request."""
+    return reconcile_request(current_runtime().context, inspection_id, number)
+
+
+@task(name="publish-requests", cache_policy=NO_CACHE, persist_result=False)
+def publish_requests_task(result: PassResult) -> None:
+    """Show every request's timings as a table and this request's waiting reason (no request text)."""
+    rows = requests_overview(current_runtime().context, result.inspection_id)
+    create_table_artifact(key=artifact_key(result.inspection_id, "additional-requests"), table=rows,
+                          description="Additional evidence requests: received, due, step, state, time taken")
+    create_markdown_artifact(key=artifact_key(result.inspection_id, result.phase, "status"),
+                             markdown=f"**{result.reason}**", description="What this request is waiting for")
