@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from send_inspection.calendar import to_london
 from send_inspection.mail.message import Attachment
 
-_VTIMEZONE = """BEGIN:VTIMEZONE
+# Europe/London: BST from 01:00 UTC on the last Sunday of March, GMT from the last Sunday of October.
+VTIMEZONE = """BEGIN:VTIMEZONE
 TZID:Europe/London
 BEGIN:DAYLIGHT
 TZOFFSETFROM:+0000
@@ -28,12 +29,14 @@ END:STANDARD
 END:VTIMEZONE"""
 
 
-def _escape(text: str) -> str:
+def escape_text(text: str) -> str:
+    """Escape text for an iCalendar TEXT value (backslash, semicolon, comma and newlines)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
-def _fold(line: str) -> str:
+def fold_line(line: str) -> str:
+    """Fold a content line into lines of at most 75 octets, never inside a UTF-8 character."""
     out, data = [], line.encode("utf-8")
     while len(data) > 74:
         cut = 74
@@ -66,20 +69,20 @@ def meeting_invite(
         "PRODID:-//send-inspection//EN",
         "VERSION:2.0",
         "METHOD:REQUEST",
-        *_VTIMEZONE.splitlines(),
+        *VTIMEZONE.splitlines(),
         "BEGIN:VEVENT",
         f"UID:{uid}",
         f"SEQUENCE:{sequence}",
         f"DTSTAMP:{stamp.astimezone(UTC).strftime(fmt)}Z",
         f"DTSTART;TZID=Europe/London:{to_london(start).strftime(fmt)}",
         f"DTEND;TZID=Europe/London:{to_london(end).strftime(fmt)}",
-        f"SUMMARY:{_escape(summary)}",
-        f"LOCATION:{_escape(location)}",
-        f"DESCRIPTION:{_escape(description)}",
+        f"SUMMARY:{escape_text(summary)}",
+        f"LOCATION:{escape_text(location)}",
+        f"DESCRIPTION:{escape_text(description)}",
         f"ORGANIZER:mailto:{organizer}",
         *[f"ATTENDEE;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:{a}" for a in attendees],
         "END:VEVENT",
         "END:VCALENDAR",
     ]
-    body = "\r\n".join(_fold(line) for line in lines) + "\r\n"
+    body = "\r\n".join(fold_line(line) for line in lines) + "\r\n"
     return Attachment(filename="invite.ics", content_type="text/calendar; method=REQUEST", data=body.encode())
