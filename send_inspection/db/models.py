@@ -272,3 +272,53 @@ class EvidenceRequest(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     due_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(80))
+
+
+class InboxMessage(Base):
+    """A message taken from a watched shared inbox, by its internet message id: handed over once, then kept."""
+
+    __tablename__ = "inbox_messages"
+    __table_args__ = (UniqueConstraint("mailbox", "internet_message_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mailbox: Mapped[str] = mapped_column(String(320))
+    internet_message_id: Mapped[str] = mapped_column(String(500))
+    ews_item_id: Mapped[str] = mapped_column(String(512))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Set while one watcher hands the message over, so another leaves it alone; cleared when that fails.
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Set once the callback has taken the message (or the watcher gave up on it): never handed over again.
+    handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # What the callback said it did, or why the watcher gave up; never the message's text.
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class EwsMeeting(Base):
+    """An Outlook meeting sent from a shared mailbox's calendar, by our own key, with its EWS item id."""
+
+    __tablename__ = "ews_meetings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    mailbox: Mapped[str] = mapped_column(String(320))
+    # creating -> sent -> cancelled; uncertain when a create failed in a way that may have created it.
+    status: Mapped[str] = mapped_column(String(20))
+    ews_item_id: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    changekey: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # How many updates were sent after the first request.
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    start_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    end_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    location: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    attendees: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A digest of each field as last sent (subject and body are not kept), to send only what changed.
+    sent_digests: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

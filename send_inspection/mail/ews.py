@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -44,7 +44,9 @@ from exchangelib.errors import (
     UnauthorizedError,
 )
 from exchangelib.fields import ExtendedPropertyField
+from exchangelib.folders import BaseFolder, Root
 from exchangelib.items import SEND_ONLY, SEND_TO_NONE
+from exchangelib.properties import DistinguishedFolderId
 from exchangelib.services import CreateItem
 from exchangelib.version import EXCHANGE_2013, EXCHANGE_2013_SP1, EXCHANGE_2016, EXCHANGE_2019, EXCHANGE_O365
 from oauthlib.oauth2 import OAuth2Error
@@ -94,6 +96,8 @@ _TRANSIENT_CODES = {
     "ErrorSubmissionQuotaExceeded",
     "ErrorBatchProcessingStopped",
 }
+_T = TypeVar("_T")
+
 _VERSION_CODES = {
     "ErrorInvalidServerVersion",
     "ErrorInvalidSchemaVersionForMailboxVersion",
@@ -192,6 +196,22 @@ class _Ceiling(FaultTolerance):
 
 def _code(exc: BaseException) -> str:
     return type(exc).__name__
+
+
+_F = TypeVar("_F", bound=BaseFolder)
+
+
+def mailbox_folder(account: Account, folder_cls: type[_F]) -> _F:
+    """Return the well-known folder `folder_cls` (Inbox, Calendar...) of the account's mailbox, without a request.
+
+    The folder is named by its distinguished id and the mailbox's address, as a delegate must name another
+    mailbox's folder; exchangelib's account.inbox would first ask the server for the folder hierarchy.
+    """
+    mailbox = Mailbox(email_address=account.primary_smtp_address)
+    root = Root(account=account, _distinguished_id=DistinguishedFolderId(id=Root.DISTINGUISHED_FOLDER_ID,
+                                                                         mailbox=mailbox))
+    return folder_cls(root=root, _distinguished_id=DistinguishedFolderId(id=folder_cls.DISTINGUISHED_FOLDER_ID,
+                                                                         mailbox=mailbox))
 
 
 class EwsTransport:
@@ -300,6 +320,18 @@ class EwsTransport:
             self._accounts[mailbox.casefold()] = account
             return account
 
+    def account_for(self, mailbox: str) -> Account:
+        """Return the exchangelib account acting as the shared mailbox `mailbox` (built once, no network call)."""
+        return self._account(mailbox)
+
+    def call(self, request: Callable[[], _T], *, mailbox: str, recipients: Sequence[str] = ()) -> _T:
+        """Run one EWS request for `mailbox` under the back-off ceiling; failures become MailTransportError."""
+        self._policy.start_send()
+        try:
+            return request()
+        except (EWSError, requests.RequestException, OAuth2Error, OSError) as exc:
+            raise self.classify(exc, mailbox=mailbox, recipients=tuple(recipients)) from exc
+
     def _item(self, message: OutgoingMessage, account: Account) -> _KeyedMessage:
         """Map an outgoing message to an exchangelib Message in the shared mailbox's account."""
         attachments = [
@@ -394,6 +426,10 @@ class EwsTransport:
                 return
 
     def _classify(self, exc: BaseException, message: OutgoingMessage) -> MailTransportError:
+        """Turn a failure to send `message` into a MailTransportError that says what to fix."""
+        return self.classify(exc, mailbox=message.sender, recipients=tuple(all_recipients(message)))
+
+    def classify(self, exc: BaseException, *, mailbox: str, recipients: tuple[str, ...] = ()) -> MailTransportError:
         """Turn an exchangelib, HTTP or OAuth2 failure into a MailTransportError that says what to fix."""
         code = _code(exc)
         text = " ".join(str(exc).split())
@@ -404,7 +440,7 @@ class EwsTransport:
             return self._fail(f"login refused ({text}): check the {self._login_what()}", retryable=False)
         if isinstance(exc, CASError):
             return self._fail(f"the Client Access server refused the request ({text}): check the mailbox "
-                              f"{message.sender} and the {self._login_what()}", retryable=False)
+                              f"{mailbox} and the {self._login_what()}", retryable=False)
         if isinstance(exc, OAuth2Error):
             retryable = exc.error in {"server_error", "temporarily_unavailable"}
             return self._fail(f"the token endpoint {self.token_url} refused the client credentials "
@@ -413,11 +449,10 @@ class EwsTransport:
         if isinstance(exc, RedirectError):
             return self._fail(f"the endpoint redirects to {exc.url}: check the EWS endpoint URL", retryable=False)
         if code in _RECIPIENT_CODES:
-            recipients = tuple(all_recipients(message))
             return self._fail(f"recipients refused ({code}: {text}); the server does not say which of these: "
                               f"{', '.join(recipients)}", retryable=False, refused=recipients)
         if code in _PERMISSION_CODES:
-            return self._fail(f"{code}: {text}; check that the mailbox {message.sender} exists and that "
+            return self._fail(f"{code}: {text}; check that the mailbox {mailbox} exists and that "
                               f"{self._permission_what()}", retryable=False)
         if code in _VERSION_CODES:
             return self._fail(f"{code}: {text}; check the Exchange version (now {self.version})", retryable=False)

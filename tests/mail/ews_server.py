@@ -2,16 +2,22 @@
 
 It answers CreateItem (and an OAuth2 client-credentials token request), records what each request asked for,
 and can be told to be busy, to refuse a recipient inside a bulk request, or to refuse every login.
+It also keeps one calendar and one inbox: CreateItem of a CalendarItem (a meeting request) or of a
+CancelCalendarItem, UpdateItem of a calendar item, FindItem (inbox or calendar, with paging, sorting and a simple
+restriction), GetItem and GetAttachment.
 Any other operation is recorded and answered with a SOAP fault, so a test sees an unexpected request at once.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import threading
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs
@@ -38,6 +44,8 @@ class Seen:
     operation: str
     anchor_mailbox: str | None
     authorization: str | None
+    # The request body as sent, to assert on the exact SOAP XML.
+    body: bytes = b""
 
 
 @dataclass
@@ -63,13 +71,76 @@ class SentItem:
 class Script:
     """What the server does next: busy answers to give, recipients or items to refuse, logins to refuse."""
 
-    # Back-off (milliseconds) of each ErrorServerBusy fault still to give, one per CreateItem request.
+    # Back-off (milliseconds) of each ErrorServerBusy fault still to give, one per SOAP request.
     busy: list[int] = field(default_factory=list)
     # Recipient address -> EWS response code given for any item addressed to it.
     refuse: dict[str, str] = field(default_factory=dict)
     # EWS response code given for every item, whoever it is addressed to.
     item_error: str | None = None
     refuse_logins: bool = False
+
+
+@dataclass
+class CalendarEntry:
+    """A calendar item in the shared mailbox's calendar, as the meeting requests left it."""
+
+    item_id: str
+    changekey: str
+    organizer: str | None
+    subject: str
+    body: str
+    location: str
+    start: str
+    end: str
+    start_timezone: str | None
+    end_timezone: str | None
+    attendees: list[str]
+    extended: dict[str, str]
+    cancelled: bool = False
+    version: int = 0
+
+
+@dataclass
+class MeetingMail:
+    """A meeting message the server sent to attendees: a request, an update or a cancellation."""
+
+    kind: str
+    item_id: str
+    mode: str
+    organizer: str | None
+    to: list[str]
+    subject: str
+    start: str
+    end: str
+    location: str
+    body: str
+
+
+@dataclass
+class InboxAttachment:
+    """A file attached to a message in the inbox."""
+
+    attachment_id: str
+    name: str
+    content_type: str
+    data: bytes
+    is_inline: bool = False
+
+
+@dataclass
+class InboxItem:
+    """A message (or other item) in the shared mailbox's inbox."""
+
+    item_id: str
+    changekey: str
+    kind: str
+    received_at: datetime
+    subject: str
+    sender: str
+    sender_name: str
+    body: str
+    internet_message_id: str
+    attachments: list[InboxAttachment]
 
 
 def _text(elem: ET.Element | None) -> str:
@@ -152,6 +223,42 @@ def _create_item_response(outcomes: list[str | None]) -> bytes:
     )
 
 
+def _success(operation: str, inner: str) -> str:
+    return (f'<m:{operation}ResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>'
+            f"{inner}</m:{operation}ResponseMessage>")
+
+
+def _error(operation: str, code: str, inner: str = "") -> str:
+    return (f'<m:{operation}ResponseMessage ResponseClass="Error"><m:MessageText>{code} for this item</m:MessageText>'
+            f"<m:ResponseCode>{code}</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>{inner}"
+            f"</m:{operation}ResponseMessage>")
+
+
+def _response(operation: str, messages: Sequence[str]) -> bytes:
+    return _envelope(
+        f'<m:{operation}Response xmlns:m="{M}" xmlns:t="{T}"><m:ResponseMessages>{"".join(messages)}'
+        f"</m:ResponseMessages></m:{operation}Response>"
+    )
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _mailbox_xml(tag: str, address: str, name: str = "") -> str:
+    return (f"<t:{tag}><t:Mailbox><t:Name>{escape(name or address)}</t:Name><t:EmailAddress>{escape(address)}"
+            "</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType><t:MailboxType>OneOff</t:MailboxType></t:Mailbox>"
+            f"</t:{tag}>")
+
+
+def _extended_name(uri: ET.Element) -> str:
+    return uri.get("PropertyName") or uri.get("PropertyTag") or uri.get("PropertyId") or ""
+
+
 class EwsServer:
     """Serve EWS on 127.0.0.1 in a thread; `sent` holds every message accepted, `seen` every request."""
 
@@ -162,6 +269,11 @@ class EwsServer:
         self.script = Script()
         self.seen: list[Seen] = []
         self.sent: list[SentItem] = []
+        # The shared mailbox's calendar (by item id), the meeting mail it sent, and its inbox.
+        self.calendar: dict[str, CalendarEntry] = {}
+        self.meeting_mail: list[MeetingMail] = []
+        self.inbox: list[InboxItem] = []
+        self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
@@ -183,6 +295,50 @@ class EwsServer:
         """Return the operations requested so far, in order."""
         with self._lock:
             return [seen.operation for seen in self.seen]
+
+    def requests(self, operation: str) -> list[str]:
+        """Return the SOAP bodies of the requests for `operation` so far, as text."""
+        with self._lock:
+            return [seen.body.decode() for seen in self.seen if seen.operation == operation]
+
+    def deliver(
+        self,
+        *,
+        subject: str,
+        sender: str,
+        body: str,
+        received_at: datetime,
+        sender_name: str = "",
+        internet_message_id: str | None = None,
+        attachments: Sequence[tuple[str, str, bytes]] = (),
+        kind: str = "Message",
+    ) -> InboxItem:
+        """Put a message into the inbox, as if it had just been received; attachments are (name, type, data)."""
+        with self._lock:
+            n = next(self._ids)
+            item = InboxItem(
+                item_id=f"AAMkInbox{n:04d}=",
+                changekey=f"CQAAABYAAAInbox{n:04d}",
+                kind=kind,
+                received_at=received_at.astimezone(UTC),
+                subject=subject,
+                sender=sender,
+                sender_name=sender_name,
+                body=body,
+                internet_message_id=internet_message_id or f"<msg-{n}@inspectors.demo-county.example>",
+                attachments=[InboxAttachment(f"AAMkAttach{n:04d}-{i}=", name, content_type, data)
+                             for i, (name, content_type, data) in enumerate(attachments)],
+            )
+            self.inbox.append(item)
+            return item
+
+    def touch(self, item_id: str) -> str:
+        """Change a calendar item as a person in Outlook would (a new change key); return the new change key."""
+        with self._lock:
+            entry = self.calendar[item_id]
+            entry.version += 1
+            entry.changekey = f"DwAAABYAAA{item_id[-6:-1]}v{entry.version}"
+            return entry.changekey
 
     def start(self) -> EwsServer:
         """Start serving in a background thread."""
@@ -224,20 +380,38 @@ class EwsServer:
     def _soap(self, root: ET.Element, *, anchor: str | None) -> tuple[int, bytes]:
         body = root.find(f"{{{SOAP}}}Body")
         operation = body[0] if body is not None and len(body) else None
-        if operation is None or operation.tag != f"{{{M}}}CreateItem":
-            return 500, _fault("ErrorInvalidRequest", "This test server only answers CreateItem")
+        name = "" if operation is None else operation.tag.split("}")[-1]
+        handlers = {
+            "CreateItem": self._create_item,
+            "UpdateItem": self._update_item,
+            "FindItem": self._find_item,
+            "GetItem": self._get_item,
+            "GetAttachment": self._get_attachment,
+        }
+        if operation is None or name not in handlers or operation.tag != f"{{{M}}}{name}":
+            return 500, _fault("ErrorInvalidRequest", f"This test server only answers {', '.join(handlers)}")
         if self.script.busy:
             back_off = self.script.busy.pop(0)
             return 500, _fault("ErrorServerBusy", "The server cannot service this request right now.",
                                back_off_ms=back_off)
         impersonated = root.find(f"{{{SOAP}}}Header/{{{T}}}ExchangeImpersonation/{{{T}}}ConnectingSID/"
                                  f"{{{T}}}PrimarySmtpAddress")
+        acting = anchor if impersonated is None else _text(impersonated)
+        return handlers[name](operation, anchor=anchor, impersonated=None if impersonated is None
+                              else _text(impersonated), acting=acting)
+
+    def _create_item(self, operation: ET.Element, *, anchor: str | None, impersonated: str | None,
+                     acting: str | None) -> tuple[int, bytes]:
+        items = operation.find(f"{{{M}}}Items")
+        children = [] if items is None else list(items)
+        if children and children[0].tag == f"{{{T}}}CalendarItem":
+            return self._create_meetings(operation, children, acting=acting)
+        if children and children[0].tag == f"{{{T}}}CancelCalendarItem":
+            return self._cancel_meetings(children)
         disposition = operation.get("MessageDisposition", "")
         outcomes: list[str | None] = []
-        items = operation.find(f"{{{M}}}Items")
-        for item in [] if items is None else list(items):
-            parsed = _parse_item(item, disposition=disposition, anchor=anchor,
-                                 impersonated=None if impersonated is None else _text(impersonated))
+        for item in children:
+            parsed = _parse_item(item, disposition=disposition, anchor=anchor, impersonated=impersonated)
             refused = [self.script.refuse[a] for a in (*parsed.to, *parsed.cc, *parsed.bcc) if a in self.script.refuse]
             if self.script.item_error:
                 refused.insert(0, self.script.item_error)
@@ -247,6 +421,296 @@ class EwsServer:
                 self.sent.append(parsed)
                 outcomes.append(None)
         return 200, _create_item_response(outcomes)
+
+    # --- calendar -------------------------------------------------------------------------------------------
+
+    def _new_ids(self, prefix: str) -> tuple[str, str]:
+        n = next(self._ids)
+        return f"AAMk{prefix}{n:04d}=", f"DwAAABYAAA{n:04d}=v0"
+
+    def _create_meetings(self, operation: ET.Element, items: list[ET.Element], *,
+                         acting: str | None) -> tuple[int, bytes]:
+        mode = operation.get("SendMeetingInvitations", "")
+        folder_mailbox = operation.find(f"{{{M}}}SavedItemFolderId/{{{T}}}DistinguishedFolderId/{{{T}}}Mailbox/"
+                                        f"{{{T}}}EmailAddress")
+        # Exchange makes the owner of the calendar the item is saved in the organiser.
+        organizer = acting if folder_mailbox is None else _text(folder_mailbox)
+        messages = []
+        for item in items:
+            item_id, changekey = self._new_ids("Cal")
+            start_tz = item.find(f"{{{T}}}StartTimeZone")
+            end_tz = item.find(f"{{{T}}}EndTimeZone")
+            entry = CalendarEntry(
+                item_id=item_id,
+                changekey=changekey,
+                organizer=organizer,
+                subject=_text(item.find(f"{{{T}}}Subject")),
+                body=_text(item.find(f"{{{T}}}Body")),
+                location=_text(item.find(f"{{{T}}}Location")),
+                start=_text(item.find(f"{{{T}}}Start")),
+                end=_text(item.find(f"{{{T}}}End")),
+                start_timezone=None if start_tz is None else start_tz.get("Id"),
+                end_timezone=None if end_tz is None else end_tz.get("Id"),
+                attendees=[_text(a) for a in item.findall(f"{{{T}}}RequiredAttendees/{{{T}}}Attendee/{{{T}}}Mailbox/"
+                                                          f"{{{T}}}EmailAddress")],
+                extended=self._extended(item),
+            )
+            if self.script.item_error:
+                messages.append(_error("CreateItem", self.script.item_error, "<m:Items/>"))
+                continue
+            self.calendar[item_id] = entry
+            if mode != "SendToNone":
+                self._notify("request", entry, mode=mode, to=entry.attendees)
+            messages.append(_success("CreateItem", f'<m:Items><t:CalendarItem><t:ItemId Id="{item_id}" '
+                                                   f'ChangeKey="{changekey}"/></t:CalendarItem></m:Items>'))
+        return 200, _response("CreateItem", messages)
+
+    def _extended(self, item: ET.Element) -> dict[str, str]:
+        values = {}
+        for prop in item.findall(f"{{{T}}}ExtendedProperty"):
+            uri = prop.find(f"{{{T}}}ExtendedFieldURI")
+            if uri is not None:
+                values[_extended_name(uri)] = _text(prop.find(f"{{{T}}}Value"))
+        return values
+
+    def _notify(self, kind: str, entry: CalendarEntry, *, mode: str, to: list[str], body: str | None = None) -> None:
+        self.meeting_mail.append(MeetingMail(kind=kind, item_id=entry.item_id, mode=mode, organizer=entry.organizer,
+                                             to=list(to), subject=entry.subject, start=entry.start, end=entry.end,
+                                             location=entry.location, body=entry.body if body is None else body))
+
+    def _bump(self, entry: CalendarEntry) -> None:
+        entry.version += 1
+        entry.changekey = f"{entry.changekey.rsplit('v', 1)[0]}v{entry.version}"
+
+    def _cancel_meetings(self, items: list[ET.Element]) -> tuple[int, bytes]:
+        messages = []
+        for item in items:
+            ref = item.find(f"{{{T}}}ReferenceItemId")
+            entry = None if ref is None else self.calendar.get(ref.get("Id", ""))
+            if entry is None or entry.cancelled:
+                messages.append(_error("CreateItem", "ErrorItemNotFound", "<m:Items/>"))
+                continue
+            if ref is not None and ref.get("ChangeKey") and ref.get("ChangeKey") != entry.changekey:
+                messages.append(_error("CreateItem", "ErrorStaleObject", "<m:Items/>"))
+                continue
+            entry.cancelled = True
+            self._bump(entry)
+            self._notify("cancellation", entry, mode="SendToAllAndSaveCopy", to=entry.attendees,
+                         body=_text(item.find(f"{{{T}}}NewBodyContent")))
+            messages.append(_success("CreateItem", "<m:Items/>"))
+        return 200, _response("CreateItem", messages)
+
+    def _update_item(self, operation: ET.Element, *, anchor: str | None, impersonated: str | None,
+                     acting: str | None) -> tuple[int, bytes]:
+        mode = operation.get("SendMeetingInvitationsOrCancellations", "")
+        resolution = operation.get("ConflictResolution", "")
+        messages = []
+        for change in operation.findall(f"{{{M}}}ItemChanges/{{{T}}}ItemChange"):
+            ref = change.find(f"{{{T}}}ItemId")
+            entry = None if ref is None else self.calendar.get(ref.get("Id", ""))
+            if entry is None or entry.cancelled:
+                messages.append(_error("UpdateItem", "ErrorItemNotFound", "<m:Items/>"))
+                continue
+            if ref is not None and ref.get("ChangeKey") != entry.changekey and resolution != "AlwaysOverwrite":
+                messages.append(_error("UpdateItem", "ErrorIrresolvableConflict", "<m:Items/>"))
+                continue
+            before = (entry.start, entry.end, entry.location)
+            old_attendees = list(entry.attendees)
+            for update in change.findall(f"{{{T}}}Updates/*"):
+                values = update.find(f"{{{T}}}CalendarItem")
+                uri = update.find(f"{{{T}}}FieldURI")
+                name = "" if uri is None else uri.get("FieldURI", "").split(":")[-1]
+                value = None if values is None or not len(values) else values[0]
+                self._apply(entry, name, value, deleted=update.tag == f"{{{T}}}DeleteItemField")
+            self._bump(entry)
+            if mode not in ("", "SendToNone"):
+                moved = before != (entry.start, entry.end, entry.location)
+                if mode.startswith("SendToChanged") and not moved:
+                    to = [a for a in entry.attendees if a not in old_attendees]
+                else:
+                    to = list(entry.attendees)
+                removed = [a for a in old_attendees if a not in entry.attendees]
+                if to:
+                    self._notify("update", entry, mode=mode, to=to)
+                if removed:
+                    self._notify("cancellation", entry, mode=mode, to=removed)
+            messages.append(_success("UpdateItem", f'<m:Items><t:CalendarItem><t:ItemId Id="{entry.item_id}" '
+                                                   f'ChangeKey="{entry.changekey}"/></t:CalendarItem></m:Items>'
+                                                   "<m:ConflictResults><t:Count>0</t:Count></m:ConflictResults>"))
+        return 200, _response("UpdateItem", messages)
+
+    def _apply(self, entry: CalendarEntry, name: str, value: ET.Element | None, *, deleted: bool) -> None:
+        text = "" if deleted or value is None else _text(value)
+        if name == "RequiredAttendees":
+            entry.attendees = [] if deleted or value is None else [
+                _text(a) for a in value.findall(f"{{{T}}}Attendee/{{{T}}}Mailbox/{{{T}}}EmailAddress")]
+        elif name in ("StartTimeZone", "EndTimeZone"):
+            setattr(entry, "start_timezone" if name == "StartTimeZone" else "end_timezone",
+                    None if value is None else value.get("Id"))
+        elif name in ("Subject", "Body", "Location", "Start", "End"):
+            setattr(entry, name.lower(), text)
+
+    # --- finding and reading items -------------------------------------------------------------------------
+
+    def _folder_items(self, operation: ET.Element) -> tuple[str, list[InboxItem | CalendarEntry]]:
+        folder = operation.find(f"{{{M}}}ParentFolderIds/{{{T}}}DistinguishedFolderId")
+        name = "" if folder is None else folder.get("Id", "")
+        if name == "inbox":
+            return name, list(self.inbox)
+        if name == "calendar":
+            return name, [entry for entry in self.calendar.values() if not entry.cancelled]
+        return name, []
+
+    def _value(self, item: InboxItem | CalendarEntry, uri: ET.Element) -> str | datetime | None:
+        if uri.tag == f"{{{T}}}ExtendedFieldURI":
+            return item.extended.get(_extended_name(uri)) if isinstance(item, CalendarEntry) else None
+        field_uri = uri.get("FieldURI", "")
+        if isinstance(item, InboxItem):
+            return {"item:DateTimeReceived": item.received_at, "item:Subject": item.subject}.get(field_uri)
+        return {"item:Subject": item.subject, "calendar:Start": _parse_time(item.start)}.get(field_uri)
+
+    def _matches(self, item: InboxItem | CalendarEntry, condition: ET.Element) -> bool:
+        tag = condition.tag.split("}")[-1]
+        if tag == "And":
+            return all(self._matches(item, part) for part in condition)
+        if tag == "Or":
+            return any(self._matches(item, part) for part in condition)
+        if tag == "Not":
+            return not self._matches(item, condition[0])
+        uri = condition[0]
+        constant = condition.find(f"{{{T}}}FieldURIOrConstant/{{{T}}}Constant")
+        have = self._value(item, uri)
+        want: str | datetime = "" if constant is None else constant.get("Value", "")
+        if have is None:
+            return False
+        if isinstance(have, datetime):
+            want = _parse_time(str(want))
+        compare = {
+            "IsEqualTo": lambda a, b: a == b,
+            "IsNotEqualTo": lambda a, b: a != b,
+            "IsGreaterThan": lambda a, b: a > b,
+            "IsGreaterThanOrEqualTo": lambda a, b: a >= b,
+            "IsLessThan": lambda a, b: a < b,
+            "IsLessThanOrEqualTo": lambda a, b: a <= b,
+        }[tag]
+        return bool(compare(have, want))
+
+    def _sort_key(self, uri: ET.Element) -> Callable[[InboxItem | CalendarEntry], str]:
+        def key(item: InboxItem | CalendarEntry) -> str:
+            value = self._value(item, uri)
+            return _utc(value) if isinstance(value, datetime) else str(value or "")
+
+        return key
+
+    def _find_item(self, operation: ET.Element, **_: str | None) -> tuple[int, bytes]:
+        folder, items = self._folder_items(operation)
+        restriction = operation.find(f"{{{M}}}Restriction")
+        if restriction is not None and len(restriction):
+            items = [item for item in items if self._matches(item, restriction[0])]
+        for order in reversed(operation.findall(f"{{{M}}}SortOrder/{{{T}}}FieldOrder")):
+            uri = order.find(f"{{{T}}}FieldURI")
+            if uri is not None:
+                items.sort(key=self._sort_key(uri), reverse=order.get("Order") == "Descending")
+        view = operation.find(f"{{{M}}}IndexedPageItemView")
+        offset = 0 if view is None else int(view.get("Offset", "0"))
+        limit = len(items) if view is None or view.get("MaxEntriesReturned") is None else int(
+            view.get("MaxEntriesReturned", "0"))
+        page = items[offset:offset + limit]
+        wanted = operation.findall(f"{{{M}}}ItemShape/{{{T}}}AdditionalProperties/*")
+        rendered = "".join(self._render(item, wanted) for item in page)
+        last = "true" if offset + len(page) >= len(items) else "false"
+        root = (f'<m:RootFolder IndexedPagingOffset="{offset + len(page)}" TotalItemsInView="{len(items)}" '
+                f'IncludesLastItemInRange="{last}"><t:Items>{rendered}</t:Items></m:RootFolder>')
+        if folder not in ("inbox", "calendar"):
+            return 200, _response("FindItem", [_error("FindItem", "ErrorFolderNotFound")])
+        return 200, _response("FindItem", [_success("FindItem", root)])
+
+    def _find_by_id(self, item_id: str) -> InboxItem | CalendarEntry | None:
+        for item in self.inbox:
+            if item.item_id == item_id:
+                return item
+        return self.calendar.get(item_id)
+
+    def _get_item(self, operation: ET.Element, **_: str | None) -> tuple[int, bytes]:
+        wanted = operation.findall(f"{{{M}}}ItemShape/{{{T}}}AdditionalProperties/*")
+        messages = []
+        for ref in operation.findall(f"{{{M}}}ItemIds/{{{T}}}ItemId"):
+            item = self._find_by_id(ref.get("Id", ""))
+            if item is None or (isinstance(item, CalendarEntry) and item.cancelled):
+                messages.append(_error("GetItem", "ErrorItemNotFound", "<m:Items/>"))
+            else:
+                messages.append(_success("GetItem", f"<m:Items>{self._render(item, wanted)}</m:Items>"))
+        return 200, _response("GetItem", messages)
+
+    def _render(self, item: InboxItem | CalendarEntry, wanted: list[ET.Element]) -> str:
+        uris = {uri.get("FieldURI", "") for uri in wanted if uri.tag == f"{{{T}}}FieldURI"}
+        parts = []
+        if isinstance(item, CalendarEntry):
+            parts.append(f'<t:ItemId Id="{item.item_id}" ChangeKey="{item.changekey}"/>')
+            if "item:Subject" in uris:
+                parts.append(f"<t:Subject>{escape(item.subject)}</t:Subject>")
+            for uri in wanted:
+                if uri.tag == f"{{{T}}}ExtendedFieldURI" and _extended_name(uri) in item.extended:
+                    attrs = " ".join(f'{k}="{escape(v)}"' for k, v in uri.attrib.items())
+                    parts.append(f"<t:ExtendedProperty><t:ExtendedFieldURI {attrs}/><t:Value>"
+                                 f"{escape(item.extended[_extended_name(uri)])}</t:Value></t:ExtendedProperty>")
+            # Exchange answers in the request's TimeZoneContext; exchangelib asks for UTC.
+            if "calendar:Start" in uris:
+                parts.append(f"<t:Start>{_utc(_parse_time(item.start))}</t:Start>")
+            if "calendar:End" in uris:
+                parts.append(f"<t:End>{_utc(_parse_time(item.end))}</t:End>")
+            if "calendar:Location" in uris:
+                parts.append(f"<t:Location>{escape(item.location)}</t:Location>")
+            if "calendar:RequiredAttendees" in uris and item.attendees:
+                attendees = "".join(
+                    f"<t:Attendee><t:Mailbox><t:EmailAddress>{escape(a)}</t:EmailAddress></t:Mailbox>"
+                    "<t:ResponseType>Unknown</t:ResponseType></t:Attendee>" for a in item.attendees
+                )
+                parts.append(f"<t:RequiredAttendees>{attendees}</t:RequiredAttendees>")
+            if "calendar:Organizer" in uris and item.organizer:
+                parts.append(_mailbox_xml("Organizer", item.organizer))
+            return f"<t:CalendarItem>{''.join(parts)}</t:CalendarItem>"
+        parts.append(f'<t:ItemId Id="{item.item_id}" ChangeKey="{item.changekey}"/>')
+        if "item:Subject" in uris:
+            parts.append(f"<t:Subject>{escape(item.subject)}</t:Subject>")
+        if "item:DateTimeReceived" in uris:
+            parts.append(f"<t:DateTimeReceived>{_utc(item.received_at)}</t:DateTimeReceived>")
+        if "item:HasAttachments" in uris:
+            parts.append(f"<t:HasAttachments>{'true' if item.attachments else 'false'}</t:HasAttachments>")
+        if "item:Attachments" in uris and item.attachments:
+            files = "".join(
+                f'<t:FileAttachment><t:AttachmentId Id="{a.attachment_id}"/><t:Name>{escape(a.name)}</t:Name>'
+                f"<t:ContentType>{escape(a.content_type)}</t:ContentType><t:Size>{len(a.data)}</t:Size>"
+                f"<t:IsInline>{'true' if a.is_inline else 'false'}</t:IsInline></t:FileAttachment>"
+                for a in item.attachments
+            )
+            parts.append(f"<t:Attachments>{files}</t:Attachments>")
+        if "item:TextBody" in uris:
+            parts.append(f'<t:TextBody BodyType="Text">{escape(item.body)}</t:TextBody>')
+        if "message:Sender" in uris:
+            parts.append(_mailbox_xml("Sender", item.sender, item.sender_name))
+        if "message:From" in uris:
+            parts.append(_mailbox_xml("From", item.sender, item.sender_name))
+        if "message:InternetMessageId" in uris:
+            parts.append(f"<t:InternetMessageId>{escape(item.internet_message_id)}</t:InternetMessageId>")
+        return f"<t:{item.kind}>{''.join(parts)}</t:{item.kind}>"
+
+    def _get_attachment(self, operation: ET.Element, **_: str | None) -> tuple[int, bytes]:
+        by_id = {a.attachment_id: a for item in self.inbox for a in item.attachments}
+        messages = []
+        for ref in operation.findall(f"{{{M}}}AttachmentIds/{{{T}}}AttachmentId"):
+            attachment = by_id.get(ref.get("Id", ""))
+            if attachment is None:
+                messages.append(_error("GetAttachment", "ErrorItemNotFound", "<m:Attachments/>"))
+                continue
+            content = base64.b64encode(attachment.data).decode()
+            messages.append(_success(
+                "GetAttachment",
+                f'<m:Attachments><t:FileAttachment><t:AttachmentId Id="{attachment.attachment_id}"/>'
+                f"<t:Name>{escape(attachment.name)}</t:Name><t:ContentType>{escape(attachment.content_type)}"
+                f"</t:ContentType><t:Content>{content}</t:Content></t:FileAttachment></m:Attachments>",
+            ))
+        return 200, _response("GetAttachment", messages)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -274,7 +738,7 @@ class EwsServer:
                         operation = body[0].tag.split("}")[-1] if body is not None and len(body) else "?"
                     except ET.ParseError:
                         root, operation = None, "?"
-                    server.seen.append(Seen(self.path, operation, anchor, authorization))
+                    server.seen.append(Seen(self.path, operation, anchor, authorization, data))
                     if self.path != EWS_PATH or root is None:
                         self._answer(404, b"Not found", content_type="text/plain")
                         return
