@@ -140,6 +140,24 @@ def cmd_request(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_timetable(args: argparse.Namespace) -> int:
+    """Import (or re-import) the inspectors' fieldwork timetable; fieldwork starts, debriefs follow each slot."""
+    from send_inspection.fieldwork.store import save_timetable
+    from send_inspection.fieldwork.timetable import TimetableRefused, read_timetable
+    from send_inspection.live import build_context
+
+    ctx = build_context(load_settings())
+    try:
+        timetable = read_timetable(Path(args.file), people=ctx.config.partnership.people)
+    except TimetableRefused as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    changes = save_timetable(ctx, args.inspection, timetable)
+    print(f"{len(timetable)} slots: {len(changes.added)} new, {len(changes.changed)} changed, "
+          f"{len(changes.removed)} cancelled; the fieldwork run picks them up within a minute")
+    return 0
+
+
 def cmd_library(args: argparse.Namespace) -> int:
     """Load evidence into the library in advance (a new version when the content changed), or list what it holds."""
     from send_inspection.evidence.library import LibraryRefused, add_to_library, library_versions
@@ -366,6 +384,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = request_actions.add_parser("list", help="list every request with its timings")
     p.add_argument("--inspection", required=True)
     p.set_defaults(func=cmd_request)
+    timetable = sub.add_parser("timetable", help="import the inspectors' fieldwork timetable (CSV or XLSX)")
+    timetable_actions = timetable.add_subparsers(dest="action", required=True)
+    p = timetable_actions.add_parser("import", help="import or re-import it; changes are compared slot by slot")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("file")
+    p.set_defaults(func=cmd_timetable)
     library = sub.add_parser("library", help="load evidence into the library in advance, or list it")
     actions = library.add_subparsers(dest="action", required=True)
     p = actions.add_parser("add", help="load files as the next version of a row's evidence")

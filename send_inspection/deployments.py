@@ -14,6 +14,7 @@ def serve_deployments() -> None:
     from flows.annex_a_day2 import annex_a_day2
     from flows.annex_a_day5 import annex_a_day5
     from flows.case_selection import case_selection
+    from flows.fieldwork import fieldwork
     from flows.notification import notification
     from flows.ticker import ticker
     from flows.tracked_case import tracked_case
@@ -42,6 +43,10 @@ def serve_deployments() -> None:
         ),
         additional_request.to_deployment(
             name=DEPLOYMENT_NAME, description="One additional evidence request: started when it is recorded.",
+            tags=["send-inspection", "fieldwork"],
+        ),
+        fieldwork.to_deployment(
+            name=DEPLOYMENT_NAME, description="Fieldwork (weeks 2-3): started when the timetable is imported.",
             tags=["send-inspection", "fieldwork"],
         ),
         ticker.to_deployment(

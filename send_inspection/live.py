@@ -29,7 +29,8 @@ from send_inspection.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 DEPLOYMENT_NAME = "send-inspection"
-PHASE_FLOWS = {"notification": "notification", "day2": "annex-a-day-2", "day5": "annex-a-day-5"}
+PHASE_FLOWS = {"notification": "notification", "day2": "annex-a-day-2", "day5": "annex-a-day-5",
+               "fieldwork": "fieldwork"}
 
 
 def phase_deployment(phase: str) -> tuple[str, dict[str, object]]:

@@ -462,6 +462,25 @@ class AdditionalRequests(Strict):
         return v
 
 
+class Fieldwork(Strict):
+    """Fieldwork in weeks 2 and 3: when debriefs are due and when the daily KIT summary goes."""
+
+    debrief_within: str = "2h"         # a slot's debrief is due this long after the slot ends
+    kit_summary_at: str = "17:30"      # the internal keeping-in-touch summary, each fieldwork day
+
+    @field_validator("debrief_within")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+    @field_validator("kit_summary_at")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        parse_clock_time(v)
+        return v
+
+
 class CoreGroupMeeting(Strict):
     """The day-1 core group meeting: preferred time, and how to find the next sensible slot."""
 
@@ -489,6 +508,7 @@ class Timeline(Strict):
     chasing: Chasing = Field(default_factory=Chasing)
     core_group_meeting: CoreGroupMeeting = Field(default_factory=CoreGroupMeeting)
     additional_requests: AdditionalRequests = Field(default_factory=AdditionalRequests)
+    fieldwork: Fieldwork = Field(default_factory=Fieldwork)
     token_valid_after_deadline: str = "3d"
     extra_bank_holidays: list[date] = Field(default_factory=list)
     not_bank_holidays: list[date] = Field(default_factory=list)

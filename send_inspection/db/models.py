@@ -274,6 +274,50 @@ class EvidenceRequest(Base):
     recorded_by: Mapped[str] = mapped_column(String(80))
 
 
+class FieldworkSlot(Base):
+    """A slot of the inspectors' fieldwork timetable as last imported; `version` counts its changes."""
+
+    __tablename__ = "fieldwork_slots"
+    __table_args__ = (UniqueConstraint("inspection_id", "slot_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    slot_id: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    start_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    end_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    location: Mapped[str] = mapped_column(String(300))
+    attendees: Mapped[list[str]] = mapped_column(JSON)
+    debriefer: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    focus: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Calendar messages decided at import and not yet sent: [{"method", "sequence", "to": [ids], "ics"}].
+    pending_calendar: Mapped[list[dict]] = mapped_column(JSON, default=list)
+
+
+class Debrief(Base):
+    """What the debriefer recorded after a slot (Appendix E): never a child's details, by design of the form."""
+
+    __tablename__ = "debriefs"
+    __table_args__ = (UniqueConstraint("inspection_id", "slot_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    slot_id: Mapped[str] = mapped_column(String(80))
+    debriefer: Mapped[str] = mapped_column(String(80))
+    interviewees: Mapped[str] = mapped_column(Text)
+    focus: Mapped[str] = mapped_column(Text)
+    evidence_used: Mapped[str] = mapped_column(Text)
+    documents_requested: Mapped[list[str]] = mapped_column(JSON)
+    unexpected_questions: Mapped[str] = mapped_column(Text)
+    points_for_others: Mapped[str] = mapped_column(Text)
+    rating: Mapped[str] = mapped_column(String(10))
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class InboxMessage(Base):
     """A message taken from a watched shared inbox, by its internet message id: handed over once, then kept."""
 

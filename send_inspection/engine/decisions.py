@@ -15,7 +15,9 @@ from send_inspection.db import models as m
 #   Annex A register items: submit -> approve -> check -> upload
 #   A tracked child's work: identify; agree; inform (if the family declined); submit -> review; arrange
 #   An additional evidence request: confirm -> submit -> approve -> upload
-STEP_ORDER = ("identify", "agree", "inform", "confirm", "submit", "approve", "check", "review", "upload", "arrange")
+#   A fieldwork slot's debrief: debrief
+STEP_ORDER = ("identify", "agree", "inform", "confirm", "submit", "approve", "check", "review", "upload", "arrange",
+              "debrief")
 # step -> the answers that complete it (the item moves to its next step, or is done after its last).
 FORWARD: dict[str, frozenset[str]] = {
     "submit": frozenset({"submitted", "explained"}),
@@ -28,6 +30,7 @@ FORWARD: dict[str, frozenset[str]] = {
     "agree": frozenset({"agreed", "declined"}),
     "inform": frozenset({"replace", "records"}),
     "arrange": frozenset({"requested"}),
+    "debrief": frozenset({"debriefed"}),
 }
 # Steps whose reviewer may send the item back to the submitter, starting a new round.
 RETURNABLE = frozenset({"approve", "check", "review"})

@@ -19,6 +19,7 @@ ACTION_WORDS = {
     "check": "give the final director check",
     "upload": "confirm the upload to the inspectorate",
     "confirm": "say whether this evidence exists, and by when you will send it",
+    "debrief": "record the debrief of the meeting with the inspectors",
     "identify": "name the practitioners and settings of a tracked case",
     "agree": "record whether the family agrees to take part",
     "inform": "tell the lead inspector the family declined, and record their answer",
@@ -34,6 +35,7 @@ STEP_LABELS = {
     "check": "director check",
     "upload": "LANO upload",
     "confirm": "head of service confirms",
+    "debrief": "debrief",
     "identify": "practitioners named",
     "agree": "family agreement",
     "inform": "inspectors told",
@@ -48,6 +50,8 @@ def _noun(phase: str) -> str:
         return "tracked case step"
     if phase.startswith("request:"):
         return "the inspectors' additional evidence request"
+    if phase == "fieldwork":
+        return "a fieldwork meeting"
     return "Annex A item"
 
 

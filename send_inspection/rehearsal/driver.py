@@ -118,10 +118,12 @@ def _flows() -> dict:
     from flows.additional_request import additional_request
     from flows.annex_a_day2 import annex_a_day2
     from flows.annex_a_day5 import annex_a_day5
+    from flows.fieldwork import fieldwork
     from flows.notification import notification
     from flows.tracked_case import tracked_case
 
-    return {"notification": notification, "day2": annex_a_day2, "day5": annex_a_day5, "case": tracked_case,
+    return {"notification": notification, "day2": annex_a_day2, "day5": annex_a_day5, "fieldwork": fieldwork,
+            "case": tracked_case,
             "request": additional_request}
 
 

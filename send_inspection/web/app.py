@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 
 from fastapi import BackgroundTasks, FastAPI, Request
@@ -28,6 +29,8 @@ from send_inspection.engine.outgoing import ACTION_WORDS, when
 from send_inspection.engine.tracked_case import child_of
 from send_inspection.evidence.document_checks import check_document, check_links_reachable, summary_lines
 from send_inspection.evidence.library import add_to_library, latest_in_library
+from send_inspection.fieldwork.debrief_form import FIELDS as DEBRIEF_FIELDS
+from send_inspection.fieldwork.debrief_form import parse_debrief, record_debrief
 from send_inspection.runtime import Waker
 from send_inspection.tokens import TokenStatus, check_token
 from send_inspection.web.case_fields import IDENTIFY_FIELDS, requested_slot
@@ -69,11 +72,12 @@ OUTCOMES = {
                ("replace", "The inspectors will choose another child")],
     "review": [("approved", "Reviewed: it can go to the inspectors"), ("returned", "Return with comment")],
     "arrange": [("requested", "Record the meeting as requested")],
+    "debrief": [("debriefed", "Record the debrief")],
 }
 
 
 # Typed fields shown again when an answer is refused, so nothing typed is lost.
-KEPT_FIELDS = (*IDENTIFY_FIELDS, "comment", "explanation", "link_url", "slot")
+KEPT_FIELDS = (*IDENTIFY_FIELDS, *DEBRIEF_FIELDS, "rating", "comment", "explanation", "link_url", "slot")
 
 # The button that submits the evidence library's latest version of the row as it is.
 LIBRARY_OUTCOME = "library"
@@ -191,7 +195,7 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
                 outcome = "submitted"
             try:
                 submission = await _submission(ctx, form, item, token) if token.step == "submit" else None
-                comment = _step_form(session, form, item, token) or str(form.get("comment") or "") or None
+                comment = _step_form(session, form, item, token, now=now) or str(form.get("comment") or "") or None
                 record_decision(
                     session, token, outcome, now=now, comment=comment,
                     submission=submission, remote_addr=request.client.host if request.client else None,
@@ -252,7 +256,8 @@ async def _submission(ctx: EngineContext, form: FormData, item: m.RegisterItem, 
     raise DecisionRefused("choose a file to upload or give a hyperlink")
 
 
-def _step_form(session, form: FormData, item: m.RegisterItem, token: m.ActionToken) -> str | None:  # noqa: ANN001
+def _step_form(session, form: FormData, item: m.RegisterItem, token: m.ActionToken, *,  # noqa: ANN001
+               now: datetime) -> str | None:
     """Apply the extra fields of a tracked-case step; return the comment to record, if the step makes one."""
     if token.step == "identify" and str(form.get("outcome")) == "identified":
         people = parse_case_people({k: str(form.get(k) or "") for k in IDENTIFY_FIELDS})
@@ -261,6 +266,10 @@ def _step_form(session, form: FormData, item: m.RegisterItem, token: m.ActionTok
         record_case_people(session, case, people, identified_by=token.person_key)
         named = {case.practitioner_key, *case.other_practitioner_keys}
         return f"{len(people.settings)} setting(s), {len(named)} practitioner(s) named"
+    if token.step == "debrief":
+        answers = parse_debrief({k: str(form.get(k) or "") for k in (*DEBRIEF_FIELDS, "rating")})
+        record_debrief(session, item, answers, debriefer=token.person_key, now=now)
+        return f"rated {answers.rating}; {len(answers.documents_requested)} document(s) requested"
     if token.step == "arrange":
         return requested_slot(str(form.get("slot") or ""), note=str(form.get("comment") or ""))
     return None

@@ -1,0 +1,204 @@
+"""Reconcile fieldwork (weeks 2 and 3): chase debriefs, act on red ones and requested documents, send KIT summaries.
+
+One phase, "fieldwork", per inspection. Each pass:
+  - asks each slot's debriefer for the debrief when the slot ends, reminding and escalating as usual;
+  - sends a red debrief at once to the relevant director and the comms inbox;
+  - starts an additional evidence request for each document an inspector asked for in a meeting;
+  - at kit_summary_at on each day with slots, sends the keeping-in-touch group the day's summary.
+The phase ends after the feedback meeting once every debrief is in and every summary has gone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from send_inspection.calendar import london_time, to_london
+from send_inspection.config.models import parse_clock_time
+from send_inspection.db import models as m
+from send_inspection.engine.additional_requests import record_request, requests_overview
+from send_inspection.engine.context import EngineContext
+from send_inspection.engine.outgoing import compose
+from send_inspection.engine.register_phase import (
+    MAIL_RETRY_AFTER,
+    MailFailures,
+    PassResult,
+    chase_items,
+    claim_pass,
+    waiting_reason,
+)
+from send_inspection.engine.setup import milestones, people
+from send_inspection.fieldwork.invitations import calendar_attachment
+
+PHASE = "fieldwork"
+
+
+def relevant_director(staff: dict[str, m.Person], person_key: str, *, fallback: str) -> str:
+    """Return the first director up the person's escalation chain (the person themself if a director)."""
+    seen: set[str] = set()
+    cursor: str | None = person_key
+    while cursor and cursor not in seen and cursor in staff:
+        if "director" in staff[cursor].role.lower():
+            return cursor
+        seen.add(cursor)
+        cursor = staff[cursor].escalates_to_key
+    return fallback
+
+
+def kit_days(ctx: EngineContext, inspection_id: str) -> list[date]:
+    """Return the fieldwork days: every London date with a slot that is not cancelled."""
+    with ctx.session() as session:
+        starts = session.scalars(select(m.FieldworkSlot.start_at).where(
+            m.FieldworkSlot.inspection_id == inspection_id, ~m.FieldworkSlot.cancelled))
+        return sorted({to_london(s).date() for s in starts})
+
+
+def kit_summary(ctx: EngineContext, inspection_id: str, day: date) -> dict[str, object]:
+    """Return the day's debriefs combined: ratings, headlines, themes, documents and tomorrow's slots."""
+    with ctx.session() as session:
+        slots = {s.slot_id: s for s in session.scalars(select(m.FieldworkSlot).where(
+            m.FieldworkSlot.inspection_id == inspection_id, ~m.FieldworkSlot.cancelled))}
+        debriefs = [d for d in session.scalars(select(m.Debrief).where(m.Debrief.inspection_id == inspection_id)
+                                               .order_by(m.Debrief.id))
+                    if d.slot_id in slots and to_london(slots[d.slot_id].start_at).date() == day]
+        staff = people(session, inspection_id)
+    today = [s for s in slots.values() if to_london(s.start_at).date() == day]
+    later = sorted((s for s in slots.values() if to_london(s.start_at).date() > day), key=lambda s: s.start_at)
+    tomorrow = [s for s in later if to_london(s.start_at).date() == to_london(later[0].start_at).date()] if later \
+        else []
+    missing = [s for s in today if s.debriefer and s.slot_id not in {d.slot_id for d in debriefs}]
+    ratings = {r: sum(d.rating == r for d in debriefs) for r in ("red", "amber", "green")}
+    return {
+        "day": day, "ratings": ratings, "slots_today": len(today), "missing": missing,
+        "headlines": [(slots[d.slot_id], d, staff[d.debriefer].name if d.debriefer in staff else d.debriefer)
+                      for d in debriefs],
+        "themes": [d.unexpected_questions for d in debriefs if d.unexpected_questions],
+        "documents": [(doc, slots[d.slot_id].title) for d in debriefs for doc in d.documents_requested],
+        "requests": requests_overview(ctx, inspection_id),
+        "tomorrow": tomorrow,
+    }
+
+
+def kit_markdown(summary: dict[str, object]) -> str:
+    """Return a KIT summary as markdown for the Prefect artifact (staff roles and slot titles only)."""
+    day: date = summary["day"]  # type: ignore[assignment]
+    r: dict[str, int] = summary["ratings"]  # type: ignore[assignment]
+    lines = [f"# Keeping in touch: {day:%A %d %B %Y}", "",
+             f"{summary['slots_today']} meetings; debriefs: {r['red']} red, {r['amber']} amber, {r['green']} green; "
+             f"{len(summary['missing'])} not yet in.", "", "## Headlines"]  # type: ignore[arg-type]
+    lines += [f"- **{d.rating.upper()}** {slot.title} ({to_london(slot.start_at):%H:%M}, debrief by {who}): {d.focus}"
+              for slot, d, who in summary["headlines"]] or ["- none yet"]  # type: ignore[attr-defined]
+    lines += ["", "## Documents requested"]
+    lines += [f"- {doc} (in {title})" for doc, title in summary["documents"]] or ["- none"]  # type: ignore[attr-defined]
+    lines += ["", "## Tomorrow"]
+    lines += [f"- {to_london(s.start_at):%a %H:%M} {s.title} ({s.location})"
+              for s in summary["tomorrow"]] or ["- nothing on the timetable"]  # type: ignore[attr-defined]
+    return "\n".join(lines) + "\n"
+
+
+def reconcile_fieldwork(ctx: EngineContext, inspection_id: str) -> PassResult:
+    """Do everything fieldwork needs now and say what it waits for."""
+    now = ctx.clock.now()
+    with ctx.session() as session:
+        claim_pass(session, inspection_id, PHASE, now=now)
+        items = list(session.scalars(select(m.RegisterItem).where(
+            m.RegisterItem.inspection_id == inspection_id, m.RegisterItem.phase == PHASE).order_by(m.RegisterItem.id)))
+        debriefs = list(session.scalars(select(m.Debrief).where(m.Debrief.inspection_id == inspection_id)
+                                        .order_by(m.Debrief.id)))
+        slots = {s.slot_id: s for s in session.scalars(select(m.FieldworkSlot).where(
+            m.FieldworkSlot.inspection_id == inspection_id))}
+        known_requests = set(session.scalars(select(m.EvidenceRequest.recorded_by).where(
+            m.EvidenceRequest.inspection_id == inspection_id, m.EvidenceRequest.source == "debrief")))
+        due = milestones(session, inspection_id)
+        staff = people(session, inspection_id)
+    mail = MailFailures()
+    wake_times: list[datetime] = []
+    sent, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
+    sent += _send_calendar(ctx, inspection_id, staff=staff, now=now, mail=mail)
+    roles = ctx.config.partnership.roles
+    comms = ctx.config.partnership.inboxes.comms.address
+    for d in debriefs:
+        slot = slots[d.slot_id]
+        if d.rating == "red":
+            director = relevant_director(staff, d.debriefer, fallback=roles.director_final_check)
+            key = f"{inspection_id}:{PHASE}:red:{d.slot_id}"
+            with mail.guard(key):
+                sent += _notice(ctx, inspection_id, key, "debrief_red", [staff[director].email, comms], now=now,
+                                slot=slot, debrief=d, debriefer=staff[d.debriefer].name,
+                                director=staff[director].name, start=f"{to_london(slot.start_at):%A %d %B %H:%M}")
+        for index, document in enumerate(d.documents_requested, start=1):
+            marker = f"debrief:{d.slot_id}:{index}"  # one request per document, however often this runs
+            if marker not in known_requests:
+                record_request(ctx, inspection_id, f"{document} (asked for in: {slot.title})",
+                               inspector="the inspector in the meeting", head_of_service=d.debriefer,
+                               source="debrief", recorded_by=marker)
+                known_requests.add(marker)
+    kit_at = parse_clock_time(ctx.config.timeline.fieldwork.kit_summary_at)
+    days = kit_days(ctx, inspection_id)
+    group = [staff[k].email for k in ctx.config.partnership.core_group if k in staff]
+    for day in days:
+        moment = london_time(day, kit_at)
+        if moment > now:
+            wake_times.append(moment)
+            continue
+        key = f"{inspection_id}:{PHASE}:kit:{day.isoformat()}"
+        with mail.guard(key):
+            sent += _notice(ctx, inspection_id, key, "kit_summary", group, now=now,
+                            summary=kit_summary(ctx, inspection_id, day))
+    feedback = due.get("feedback_meeting")
+    open_items = [s for s in statuses if s.outcome is None]
+    kits_pending = [d for d in days if london_time(d, kit_at) > now]
+    finished = feedback is not None and now >= feedback and not open_items and not kits_pending
+    if feedback is not None and now < feedback:
+        wake_times.append(feedback)
+    done = finished and not mail.retry
+    if mail.retry:
+        wake_times.append(now + MAIL_RETRY_AFTER)
+    next_wake = min(wake_times) if wake_times and not done else None
+    reason = (f"Fieldwork: {len(items)} debriefs in, {len(days)} KIT summaries sent" if finished
+              else f"Fieldwork: {len(debriefs)} of {len(items)} debriefs in. " + (
+                  waiting_reason(PHASE, statuses, staff) if open_items else "Waiting for the next meeting."))
+    if mail.failures:
+        reason = f"{mail.summary(next_wake)} {reason}"
+    return PassResult(inspection_id=inspection_id, phase=PHASE, done=done, sent=sent, next_wake_at=next_wake,
+                      reason=reason, items=statuses, mail_failures=mail.failures)
+
+
+def _send_calendar(ctx: EngineContext, inspection_id: str, *, staff: dict[str, m.Person], now: datetime,
+                   mail: MailFailures) -> int:
+    """Send every invitation, update and cancellation the imported timetable left pending; keep any that fail."""
+    sent = 0
+    with ctx.session() as session:
+        rows = list(session.scalars(select(m.FieldworkSlot).where(m.FieldworkSlot.inspection_id == inspection_id)
+                                    .order_by(m.FieldworkSlot.id)))
+        for row in rows:
+            left = []
+            for message in row.pending_calendar or []:
+                key = (f"{inspection_id}:{PHASE}:calendar:{row.slot_id}:s{message['sequence']}:{message['method']}:"
+                       + ",".join(message["to"]))[:300]
+                before = len(mail.failures)
+                with mail.guard(key):
+                    sent += int(ctx.ledger.send_once(
+                        key, lambda row=row, message=message, key=key: compose(
+                            ctx, "slot_invitation", key=key, sender_inbox="logistics",
+                            to=[staff[p].email for p in message["to"] if p in staff],
+                            attachments=(calendar_attachment(message["ics"]),), slot=row,
+                            method=message["method"], start=f"{to_london(row.start_at):%A %d %B %Y, %H:%M}",
+                            end=f"{to_london(row.end_at):%H:%M}"),
+                        inspection_id=inspection_id, template="slot_invitation", now=now))
+                if len(mail.failures) > before:
+                    left.append(message)
+            if left != (row.pending_calendar or []):
+                row.pending_calendar = left
+        session.commit()
+    return sent
+
+
+def _notice(ctx: EngineContext, inspection_id: str, key: str, template: str, to: list[str], *, now: datetime,
+            **context: object) -> int:
+    """Send one notice (no link to answer) once, from the comms inbox."""
+    return int(ctx.ledger.send_once(
+        key, lambda: compose(ctx, template, key=key, sender_inbox="comms", to=list(dict.fromkeys(to)), **context),
+        inspection_id=inspection_id, template=template, now=now,
+    ))

@@ -1,0 +1,43 @@
+"""Tasks that reconcile fieldwork and show the debriefs, requests and KIT summaries to operators."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from send_inspection.calendar import london_time
+from send_inspection.config.models import parse_clock_time
+from send_inspection.engine.additional_requests import requests_overview
+from send_inspection.engine.fieldwork_phase import kit_days, kit_markdown, kit_summary, reconcile_fieldwork
+from send_inspection.engine.register_phase import PassResult
+from send_inspection.runtime import current_runtime
+from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
+from tasks.tracked_case_tasks import artifact_key
+
+
+@task(name="reconcile-fieldwork", cache_policy=NO_CACHE, persist_result=False,
+      retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+def reconcile_fieldwork_task(inspection_id: str) -> PassResult:
+    """Chase debriefs, act on red ones and requested documents, and send the KIT summaries now due."""
+    return reconcile_fieldwork(current_runtime().context, inspection_id)
+
+
+@task(name="publish-fieldwork", cache_policy=NO_CACHE, persist_result=False)
+def publish_fieldwork_task(result: PassResult) -> None:
+    """Show the debriefs, the requests and each KIT summary sent so far as artifacts."""
+    ctx = current_runtime().context
+    rows = [{"slot": s.ref.removeprefix("debrief-"), "meeting": s.title.removeprefix("Debrief: "),
+             "debriefer": s.owner or "—", "due": s.due_at, "state": s.outcome or ("LATE" if s.late else "open")}
+            for s in result.items]
+    create_table_artifact(key=artifact_key(result.inspection_id, "debriefs"), table=rows,
+                          description=f"Debriefs: {result.reason}")
+    create_table_artifact(key=artifact_key(result.inspection_id, "additional-requests"),
+                          table=requests_overview(ctx, result.inspection_id),
+                          description="Additional evidence requests: received, due, step, state, time taken")
+    at = parse_clock_time(ctx.config.timeline.fieldwork.kit_summary_at)
+    for day in kit_days(ctx, result.inspection_id):
+        if london_time(day, at) <= ctx.clock.now():
+            create_markdown_artifact(key=artifact_key(result.inspection_id, "kit", day.isoformat()),
+                                     markdown=kit_markdown(kit_summary(ctx, result.inspection_id, day)),
+                                     description=f"Keeping-in-touch summary, {day:%a %d %b}")
