@@ -8,5 +8,6 @@ export PREFECT_SERVER_ANALYTICS_ENABLED=false
 .venv/bin/ruff check .
 .venv/bin/python -m pytest "$@"
 if [ "${SEND_INSPECTION_SKIP_POSTGRES:-0}" != "1" ]; then
-  bash scripts/with-postgres.sh .venv/bin/python -m pytest "$@" tests/engine tests/web tests/mail tests/cases tests/evidence tests/db tests/test_tokens.py
+  bash scripts/with-postgres.sh .venv/bin/python -m pytest "$@" tests/engine tests/web tests/cases tests/db tests/test_tokens.py tests/evidence/test_library.py \
+    tests/mail/test_ledger.py tests/mail/test_distribution.py tests/mail/test_ews_calendar.py tests/mail/test_inbox_watch.py
 fi

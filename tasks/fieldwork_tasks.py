@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from send_inspection.calendar import london_time
-from send_inspection.config.models import parse_clock_time
 from send_inspection.engine.additional_requests import requests_overview
-from send_inspection.engine.fieldwork_phase import kit_days, kit_markdown, kit_summary, reconcile_fieldwork
+from send_inspection.engine.fieldwork_phase import kit_markdown, kit_summary, reconcile_fieldwork
 from send_inspection.engine.register_phase import PassResult
 from send_inspection.runtime import current_runtime
 from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
@@ -35,9 +35,8 @@ def publish_fieldwork_task(result: PassResult) -> None:
     create_table_artifact(key=artifact_key(result.inspection_id, "additional-requests"),
                           table=requests_overview(ctx, result.inspection_id),
                           description="Additional evidence requests: received, due, step, state, time taken")
-    at = parse_clock_time(ctx.config.timeline.fieldwork.kit_summary_at)
-    for day in kit_days(ctx, result.inspection_id):
-        if london_time(day, at) <= ctx.clock.now():
-            create_markdown_artifact(key=artifact_key(result.inspection_id, "kit", day.isoformat()),
-                                     markdown=kit_markdown(kit_summary(ctx, result.inspection_id, day)),
-                                     description=f"Keeping-in-touch summary, {day:%a %d %b}")
+    for text in result.summaries_sent:  # each KIT summary once, when its email went
+        day = date.fromisoformat(text)
+        create_markdown_artifact(key=artifact_key(result.inspection_id, "kit", text),
+                                 markdown=kit_markdown(kit_summary(ctx, result.inspection_id, day)),
+                                 description=f"Keeping-in-touch summary, {day:%a %d %b}")

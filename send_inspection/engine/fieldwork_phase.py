@@ -137,6 +137,7 @@ def reconcile_fieldwork(ctx: EngineContext, inspection_id: str) -> PassResult:
     kit_at = parse_clock_time(ctx.config.timeline.fieldwork.kit_summary_at)
     days = kit_days(ctx, inspection_id)
     group = [staff[k].email for k in ctx.config.partnership.core_group if k in staff]
+    kits_sent: list[str] = []
     for day in days:
         moment = london_time(day, kit_at)
         if moment > now:
@@ -144,8 +145,11 @@ def reconcile_fieldwork(ctx: EngineContext, inspection_id: str) -> PassResult:
             continue
         key = f"{inspection_id}:{PHASE}:kit:{day.isoformat()}"
         with mail.guard(key):
-            sent += _notice(ctx, inspection_id, key, "kit_summary", group, now=now,
+            fresh = _notice(ctx, inspection_id, key, "kit_summary", group, now=now,
                             summary=kit_summary(ctx, inspection_id, day))
+            sent += fresh
+            if fresh:
+                kits_sent.append(day.isoformat())
     feedback = due.get("feedback_meeting")
     open_items = [s for s in statuses if s.outcome is None]
     kits_pending = [d for d in days if london_time(d, kit_at) > now]
@@ -162,7 +166,7 @@ def reconcile_fieldwork(ctx: EngineContext, inspection_id: str) -> PassResult:
     if mail.failures:
         reason = f"{mail.summary(next_wake)} {reason}"
     return PassResult(inspection_id=inspection_id, phase=PHASE, done=done, sent=sent, next_wake_at=next_wake,
-                      reason=reason, items=statuses, mail_failures=mail.failures)
+                      reason=reason, items=statuses, mail_failures=mail.failures, summaries_sent=kits_sent)
 
 
 def _send_calendar(ctx: EngineContext, inspection_id: str, *, staff: dict[str, m.Person], now: datetime,

@@ -68,6 +68,8 @@ class PassResult:
     reason: str
     items: list[ItemStatus] = field(default_factory=list)
     mail_failures: list[str] = field(default_factory=list)
+    # Summaries this pass sent (fieldwork: the KIT days, as ISO dates), for the operators' artifacts.
+    summaries_sent: list[str] = field(default_factory=list)
 
 
 def _chain(owner: str, staff: dict[str, m.Person]) -> Chain:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -144,6 +144,17 @@ def rehearse(
     accepted lists; the families of the last `declining_families` of them decline, and the inspectors track
     those from the records.
     """
+    ctx, staff = rehearsal_context(workdir, notified_at=notified_at, behaviours=behaviours, config_dir=config_dir)
+    inspection_id = inspection_id_for(ctx.config, notified_at)
+    world = World(ctx=ctx, staff=staff, inspection_id=inspection_id, links_at=notified_at + links_after,
+                  end=notified_at + until, tracked_cases=tracked_cases, declining_families=declining_families)
+    run_world(world, notified_at=notified_at, start_with_notification=True)
+    return report_of(ctx, inspection_id, staff)
+
+
+def rehearsal_context(workdir: Path, *, notified_at: datetime, behaviours: dict[str, Behaviour] | None = None,
+                      config_dir: Path | None = None) -> tuple[EngineContext, ScriptedStaff]:
+    """Build a rehearsal's engine context (own SQLite database, outbox, virtual clock) and its scripted staff."""
     config = load_config(config_dir or default_config_dir())
     clock = VirtualClock(notified_at)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -154,8 +165,6 @@ def rehearse(
                         transport=OutboxTransport(outbox), base_url="http://rehearsal.invalid",
                         uploads_dir=workdir / "uploads",
                         child_data=child_data_config_if_any(config_dir or default_config_dir()), check_links=False)
-    runtime = Runtime(context=ctx, waiter=RehearsalWaiter(ctx), launcher=InlineLauncher(ctx), waker=NoWaker(),
-                      mode="rehearsal")
     emails_by_person = {p.id: p.email for p in config.partnership.people}
     staff = ScriptedStaff(
         outbox=outbox,
@@ -163,19 +172,25 @@ def rehearse(
         behaviours={emails_by_person.get(k, k): v for k, v in (behaviours or {}).items()},
         data_files=_demo_data(ctx, workdir / "child-data", notified_at),
     )
-    inspection_id = inspection_id_for(config, notified_at)
-    world = _World(ctx=ctx, staff=staff, inspection_id=inspection_id, links_at=notified_at + links_after,
-                   end=notified_at + until, tracked_cases=tracked_cases, declining_families=declining_families)
+    return ctx, staff
+
+
+def run_world(world: World, *, notified_at: datetime, start_with_notification: bool) -> None:
+    """Run every due phase flow, let the world act, and move the clock on until nothing is left to happen."""
+    ctx = world.ctx
+    runtime = Runtime(context=ctx, waiter=RehearsalWaiter(ctx), launcher=InlineLauncher(ctx), waker=NoWaker(),
+                      mode="rehearsal")
     runtime.waiter.advance = world.advance_alone  # type: ignore[attr-defined]
     flows = _flows()
     # Heartbeats detect crashed runs in real time; on a virtual clock in one process they only add a second's
     # wait to the end of every flow run.
     with use_runtime(runtime), temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        flows["notification"](notified_at=notified_at, inspection_id=inspection_id)
+        if start_with_notification:
+            flows["notification"](notified_at=notified_at, inspection_id=world.inspection_id)
         while True:
             acted = world.settle()
             ran = False
-            for run in due_phases(ctx, now=clock.now(), mode="rehearsal"):
+            for run in due_phases(ctx, now=ctx.clock.now(), mode="rehearsal"):
                 params = {"inspection_id": run.inspection_id}
                 if run.phase == "notification":
                     params["notified_at"] = notified_at
@@ -190,11 +205,10 @@ def rehearse(
                 continue
             if not world.step():
                 break
-    return _report(ctx, inspection_id, staff)
 
 
 @dataclass
-class _World:
+class World:
     """The rehearsal's world outside the flows: the virtual clock, the coordinator and the staff."""
 
     ctx: EngineContext
@@ -206,6 +220,8 @@ class _World:
     declining_families: int = 0
     links_given: bool = False
     cases_selected: bool = False
+    # Scripted happenings (a request arriving, the timetable changing): (when, what; returns how many acts).
+    events: list[tuple[datetime, Callable[[], int]]] = field(default_factory=list)
 
     def settle(self) -> int:
         """Let the coordinator and staff do what is due now; return how many answers were given."""
@@ -217,6 +233,10 @@ class _World:
             done += 1
         if self.tracked_cases and not self.cases_selected and now >= self._select_at():
             done += self._select_cases()
+        due = [e for e in self.events if e[0] <= now]
+        self.events = [e for e in self.events if e[0] > now]
+        for _, happen in sorted(due, key=lambda e: e[0]):
+            done += 1 + happen()
         return done + self.staff.act(now)
 
     def _select_at(self) -> datetime:
@@ -240,6 +260,7 @@ class _World:
         candidates = [t for t in (_next_wake(self.ctx), self.staff.next_time(now)) if t is not None and t > now]
         if not self.links_given:
             candidates.append(self.links_at)
+        candidates += [at for at, _ in self.events if at > now]
         if self.tracked_cases and not self.cases_selected and self._select_at() > now:
             candidates.append(self._select_at())
         if not candidates or min(candidates) > self.end or _all_done(self.ctx):
@@ -304,7 +325,8 @@ def _next_wake(ctx: EngineContext) -> datetime | None:
         )
 
 
-def _report(ctx: EngineContext, inspection_id: str, staff: ScriptedStaff) -> RehearsalReport:
+def report_of(ctx: EngineContext, inspection_id: str, staff: ScriptedStaff) -> RehearsalReport:
+    """Return what the rehearsal sent and decided, and how its phases ended."""
     with ctx.session() as session:
         rows = list(session.scalars(select(m.EmailRecord).order_by(m.EmailRecord.sent_at, m.EmailRecord.id)))
         phases = {p.phase: p.status for p in session.scalars(select(m.PhaseRun))}

@@ -48,6 +48,12 @@ def _arrange(case_id: str, now: datetime, declines: set[str]) -> dict[str, objec
     return {"outcome": "requested", "slot": slot.strftime("%Y-%m-%dT%H:%M"), "comment": "Invitations sent."}
 
 
+# How a scripted debriefer fills in the Appendix E form (rating and documents are set per slot).
+DEBRIEF = {"outcome": "debriefed", "interviewees": "Two practitioners and a team manager",
+           "focus": "How plans are reviewed and kept up to date", "evidence_used": "The annual review dashboard",
+           "unexpected_questions": "How do families hear about the local offer?",
+           "points_for_others": "Expect follow-up questions on waiting times"}
+
 # How the scripted staff answer each tracked-case step: (case id, now, declining cases) -> form fields.
 CASE_ANSWERS = {"identify": _identify, "agree": _agree, "inform": _inform, "arrange": _arrange}
 
@@ -87,6 +93,9 @@ class ScriptedStaff:
     data_files: dict[str, Path] = field(default_factory=dict)
     # Tracked cases whose family declines to take part (the inspectors then track them from the records).
     family_declines: set[str] = field(default_factory=set)
+    # Fieldwork: slots whose debrief is red, and the document inspectors asked for in a slot's meeting.
+    red_debriefs: set[str] = field(default_factory=set)
+    documents_in: dict[str, str] = field(default_factory=dict)
 
     def _behaviour(self, email: str) -> Behaviour:
         return self.behaviours.get(email, self.default)
@@ -139,6 +148,13 @@ class ScriptedStaff:
             else:
                 data.update(outcome="submitted", link_url=f"https://evidence.demo-county.example/{ref}",
                             check=["dated", "recent", "titled", "links-work"])
+        elif step == "debrief":
+            slot_id = ref.removeprefix("debrief-")
+            data.update(DEBRIEF, rating="red" if slot_id in self.red_debriefs else "green",
+                        documents_requested=self.documents_in.get(slot_id, "none"))
+        elif step == "confirm":
+            data.update({"outcome": "not-held"} if ref in behaviour.explains else
+                        {"outcome": "exists", "comment": "Within two hours"})
         elif step in CASE_ANSWERS:
             data.update(CASE_ANSWERS[step](ref.split(":", 1)[0], now, self.family_declines))
         elif step in ("approve", "check", "review"):

@@ -14,10 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from send_inspection.db.models import InboxMessage
-from send_inspection.db.session import engine_for, migrate
+from send_inspection.db.session import engine_for
 from send_inspection.mail.ews import EwsTransport
 from send_inspection.mail.inbox_watch import InboxWatcher, ReceivedMessage
 from send_inspection.mail.transport import MailTransportError
+from tests.conftest import fresh_database
 from tests.mail.ews_server import SOAP, EwsServer, M, T
 
 SHARED = "send.evidence@demo-county.example"
@@ -42,10 +43,8 @@ def server() -> Iterator[EwsServer]:
 
 @pytest.fixture
 def sessions(tmp_path: Path) -> Callable[[], Session]:
-    """Return a session factory on a new, migrated SQLite database."""
-    url = f"sqlite:///{tmp_path / 'mail.db'}"
-    migrate(url)
-    return sessionmaker(engine_for(url))
+    """Return a session factory on a new, migrated database (SQLite, or PostgreSQL when the tests are given one)."""
+    return sessionmaker(engine_for(fresh_database(tmp_path)))
 
 
 class Recorder:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from send_inspection.rehearsal.driver import RehearsalReport, rehearse
@@ -20,13 +18,6 @@ from tests.conftest import NOTIFIED
 GOLDEN = Path(__file__).with_name("demo_county.golden")
 INSPECTION = "demo-county-2023-06-26"
 DAY2_ITEMS = ["child-level-data", "providers-settings", "1.1", "1.2", "1.3", "1.4", "1.5", "health-template"]
-
-
-@pytest.fixture(scope="module")
-def prefect_harness() -> Iterator[None]:
-    """Run the module's flows against one temporary Prefect server."""
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture(scope="module")

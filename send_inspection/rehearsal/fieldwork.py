@@ -1,0 +1,108 @@
+"""Rehearse fieldwork week 3 on a virtual clock: 40 slots, 10 additional requests, a red debrief, five KIT summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from send_inspection.calendar import london_time, to_london
+from send_inspection.engine.additional_requests import record_request
+from send_inspection.engine.context import EngineContext
+from send_inspection.engine.phases import finish_phase
+from send_inspection.engine.setup import milestone_at, open_inspection
+from send_inspection.fieldwork.store import save_timetable
+from send_inspection.fieldwork.timetable import Slot
+from send_inspection.rehearsal.driver import RehearsalReport, World, rehearsal_context, report_of, run_world
+from send_inspection.rehearsal.staff import Behaviour
+
+# Heads of service who meet the inspectors and debrief (first of each pair), in turn through the week.
+PAIRS = (("hos-send", "sm-performance"), ("hos-education", "hos-inclusion"), ("icb-commissioning", "icb-send-lead"),
+         ("cht-therapies", "hos-participation"), ("hos-commissioning", "hos-send"), ("hos-inclusion", "hos-education"))
+KINDS = ("tracking-meeting", "leaders-meeting", "staff-meeting", "children-and-families", "sampling-visit")
+DAYS = ("MON", "TUE", "WED", "THU", "FRI")
+# The slot whose debrief is red, and the slots where the inspectors asked for a document.
+RED_SLOT = "W3-WED-3"
+DOCUMENT_SLOTS = {"W3-THU-6": "Annual reviews audit 2023", "W3-FRI-2": "Short breaks sufficiency report"}
+CHANGED_SLOT = "W3-THU-3"
+# Requests as the inspectors make them: (day index, time, head of service, what they asked for).
+REQUESTS = (
+    (0, time(10, 30), "hos-send", "EHC plan timeliness by month for the last two years"),
+    (0, time(16, 30), "hos-education", "Attendance of children on SEN support in the last term"),
+    (1, time(11, 0), "icb-commissioning", "Waiting times for neurodevelopmental assessment"),
+    (1, time(14, 0), "hos-inclusion", "The alternative provision quality assurance framework"),
+    (2, time(9, 30), "hos-commissioning", "The short breaks statement and its last review"),
+    (2, time(13, 0), "cht-therapies", "Speech and language therapy caseloads by school phase"),
+    (3, time(10, 0), "hos-participation", "Minutes of the last two parent carer forum meetings"),
+    (3, time(15, 0), "hos-send", "The SEND quality assurance framework"),
+)
+
+
+def week3_timetable(monday: date) -> list[Slot]:
+    """Return the demo's 40 fieldwork slots: an opening meeting, 38 meetings and visits, the feedback meeting."""
+    slots = []
+    for d, day_name in enumerate(DAYS):
+        day = monday + timedelta(days=d)
+        for n in range(1, 9):
+            start = london_time(day, time(8 + n, 0))
+            first, second = PAIRS[(d * 8 + n) % len(PAIRS)]
+            kind = KINDS[(d + n) % len(KINDS)]
+            title = f"{kind.replace('-', ' ').capitalize()} {day_name.title()} {n}"
+            if (d, n) == (0, 1):
+                kind, title, first, second = "opening-meeting", "Opening meeting with the inspectors", "dcs", \
+                    "head-improvement"
+            if (d, n) == (4, 6):
+                kind, title, first, second = "feedback-meeting", "Feedback meeting", "dcs", "dir-inclusion"
+            slots.append(Slot(slot_id=f"W3-{day_name}-{n}", kind=kind, title=title, start=start,
+                              end=start + timedelta(minutes=50), location="Demo House, Room 3",
+                              attendees=(first, second), debriefer=first, focus="Lines of enquiry"))
+    return slots
+
+
+def _moved(slots: list[Slot]) -> list[Slot]:
+    """Return the timetable with the changed slot moved to another room."""
+    from dataclasses import replace
+
+    return [replace(s, location="Demo House, Room 7 (moved)") if s.slot_id == CHANGED_SLOT else s for s in slots]
+
+
+def rehearse_fieldwork(workdir: Path, *, notified_at: datetime) -> RehearsalReport:
+    """Run week 3 of an inspection notified at `notified_at`: timetable, debriefs, requests, KIT; report it."""
+    explains_all = frozenset(f"request-{n}" for n in range(1, 30))
+    ctx, staff = rehearsal_context(workdir, notified_at=notified_at,
+                                   behaviours={"hos-inclusion": Behaviour(explains=explains_all)})
+    staff.behaviours = {_email(ctx, k): v for k, v in {"hos-inclusion": Behaviour(explains=explains_all)}.items()}
+    staff.red_debriefs, staff.documents_in = {RED_SLOT}, dict(DOCUMENT_SLOTS)
+    iid = open_inspection(ctx, notified_at, mode="rehearsal")
+    finish_phase(ctx, iid, "notification", reason="not rehearsed here")
+    monday = to_london(milestone_at(ctx, iid, "onsite_start")).date()
+    start = london_time(monday, time(7, 30))
+    ctx.clock.set(start)  # type: ignore[attr-defined]
+    slots = week3_timetable(monday)
+    save_timetable(ctx, iid, slots)
+    events: list[tuple[datetime, Callable[[], int]]] = [
+        (london_time(monday + timedelta(days=1), time(8, 0)), lambda: _change(ctx, iid, slots)),
+    ]
+    for d, at, hos, asked in REQUESTS:
+        events.append((london_time(monday + timedelta(days=d), at), _asker(ctx, iid, hos, asked)))
+    world = World(ctx=ctx, staff=staff, inspection_id=iid, links_at=start, end=start + timedelta(days=5),
+                  links_given=True, events=events)
+    run_world(world, notified_at=notified_at, start_with_notification=False)
+    return report_of(ctx, iid, staff)
+
+
+def _email(ctx: EngineContext, person_id: str) -> str:
+    return ctx.config.partnership.person(person_id).email
+
+
+def _change(ctx: EngineContext, iid: str, slots: list[Slot]) -> int:
+    save_timetable(ctx, iid, _moved(slots))
+    return 1
+
+
+def _asker(ctx: EngineContext, iid: str, hos: str, asked: str) -> Callable[[], int]:
+    def ask() -> int:
+        record_request(ctx, iid, asked, inspector="Lead inspector (Demo)", head_of_service=hos, source="form")
+        return 1
+
+    return ask
