@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -51,20 +53,37 @@ def clock() -> VirtualClock:
 TEST_DB_URL = os.environ.get("SEND_INSPECTION_TEST_DB_URL")
 
 
-def fresh_database(tmp_path: Path) -> str:
-    """Return the URL of an empty, migrated database for one test."""
-    if not TEST_DB_URL:
-        url = f"sqlite:///{tmp_path / 'engine.db'}"
-    else:
-        from sqlalchemy import create_engine, text
+_SQLITE_TEMPLATE: list[Path] = []  # one migrated SQLite file per test run, copied for each test
+_POSTGRES_MIGRATED: list[bool] = []
 
-        url = TEST_DB_URL
-        engine = create_engine(url)
-        with engine.begin() as conn:
+
+def fresh_database(tmp_path: Path) -> str:
+    """Return the URL of an empty, migrated database for one test (migrated once per run, then copied or emptied)."""
+    if not TEST_DB_URL:
+        if not _SQLITE_TEMPLATE:
+            template = Path(tempfile.mkdtemp(prefix="send-inspection-schema-")) / "template.db"
+            migrate(f"sqlite:///{template}")
+            _SQLITE_TEMPLATE.append(template)
+        target = tmp_path / "engine.db"
+        with sqlite3.connect(_SQLITE_TEMPLATE[0]) as source, sqlite3.connect(target) as copy:
+            source.backup(copy)  # the backup API also carries what is still in the write-ahead log
+        return f"sqlite:///{target}"
+    from sqlalchemy import create_engine, inspect, text
+
+    url = TEST_DB_URL
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        if not _POSTGRES_MIGRATED:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    migrate(url)
+        else:  # the schema is already at head: empty every table but Alembic's own
+            tables = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
+            if tables:
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    if not _POSTGRES_MIGRATED:
+        migrate(url)
+        _POSTGRES_MIGRATED.append(True)
     return url
 
 
