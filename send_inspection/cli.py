@@ -248,7 +248,12 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         "%Y%m%d-%H%M%S")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     started = time.perf_counter()
-    report = rehearse(workdir, notified_at=args.notified_at, behaviours=demo_behaviours())
+    if args.fieldwork:
+        from send_inspection.rehearsal.fieldwork import rehearse_fieldwork
+
+        report = rehearse_fieldwork(workdir, notified_at=args.notified_at)
+    else:
+        report = rehearse(workdir, notified_at=args.notified_at, behaviours=demo_behaviours())
     elapsed = time.perf_counter() - started
     for email in report.emails:
         print(f"{email.at}  {email.template:<24} {', '.join(email.recipients)[:90]}")
@@ -416,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rehearse", help="rehearse notification → day-5 upload on a virtual clock")
     p.add_argument("--notified-at", type=_parse_when, default=_parse_when("2023-06-26T09:00"))
     p.add_argument("--workdir")
+    p.add_argument("--fieldwork", action="store_true",
+                   help="rehearse fieldwork week 3 instead (40 slots, 10 requests, a red debrief, 5 KIT summaries)")
     p.set_defaults(func=cmd_rehearse)
     sub.add_parser("web", help="run the sign-off web app").set_defaults(func=cmd_web)
     sub.add_parser("worker", help="serve the deployments").set_defaults(func=cmd_worker)
