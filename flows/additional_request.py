@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from prefect import flow
-from prefect.runtime import flow_run
 
+from flows.naming import phase_run_name
 from flows.register_phase import run_phase_loop
 from tasks.request_tasks import publish_requests_task, reconcile_request_task
 
 
-def _run_name() -> str:
-    params = flow_run.parameters or {}
-    return f"{params.get('inspection_id', 'inspection')} · additional evidence request {params.get('number', '')}"
-
-
-@flow(name="additional-evidence-request", flow_run_name=_run_name, log_prints=True, retries=2,
+@flow(name="additional-evidence-request",
+      flow_run_name=phase_run_name("additional evidence request", param="number"), log_prints=True, retries=2,
       retry_delay_seconds=60)
 def additional_request(inspection_id: str, number: int) -> str:
     """Work one request until the LANO has sent the evidence (or the explanation) to the inspector.

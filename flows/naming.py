@@ -9,13 +9,14 @@ from prefect.runtime import flow_run
 from send_inspection.calendar import LONDON
 
 
-def phase_run_name(label: str):  # noqa: ANN201
-    """Return a callable naming a run '<inspection id> · <label>' from its parameters."""
+def phase_run_name(label: str, *, param: str | None = None):  # noqa: ANN201
+    """Return a callable naming a run '<inspection id> · <label>[ <value of param>]' from its parameters."""
 
     def name() -> str:
         params = flow_run.parameters or {}
         inspection = params.get("inspection_id") or _inspection_from_notified(params.get("notified_at"))
-        return f"{inspection or 'inspection'} · {label}"
+        suffix = f" {params.get(param, '')}" if param else ""
+        return f"{inspection or 'inspection'} · {label}{suffix}"
 
     return name
 

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from prefect import flow
-from prefect.runtime import flow_run
 
+from flows.naming import phase_run_name
 from flows.register_phase import run_phase_loop
 from tasks.tracked_case_tasks import publish_case_task, reconcile_case_task
 
 
-def _run_name() -> str:
-    params = flow_run.parameters or {}
-    return f"{params.get('inspection_id', 'inspection')} · tracked case {params.get('child_id', '')}"
-
-
-@flow(name="tracked-case", flow_run_name=_run_name, log_prints=True, retries=2, retry_delay_seconds=60)
+@flow(name="tracked-case", flow_run_name=phase_run_name("tracked case", param="child_id"),
+      log_prints=True, retries=2, retry_delay_seconds=60)
 def tracked_case(inspection_id: str, child_id: str) -> str:
     """Work one tracked child's steps until every document is reviewed and every meeting requested.
 

@@ -19,36 +19,19 @@ def serve_deployments() -> None:
     from flows.ticker import ticker
     from flows.tracked_case import tracked_case
 
+    # (flow, what operators read in the UI, tags); every phase flow is started by the engine by this name.
+    served = (
+        (notification, "Start an inspection: give the time of the inspectors' call (Europe/London).", "phase"),
+        (annex_a_day2, "Annex A day 2: started by the notification phase.", "phase"),
+        (annex_a_day5, "Annex A day 5: started when day 2 is done or at its deadline.", "phase"),
+        (case_selection, "Day 2, 17:00: enter the case ids of the children to track.", "cases"),
+        (tracked_case, "One tracked child's work (by case id): started by the case selection.", "cases"),
+        (additional_request, "One additional evidence request: started when it is recorded.", "fieldwork"),
+        (fieldwork, "Fieldwork (weeks 2-3): started when the timetable is imported.", "fieldwork"),
+    )
     serve(
-        notification.to_deployment(
-            name=DEPLOYMENT_NAME,
-            description="Start an inspection: give the time of the inspectors' call (Europe/London).",
-            tags=["send-inspection", "phase"],
-        ),
-        annex_a_day2.to_deployment(
-            name=DEPLOYMENT_NAME, description="Annex A day 2: started by the notification phase.",
-            tags=["send-inspection", "phase"],
-        ),
-        annex_a_day5.to_deployment(
-            name=DEPLOYMENT_NAME, description="Annex A day 5: started when day 2 is done or at its deadline.",
-            tags=["send-inspection", "phase"],
-        ),
-        case_selection.to_deployment(
-            name=DEPLOYMENT_NAME, description="Day 2, 17:00: enter the case ids of the children to track.",
-            tags=["send-inspection", "cases"],
-        ),
-        tracked_case.to_deployment(
-            name=DEPLOYMENT_NAME, description="One tracked child's work (by case id): started by the case selection.",
-            tags=["send-inspection", "cases"],
-        ),
-        additional_request.to_deployment(
-            name=DEPLOYMENT_NAME, description="One additional evidence request: started when it is recorded.",
-            tags=["send-inspection", "fieldwork"],
-        ),
-        fieldwork.to_deployment(
-            name=DEPLOYMENT_NAME, description="Fieldwork (weeks 2-3): started when the timetable is imported.",
-            tags=["send-inspection", "fieldwork"],
-        ),
+        *(f.to_deployment(name=DEPLOYMENT_NAME, description=text, tags=["send-inspection", tag])
+          for f, text, tag in served),
         ticker.to_deployment(
             name=DEPLOYMENT_NAME, schedule=Cron("* * * * *", timezone="Europe/London"),
             description="Wake phases whose reminders or deadlines are due.", tags=["send-inspection", "ticker"],

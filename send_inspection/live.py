@@ -19,6 +19,7 @@ from send_inspection.config.loader import calendar_for, load_config
 from send_inspection.db.session import migrate
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.notification import SurveyLinks
+from send_inspection.engine.phase_flows import phase_flow
 from send_inspection.engine.phases import begin_wait, get_phase, record_flow_run
 from send_inspection.mail.outbox import OutboxTransport
 from send_inspection.mail.smtp import SmtpTransport
@@ -29,21 +30,6 @@ from send_inspection.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 DEPLOYMENT_NAME = "send-inspection"
-PHASE_FLOWS = {"notification": "notification", "day2": "annex-a-day-2", "day5": "annex-a-day-5",
-               "fieldwork": "fieldwork"}
-
-
-def phase_deployment(phase: str) -> tuple[str, dict[str, object]]:
-    """Return the flow that carries `phase` and its parameters besides the inspection id."""
-    from send_inspection.engine.additional_requests import request_of
-    from send_inspection.engine.tracked_case import child_of
-
-    if (child_id := child_of(phase)) is not None:
-        return "tracked-case", {"child_id": child_id}
-    if (number := request_of(phase)) is not None:
-        return "additional-evidence-request", {"number": number}
-    return PHASE_FLOWS[phase], {}
-
 
 class Wake(RunInput):
     """Why a suspended phase run was resumed."""
@@ -164,7 +150,7 @@ class DeploymentLauncher:
         """Create the phase's flow run once and remember its id."""
         from prefect.deployments import run_deployment
 
-        flow_name, extra = phase_deployment(phase)
+        flow_name, extra = phase_flow(phase)
         parameters = {"inspection_id": inspection_id} | extra
         flow_run = run_deployment(
             name=f"{flow_name}/{DEPLOYMENT_NAME}",

@@ -19,14 +19,14 @@ from send_inspection.calendar import london_time, to_london
 from send_inspection.config.models import parse_clock_time, parse_duration
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.outgoing import compose, when
+from send_inspection.engine.outgoing import send_notice, when
 from send_inspection.engine.phases import ensure_phase
 from send_inspection.engine.register_phase import (
-    MAIL_RETRY_AFTER,
     MailFailures,
     PassResult,
     chase_items,
     claim_pass,
+    pass_result,
     waiting_reason,
 )
 from send_inspection.engine.setup import milestones, people
@@ -145,8 +145,9 @@ def reconcile_request(ctx: EngineContext, inspection_id: str, number: int) -> Pa
     sent = 0
     key = f"{inspection_id}:{phase}:received"
     with mail.guard(key):
-        sent += _notice(ctx, inspection_id, key, "request_received", [lano.email, hos.email], now=now,
-                        copy_evidence=True, request=request, due=when(request.due_at), lano_name=lano.name,
+        sent += send_notice(ctx, inspection_id, key, "request_received", to=[lano.email, hos.email], now=now,
+                            sender_inbox="evidence", cc=[ctx.config.partnership.inboxes.evidence.address],
+                            request=request, due=when(request.due_at), lano_name=lano.name,
                         hos_name=hos.name)
     chased, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
     sent += chased
@@ -155,38 +156,16 @@ def reconcile_request(ctx: EngineContext, inspection_id: str, number: int) -> Pa
         key = f"{inspection_id}:{phase}:late"
         to = [staff[k].email for k in dict.fromkeys((roles.lano, roles.coordinator, request.accountable_lead))]
         with mail.guard(key):
-            sent += _notice(ctx, inspection_id, key, "request_late", to, now=now, request=request,
-                            due=when(request.due_at), waiting=statuses)
+            sent += send_notice(ctx, inspection_id, key, "request_late", to=to, now=now, sender_inbox="evidence",
+                                request=request, due=when(request.due_at), waiting=statuses)
     elif not finished:
         wake_times.append(request.due_at)
-    done = finished and not mail.retry
-    if mail.retry:
-        wake_times.append(now + MAIL_RETRY_AFTER)
-    next_wake = min(wake_times) if wake_times and not done else None
     label = f"Additional evidence request {number}"
     reason = (f"{label}: {statuses[0].outcome} {to_london(now):%a %d %b %H:%M}" if finished
               else f"{label} (due {to_london(request.due_at):%a %d %b %H:%M}). "
               + waiting_reason(phase, statuses, staff))
-    if mail.failures:
-        reason = f"{mail.summary(next_wake)} {reason}"
-    return PassResult(inspection_id=inspection_id, phase=phase, done=done, sent=sent, next_wake_at=next_wake,
-                      reason=reason, items=statuses, mail_failures=mail.failures)
-
-
-def _notice(ctx: EngineContext, inspection_id: str, key: str, template: str, to: list[str], *, now: datetime,
-            copy_evidence: bool = False, **context: object) -> int:
-    """Send one notice (no link to answer) once, from the evidence inbox."""
-    evidence = ctx.config.partnership.inboxes.evidence.address
-
-    def build():  # noqa: ANN202
-        message = compose(ctx, template, key=key, sender_inbox="evidence", to=to, **context)
-        if copy_evidence:
-            from dataclasses import replace
-
-            return replace(message, cc=(evidence,))
-        return message
-
-    return int(ctx.ledger.send_once(key, build, inspection_id=inspection_id, template=template, now=now))
+    return pass_result(inspection_id, phase, finished=finished, sent=sent, reason=reason, statuses=statuses,
+                       mail=mail, wake_times=wake_times, now=now)
 
 
 def requests_overview(ctx: EngineContext, inspection_id: str) -> list[dict[str, object]]:

@@ -19,13 +19,13 @@ from send_inspection.config.models import parse_clock_time
 from send_inspection.db import models as m
 from send_inspection.engine.additional_requests import record_request, requests_overview
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.outgoing import compose
+from send_inspection.engine.outgoing import compose, send_notice
 from send_inspection.engine.register_phase import (
-    MAIL_RETRY_AFTER,
     MailFailures,
     PassResult,
     chase_items,
     claim_pass,
+    pass_result,
     waiting_reason,
 )
 from send_inspection.engine.setup import milestones, people
@@ -124,9 +124,10 @@ def reconcile_fieldwork(ctx: EngineContext, inspection_id: str) -> PassResult:
             director = relevant_director(staff, d.debriefer, fallback=roles.director_final_check)
             key = f"{inspection_id}:{PHASE}:red:{d.slot_id}"
             with mail.guard(key):
-                sent += _notice(ctx, inspection_id, key, "debrief_red", [staff[director].email, comms], now=now,
-                                slot=slot, debrief=d, debriefer=staff[d.debriefer].name,
-                                director=staff[director].name, start=f"{to_london(slot.start_at):%A %d %B %H:%M}")
+                sent += send_notice(ctx, inspection_id, key, "debrief_red", to=[staff[director].email, comms],
+                                    now=now, sender_inbox="comms", slot=slot, debrief=d,
+                                    debriefer=staff[d.debriefer].name, director=staff[director].name,
+                                    start=f"{to_london(slot.start_at):%A %d %B %H:%M}")
         for index, document in enumerate(d.documents_requested, start=1):
             marker = f"debrief:{d.slot_id}:{index}"  # one request per document, however often this runs
             if marker not in known_requests:
@@ -145,8 +146,8 @@ def reconcile_fieldwork(ctx: EngineContext, inspection_id: str) -> PassResult:
             continue
         key = f"{inspection_id}:{PHASE}:kit:{day.isoformat()}"
         with mail.guard(key):
-            fresh = _notice(ctx, inspection_id, key, "kit_summary", group, now=now,
-                            summary=kit_summary(ctx, inspection_id, day))
+            fresh = send_notice(ctx, inspection_id, key, "kit_summary", to=group, now=now, sender_inbox="comms",
+                                summary=kit_summary(ctx, inspection_id, day))
             sent += fresh
             if fresh:
                 kits_sent.append(day.isoformat())
@@ -156,17 +157,11 @@ def reconcile_fieldwork(ctx: EngineContext, inspection_id: str) -> PassResult:
     finished = feedback is not None and now >= feedback and not open_items and not kits_pending
     if feedback is not None and now < feedback:
         wake_times.append(feedback)
-    done = finished and not mail.retry
-    if mail.retry:
-        wake_times.append(now + MAIL_RETRY_AFTER)
-    next_wake = min(wake_times) if wake_times and not done else None
     reason = (f"Fieldwork: {len(items)} debriefs in, {len(days)} KIT summaries sent" if finished
               else f"Fieldwork: {len(debriefs)} of {len(items)} debriefs in. " + (
                   waiting_reason(PHASE, statuses, staff) if open_items else "Waiting for the next meeting."))
-    if mail.failures:
-        reason = f"{mail.summary(next_wake)} {reason}"
-    return PassResult(inspection_id=inspection_id, phase=PHASE, done=done, sent=sent, next_wake_at=next_wake,
-                      reason=reason, items=statuses, mail_failures=mail.failures, summaries_sent=kits_sent)
+    return pass_result(inspection_id, PHASE, finished=finished, sent=sent, reason=reason, statuses=statuses,
+                       mail=mail, wake_times=wake_times, now=now, summaries_sent=kits_sent)
 
 
 def _send_calendar(ctx: EngineContext, inspection_id: str, *, staff: dict[str, m.Person], now: datetime,
@@ -197,12 +192,3 @@ def _send_calendar(ctx: EngineContext, inspection_id: str, *, staff: dict[str, m
                 row.pending_calendar = left
         session.commit()
     return sent
-
-
-def _notice(ctx: EngineContext, inspection_id: str, key: str, template: str, to: list[str], *, now: datetime,
-            **context: object) -> int:
-    """Send one notice (no link to answer) once, from the comms inbox."""
-    return int(ctx.ledger.send_once(
-        key, lambda: compose(ctx, template, key=key, sender_inbox="comms", to=list(dict.fromkeys(to)), **context),
-        inspection_id=inspection_id, template=template, now=now,
-    ))

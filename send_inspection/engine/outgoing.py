@@ -72,6 +72,7 @@ def compose(
     key: str,
     sender_inbox: str,
     to: Iterable[str],
+    cc: Iterable[str] = (),
     bcc: Iterable[str] = (),
     attachments: tuple[Attachment, ...] = (),
     **context: Any,
@@ -84,6 +85,7 @@ def compose(
         sender=getattr(inboxes, sender_inbox).address,
         sender_name=ctx.config.partnership.roles.sender_name,
         to=tuple(to),
+        cc=tuple(cc),
         bcc=tuple(bcc),
         subject=rendered.subject,
         text=rendered.text,
@@ -91,6 +93,26 @@ def compose(
         reply_to=inboxes.comms.address,
         attachments=attachments,
     )
+
+
+def send_notice(
+    ctx: EngineContext,
+    inspection_id: str,
+    key: str,
+    template: str,
+    *,
+    to: Iterable[str],
+    now: datetime,
+    sender_inbox: str,
+    cc: Iterable[str] = (),
+    **context: Any,
+) -> int:
+    """Send a notice (an email with no link to answer) once, however often this runs; return 1 if it went now."""
+    return int(ctx.ledger.send_once(
+        key, lambda: compose(ctx, template, key=key, sender_inbox=sender_inbox, to=list(dict.fromkeys(to)), cc=cc,
+                             **context),
+        inspection_id=inspection_id, template=template, now=now,
+    ))
 
 
 def action_message(

@@ -128,23 +128,33 @@ def reconcile_register_phase(ctx: EngineContext, inspection_id: str, phase: str)
             sent += _phase_email(ctx, inspection_id, phase, "late_report", statuses, now)
     else:
         wake_times.append(phase_deadline)
+    return pass_result(inspection_id, phase, finished=done, sent=sent, reason=waiting_reason(phase, statuses, staff),
+                       statuses=statuses, mail=mail, wake_times=wake_times, now=now)
+
+
+def pass_result(
+    inspection_id: str,
+    phase: str,
+    *,
+    finished: bool,
+    sent: int,
+    reason: str,
+    statuses: list[ItemStatus],
+    mail: MailFailures,
+    wake_times: list[datetime],
+    now: datetime,
+    summaries_sent: list[str] | None = None,
+) -> PassResult:
+    """Close a pass: stay awake until every due email has gone, wake at the earliest time due, say what failed."""
+    done = finished and not mail.retry  # the completion notice too must have gone
     if mail.retry:
-        done = False  # stay awake until every due email has gone, the completion notice included
         wake_times.append(now + MAIL_RETRY_AFTER)
     next_wake = min(wake_times) if wake_times and not done else None
-    reason = waiting_reason(phase, statuses, staff)
     if mail.failures:
         reason = f"{mail.summary(next_wake)} {reason}"
-    return PassResult(
-        inspection_id=inspection_id,
-        phase=phase,
-        done=done,
-        sent=sent,
-        next_wake_at=next_wake,
-        reason=reason,
-        items=statuses,
-        mail_failures=mail.failures,
-    )
+    return PassResult(inspection_id=inspection_id, phase=phase, done=done, sent=sent, next_wake_at=next_wake,
+                      reason=reason, items=statuses, mail_failures=mail.failures,
+                      summaries_sent=summaries_sent or [])
 
 
 def chase_items(

@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session
 
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.outgoing import compose
+from send_inspection.engine.outgoing import send_notice
 from send_inspection.engine.register_phase import (
-    MAIL_RETRY_AFTER,
     MailFailures,
     PassResult,
     chase_items,
     claim_pass,
+    pass_result,
     waiting_reason,
 )
 from send_inspection.engine.setup import milestones, people
@@ -157,38 +157,25 @@ def reconcile_case(ctx: EngineContext, inspection_id: str, child_id: str) -> Pas
         for lead, names in by_lead.items():  # one notice per lead, naming every setting they lead
             key = f"{inspection_id}:{phase}:setting-lead:{lead}"
             with mail.guard(key):
-                sent += _notice(ctx, inspection_id, key, "case_setting_lead", [staff[lead].email], now=now,
-                                case_id=child_id, setting=" and ".join(names), lead_name=staff[lead].name,
-                                practitioner=staff[practitioner].name if practitioner else "")
+                sent += send_notice(ctx, inspection_id, key, "case_setting_lead", to=[staff[lead].email], now=now,
+                                    sender_inbox="logistics", case_id=child_id, setting=" and ".join(names),
+                                    lead_name=staff[lead].name,
+                                    practitioner=staff[practitioner].name if practitioner else "")
     if status == "replaced":
         key = f"{inspection_id}:{phase}:replaced"
         roles = ctx.config.partnership.roles
         to = [staff[k].email for k in dict.fromkeys((roles.coordinator, ctx.config.tracked_cases.roles.qa_manager))]
         with mail.guard(key):
-            sent += _notice(ctx, inspection_id, key, "case_replaced", to, now=now, case_id=child_id)
+            sent += send_notice(ctx, inspection_id, key, "case_replaced", to=to, now=now, sender_inbox="logistics",
+                                case_id=child_id)
     chased, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
     sent += chased
-    done = status in FINISHED and not mail.retry
-    if mail.retry:
-        wake_times.append(now + MAIL_RETRY_AFTER)
-    next_wake = min(wake_times) if wake_times and not done else None
     if status in FINISHED:
         reason = f"Tracked case {child_id}: {status}"
     else:
         reason = f"Tracked case {child_id} ({status}). " + waiting_reason(phase, statuses, staff)
-    if mail.failures:
-        reason = f"{mail.summary(next_wake)} {reason}"
-    return PassResult(inspection_id=inspection_id, phase=phase, done=done, sent=sent, next_wake_at=next_wake,
-                      reason=reason, items=statuses, mail_failures=mail.failures)
-
-
-def _notice(ctx: EngineContext, inspection_id: str, key: str, template: str, to: list[str], *, now: datetime,
-            **context: object) -> int:
-    """Send one notice (no link to answer) once."""
-    return int(ctx.ledger.send_once(
-        key, lambda: compose(ctx, template, key=key, sender_inbox="logistics", to=to, **context),
-        inspection_id=inspection_id, template=template, now=now,
-    ))
+    return pass_result(inspection_id, phase, finished=status in FINISHED, sent=sent, reason=reason,
+                       statuses=statuses, mail=mail, wake_times=wake_times, now=now)
 
 
 def start_tracked_cases(ctx: EngineContext, inspection_id: str) -> list[str]:

@@ -21,12 +21,12 @@ from send_inspection.clock import VirtualClock
 from send_inspection.config.loader import calendar_for, default_config_dir, load_config
 from send_inspection.db import models as m
 from send_inspection.db.session import migrate
-from send_inspection.engine.additional_requests import request_of
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.notification import SurveyLinks, record_survey_links
+from send_inspection.engine.phase_flows import phase_flow
 from send_inspection.engine.phases import begin_wait, due_phases
 from send_inspection.engine.setup import inspection_id_for, milestone_at
-from send_inspection.engine.tracked_case import child_of, start_tracked_cases
+from send_inspection.engine.tracked_case import start_tracked_cases
 from send_inspection.mail.outbox import OutboxTransport
 from send_inspection.rehearsal.scenarios import choose_demo_cases
 from send_inspection.rehearsal.staff import Behaviour, ScriptedStaff
@@ -122,9 +122,8 @@ def _flows() -> dict:
     from flows.notification import notification
     from flows.tracked_case import tracked_case
 
-    return {"notification": notification, "day2": annex_a_day2, "day5": annex_a_day5, "fieldwork": fieldwork,
-            "case": tracked_case,
-            "request": additional_request}
+    flows = (notification, annex_a_day2, annex_a_day5, fieldwork, tracked_case, additional_request)
+    return {f.name: f for f in flows}
 
 
 def rehearse(
@@ -194,12 +193,8 @@ def run_world(world: World, *, notified_at: datetime, start_with_notification: b
                 params = {"inspection_id": run.inspection_id}
                 if run.phase == "notification":
                     params["notified_at"] = notified_at
-                if child := child_of(run.phase):
-                    flows["case"](child_id=child, **params)
-                elif (number := request_of(run.phase)) is not None:
-                    flows["request"](number=number, **params)
-                else:
-                    flows[run.phase](**params)
+                name, extra = phase_flow(run.phase)
+                flows[name](**params, **extra)
                 ran = True
             if ran or acted:
                 continue

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
-from exchangelib.protocol import close_connections
 from sqlalchemy import select
 
 from send_inspection.calendar import LONDON
@@ -148,20 +147,6 @@ def test_empty_list_plans_nothing() -> None:
 
 
 # ---- sending through the real EWS client against the local endpoint
-
-
-@pytest.fixture(autouse=True)
-def fresh_protocols() -> Iterator[None]:
-    """Drop exchangelib's cached connections after each test, so no test reuses another's server."""
-    yield
-    close_connections()
-
-
-@pytest.fixture
-def server() -> Iterator[EwsServer]:
-    """Run the local EWS endpoint for the duration of a test."""
-    with EwsServer() as ews:
-        yield ews
 
 
 @pytest.fixture

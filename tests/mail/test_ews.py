@@ -3,54 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
-from exchangelib.protocol import close_connections
 
 from send_inspection.mail.ews import EwsTransport
-from send_inspection.mail.message import KEY_HEADER, Attachment, OutgoingMessage, message_id_for
+from send_inspection.mail.message import KEY_HEADER, message_id_for
 from send_inspection.mail.transport import MailTransport, MailTransportError
 from tests.helpers import free_port
 from tests.mail.ews_server import EwsServer
-
-SENT_AT = datetime(2026, 3, 2, 9, 5, tzinfo=UTC)
-SHARED = "send.evidence@demo-county.example"
-SECRET_LINK = "https://engine.demo-county.example/a/secret-token"
-
-
-@pytest.fixture(autouse=True)
-def fresh_protocols() -> Iterator[None]:
-    """Drop exchangelib's cached connections after each test, so no test reuses another's server."""
-    yield
-    close_connections()
-
-
-@pytest.fixture
-def server() -> Iterator[EwsServer]:
-    """Run the local EWS endpoint for the duration of a test."""
-    with EwsServer() as ews:
-        yield ews
-
-
-def message(**overrides: object) -> OutgoingMessage:
-    """Return a message from the shared mailbox with to, cc and bcc recipients, both parts and an invitation."""
-    fields: dict[str, object] = {
-        "key": "insp-1:day2:1.3:approve:r1:ask:person-x",
-        "sender": SHARED,
-        "sender_name": "Demo County SEND evidence",
-        "to": ("sam@demo-county.example",),
-        "cc": ("deputy@demo-county.example",),
-        "bcc": ("audit@demo-county.example",),
-        "reply_to": "send.replies@demo-county.example",
-        "subject": "Evidence due",
-        "text": f"Your personal link: {SECRET_LINK}\n",
-        "html": f'<p><a href="{SECRET_LINK}">Open</a></p>',
-        "attachments": (Attachment("invite.ics", "text/calendar; method=REQUEST", b"BEGIN:VCALENDAR\r\n"),),
-    }
-    fields.update(overrides)
-    return OutgoingMessage(**fields)  # type: ignore[arg-type]
+from tests.mail.samples import SECRET_LINK, SENT_AT, SHARED, message
 
 
 def basic(server: EwsServer, **overrides: object) -> EwsTransport:

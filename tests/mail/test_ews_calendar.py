@@ -4,48 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from exchangelib.protocol import close_connections
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from send_inspection.calendar import LONDON
 from send_inspection.db.models import EwsMeeting
-from send_inspection.db.session import engine_for
 from send_inspection.mail.ews import EwsTransport
 from send_inspection.mail.ews_calendar import MEETING_KEY_PROPERTY, EwsMeetings, Meeting
 from send_inspection.mail.transport import MailTransportError
-from tests.conftest import fresh_database
 from tests.mail.ews_server import SOAP, EwsServer, M, T
 
 SHARED = "send.evidence@demo-county.example"
 ATTENDEES = ("sam.lead@demo-county.example", "priya.director@demo-county.example")
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 KEY = "insp-1:core-group:day1"
-
-
-@pytest.fixture(autouse=True)
-def fresh_protocols() -> Iterator[None]:
-    """Drop exchangelib's cached connections after each test, so no test reuses another's server."""
-    yield
-    close_connections()
-
-
-@pytest.fixture
-def server() -> Iterator[EwsServer]:
-    """Run the local EWS endpoint for the duration of a test."""
-    with EwsServer() as ews:
-        yield ews
-
-
-@pytest.fixture
-def sessions(tmp_path: Path) -> Callable[[], Session]:
-    """Return a session factory on a new, migrated database (SQLite, or PostgreSQL when the tests are given one)."""
-    return sessionmaker(engine_for(fresh_database(tmp_path)))
 
 
 def meetings(server: EwsServer, sessions: Callable[[], Session]) -> EwsMeetings:

@@ -5,19 +5,16 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 
 from send_inspection.mail.graph import GraphTransport
-from send_inspection.mail.message import KEY_HEADER, Attachment, OutgoingMessage, message_id_for
+from send_inspection.mail.message import KEY_HEADER, message_id_for
 from send_inspection.mail.transport import MailTransport, MailTransportError
 from tests.helpers import free_port
 from tests.mail.graph_server import GraphServer
+from tests.mail.samples import SECRET_LINK, SENT_AT, SHARED, message
 
-SENT_AT = datetime(2026, 3, 2, 9, 5, tzinfo=UTC)
-SHARED = "send.evidence@demo-county.example"
-SECRET_LINK = "https://engine.demo-county.example/a/secret-token"
 SEND_PATH = f"/v1.0/users/{SHARED}/sendMail"
 TOKEN = "/demo-tenant/oauth2/v2.0/token"
 
@@ -27,25 +24,6 @@ def server() -> Iterator[GraphServer]:
     """Run the local Graph stand-in for the duration of a test."""
     with GraphServer() as graph:
         yield graph
-
-
-def message(**overrides: object) -> OutgoingMessage:
-    """Return a message from the shared mailbox with to, cc and bcc recipients, both parts and an invitation."""
-    fields: dict[str, object] = {
-        "key": "insp-1:day2:1.3:approve:r1:ask:person-x",
-        "sender": SHARED,
-        "sender_name": "Demo County SEND evidence",
-        "to": ("sam@demo-county.example",),
-        "cc": ("deputy@demo-county.example",),
-        "bcc": ("audit@demo-county.example",),
-        "reply_to": "send.replies@demo-county.example",
-        "subject": "Evidence due",
-        "text": f"Your personal link: {SECRET_LINK}\n",
-        "html": f'<p><a href="{SECRET_LINK}">Open</a></p>',
-        "attachments": (Attachment("invite.ics", "text/calendar; method=REQUEST", b"BEGIN:VCALENDAR\r\n"),),
-    }
-    fields.update(overrides)
-    return OutgoingMessage(**fields)  # type: ignore[arg-type]
 
 
 def graph(server: GraphServer, **overrides: object) -> GraphTransport:

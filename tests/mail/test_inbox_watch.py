@@ -4,47 +4,23 @@ from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from exchangelib.protocol import close_connections
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from send_inspection.db.models import InboxMessage
-from send_inspection.db.session import engine_for
 from send_inspection.mail.ews import EwsTransport
 from send_inspection.mail.inbox_watch import InboxWatcher, ReceivedMessage
 from send_inspection.mail.transport import MailTransportError
-from tests.conftest import fresh_database
 from tests.mail.ews_server import SOAP, EwsServer, M, T
 
 SHARED = "send.evidence@demo-county.example"
 INSPECTOR = "lead.inspector@inspectors.demo-county.example"
 MONDAY = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
 PDF = b"%PDF-1.7\n\x00\xff\xfe binary \x80\x81 bytes\n%%EOF"
-
-
-@pytest.fixture(autouse=True)
-def fresh_protocols() -> Iterator[None]:
-    """Drop exchangelib's cached connections after each test, so no test reuses another's server."""
-    yield
-    close_connections()
-
-
-@pytest.fixture
-def server() -> Iterator[EwsServer]:
-    """Run the local EWS endpoint for the duration of a test."""
-    with EwsServer() as ews:
-        yield ews
-
-
-@pytest.fixture
-def sessions(tmp_path: Path) -> Callable[[], Session]:
-    """Return a session factory on a new, migrated database (SQLite, or PostgreSQL when the tests are given one)."""
-    return sessionmaker(engine_for(fresh_database(tmp_path)))
 
 
 class Recorder:

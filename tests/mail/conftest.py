@@ -1,0 +1,34 @@
+"""Fixtures shared by the mail tests: the local EWS endpoint and a migrated database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from exchangelib.protocol import close_connections
+from sqlalchemy.orm import Session, sessionmaker
+
+from send_inspection.db.session import engine_for
+from tests.conftest import fresh_database
+from tests.mail.ews_server import EwsServer
+
+
+@pytest.fixture(autouse=True)
+def fresh_protocols() -> Iterator[None]:
+    """Drop exchangelib's cached connections after each test, so no test reuses another's server."""
+    yield
+    close_connections()
+
+
+@pytest.fixture
+def server() -> Iterator[EwsServer]:
+    """Run the local EWS endpoint for the duration of a test (modules for other servers define their own)."""
+    with EwsServer() as ews:
+        yield ews
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> Callable[[], Session]:
+    """Return a session factory on a new, migrated database (SQLite, or PostgreSQL when the tests are given one)."""
+    return sessionmaker(engine_for(fresh_database(tmp_path)))
