@@ -142,7 +142,7 @@ def cmd_request(args: argparse.Namespace) -> int:
 
 def cmd_timetable(args: argparse.Namespace) -> int:
     """Import (or re-import) the inspectors' fieldwork timetable; fieldwork starts, debriefs follow each slot."""
-    from send_inspection.fieldwork.store import save_timetable
+    from send_inspection.fieldwork.store import InspectionNotFound, save_timetable
     from send_inspection.fieldwork.timetable import TimetableRefused, read_timetable
     from send_inspection.live import build_context
 
@@ -152,7 +152,11 @@ def cmd_timetable(args: argparse.Namespace) -> int:
     except TimetableRefused as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    changes = save_timetable(ctx, args.inspection, timetable)
+    try:
+        changes = save_timetable(ctx, args.inspection, timetable)
+    except InspectionNotFound as exc:
+        print(f"not imported: {exc}", file=sys.stderr)
+        return 1
     print(f"{len(timetable)} slots: {len(changes.added)} new, {len(changes.changed)} changed, "
           f"{len(changes.removed)} cancelled; the fieldwork run picks them up within a minute")
     return 0

@@ -16,6 +16,10 @@ from send_inspection.fieldwork.timetable import Slot, TimetableChanges, timetabl
 FIELDWORK_PHASE = "fieldwork"
 
 
+class InspectionNotFound(ValueError):
+    """The timetable names an inspection the database does not hold (yet); nothing was saved."""
+
+
 def stored_slots(ctx: EngineContext, inspection_id: str) -> list[Slot]:
     """Return the timetable as last saved (cancelled slots left out)."""
     with ctx.session() as session:
@@ -32,6 +36,10 @@ def _slot(row: m.FieldworkSlot) -> Slot:
 def save_timetable(ctx: EngineContext, inspection_id: str, slots: Iterable[Slot]) -> TimetableChanges:
     """Save a new version of the timetable, keep each slot's debrief item in step, and start fieldwork."""
     new = list(slots)
+    with ctx.session() as session:
+        if session.get(m.Inspection, inspection_id) is None:
+            raise InspectionNotFound(f"no inspection {inspection_id!r} (yet): check the id with `send-inspection "
+                                     "status`; a notification started a moment ago may still be opening it")
     changes = timetable_changes(stored_slots(ctx, inspection_id), new)
     now = ctx.clock.now()
     sender = sender_for(ctx.config.partnership, inspection_id=inspection_id)

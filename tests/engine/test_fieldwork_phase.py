@@ -16,7 +16,7 @@ from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.fieldwork_phase import reconcile_fieldwork
 from send_inspection.engine.setup import open_inspection
-from send_inspection.fieldwork.store import save_timetable
+from send_inspection.fieldwork.store import InspectionNotFound, save_timetable
 from send_inspection.fieldwork.timetable import Slot
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from send_inspection.web.app import create_app
@@ -169,3 +169,11 @@ def test_invitations_go_to_each_slots_attendees_and_a_change_updates_exactly_the
     event = next(iter(icalendar.Calendar.from_ical(ics).walk("VEVENT")))
     assert event.decoded("dtstart") == at(10, 15) and str(event["dtstart"].params["TZID"]) == "Europe/London"
     assert int(event["sequence"]) == 1 and str(event["location"]) == "Demo House, Room 5"
+
+
+def test_a_timetable_for_an_unknown_inspection_is_refused_and_nothing_is_saved(ctx: EngineContext) -> None:
+    """Importing before the inspection exists says so plainly and keeps nothing."""
+    with pytest.raises(InspectionNotFound, match="no inspection 'demo-county-2099-01-05'"):
+        save_timetable(ctx, "demo-county-2099-01-05", [slot("S1", at(10, 10))])
+    with ctx.session() as session:
+        assert session.scalars(select(m.FieldworkSlot)).first() is None
