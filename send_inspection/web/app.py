@@ -27,8 +27,9 @@ from send_inspection.engine.decisions import (
 )
 from send_inspection.engine.outgoing import ACTION_WORDS, when
 from send_inspection.engine.tracked_case import child_of
-from send_inspection.evidence.document_checks import check_document, check_links_reachable, summary_lines
-from send_inspection.evidence.library import add_to_library, latest_in_library
+from send_inspection.evidence.document_checks import summary_lines
+from send_inspection.evidence.file_submission import check_submission_links, file_submission
+from send_inspection.evidence.library import latest_in_library
 from send_inspection.fieldwork.debrief_form import FIELDS as DEBRIEF_FIELDS
 from send_inspection.fieldwork.debrief_form import parse_debrief, record_debrief
 from send_inspection.runtime import Waker
@@ -37,7 +38,7 @@ from send_inspection.web.case_fields import IDENTIFY_FIELDS, requested_slot
 from send_inspection.web.child_data_upload import data_fields, data_submission
 from send_inspection.web.outbox_pages import outbox_router
 from send_inspection.web.templating import web_templates
-from send_inspection.web.uploads import MAX_UPLOAD_BYTES, UploadRefused, store_upload
+from send_inspection.web.uploads import MAX_UPLOAD_BYTES, UploadRefused
 
 log = logging.getLogger(__name__)
 
@@ -240,14 +241,8 @@ async def _submission(ctx: EngineContext, form: FormData, item: m.RegisterItem, 
     link = str(form.get("link_url") or "").strip()
     if isinstance(upload, UploadFile) and upload.filename:
         data = await upload.read(MAX_UPLOAD_BYTES + 1)  # never more than the limit in memory
-        folder = ctx.uploads_dir / item.inspection_id / item.ref.replace(":", "/")
-        stored = store_upload(folder, upload.filename, data)
-        if item.phase in ("day2", "day5"):  # only Annex A rows: a child's documents never join the library
-            add_to_library(ctx, item.ref, upload.filename, data, loaded_by=token.person_key)  # the update is kept
-        report = check_document(stored.path, today=to_london(ctx.clock.now()).date(), check_links=False)
-        return SubmissionData(kind="file", checklist=checklist, filename=stored.filename,
-                              stored_path=str(stored.path), sha256=stored.sha256, size_bytes=stored.size_bytes,
-                              machine_checks=report.as_dict())
+        return file_submission(ctx, item, upload.filename, data, checklist=checklist,
+                               submitted_by=token.person_key)
     if link:
         if not link.startswith(("https://", "http://")):
             raise DecisionRefused("the hyperlink must start with https:// or http://")
@@ -291,14 +286,3 @@ def _summary_text(ctx: EngineContext, item: m.RegisterItem) -> str | None:
     summary = stored_summary(ctx, item.inspection_id, item.ref)
     return summary_markdown(summary) if summary else None
 
-
-def check_submission_links(ctx: EngineContext, item_id: int) -> None:
-    """Try the links of an item's latest submission and keep what was found (run after the answer is sent)."""
-    with ctx.session() as session:
-        submission = latest_submission(session, item_id)
-        if submission is None or not submission.machine_checks:
-            return
-        checks = dict(submission.machine_checks)
-        checks["links"] = check_links_reachable(list(checks.get("links") or {}))
-        submission.machine_checks = checks
-        session.commit()
