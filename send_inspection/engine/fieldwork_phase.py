@@ -167,6 +167,10 @@ def reconcile_fieldwork(ctx: EngineContext, inspection_id: str) -> PassResult:
 def _send_calendar(ctx: EngineContext, inspection_id: str, *, staff: dict[str, m.Person], now: datetime,
                    mail: MailFailures) -> int:
     """Send every invitation, update and cancellation the imported timetable left pending; keep any that fail."""
+    if ctx.transport.name == "ews":  # real Outlook meeting requests instead of .ics emails (imported only here)
+        from send_inspection.fieldwork.ews_invitations import send_slot_meetings
+
+        return send_slot_meetings(ctx, inspection_id, staff=staff, now=now, mail=mail)
     sent = 0
     with ctx.session() as session:
         rows = list(session.scalars(select(m.FieldworkSlot).where(m.FieldworkSlot.inspection_id == inspection_id)

@@ -1,0 +1,109 @@
+"""Fieldwork invitations as Outlook meeting requests from the logistics inbox's calendar, when mail goes by EWS.
+
+The timetable import leaves each changed slot's calendar messages pending (see `store`). With EWS, instead of
+emailing those .ics files, the slot's meeting in the logistics calendar is brought to what the slot is now:
+created (the invitation), updated (Exchange sends the update: to everyone when the time or place moved, else to
+the attendees added, and a cancellation to those removed) or cancelled. The organiser is the logistics inbox,
+as on the .ics messages; the meeting's text is the .ics description.
+
+Each slot's meeting is found by our key, `<inspection>:fieldwork:<slot>`, in the `ews_meetings` table; a slot
+cancelled and later put back gets a new meeting, keyed `<inspection>:fieldwork:<slot>#<n>`. The pending messages
+are cleared once Exchange has the slot as it is; on a failure they stay, and the next pass tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import or_, select
+
+from send_inspection.db import models as m
+from send_inspection.engine.context import EngineContext
+from send_inspection.engine.register_phase import MailFailures
+from send_inspection.fieldwork.invitations import CalendarSender, description, sender_for
+from send_inspection.fieldwork.timetable import Slot
+from send_inspection.mail.ews import EwsTransport
+from send_inspection.mail.ews_calendar import EwsMeetings, Meeting
+from send_inspection.mail.transport import MailTransportError
+
+log = logging.getLogger(__name__)
+
+PHASE = "fieldwork"
+CANCELLED_MESSAGE = "This meeting with the inspectors has been taken off the fieldwork timetable."
+
+
+def meeting_key(inspection_id: str, slot_id: str) -> str:
+    """Return the key of a slot's first meeting; later ones, after a cancellation, add '#<n>'."""
+    return f"{inspection_id}:{PHASE}:{slot_id}"
+
+
+def _current_key(ctx: EngineContext, inspection_id: str, slot_id: str) -> tuple[str, bool]:
+    """Return the key of the slot's meeting now, and whether that meeting was ever requested."""
+    base = meeting_key(inspection_id, slot_id)
+    with ctx.session() as session:
+        rows = list(session.execute(select(m.EwsMeeting.key, m.EwsMeeting.status).where(
+            or_(m.EwsMeeting.key == base, m.EwsMeeting.key.startswith(f"{base}#", autoescape=True)))))
+    cancelled = sum(1 for _, status in rows if status == "cancelled")
+    key = base if cancelled == 0 else f"{base}#{cancelled}"
+    return key, any(row_key == key for row_key, _ in rows)
+
+
+def _meeting(row: m.FieldworkSlot, key: str, *, sender: CalendarSender, staff: dict[str, m.Person]) -> Meeting:
+    slot = Slot(slot_id=row.slot_id, kind=row.kind, title=row.title, start=row.start_at, end=row.end_at,
+                location=row.location, attendees=tuple(row.attendees), debriefer=row.debriefer, focus=row.focus)
+    return Meeting(key=key, organiser=sender.organizer, subject=row.title, body=description(slot, sender=sender),
+                   location=row.location, start=row.start_at, end=row.end_at,
+                   attendees=tuple(staff[p].email for p in row.attendees if p in staff))
+
+
+def _bring_up_to_date(meetings: EwsMeetings, ctx: EngineContext, row: m.FieldworkSlot, *, sender: CalendarSender,
+                      staff: dict[str, m.Person], now: datetime) -> bool | None:
+    """Make the slot's meeting what the slot is now; return whether anything was sent, None if it must wait."""
+    key, requested = _current_key(ctx, row.inspection_id, row.slot_id)
+    if row.cancelled:
+        if not requested:
+            return False  # never requested: nobody to tell
+        return meetings.cancel(key, message=CANCELLED_MESSAGE, now=now).action == "cancelled"
+    if not any(p in staff for p in row.attendees):
+        return False
+    try:
+        result = meetings.send(_meeting(row, key, sender=sender, staff=staff), now=now)
+    except ValueError as exc:  # e.g. the meeting is in another mailbox's calendar: a setting to put right
+        raise MailTransportError(f"slot {row.slot_id}: {exc}", retryable=False) from exc
+    if result.action == "busy":
+        return None  # another process is creating it right now: look again next pass
+    return result.action in ("created", "updated")
+
+
+def send_slot_meetings(ctx: EngineContext, inspection_id: str, *, staff: dict[str, m.Person], now: datetime,
+                       mail: MailFailures) -> int:
+    """Send every slot's pending invitation, update or cancellation as an Outlook meeting; keep any that fail."""
+    assert isinstance(ctx.transport, EwsTransport)
+    meetings = EwsMeetings(ctx.transport, ctx.session)
+    sender = sender_for(ctx.config.partnership, inspection_id=inspection_id)
+    with ctx.session() as session:
+        rows = [row for row in session.scalars(select(m.FieldworkSlot).where(
+            m.FieldworkSlot.inspection_id == inspection_id).order_by(m.FieldworkSlot.id)) if row.pending_calendar]
+    sent = 0
+    for row in rows:
+        done: bool | None = None
+        before = len(mail.failures)
+        with mail.guard(meeting_key(inspection_id, row.slot_id)):
+            done = _bring_up_to_date(meetings, ctx, row, sender=sender, staff=staff, now=now)
+        if len(mail.failures) > before or done is None:
+            continue
+        sent += int(done)
+        _clear(ctx, row.id, handled=list(row.pending_calendar))
+        log.info("slot %s: meeting %s", row.slot_id, "sent" if done else "already up to date")
+    return sent
+
+
+def _clear(ctx: EngineContext, row_id: int, *, handled: list[dict]) -> None:
+    """Drop the pending messages just handled, keeping any an import added meanwhile."""
+    with ctx.session() as session:
+        row = session.get(m.FieldworkSlot, row_id)
+        assert row is not None
+        pending = list(row.pending_calendar or [])
+        row.pending_calendar = pending[len(handled):] if pending[:len(handled)] == handled else pending
+        session.commit()
