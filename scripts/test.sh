@@ -9,5 +9,6 @@ export PREFECT_SERVER_ANALYTICS_ENABLED=false
 .venv/bin/python -m pytest "$@"
 if [ "${SEND_INSPECTION_SKIP_POSTGRES:-0}" != "1" ]; then
   bash scripts/with-postgres.sh .venv/bin/python -m pytest "$@" tests/engine tests/web tests/cases tests/db tests/test_tokens.py tests/evidence/test_library.py \
-    tests/mail/test_ledger.py tests/mail/test_distribution.py tests/mail/test_ews_calendar.py tests/mail/test_inbox_watch.py
+    tests/mail/test_ledger.py tests/mail/test_distribution.py tests/mail/test_ews_calendar.py tests/mail/test_inbox_watch.py \
+    tests/intake tests/fieldwork/test_ews_invitations.py
 fi

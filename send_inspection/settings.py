@@ -14,6 +14,8 @@ MAIL_TRANSPORTS = ("outbox", "smtp", "ews", "graph")
 EWS_VERSIONS = ("Exchange2013", "Exchange2013_SP1", "Exchange2016", "Exchange2019", "ExchangeOnline")
 EWS_AUTH_KINDS = ("oauth2", "ntlm", "basic")
 EWS_ACCESS_TYPES = ("delegate", "impersonation")
+# The shared inboxes the mailbox intake can watch (through EWS): forwarded requests, and evidence sent by email.
+WATCHABLE_INBOXES = ("comms", "evidence")
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class Settings:
     smtp_starttls: bool
     ews: EwsSettings | None = None
     graph: GraphSettings | None = None
+    # The shared inboxes the mailbox intake watches (SEND_INSPECTION_WATCH_INBOXES).
+    watch_inboxes: tuple[str, ...] = WATCHABLE_INBOXES
 
 
 def _required(env: Mapping[str, str], name: str, *, why: str) -> str:
@@ -179,6 +183,18 @@ def _graph_settings(env: Mapping[str, str]) -> GraphSettings:
     )
 
 
+def _inboxes(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw is None:
+        return WATCHABLE_INBOXES
+    names = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    unknown = [n for n in names if n not in WATCHABLE_INBOXES]
+    if unknown:
+        raise ValueError(f"{name}={raw!r}: {', '.join(map(repr, unknown))} cannot be watched; expected a "
+                         f"comma-separated list of {', '.join(WATCHABLE_INBOXES)} (or empty to watch none)")
+    return names
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build settings from SEND_INSPECTION_* environment variables, defaulting to a local demo."""
     env = os.environ if env is None else env
@@ -204,4 +220,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         smtp_starttls=env.get("SEND_INSPECTION_SMTP_STARTTLS", "0") == "1",
         ews=_ews_settings(env) if transport == "ews" else None,
         graph=_graph_settings(env) if transport == "graph" else None,
+        watch_inboxes=_inboxes(env, "SEND_INSPECTION_WATCH_INBOXES"),
     )

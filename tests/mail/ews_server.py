@@ -2,9 +2,9 @@
 
 It answers CreateItem (and an OAuth2 client-credentials token request), records what each request asked for,
 and can be told to be busy, to refuse a recipient inside a bulk request, or to refuse every login.
-It also keeps one calendar and one inbox: CreateItem of a CalendarItem (a meeting request) or of a
-CancelCalendarItem, UpdateItem of a calendar item, FindItem (inbox or calendar, with paging, sorting and a simple
-restriction), GetItem and GetAttachment.
+It also keeps one calendar and an inbox (a message can be put in one mailbox's inbox only): CreateItem of a
+CalendarItem (a meeting request) or of a CancelCalendarItem, UpdateItem of a calendar item, FindItem (inbox or
+calendar, with paging, sorting and a simple restriction), GetItem and GetAttachment.
 Any other operation is recorded and answered with a SOAP fault, so a test sees an unexpected request at once.
 """
 
@@ -141,6 +141,8 @@ class InboxItem:
     body: str
     internet_message_id: str
     attachments: list[InboxAttachment]
+    # The shared mailbox whose inbox holds it; None: every mailbox's inbox shows it.
+    mailbox: str | None = None
 
 
 def _text(elem: ET.Element | None) -> str:
@@ -310,10 +312,12 @@ class EwsServer:
         received_at: datetime,
         sender_name: str = "",
         internet_message_id: str | None = None,
-        attachments: Sequence[tuple[str, str, bytes]] = (),
+        attachments: Sequence[tuple[str, str, bytes] | tuple[str, str, bytes, bool]] = (),
         kind: str = "Message",
+        mailbox: str | None = None,
     ) -> InboxItem:
-        """Put a message into the inbox, as if it had just been received; attachments are (name, type, data)."""
+        """Put a message into the inbox (of `mailbox` only, if given) as if just received; attachments are
+        (name, type, data, and optionally is_inline)."""
         with self._lock:
             n = next(self._ids)
             item = InboxItem(
@@ -326,8 +330,9 @@ class EwsServer:
                 sender_name=sender_name,
                 body=body,
                 internet_message_id=internet_message_id or f"<msg-{n}@inspectors.demo-county.example>",
-                attachments=[InboxAttachment(f"AAMkAttach{n:04d}-{i}=", name, content_type, data)
-                             for i, (name, content_type, data) in enumerate(attachments)],
+                attachments=[InboxAttachment(f"AAMkAttach{n:04d}-{i}=", *attachment)
+                             for i, attachment in enumerate(attachments)],
+                mailbox=mailbox,
             )
             self.inbox.append(item)
             return item
@@ -556,7 +561,8 @@ class EwsServer:
         folder = operation.find(f"{{{M}}}ParentFolderIds/{{{T}}}DistinguishedFolderId")
         name = "" if folder is None else folder.get("Id", "")
         if name == "inbox":
-            return name, list(self.inbox)
+            owner = _text(folder.find(f"{{{T}}}Mailbox/{{{T}}}EmailAddress")).casefold() if folder is not None else ""
+            return name, [item for item in self.inbox if item.mailbox is None or item.mailbox.casefold() == owner]
         if name == "calendar":
             return name, [entry for entry in self.calendar.values() if not entry.cancelled]
         return name, []
