@@ -6,6 +6,7 @@ from prefect import serve
 from prefect.schedules import Cron
 
 from send_inspection.live import DEPLOYMENT_NAME
+from send_inspection.settings import load_settings
 
 
 def serve_deployments() -> None:
@@ -15,6 +16,7 @@ def serve_deployments() -> None:
     from flows.annex_a_day5 import annex_a_day5
     from flows.case_selection import case_selection
     from flows.fieldwork import fieldwork
+    from flows.mailbox_intake import mailbox_intake
     from flows.notification import notification
     from flows.ticker import ticker
     from flows.tracked_case import tracked_case
@@ -35,6 +37,11 @@ def serve_deployments() -> None:
         ticker.to_deployment(
             name=DEPLOYMENT_NAME, schedule=Cron("* * * * *", timezone="Europe/London"),
             description="Wake phases whose reminders or deadlines are due.", tags=["send-inspection", "ticker"],
+        ),
+        mailbox_intake.to_deployment(
+            name=DEPLOYMENT_NAME, tags=["send-inspection", "intake"],
+            schedule=Cron("*/2 * * * *", timezone="Europe/London") if load_settings().mail_transport == "ews" else None,
+            description="Every two minutes with SEND_INSPECTION_MAIL=ews: forwarded requests and emailed evidence.",
         ),
         limit=8,
     )
