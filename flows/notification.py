@@ -36,6 +36,7 @@ def notification(notified_at: datetime, inspection_id: str | None = None) -> str
     start_phase_task(inspection_id, "day2")
     # Day 5 starts when day 2 is done, and at the day-2 deadline at the latest (the ticker launches it then).
     start_phase_task(inspection_id, "day5", "annex_a_initial_due")
+    start_phase_task(inspection_id, "bulletin")  # waits without a process between bulletins
     links = rt.waiter.survey_links(inspection_id)
     if links is None:
         return "waiting for the survey links"

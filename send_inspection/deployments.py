@@ -18,6 +18,7 @@ def serve_deployments() -> None:
     from flows.fieldwork import fieldwork
     from flows.mailbox_intake import mailbox_intake
     from flows.notification import notification
+    from flows.staff_bulletin import staff_bulletin
     from flows.ticker import ticker
     from flows.tracked_case import tracked_case
 
@@ -30,6 +31,7 @@ def serve_deployments() -> None:
         (tracked_case, "One tracked child's work (by case id): started by the case selection.", "cases"),
         (additional_request, "One additional evidence request: started when it is recorded.", "fieldwork"),
         (fieldwork, "Fieldwork (weeks 2-3): started when the timetable is imported.", "fieldwork"),
+        (staff_bulletin, "The staff bulletin: started on notification day, sent until feedback.", "bulletin"),
     )
     serve(
         *(f.to_deployment(name=DEPLOYMENT_NAME, description=text, tags=["send-inspection", tag])

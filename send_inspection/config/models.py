@@ -201,6 +201,8 @@ class Partnership(Strict):
     notification_lists: list[MailingList]
     survey_lists: SurveyLists
     health_template_contacts: list[str]
+    # Everyone across the partnership, for the staff bulletin during the inspection (none: no bulletin).
+    staff_bulletin_list: MailingList | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Partnership:
@@ -210,7 +212,8 @@ class Partnership(Strict):
     def _lists(self) -> list[tuple[Loc, MailingList]]:
         notify = [(("notification_lists", i), lst) for i, lst in enumerate(self.notification_lists)]
         survey = [(("survey_lists", n), getattr(self.survey_lists, n)) for n in SurveyLists.model_fields]
-        return [*notify, *survey]
+        bulletin = [(("staff_bulletin_list",), self.staff_bulletin_list)] if self.staff_bulletin_list else []
+        return [*notify, *survey, *bulletin]
 
     def _id_problems(self) -> list[Problem]:
         lists = self._lists()
@@ -481,6 +484,28 @@ class Fieldwork(Strict):
         return v
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class StaffBulletin(Strict):
+    """The staff bulletin: on which weekdays and at what time it goes, from notification until a milestone."""
+
+    on: list[Literal["mon", "tue", "wed", "thu", "fri"]] = Field(default_factory=lambda: ["mon", "wed", "fri"],
+                                                                 min_length=1)
+    at: str = "08:30"
+    until: str = "feedback_meeting"    # the last bulletin goes on this milestone's day
+
+    @field_validator("at")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        parse_clock_time(v)
+        return v
+
+    def weekdays(self) -> set[int]:
+        """Return the weekdays it goes on as numbers (Monday is 0)."""
+        return {WEEKDAYS.index(day) for day in self.on}
+
+
 class CoreGroupMeeting(Strict):
     """The day-1 core group meeting: preferred time, and how to find the next sensible slot."""
 
@@ -509,6 +534,7 @@ class Timeline(Strict):
     core_group_meeting: CoreGroupMeeting = Field(default_factory=CoreGroupMeeting)
     additional_requests: AdditionalRequests = Field(default_factory=AdditionalRequests)
     fieldwork: Fieldwork = Field(default_factory=Fieldwork)
+    staff_bulletin: StaffBulletin = Field(default_factory=StaffBulletin)
     token_valid_after_deadline: str = "3d"
     extra_bank_holidays: list[date] = Field(default_factory=list)
     not_bank_holidays: list[date] = Field(default_factory=list)
@@ -526,6 +552,7 @@ class Timeline(Strict):
             (("milestones", name, "after"), spec.after) for name, spec in self.milestones.items()
         ]
         refs += [(("chains", ph, st), ms) for ph, steps in self.chains.items() for st, ms in steps.items()]
+        refs.append((("staff_bulletin", "until"), self.staff_bulletin.until))
         raise_problems("Timeline", [*_check_refs(refs, names, "milestone"), *self._cycle_problems()])
         return self
 

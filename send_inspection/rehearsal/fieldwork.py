@@ -1,4 +1,4 @@
-"""Rehearse fieldwork week 3 on a virtual clock: 40 slots, 10 additional requests, a red debrief, five KIT summaries."""
+"""Rehearse fieldwork week 3 on a virtual clock: 40 slots, 10 requests, a red debrief, five KIT summaries, bulletins."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from send_inspection.calendar import london_time, to_london
 from send_inspection.engine.additional_requests import record_request
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import finish_phase
+from send_inspection.engine.phases import ensure_phase, finish_phase
 from send_inspection.engine.setup import milestone_at, open_inspection
 from send_inspection.fieldwork.store import save_timetable
 from send_inspection.fieldwork.timetable import Slot
@@ -80,6 +80,7 @@ def rehearse_fieldwork(workdir: Path, *, notified_at: datetime) -> RehearsalRepo
     ctx.clock.set(start)  # type: ignore[attr-defined]
     slots = week3_timetable(monday)
     save_timetable(ctx, iid, slots)
+    ensure_phase(ctx, iid, "bulletin")  # started on notification day in a whole inspection
     events: list[tuple[datetime, Callable[[], int]]] = [
         (london_time(monday + timedelta(days=1), time(8, 0)), lambda: _change(ctx, iid, slots)),
     ]

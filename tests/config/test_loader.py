@@ -421,3 +421,17 @@ def test_impossible_date_is_reported_at_its_position(broken: Path) -> None:
     [problem] = problems_of(broken)
     assert (problem.line, problem.column) == (line, len("extra_bank_holidays: [") + 1)
     assert problem.message.startswith("'2024-02-30' is not a valid date")
+
+
+def test_a_bad_staff_bulletin_day_is_reported(broken: Path) -> None:
+    """A weekday that is not one of mon to fri is named at its timeline.yaml line."""
+    line = edit(broken, "timeline.yaml", '"on": [mon, wed, fri]', '"on": [mon, wednesday]')
+    day = problem_at(problems_of(broken), "staff_bulletin.on[1]")
+    assert day.line == line and "'mon', 'tue', 'wed', 'thu' or 'fri'" in day.message
+
+
+def test_an_unknown_staff_bulletin_milestone_is_reported(broken: Path) -> None:
+    """An `until` that is not a milestone is named with the milestone it resembles."""
+    line = edit(broken, "timeline.yaml", "until: feedback_meeting", "until: feedback_meetin")
+    until = problem_at(problems_of(broken), "staff_bulletin.until")
+    assert until.line == line and "feedback_meetin" in until.message and "feedback_meeting" in until.message

@@ -65,10 +65,10 @@ def test_demo_rehearsal_sends_exactly_the_reviewed_emails(demo: RehearsalReport)
 def test_demo_rehearsal_finishes_day2_on_the_first_evening_and_day5_on_day4(demo: RehearsalReport) -> None:
     """Day 2 ends the first evening, day 5 starts then and ends on day 4, and no late report is needed."""
     assert {k: v for k, v in demo.phases.items() if not k.startswith("case:")} == {
-        "notification": "done", "day2": "done", "day5": "done"}
+        "notification": "done", "day2": "done", "day5": "done", "bulletin": "waiting"}
     assert sent(demo, "day2:phase_complete")[0][0] == "2023-06-26T19:55+01:00"
     assert {at for at, _ in sent(demo, "day5:2.1:submit:r1:ask")} == {"2023-06-26T19:55+01:00"}
-    assert demo.finished_at == "2023-06-29T19:55+01:00"
+    assert sent(demo, "day5:phase_complete")[0][0] == "2023-06-29T19:55+01:00"
     uploads = {ref for _, _, ref, what, code in demo.answers if what == "upload:confirmed" and code == 200}
     assert len(uploads) == 30 and set(DAY2_ITEMS) <= uploads
     assert not [e for e in demo.emails if e.template == "late_report"]
@@ -115,7 +115,7 @@ def test_the_phase_deadline_reports_what_is_late_once(directors_away: RehearsalR
     assert sent(directors_away, "day2:late_report") == [
         ("2023-06-27T12:00+01:00", ("leah.marchetti@demo-county.example", "nadia.pemberton@demo-county.example",
                                     "marcus.fenwick@demo-county.example"))]
-    assert directors_away.phases == {"notification": "done", "day2": "done", "day5": "waiting"}
+    assert directors_away.phases == {"notification": "done", "day2": "done", "day5": "waiting", "bulletin": "waiting"}
     assert [at for at, _ in sent(directors_away, "day2:phase_complete")] == ["2023-06-27T14:30+01:00"]
     text = read_outbox_message(away_dir / "outbox", outbox_id_for(f"{INSPECTION}:day2:late_report")).text or ""
     for ref in DAY2_ITEMS:

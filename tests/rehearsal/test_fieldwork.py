@@ -16,6 +16,8 @@ CORE_GROUP = ("samantha.cole-brierley@demo-county.example", "margaret.quinlan@de
               "simon.oduya@demo-icb.nhs.example", "nadia.pemberton@demo-county.example",
               "owen.garside@demo-county.example", "leah.marchetti@demo-county.example",
               "hannah.merriweather@demo-icb.nhs.example", "tom.blakeley@demo-county.example")
+STAFF_LISTS = ("all-council-staff@demo-county.example", "all-icb-staff@demo-icb.nhs.example",
+               "all-community-health-staff@demo-icb.nhs.example")
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +78,12 @@ def test_five_kit_summaries_go_at_1730_to_the_core_group(week3: RehearsalReport)
     assert [at for at, _, _ in kits] == [f"2023-07-{d}T17:30+01:00" for d in (10, 11, 12, 13, 14)]
     assert all(to == CORE_GROUP for _, _, to in kits)
     assert week3.phases["fieldwork"] == "done" and week3.finished_at.startswith("2023-07-14T17:3")
+
+
+def test_the_staff_bulletin_goes_monday_wednesday_and_friday_to_all_staff(week3: RehearsalReport) -> None:
+    """Week 3 has three bulletins at 08:30 to the partnership's staff lists, and the phase ends after Friday's."""
+    bulletins = emails(week3, "staff_bulletin")
+    assert [(at, key) for at, key, _ in bulletins] == [
+        (f"2023-07-{d}T08:30+01:00", f"bulletin:2023-07-{d}") for d in (10, 12, 14)]
+    assert all(to == STAFF_LISTS for _, _, to in bulletins)
+    assert week3.phases["bulletin"] == "done"

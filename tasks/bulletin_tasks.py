@@ -1,0 +1,33 @@
+"""Tasks that send the staff bulletins now due and show each one sent to operators."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from send_inspection.engine.register_phase import PassResult
+from send_inspection.engine.staff_bulletin import bulletin_figures, bulletin_markdown, reconcile_bulletin
+from send_inspection.runtime import current_runtime
+from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
+from tasks.tracked_case_tasks import artifact_key
+
+
+@task(name="reconcile-staff-bulletin", cache_policy=NO_CACHE, persist_result=False,
+      retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+def reconcile_bulletin_task(inspection_id: str) -> PassResult:
+    """Send the staff bulletin now due, if any, and say when the next one goes."""
+    return reconcile_bulletin(current_runtime().context, inspection_id)
+
+
+@task(name="publish-staff-bulletin", cache_policy=NO_CACHE, persist_result=False)
+def publish_bulletin_task(result: PassResult) -> None:
+    """Show each bulletin sent in this pass as a markdown artifact (figures only)."""
+    ctx = current_runtime().context
+    for text in result.summaries_sent:
+        day = date.fromisoformat(text)
+        figures = bulletin_figures(ctx, result.inspection_id, day=day, now=ctx.clock.now())
+        create_markdown_artifact(key=artifact_key(result.inspection_id, "bulletin", text),
+                                 markdown=bulletin_markdown(figures), description=f"Staff bulletin, {day:%a %d %b}")
