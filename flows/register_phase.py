@@ -10,7 +10,7 @@ from tasks.inspection_tasks import finish_phase_task, start_phase_task
 from tasks.register_tasks import publish_register_task, reconcile_register_task
 
 # The phase each Annex A phase starts when it is done (if not started already).
-NEXT_PHASE = {"day2": "day5"}
+NEXT_PHASE = {"day2": "day5", "fieldwork": "report"}
 
 
 def run_phase_loop(

@@ -162,6 +162,25 @@ def cmd_timetable(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feedback(args: argparse.Namespace) -> int:
+    """Record the inspectors' feedback (embargoed: emailed to the leadership group only); the report phase starts."""
+    from send_inspection.live import build_context
+    from send_inspection.report.feedback import FeedbackRefused, parse_priority_action, record_feedback
+
+    ctx = build_context(load_settings())
+    partner_ids = {p.id for p in ctx.config.partnership.report_partners}
+    try:
+        actions = [parse_priority_action(text, partner_ids=partner_ids) for text in args.priority]
+        record_feedback(ctx, args.inspection, args.outcome, effective=args.effective, improve=args.improve,
+                        priority_actions=actions, recorded_by=args.by)
+    except FeedbackRefused as exc:
+        print(f"not recorded: {exc}", file=sys.stderr)
+        return 1
+    print(f"recorded the feedback (outcome {args.outcome}); the leadership group has it by email, and the "
+          "ticker starts the after-fieldwork run within a minute")
+    return 0
+
+
 def cmd_library(args: argparse.Namespace) -> int:
     """Load evidence into the library in advance (a new version when the content changed), or list what it holds."""
     from send_inspection.evidence.library import LibraryRefused, add_to_library, library_versions
@@ -393,6 +412,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = request_actions.add_parser("list", help="list every request with its timings")
     p.add_argument("--inspection", required=True)
     p.set_defaults(func=cmd_request)
+    p = sub.add_parser("feedback", help="record the inspectors' feedback at the end of fieldwork (embargoed)")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--outcome", type=int, required=True, choices=(1, 2, 3),
+                   help="1, 2 or 3: the outcome in the order the inspectorate lists them")
+    p.add_argument("--effective", required=True, help="what the inspectors said is effective")
+    p.add_argument("--improve", required=True, help="what the inspectors said must improve")
+    p.add_argument("--priority", action="append", default=[],
+                   help="an area for priority action and the partners named: 'area: council, icb' (repeatable)")
+    p.add_argument("--by", default="inspection-coordinator", help="who recorded it")
+    p.set_defaults(func=cmd_feedback)
     timetable = sub.add_parser("timetable", help="import the inspectors' fieldwork timetable (CSV or XLSX)")
     timetable_actions = timetable.add_subparsers(dest="action", required=True)
     p = timetable_actions.add_parser("import", help="import or re-import it; changes are compared slot by slot")

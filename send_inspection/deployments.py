@@ -16,6 +16,7 @@ def serve_deployments() -> None:
     from flows.annex_a_day5 import annex_a_day5
     from flows.case_selection import case_selection
     from flows.fieldwork import fieldwork
+    from flows.inspection_report import inspection_report
     from flows.mailbox_intake import mailbox_intake
     from flows.notification import notification
     from flows.staff_bulletin import staff_bulletin
@@ -32,6 +33,7 @@ def serve_deployments() -> None:
         (additional_request, "One additional evidence request: started when it is recorded.", "fieldwork"),
         (fieldwork, "Fieldwork (weeks 2-3): started when the timetable is imported.", "fieldwork"),
         (staff_bulletin, "The staff bulletin: started on notification day, sent until feedback.", "bulletin"),
+        (inspection_report, "After fieldwork: draft report, response in 10 working days, final report.", "report"),
     )
     serve(
         *(f.to_deployment(name=DEPLOYMENT_NAME, description=text, tags=["send-inspection", tag])

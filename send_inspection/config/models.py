@@ -190,6 +190,35 @@ class PartnershipInfo(Strict):
     icb: str
 
 
+class ReportPartner(Strict):
+    """A partner named in the inspection report: who reviews the draft, who signs off, who publishes."""
+
+    id: str
+    name: str
+    reviewers: list[str] = Field(min_length=1)
+    accountable_officer: str
+    publisher: str
+    website: str
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+    @field_validator("website")
+    @classmethod
+    def _website(cls, v: str) -> str:
+        if not v.startswith("https://"):
+            raise ValueError(f"{v!r} is not a web address starting https://")
+        return v
+
+
+class ParentCarerForum(Strict):
+    """The parent carer forum, sent a copy of the final report."""
+
+    name: str
+    address: str
+
+    _address = field_validator("address")(classmethod(lambda cls, v: _check_email(v)))
+
+
 class Partnership(Strict):
     """The contents of partnership.yaml."""
 
@@ -203,6 +232,11 @@ class Partnership(Strict):
     health_template_contacts: list[str]
     # Everyone across the partnership, for the staff bulletin during the inspection (none: no bulletin).
     staff_bulletin_list: MailingList | None = None
+    # Who may read the inspectors' feedback while it is embargoed (person ids).
+    leadership_group: list[str] = Field(default_factory=list)
+    # The partners the report names: each reviews the draft, signs off its part of the response, publishes.
+    report_partners: list[ReportPartner] = Field(default_factory=list)
+    parent_carer_forum: ParentCarerForum | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Partnership:
@@ -233,6 +267,10 @@ class Partnership(Strict):
         refs += [(("roles", f), getattr(self.roles, f)) for f in Roles.model_fields if f != "sender_name"]
         refs += [(("core_group", i), ref) for i, ref in enumerate(self.core_group)]
         refs += [(("health_template_contacts", i), r) for i, r in enumerate(self.health_template_contacts)]
+        refs += [(("leadership_group", i), r) for i, r in enumerate(self.leadership_group)]
+        for i, partner in enumerate(self.report_partners):
+            refs += [(("report_partners", i, "reviewers", j), r) for j, r in enumerate(partner.reviewers)]
+            refs += [(("report_partners", i, f), getattr(partner, f)) for f in ("accountable_officer", "publisher")]
         refs += [((*loc, "members", i), r) for loc, lst in self._lists() for i, r in enumerate(lst.members)]
         return [*_check_refs(refs, {p.id for p in self.people}, "person id"), *problems]
 
@@ -506,6 +544,28 @@ class StaffBulletin(Strict):
         return {WEEKDAYS.index(day) for day in self.on}
 
 
+class AfterFieldwork(Strict):
+    """After fieldwork, in working days: the reviewers' and sign-off deadlines, the response, publication."""
+
+    comments_within: int = Field(default=5, ge=1, le=30)   # after the draft arrives: reviewers' comments
+    signoff_within: int = Field(default=8, ge=1, le=30)    # after the draft arrives: accountable officers
+    response_within: int = Field(default=10, ge=1, le=30)  # after the draft arrives: the response is due
+    publish_within: int = Field(default=5, ge=1, le=30)    # after the final report arrives: on each website
+    due_at: str = "17:00"
+
+    @field_validator("due_at")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        parse_clock_time(v)
+        return v
+
+    @model_validator(mode="after")
+    def _order(self) -> AfterFieldwork:
+        if not self.comments_within <= self.signoff_within <= self.response_within:
+            raise ValueError("comments_within, signoff_within and response_within must not decrease")
+        return self
+
+
 class CoreGroupMeeting(Strict):
     """The day-1 core group meeting: preferred time, and how to find the next sensible slot."""
 
@@ -535,6 +595,7 @@ class Timeline(Strict):
     additional_requests: AdditionalRequests = Field(default_factory=AdditionalRequests)
     fieldwork: Fieldwork = Field(default_factory=Fieldwork)
     staff_bulletin: StaffBulletin = Field(default_factory=StaffBulletin)
+    after_fieldwork: AfterFieldwork = Field(default_factory=AfterFieldwork)
     token_valid_after_deadline: str = "3d"
     extra_bank_holidays: list[date] = Field(default_factory=list)
     not_bank_holidays: list[date] = Field(default_factory=list)

@@ -366,3 +366,72 @@ class EwsMeeting(Base):
     last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class FeedbackRecord(Base):
+    """The inspectors' feedback at the end of fieldwork: embargoed, shown only to the named leadership group."""
+
+    __tablename__ = "feedback_records"
+    __table_args__ = (UniqueConstraint("inspection_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    # 1, 2 or 3: the outcomes in the order the inspectorate lists them (report/outcomes.py has their words).
+    outcome: Mapped[int] = mapped_column(Integer)
+    effective: Mapped[str] = mapped_column(Text)
+    improve: Mapped[str] = mapped_column(Text)
+    # [{"area": ..., "partners": [...]}]: the areas for priority action and the partners they name.
+    priority_actions: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RestrictedDocument(Base):
+    """A restricted document of the inspection (the draft report, the response, the final report), by file."""
+
+    __tablename__ = "restricted_documents"
+    __table_args__ = (UniqueConstraint("inspection_id", "kind", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    filename: Mapped[str] = mapped_column(String(300))
+    stored_path: Mapped[str] = mapped_column(String(1000))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DocumentAccess(Base):
+    """One attempt to open a restricted document through a personal link: who, when, and whether it was allowed."""
+
+    __tablename__ = "document_access"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(30))
+    document_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    person_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    token_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    granted: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(200))
+    remote_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AccuracyCommentRow(Base):
+    """A factual-accuracy comment on the draft report, as a reviewer submitted it."""
+
+    __tablename__ = "accuracy_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("register_items.id"))
+    partner: Mapped[str] = mapped_column(String(200))
+    reviewer: Mapped[str] = mapped_column(String(80))
+    paragraph: Mapped[str] = mapped_column(String(40))
+    comment: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())

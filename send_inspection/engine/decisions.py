@@ -16,8 +16,9 @@ from send_inspection.db import models as m
 #   A tracked child's work: identify; agree; inform (if the family declined); submit -> review; arrange
 #   An additional evidence request: confirm -> submit -> approve -> upload
 #   A fieldwork slot's debrief: debrief
-STEP_ORDER = ("identify", "agree", "inform", "confirm", "submit", "approve", "check", "review", "upload", "arrange",
-              "debrief")
+#   After fieldwork (one step each): receive (a report arrived), comment (on the draft), approve, upload, publish
+STEP_ORDER = ("identify", "agree", "inform", "confirm", "receive", "comment", "submit", "approve", "check", "review",
+              "upload", "arrange", "debrief", "publish")
 # step -> the answers that complete it (the item moves to its next step, or is done after its last).
 FORWARD: dict[str, frozenset[str]] = {
     "submit": frozenset({"submitted", "explained"}),
@@ -31,6 +32,9 @@ FORWARD: dict[str, frozenset[str]] = {
     "inform": frozenset({"replace", "records"}),
     "arrange": frozenset({"requested"}),
     "debrief": frozenset({"debriefed"}),
+    "receive": frozenset({"received"}),
+    "comment": frozenset({"commented", "no-comments"}),
+    "publish": frozenset({"published"}),
 }
 # Steps whose reviewer may send the item back to the submitter, starting a new round.
 RETURNABLE = frozenset({"approve", "check", "review"})
@@ -58,7 +62,14 @@ def _final_outcome(session: Session, item: m.RegisterItem, step: str, outcome: s
 
 
 class DecisionRefused(Exception):
-    """The answer cannot be recorded: the token is not for this step, or the step has moved on."""
+    """The answer cannot be recorded: the token is not for this step, or the step has moved on.
+
+    `fields` maps a form field's name to what is wrong with it, so the page can say so beside that field.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.fields: dict[str, str] = {field: message} if field else {}
 
 
 @dataclass(frozen=True)
@@ -93,11 +104,11 @@ def record_decision(
         raise DecisionRefused("this link is for an item that does not exist")
     if item.outcome is not None or item.step != token.step or item.round != token.round:
         raise DecisionRefused("this request has already been answered and the item has moved on")
-    returning = outcome == "returned" and token.step in RETURNABLE
+    returning = outcome == "returned" and token.step in RETURNABLE and "submit" in item.deadlines
     if outcome not in FORWARD[token.step] and not returning:
         raise DecisionRefused(f"'{outcome}' is not an answer to this step")
     if outcome in COMMENT_NEEDED and not (comment and comment.strip()):
-        raise DecisionRefused(COMMENT_NEEDED[outcome])
+        raise DecisionRefused(COMMENT_NEEDED[outcome], field="comment")
     session.add(
         m.Decision(
             item_id=item.id,

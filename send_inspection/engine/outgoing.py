@@ -25,6 +25,9 @@ ACTION_WORDS = {
     "inform": "tell the lead inspector the family declined, and record their answer",
     "review": "review the document before it goes to the inspectors",
     "arrange": "request the meeting and record when",
+    "receive": "record the report's arrival and keep it (restricted)",
+    "comment": "send your factual-accuracy comments on the restricted draft report",
+    "publish": "publish the final report on your organisation's website and confirm the link",
 }
 
 
@@ -41,6 +44,9 @@ STEP_LABELS = {
     "inform": "inspectors told",
     "review": "LANO review",
     "arrange": "meeting requested",
+    "receive": "report received",
+    "comment": "reviewer's comments",
+    "publish": "published",
 }
 
 
@@ -52,6 +58,8 @@ def _noun(phase: str) -> str:
         return "the inspectors' additional evidence request"
     if phase == "fieldwork":
         return "a fieldwork meeting"
+    if phase == "report":
+        return "the inspection report, step"
     return "Annex A item"
 
 

@@ -6,7 +6,8 @@ from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 
 # Steps answered by the item's `evidence_lead` (who provides or does the thing)...
-_LEAD_STEPS = frozenset({"submit", "identify", "agree", "inform", "confirm", "arrange", "debrief"})
+_LEAD_STEPS = frozenset({"submit", "identify", "agree", "inform", "confirm", "arrange", "debrief", "receive",
+                         "comment", "publish"})
 # ...and steps answered by its `accountable_lead` (who reviews it).
 _REVIEW_STEPS = frozenset({"approve", "review"})
 

@@ -7,7 +7,8 @@ from send_inspection.engine.tracked_case import child_of
 
 # Phases with one flow each; tracked cases ("case:<id>") and requests ("request:<n>") take a parameter too.
 PHASE_FLOWS = {"notification": "notification", "day2": "annex-a-day-2", "day5": "annex-a-day-5",
-               "fieldwork": "fieldwork", "bulletin": "staff-bulletin"}
+               "fieldwork": "fieldwork", "bulletin": "staff-bulletin",
+               "report": "inspection-report"}
 
 
 def phase_flow(phase: str) -> tuple[str, dict[str, object]]:

@@ -26,8 +26,11 @@ log = logging.getLogger(__name__)
 
 # After a mail failure that may pass (server down, busy), the phase wakes again this much later.
 MAIL_RETRY_AFTER = timedelta(minutes=5)
+# A report the inspectorate sends late can still be recorded through the link asking for it this much later.
+LATE_ARRIVAL_GRACE = timedelta(days=60)
 
-PHASE_LABELS = {"day2": "Annex A day 2", "day5": "Annex A day 5"}
+PHASE_LABELS = {"day2": "Annex A day 2", "day5": "Annex A day 5", "report": "after fieldwork",
+                "bulletin": "staff bulletin", "fieldwork": "fieldwork"}
 
 
 def phase_label(phase: str) -> str:
@@ -185,8 +188,9 @@ def chase_items(
                 wake_times.append(chase.due_at)
                 continue
             with mail.guard(prefix + chase.kind):
+                grace = max(token_grace, LATE_ARRIVAL_GRACE) if item.step == "receive" else token_grace
                 sent += _send_chase(ctx, item, chase, staff=staff, key=prefix + chase.kind, deadline=deadline,
-                                    expires_at=max(deadline, now) + token_grace, now=now)
+                                    expires_at=max(deadline, now) + grace, now=now)
         statuses.append(_status(item, owner, due, now))
     return sent, statuses
 

@@ -39,20 +39,21 @@ class DebriefAnswers:
 class DebriefRefused(DecisionRefused):
     """The debrief cannot be accepted; `lines` names every field to complete."""
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], fields: dict[str, str] | None = None) -> None:
         super().__init__("nothing was recorded: complete the fields below and send the debrief again")
         self.lines = lines
+        self.fields = fields or {}
 
 
 def parse_debrief(form: Mapping[str, str]) -> DebriefAnswers:
     """Read the debrief form; raise DebriefRefused naming every missing or wrong field."""
     values = {name: " ".join(str(form.get(name) or "").split()) for name in FIELDS}
-    problems = [f"{label}: missing" for name, label in FIELDS.items() if not values[name]]
+    fields = {name: f"{label}: missing" for name, label in FIELDS.items() if not values[name]}
     rating = str(form.get("rating") or "").strip().lower()
     if rating not in RATINGS:
-        problems.append("rating: choose red, amber or green")
-    if problems:
-        raise DebriefRefused(problems)
+        fields["rating"] = "rating: choose red, amber or green"
+    if fields:
+        raise DebriefRefused(list(fields.values()), fields)
     lines = [" ".join(x.split()) for x in str(form.get("documents_requested") or "").splitlines()]
     documents = [x[:500] for x in lines if x and x.lower() not in {"none", "n/a", "-"}]
     return DebriefAnswers(values["interviewees"][:2000], values["focus"][:2000], values["evidence_used"][:4000],

@@ -119,11 +119,13 @@ def _flows() -> dict:
     from flows.annex_a_day2 import annex_a_day2
     from flows.annex_a_day5 import annex_a_day5
     from flows.fieldwork import fieldwork
+    from flows.inspection_report import inspection_report
     from flows.notification import notification
     from flows.staff_bulletin import staff_bulletin
     from flows.tracked_case import tracked_case
 
-    flows = (notification, annex_a_day2, annex_a_day5, fieldwork, tracked_case, additional_request, staff_bulletin)
+    flows = (notification, annex_a_day2, annex_a_day5, fieldwork, tracked_case, additional_request, staff_bulletin,
+             inspection_report)
     return {f.name: f for f in flows}
 
 

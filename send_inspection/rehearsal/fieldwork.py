@@ -86,7 +86,9 @@ def rehearse_fieldwork(workdir: Path, *, notified_at: datetime) -> RehearsalRepo
     ]
     for d, at, hos, asked in REQUESTS:
         events.append((london_time(monday + timedelta(days=d), at), _asker(ctx, iid, hos, asked)))
-    world = World(ctx=ctx, staff=staff, inspection_id=iid, links_at=start, end=start + timedelta(days=5),
+    # The week ends with Friday's KIT summary; after it the report phase waits for the draft report.
+    end = london_time(monday + timedelta(days=4), time(18, 0))
+    world = World(ctx=ctx, staff=staff, inspection_id=iid, links_at=start, end=end,
                   links_given=True, events=events)
     run_world(world, notified_at=notified_at, start_with_notification=False)
     return report_of(ctx, iid, staff)

@@ -58,6 +58,30 @@ DEBRIEF = {"outcome": "debriefed", "interviewees": "Two practitioners and a team
 CASE_ANSWERS = {"identify": _identify, "agree": _agree, "inform": _inform, "arrange": _arrange}
 
 
+def _report_received(ref: str) -> tuple[dict[str, object], dict[str, tuple[str, bytes]]]:
+    kind = "draft" if ref == "draft-report" else "final"
+    body = f"%PDF-1.4 rehearsal {kind} report of the Demo County area SEND inspection".encode()
+    return {"outcome": "received"}, {"file": (f"{kind}-report.pdf", body)}
+
+
+def _comments(ref: str) -> tuple[dict[str, object], dict[str, tuple[str, bytes]]]:
+    if ref.endswith("-icb-commissioning"):
+        return {"outcome": "no-comments"}, {}
+    # Every reviewer raises paragraph 12 in the same words: the response must hold it once.
+    return {"outcome": "commented", "paragraph_1": "12",
+            "comment_1": "The number of EHC plans issued within 20 weeks was 61%, not 51%.",
+            "evidence_1": "SEN2 return 2023, table 3", "paragraph_2": str(3 + len(ref) % 20),
+            "comment_2": f"The service is named incorrectly ({ref}, rehearsal).", "evidence_2": ""}, {}
+
+
+REPORT_ANSWERS = {
+    "receive": _report_received,
+    "comment": _comments,
+    "publish": lambda ref: ({"outcome": "published",
+                             "website_url": f"https://www.demo-county.example/send-inspection-report#{ref}"}, {}),
+}
+
+
 @dataclass(frozen=True)
 class Behaviour:
     """How one person answers: after how long, whether at all, and what they return or explain."""
@@ -157,6 +181,9 @@ class ScriptedStaff:
                         {"outcome": "exists", "comment": "Within two hours"})
         elif step in CASE_ANSWERS:
             data.update(CASE_ANSWERS[step](ref.split(":", 1)[0], now, self.family_declines))
+        elif step in REPORT_ANSWERS:
+            answer, files = REPORT_ANSWERS[step](ref)
+            data.update(answer)
         elif step in ("approve", "check", "review"):
             if ref in behaviour.returns_once and (ref, step) not in self.returned:
                 self.returned.add((ref, step))

@@ -32,6 +32,9 @@ from send_inspection.evidence.file_submission import check_submission_links, fil
 from send_inspection.evidence.library import latest_in_library
 from send_inspection.fieldwork.debrief_form import FIELDS as DEBRIEF_FIELDS
 from send_inspection.fieldwork.debrief_form import parse_debrief, record_debrief
+from send_inspection.report.documents import KINDS, open_document
+from send_inspection.report.feedback import REPORT_PHASE
+from send_inspection.report.web_steps import COMMENT_ROWS, REPORT_FIELDS, report_step
 from send_inspection.runtime import Waker
 from send_inspection.tokens import TokenStatus, check_token
 from send_inspection.web.case_fields import IDENTIFY_FIELDS, requested_slot
@@ -74,11 +77,15 @@ OUTCOMES = {
     "review": [("approved", "Reviewed: it can go to the inspectors"), ("returned", "Return with comment")],
     "arrange": [("requested", "Record the meeting as requested")],
     "debrief": [("debriefed", "Record the debrief")],
+    "receive": [("received", "Record the report as received")],
+    "comment": [("commented", "Send my comments"), ("no-comments", "No comments on the draft")],
+    "publish": [("published", "Confirm it is published")],
 }
 
 
 # Typed fields shown again when an answer is refused, so nothing typed is lost.
-KEPT_FIELDS = (*IDENTIFY_FIELDS, *DEBRIEF_FIELDS, "rating", "comment", "explanation", "link_url", "slot")
+KEPT_FIELDS = (*IDENTIFY_FIELDS, *DEBRIEF_FIELDS, *REPORT_FIELDS, "rating", "comment", "explanation", "link_url",
+               "slot")
 
 # The button that submits the evidence library's latest version of the row as it is.
 LIBRARY_OUTCOME = "library"
@@ -128,6 +135,7 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             "data_summary": _summary_text(ctx, item) if submission is not None else None,
             "request": request,
             "request_due": when(request.due_at) if request is not None else None,
+            "report_phase": item.phase == REPORT_PHASE, "comment_rows": COMMENT_ROWS,
         }
 
     @app.get("/healthz")
@@ -173,6 +181,23 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             return problem(None, code=404, title="No file", detail="No file was submitted for this item.")
         return FileResponse(submission.stored_path, filename=submission.filename, headers=SECURITY_HEADERS)
 
+    @app.get("/a/{raw}/report/{kind}")
+    def restricted(raw: str, kind: str, request: Request) -> Response:
+        """Let a named reader open a restricted report document through their own link; record every attempt."""
+        if kind not in KINDS:
+            return problem(None, code=404, title="No such document", detail="Nothing has been recorded.")
+        with ctx.session() as session:
+            check = check_token(session, raw, now=ctx.clock.now())
+            refused = {TokenStatus.UNKNOWN: "link not recognised", TokenStatus.EXPIRED: "link expired"}.get(
+                check.status)
+            document = open_document(session, ctx, check.token, kind, refused_because=refused,
+                                     remote_addr=request.client.host if request.client else None)
+        if document is None:
+            return problem(None, code=403, title="You cannot open this document",
+                           detail="It is restricted to the people the partnership named, through their own links. "
+                                  "This attempt has been recorded.")
+        return FileResponse(document.stored_path, filename=document.filename, headers=SECURITY_HEADERS)
+
     @app.post("/a/{raw}", response_class=HTMLResponse)
     async def decide(raw: str, request: Request, background: BackgroundTasks) -> HTMLResponse:
         """Record the decision the person's button asks for, then wake the waiting phase."""
@@ -196,7 +221,9 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
                 outcome = "submitted"
             try:
                 submission = await _submission(ctx, form, item, token) if token.step == "submit" else None
-                comment = _step_form(session, form, item, token, now=now) or str(form.get("comment") or "") or None
+                extra = (await report_step(ctx, session, form, item, token, now=now) if item.phase == REPORT_PHASE
+                         else _step_form(session, form, item, token, now=now))
+                comment = extra or str(form.get("comment") or "") or None
                 record_decision(
                     session, token, outcome, now=now, comment=comment,
                     submission=submission, remote_addr=request.client.host if request.client else None,
@@ -207,7 +234,7 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
                 info = context_for(session, token)
                 kept = {k: str(form.get(k) or "") for k in KEPT_FIELDS}  # what was typed comes back, not lost
                 return page("sign_off.html.j2", 422, raw=raw, error=str(exc), problems=getattr(exc, "lines", None),
-                            kept=kept, **info)
+                            kept=kept, field_errors=getattr(exc, "fields", {}), **info)
             phase, inspection_id = item.phase, item.inspection_id
         if submission is not None and ctx.check_links and (submission.machine_checks or {}).get("links"):
             background.add_task(check_submission_links, ctx, item.id)
@@ -230,7 +257,7 @@ async def _submission(ctx: EngineContext, form: FormData, item: m.RegisterItem, 
     if outcome == "explained":
         explanation = str(form.get("explanation") or "").strip()
         if not explanation:
-            raise DecisionRefused("write the explanation of why this evidence is not available")
+            raise DecisionRefused("write the explanation of why this evidence is not available", field="explanation")
         return SubmissionData(kind="explanation", checklist=checklist, explanation=explanation)
     if item.ref in DATA_ITEMS:
         with ctx.session() as session:
@@ -245,10 +272,10 @@ async def _submission(ctx: EngineContext, form: FormData, item: m.RegisterItem, 
                                submitted_by=token.person_key)
     if link:
         if not link.startswith(("https://", "http://")):
-            raise DecisionRefused("the hyperlink must start with https:// or http://")
+            raise DecisionRefused("the hyperlink must start with https:// or http://", field="link_url")
         return SubmissionData(kind="link", checklist=checklist, link_url=link[:2000],
                               machine_checks={"links": {link[:2000]: "not checked"}})
-    raise DecisionRefused("choose a file to upload or give a hyperlink")
+    raise DecisionRefused("choose a file to upload or give a hyperlink", field="file")
 
 
 def _step_form(session, form: FormData, item: m.RegisterItem, token: m.ActionToken, *,  # noqa: ANN001

@@ -17,6 +17,11 @@ ALLOWED_EXTENSIONS = {
 class UploadRefused(ValueError):
     """The file cannot be accepted; the message says why."""
 
+    @property
+    def fields(self) -> dict[str, str]:
+        """Say the refusal is about the form's file input."""
+        return {"file": str(self)}
+
 
 @dataclass(frozen=True)
 class StoredFile:

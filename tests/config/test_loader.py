@@ -134,6 +134,8 @@ def test_demo_uses_only_reserved_email_domains(demo: PartnershipConfig) -> None:
     addresses = [person.email for person in p.people]
     addresses += [inbox.address for inbox in (p.inboxes.comms, p.inboxes.logistics, p.inboxes.evidence)]
     addresses += [a for lst in [*p.notification_lists, *p.survey_lists.all()] for a in lst.addresses]
+    addresses += [*p.staff_bulletin_list.addresses, p.parent_carer_forum.address]
+    addresses += ["@" + partner.website.removeprefix("https://www.") for partner in p.report_partners]
     assert addresses
     assert all(a.endswith(("@demo-county.example", "@demo-icb.nhs.example")) for a in addresses), addresses
 

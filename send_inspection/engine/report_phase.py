@@ -1,0 +1,211 @@
+"""Reconcile the weeks after fieldwork: the draft report, the partnership's response, the final report.
+
+One phase, "report", per inspection, started when fieldwork ends or the feedback is recorded. Its items open
+as each stage is reached, and are chased like every other item:
+  draft-report            the LANO records the draft's arrival (expected within 14 working days of fieldwork)
+  comments-<partner>-<id> each partner's reviewers send factual-accuracy comments, or none
+  signoff-<partner>       each partner's accountable officer signs off the merged response (Word and Excel)
+  response                the LANO submits the response to the inspectorate, 10 working days after the draft
+  final-report            the LANO records the final report's arrival (expected within 30 working days)
+  publish-<partner>       each partner's publisher puts it on the partner's website and confirms the link
+The parent carer forum is sent the final report when it arrives. Deadlines after an arrival are counted in
+working days from the arrival (timeline.yaml, after_fieldwork). What the documents say stays in our
+database and files: operators see item references, owners and states.
+"""
+
+from __future__ import annotations
+
+import io
+import mimetypes
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from send_inspection.calendar import london_time, to_london
+from send_inspection.config.models import ReportPartner, parse_clock_time
+from send_inspection.db import models as m
+from send_inspection.engine.context import EngineContext
+from send_inspection.engine.outgoing import send_notice
+from send_inspection.engine.register_phase import (
+    MailFailures,
+    PassResult,
+    chase_items,
+    claim_pass,
+    pass_result,
+    waiting_reason,
+)
+from send_inspection.engine.setup import milestones, people
+from send_inspection.mail.message import Attachment
+from send_inspection.report.comments import AccuracyComment, merge_comments
+from send_inspection.report.documents import keep_document, latest_document
+from send_inspection.report.response_docx import write_response_docx
+from send_inspection.report.response_xlsx import write_response_xlsx
+
+PHASE = "report"
+GROUP = "After fieldwork"
+# Milestones set when a report arrives: name -> the after_fieldwork setting giving its working days.
+DRAFT_MILESTONES = {"report_comments_due": "comments_within", "report_signoff_due": "signoff_within",
+                    "draft_response_due": "response_within"}
+FINAL_MILESTONES = {"report_published_due": "publish_within"}
+
+
+def comment_ref(partner: ReportPartner, reviewer: str) -> str:
+    """Return the item reference of one reviewer's comments for one partner."""
+    return f"comments-{partner.id}-{reviewer}"
+
+
+def _items(session: Session, inspection_id: str) -> dict[str, m.RegisterItem]:
+    return {i.ref: i for i in session.scalars(select(m.RegisterItem).where(
+        m.RegisterItem.inspection_id == inspection_id, m.RegisterItem.phase == PHASE).order_by(m.RegisterItem.id))}
+
+
+def _add_item(session: Session, inspection_id: str, ref: str, title: str, step: str, milestone: str, *,
+              lead: str, accountable: str, now: datetime) -> None:
+    session.add(m.RegisterItem(inspection_id=inspection_id, ref=ref, title=title, group_name=GROUP, phase=PHASE,
+                               evidence_lead=lead, accountable_lead=accountable, deadlines={step: milestone},
+                               step=step, round=1, step_started_at=now))
+
+
+def _add_milestones(ctx: EngineContext, session: Session, inspection_id: str, names: dict[str, str], *,
+                    arrived_at: datetime) -> None:
+    """Set each milestone `n` working days after the arrival day, at after_fieldwork.due_at, unless set."""
+    rules = ctx.config.timeline.after_fieldwork
+    have = milestones(session, inspection_id)
+    day = to_london(arrived_at).date()
+    for name, setting in names.items():
+        if name not in have:
+            due = london_time(ctx.calendar.add_working_days(day, getattr(rules, setting)),
+                              parse_clock_time(rules.due_at))
+            session.add(m.Milestone(inspection_id=inspection_id, name=name, due_at=due))
+
+
+def merged_comments(session: Session, inspection_id: str) -> list:
+    """Return every reviewer's comments merged into one list in report order, each once."""
+    rows = session.scalars(select(m.AccuracyCommentRow).where(m.AccuracyCommentRow.inspection_id == inspection_id)
+                           .order_by(m.AccuracyCommentRow.id))
+    return merge_comments(AccuracyComment(paragraph=r.paragraph, comment=r.comment, evidence=r.evidence,
+                                          partner=r.partner, reviewer=r.reviewer, submitted_at=r.submitted_at)
+                          for r in rows)
+
+
+def _write_response(ctx: EngineContext, session: Session, inspection_id: str, *, now: datetime) -> None:
+    """Merge the comments into the response, as Word and as Excel, kept as restricted documents."""
+    draft = latest_document(session, inspection_id, "draft")
+    assert draft is not None
+    due = milestones(session, inspection_id)["draft_response_due"]
+    details = {"area_name": ctx.config.partnership.partnership.name, "inspection_ref": inspection_id,
+               "draft_received": to_london(draft.recorded_at).date(), "due": to_london(due).date(),
+               "comments": merged_comments(session, inspection_id), "signed_off_by": []}
+    for suffix, writer in ((".docx", write_response_docx), (".xlsx", write_response_xlsx)):
+        buffer = io.BytesIO()
+        writer(buffer, **details)
+        keep_document(session, ctx, inspection_id, f"response-{suffix[1:]}",
+                      filename=f"factual-accuracy-response{suffix}", data=buffer.getvalue(), recorded_by="engine",
+                      now=now)
+
+
+def open_stages(ctx: EngineContext, inspection_id: str, *, now: datetime) -> None:
+    """Open the items of every stage now reached (each once)."""
+    p = ctx.config.partnership
+    lano = p.roles.lano
+    with ctx.session() as session:
+        items = _items(session, inspection_id)
+        if "draft-report" not in items:
+            _add_item(session, inspection_id, "draft-report", "Record the draft report's arrival", "receive",
+                      "draft_report_expected_by", lead=lano, accountable=lano, now=now)
+            session.commit()
+            return
+        draft = latest_document(session, inspection_id, "draft")
+        if items["draft-report"].outcome is None or draft is None:
+            return
+        _add_milestones(ctx, session, inspection_id, DRAFT_MILESTONES, arrived_at=draft.recorded_at)
+        for partner in p.report_partners:
+            for reviewer in partner.reviewers:
+                if comment_ref(partner, reviewer) not in items:
+                    _add_item(session, inspection_id, comment_ref(partner, reviewer),
+                              f"Factual-accuracy comments on the draft report ({partner.name})", "comment",
+                              "report_comments_due", lead=reviewer, accountable=partner.accountable_officer, now=now)
+        session.commit()
+        items = _items(session, inspection_id)
+        if any(i.outcome is None for r, i in items.items() if r.startswith("comments-")):
+            return
+        if latest_document(session, inspection_id, "response-docx") is None:
+            _write_response(ctx, session, inspection_id, now=now)
+        for partner in p.report_partners:
+            if f"signoff-{partner.id}" not in items:
+                _add_item(session, inspection_id, f"signoff-{partner.id}",
+                          f"Sign off the response to the draft report ({partner.name})", "approve",
+                          "report_signoff_due", lead=lano, accountable=partner.accountable_officer, now=now)
+        session.commit()
+        items = _items(session, inspection_id)
+        if any(i.outcome is None for r, i in items.items() if r.startswith("signoff-")):
+            return
+        if "response" not in items:
+            _add_item(session, inspection_id, "response", "Submit the response to the draft report", "upload",
+                      "draft_response_due", lead=lano, accountable=p.roles.coordinator, now=now)
+            session.commit()
+            return
+        if items["response"].outcome is None:
+            return
+        if "final-report" not in items:
+            _add_item(session, inspection_id, "final-report", "Record the final report's arrival", "receive",
+                      "final_report_expected_by", lead=lano, accountable=lano, now=now)
+            session.commit()
+            return
+        final = latest_document(session, inspection_id, "final")
+        if items["final-report"].outcome is None or final is None:
+            return
+        _add_milestones(ctx, session, inspection_id, FINAL_MILESTONES, arrived_at=final.recorded_at)
+        for partner in p.report_partners:
+            if f"publish-{partner.id}" not in items:
+                _add_item(session, inspection_id, f"publish-{partner.id}",
+                          f"Publish the final report on the {partner.name} website", "publish",
+                          "report_published_due", lead=partner.publisher, accountable=partner.accountable_officer,
+                          now=now)
+        session.commit()
+
+
+def _send_to_forum(ctx: EngineContext, inspection_id: str, *, now: datetime, mail: MailFailures) -> int:
+    """Send the parent carer forum the final report once it has arrived."""
+    forum = ctx.config.partnership.parent_carer_forum
+    with ctx.session() as session:
+        final = latest_document(session, inspection_id, "final")
+    if forum is None or final is None:
+        return 0
+    key = f"{inspection_id}:{PHASE}:final:forum"
+    with open(final.stored_path, "rb") as handle:
+        attachment = Attachment(filename=final.filename, content_type=_content_type(final.filename),
+                                data=handle.read())
+    with mail.guard(key):
+        return send_notice(ctx, inspection_id, key, "final_report_forum", to=[forum.address], now=now,
+                           sender_inbox="comms", forum=forum.name, attachments=(attachment,))
+    return 0
+
+
+def _content_type(filename: str) -> str:
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def reconcile_report(ctx: EngineContext, inspection_id: str) -> PassResult:
+    """Open the stages reached, chase every open item, send the forum its copy; done when all have published."""
+    now = ctx.clock.now()
+    with ctx.session() as session:
+        claim_pass(session, inspection_id, PHASE, now=now)
+    open_stages(ctx, inspection_id, now=now)
+    with ctx.session() as session:
+        items = list(_items(session, inspection_id).values())
+        due = milestones(session, inspection_id)
+        staff = people(session, inspection_id)
+    mail = MailFailures()
+    wake_times: list[datetime] = []
+    sent, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
+    sent += _send_to_forum(ctx, inspection_id, now=now, mail=mail)
+    published = [i for i in items if i.ref.startswith("publish-")]
+    finished = bool(published) and all(i.outcome is not None for i in published)
+    open_items = [s for s in statuses if s.outcome is None]
+    reason = ("After fieldwork: the final report is published by every partner" if finished
+              else "After fieldwork: " + (waiting_reason(PHASE, statuses, staff) if open_items
+                                          else "opening the next stage"))
+    return pass_result(inspection_id, PHASE, finished=finished, sent=sent, reason=reason, statuses=statuses,
+                       mail=mail, wake_times=wake_times, now=now)

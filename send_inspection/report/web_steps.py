@@ -1,0 +1,61 @@
+"""Read the answers to the steps after fieldwork from the web form: a report received, comments, a website link."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from send_inspection.db import models as m
+from send_inspection.engine.context import EngineContext
+from send_inspection.engine.decisions import DecisionRefused
+from send_inspection.report.comments import FIELDS, CommentRefused, parse_comment_rows
+from send_inspection.report.documents import keep_document
+from send_inspection.web.uploads import MAX_UPLOAD_BYTES
+
+COMMENT_ROWS = 8  # rows on the comments form; a reviewer with more sends them in a second round of rows
+COMMENT_FIELDS = tuple(f"{field}_{n}" for n in range(1, COMMENT_ROWS + 1) for field in FIELDS)
+REPORT_FIELDS = (*COMMENT_FIELDS, "website_url")
+
+
+def _partner_of(ctx: EngineContext, item: m.RegisterItem) -> str:
+    for partner in ctx.config.partnership.report_partners:
+        if item.ref.startswith((f"comments-{partner.id}-", f"publish-{partner.id}", f"signoff-{partner.id}")):
+            return partner.name
+    raise DecisionRefused("this item is not for a partner named in partnership.yaml")
+
+
+async def report_step(ctx: EngineContext, session: Session, form: FormData, item: m.RegisterItem,
+                      token: m.ActionToken, *, now: datetime) -> str | None:
+    """Apply the extra fields of a step after fieldwork; return the comment to record, if the step makes one."""
+    outcome = str(form.get("outcome") or "")
+    if token.step == "receive" and outcome == "received":
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise DecisionRefused("choose the report's file to upload (as the inspectorate sent it)")
+        kind = "draft" if item.ref == "draft-report" else "final"
+        data = await upload.read(MAX_UPLOAD_BYTES + 1)
+        document = keep_document(session, ctx, item.inspection_id, kind, filename=upload.filename, data=data,
+                                 recorded_by=token.person_key, now=now)
+        return f"received {document.filename} ({document.size_bytes} bytes)"
+    if token.step == "comment" and outcome == "commented":
+        rows = [{field: str(form.get(f"{field}_{n}") or "") for field in FIELDS} for n in range(1, COMMENT_ROWS + 1)]
+        try:
+            comments = parse_comment_rows(rows, partner=_partner_of(ctx, item), reviewer=token.person_key,
+                                          submitted_at=now)
+        except CommentRefused as exc:
+            raise DecisionRefused(str(exc)) from exc
+        if not comments:
+            raise DecisionRefused("type at least one comment, or press 'No comments on the draft'")
+        for c in comments:
+            session.add(m.AccuracyCommentRow(inspection_id=item.inspection_id, item_id=item.id, partner=c.partner,
+                                             reviewer=c.reviewer, paragraph=c.paragraph, comment=c.comment,
+                                             evidence=c.evidence, submitted_at=now))
+        return f"{len(comments)} comment(s)"
+    if token.step == "publish":
+        url = " ".join(str(form.get("website_url") or "").split())
+        if not url.startswith("https://"):
+            raise DecisionRefused("give the web address where the report is published, starting https://")
+        return f"published at {url[:500]}"
+    return None

@@ -1,0 +1,30 @@
+"""Tasks that reconcile the weeks after fieldwork and show each item's state to operators (no report text)."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from send_inspection.engine.register_phase import STEP_LABELS, PassResult
+from send_inspection.engine.report_phase import reconcile_report
+from send_inspection.runtime import current_runtime
+from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
+from tasks.tracked_case_tasks import artifact_key
+
+
+@task(name="reconcile-report", cache_policy=NO_CACHE, persist_result=False,
+      retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+def reconcile_report_task(inspection_id: str) -> PassResult:
+    """Open the stages reached after fieldwork and send every ask, reminder and escalation now due."""
+    return reconcile_report(current_runtime().context, inspection_id)
+
+
+@task(name="publish-report", cache_policy=NO_CACHE, persist_result=False)
+def publish_report_task(result: PassResult) -> None:
+    """Show the items after fieldwork (reference, step, owner, due, state) as a table artifact."""
+    rows = [{"item": s.ref, "waiting for": "—" if s.outcome else STEP_LABELS.get(s.step, s.step),
+             "owner": s.owner or "—", "due": s.due_at, "state": s.outcome or ("LATE" if s.late else "open")}
+            for s in result.items]
+    create_table_artifact(key=artifact_key(result.inspection_id, "after-fieldwork"), table=rows,
+                          description=f"After fieldwork: {result.reason}")
