@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Run ruff and the tests in .venv, installing what they need first; then the database tests again on
-# a throwaway PostgreSQL server (set SEND_INSPECTION_SKIP_POSTGRES=1 to skip that part).
+# Run ruff and the tests in .venv, installing what they need first; then the browser tests in Debian's
+# Chromium (installed if missing); then the database tests again on a throwaway PostgreSQL server (set
+# SEND_INSPECTION_SKIP_POSTGRES=1 to skip that part).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh test
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 .venv/bin/ruff check .
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest --ignore=tests/browser "$@"
+# The pages in headless Chromium, checked with axe-core; a missing browser fails here instead of skipping.
+bash scripts/install-browser.sh
+SEND_INSPECTION_BROWSER_TESTS=1 .venv/bin/python -m pytest "$@" tests/browser
 if [ "${SEND_INSPECTION_SKIP_POSTGRES:-0}" != "1" ]; then
   bash scripts/with-postgres.sh .venv/bin/python -m pytest "$@" tests/engine tests/web tests/cases tests/db tests/test_tokens.py tests/evidence/test_library.py \
     tests/mail/test_ledger.py tests/mail/test_distribution.py tests/mail/test_ews_calendar.py tests/mail/test_inbox_watch.py \
