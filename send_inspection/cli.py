@@ -271,7 +271,11 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         "%Y%m%d-%H%M%S")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     started = time.perf_counter()
-    if args.fieldwork:
+    if args.after_fieldwork:
+        from send_inspection.rehearsal.after_fieldwork import rehearse_after_fieldwork
+
+        report = rehearse_after_fieldwork(workdir, outcome=args.after_fieldwork)
+    elif args.fieldwork:
         from send_inspection.rehearsal.fieldwork import rehearse_fieldwork
 
         report = rehearse_fieldwork(workdir, notified_at=args.notified_at)
@@ -456,6 +460,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir")
     p.add_argument("--fieldwork", action="store_true",
                    help="rehearse fieldwork week 3 instead (40 slots, 10 requests, a red debrief, 5 KIT summaries)")
+    p.add_argument("--after-fieldwork", type=int, choices=(1, 2, 3),
+                   help="rehearse feedback → draft → response → final report → publication for this outcome")
     p.set_defaults(func=cmd_rehearse)
     sub.add_parser("web", help="run the sign-off web app").set_defaults(func=cmd_web)
     sub.add_parser("worker", help="serve the deployments").set_defaults(func=cmd_worker)

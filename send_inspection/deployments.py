@@ -19,6 +19,7 @@ def serve_deployments() -> None:
     from flows.inspection_report import inspection_report
     from flows.mailbox_intake import mailbox_intake
     from flows.notification import notification
+    from flows.priority_action_plan import priority_action_plan
     from flows.staff_bulletin import staff_bulletin
     from flows.ticker import ticker
     from flows.tracked_case import tracked_case
@@ -34,6 +35,7 @@ def serve_deployments() -> None:
         (fieldwork, "Fieldwork (weeks 2-3): started when the timetable is imported.", "fieldwork"),
         (staff_bulletin, "The staff bulletin: started on notification day, sent until feedback.", "bulletin"),
         (inspection_report, "After fieldwork: draft report, response in 10 working days, final report.", "report"),
+        (priority_action_plan, "Outcome 3: the priority action plan, per area, after the final report.", "report"),
     )
     serve(
         *(f.to_deployment(name=DEPLOYMENT_NAME, description=text, tags=["send-inspection", tag])

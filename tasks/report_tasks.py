@@ -6,6 +6,7 @@ from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from send_inspection.engine.action_plan import reconcile_action_plan
 from send_inspection.engine.register_phase import STEP_LABELS, PassResult
 from send_inspection.engine.report_phase import reconcile_report
 from send_inspection.runtime import current_runtime
@@ -20,11 +21,28 @@ def reconcile_report_task(inspection_id: str) -> PassResult:
     return reconcile_report(current_runtime().context, inspection_id)
 
 
+def _rows(result: PassResult) -> list[dict[str, object]]:
+    return [{"item": s.ref, "waiting for": "—" if s.outcome else STEP_LABELS.get(s.step, s.step),
+             "owner": s.owner or "—", "due": s.due_at, "state": s.outcome or ("LATE" if s.late else "open")}
+            for s in result.items]
+
+
 @task(name="publish-report", cache_policy=NO_CACHE, persist_result=False)
 def publish_report_task(result: PassResult) -> None:
     """Show the items after fieldwork (reference, step, owner, due, state) as a table artifact."""
-    rows = [{"item": s.ref, "waiting for": "—" if s.outcome else STEP_LABELS.get(s.step, s.step),
-             "owner": s.owner or "—", "due": s.due_at, "state": s.outcome or ("LATE" if s.late else "open")}
-            for s in result.items]
-    create_table_artifact(key=artifact_key(result.inspection_id, "after-fieldwork"), table=rows,
+    create_table_artifact(key=artifact_key(result.inspection_id, "after-fieldwork"), table=_rows(result),
                           description=f"After fieldwork: {result.reason}")
+
+
+@task(name="reconcile-action-plan", cache_policy=NO_CACHE, persist_result=False,
+      retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+def reconcile_action_plan_task(inspection_id: str) -> PassResult:
+    """Open each area's priority action plan and send every ask, reminder and escalation now due."""
+    return reconcile_action_plan(current_runtime().context, inspection_id)
+
+
+@task(name="publish-action-plan", cache_policy=NO_CACHE, persist_result=False)
+def publish_action_plan_task(result: PassResult) -> None:
+    """Show each area's priority action plan (reference, step, owner, due, state) as a table artifact."""
+    create_table_artifact(key=artifact_key(result.inspection_id, "priority-action-plan"), table=_rows(result),
+                          description=f"Priority action plan: {result.reason}")

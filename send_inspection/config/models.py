@@ -237,6 +237,8 @@ class Partnership(Strict):
     # The partners the report names: each reviews the draft, signs off its part of the response, publishes.
     report_partners: list[ReportPartner] = Field(default_factory=list)
     parent_carer_forum: ParentCarerForum | None = None
+    # Who updates the strategic plan after the report and drafts any priority action plan (a person id).
+    improvement_lead: str | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Partnership:
@@ -268,6 +270,7 @@ class Partnership(Strict):
         refs += [(("core_group", i), ref) for i, ref in enumerate(self.core_group)]
         refs += [(("health_template_contacts", i), r) for i, r in enumerate(self.health_template_contacts)]
         refs += [(("leadership_group", i), r) for i, r in enumerate(self.leadership_group)]
+        refs.append((("improvement_lead",), self.improvement_lead))
         for i, partner in enumerate(self.report_partners):
             refs += [(("report_partners", i, "reviewers", j), r) for j, r in enumerate(partner.reviewers)]
             refs += [(("report_partners", i, f), getattr(partner, f)) for f in ("accountable_officer", "publisher")]
@@ -566,6 +569,25 @@ class AfterFieldwork(Strict):
         return self
 
 
+class OutcomeFollowUp(Strict):
+    """After the final report: the strategic plan, the priority action plan and when inspectors next come."""
+
+    strategic_plan_within: int = Field(default=60, ge=1, le=260)        # working days after the final report
+    action_plan_draft_within: int = Field(default=15, ge=1, le=260)     # outcome 3: the priority action plan...
+    action_plan_signoff_within: int = Field(default=25, ge=1, le=260)   # ...signed off...
+    action_plan_submit_within: int = Field(default=30, ge=1, le=260)    # ...and submitted to the inspectorate
+    monitoring_inspection_after_months: int = Field(default=18, ge=1, le=60)   # outcome 3
+    next_full_inspection_after_months: dict[int, int] = Field(default_factory=lambda: {1: 60, 2: 36})
+
+    @model_validator(mode="after")
+    def _order(self) -> OutcomeFollowUp:
+        if not self.action_plan_draft_within <= self.action_plan_signoff_within <= self.action_plan_submit_within:
+            raise ValueError("action_plan_draft_within, _signoff_within and _submit_within must not decrease")
+        if set(self.next_full_inspection_after_months) - {1, 2}:
+            raise ValueError("next_full_inspection_after_months is for outcomes 1 and 2 only")
+        return self
+
+
 class CoreGroupMeeting(Strict):
     """The day-1 core group meeting: preferred time, and how to find the next sensible slot."""
 
@@ -596,6 +618,7 @@ class Timeline(Strict):
     fieldwork: Fieldwork = Field(default_factory=Fieldwork)
     staff_bulletin: StaffBulletin = Field(default_factory=StaffBulletin)
     after_fieldwork: AfterFieldwork = Field(default_factory=AfterFieldwork)
+    outcome_follow_up: OutcomeFollowUp = Field(default_factory=OutcomeFollowUp)
     token_valid_after_deadline: str = "3d"
     extra_bank_holidays: list[date] = Field(default_factory=list)
     not_bank_holidays: list[date] = Field(default_factory=list)

@@ -8,7 +8,7 @@ from send_inspection.engine.tracked_case import child_of
 # Phases with one flow each; tracked cases ("case:<id>") and requests ("request:<n>") take a parameter too.
 PHASE_FLOWS = {"notification": "notification", "day2": "annex-a-day-2", "day5": "annex-a-day-5",
                "fieldwork": "fieldwork", "bulletin": "staff-bulletin",
-               "report": "inspection-report"}
+               "report": "inspection-report", "action-plan": "priority-action-plan"}
 
 
 def phase_flow(phase: str) -> tuple[str, dict[str, object]]:

@@ -8,6 +8,9 @@ as each stage is reached, and are chased like every other item:
   response                the LANO submits the response to the inspectorate, 10 working days after the draft
   final-report            the LANO records the final report's arrival (expected within 30 working days)
   publish-<partner>       each partner's publisher puts it on the partner's website and confirms the link
+  strategic-plan          the improvement lead updates and publishes the strategic plan (every outcome)
+Outcome 3 also starts the priority action plan (phase "action-plan") and records a monitoring inspection about
+18 months after the final report; outcomes 1 and 2 record when the next full inspection is expected.
 The parent carer forum is sent the final report when it arrives. Deadlines after an arrival are counted in
 working days from the arrival (timeline.yaml, after_fieldwork). What the documents say stays in our
 database and files: operators see item references, owners and states.
@@ -15,6 +18,7 @@ database and files: operators see item references, owners and states.
 
 from __future__ import annotations
 
+import calendar
 import io
 import mimetypes
 from datetime import datetime
@@ -27,6 +31,7 @@ from send_inspection.config.models import ReportPartner, parse_clock_time
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.outgoing import send_notice
+from send_inspection.engine.phases import ensure_phase
 from send_inspection.engine.register_phase import (
     MailFailures,
     PassResult,
@@ -43,6 +48,7 @@ from send_inspection.report.response_docx import write_response_docx
 from send_inspection.report.response_xlsx import write_response_xlsx
 
 PHASE = "report"
+ACTION_PLAN_PHASE = "action-plan"
 GROUP = "After fieldwork"
 # Milestones set when a report arrives: name -> the after_fieldwork setting giving its working days.
 DRAFT_MILESTONES = {"report_comments_due": "comments_within", "report_signoff_due": "signoff_within",
@@ -68,15 +74,15 @@ def _add_item(session: Session, inspection_id: str, ref: str, title: str, step: 
 
 
 def _add_milestones(ctx: EngineContext, session: Session, inspection_id: str, names: dict[str, str], *,
-                    arrived_at: datetime) -> None:
+                    arrived_at: datetime, rules: object | None = None) -> None:
     """Set each milestone `n` working days after the arrival day, at after_fieldwork.due_at, unless set."""
-    rules = ctx.config.timeline.after_fieldwork
+    at = parse_clock_time(ctx.config.timeline.after_fieldwork.due_at)
+    rules = rules or ctx.config.timeline.after_fieldwork
     have = milestones(session, inspection_id)
     day = to_london(arrived_at).date()
     for name, setting in names.items():
         if name not in have:
-            due = london_time(ctx.calendar.add_working_days(day, getattr(rules, setting)),
-                              parse_clock_time(rules.due_at))
+            due = london_time(ctx.calendar.add_working_days(day, getattr(rules, setting)), at)
             session.add(m.Milestone(inspection_id=inspection_id, name=name, due_at=due))
 
 
@@ -164,6 +170,47 @@ def open_stages(ctx: EngineContext, inspection_id: str, *, now: datetime) -> Non
                           "report_published_due", lead=partner.publisher, accountable=partner.accountable_officer,
                           now=now)
         session.commit()
+        items = _items(session, inspection_id)
+        if any(i.outcome is None for r, i in items.items() if r.startswith("publish-")):
+            return
+        _open_follow_up(ctx, session, inspection_id, items, final=final, now=now)
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """Return the same London wall time `months` later (the month's last day when the day does not exist)."""
+    local = to_london(moment)
+    year, month = divmod(local.month - 1 + months, 12)
+    day = min(local.day, calendar.monthrange(local.year + year, month + 1)[1])
+    return london_time(local.date().replace(year=local.year + year, month=month + 1, day=day), local.time())
+
+
+def _open_follow_up(ctx: EngineContext, session: Session, inspection_id: str, items: dict[str, m.RegisterItem], *,
+                    final: m.RestrictedDocument, now: datetime) -> None:
+    """Ask for the strategic plan, record when inspectors come next, start a priority action plan (outcome 3)."""
+    feedback = session.scalars(select(m.FeedbackRecord).where(m.FeedbackRecord.inspection_id == inspection_id)).first()
+    rules, p = ctx.config.timeline.outcome_follow_up, ctx.config.partnership
+    names = {"strategic_plan_due": "strategic_plan_within"}
+    if feedback is not None and feedback.outcome == 3:
+        names |= {"action_plan_draft_due": "action_plan_draft_within",
+                  "action_plan_signoff_due": "action_plan_signoff_within",
+                  "action_plan_submit_due": "action_plan_submit_within"}
+    _add_milestones(ctx, session, inspection_id, names, arrived_at=final.recorded_at, rules=rules)
+    have = milestones(session, inspection_id)
+    if feedback is not None and feedback.outcome == 3 and "monitoring_inspection_expected" not in have:
+        session.add(m.Milestone(inspection_id=inspection_id, name="monitoring_inspection_expected",
+                                due_at=add_months(final.recorded_at, rules.monitoring_inspection_after_months)))
+    elif feedback is not None and feedback.outcome in rules.next_full_inspection_after_months \
+            and "next_full_inspection_expected" not in have:
+        session.add(m.Milestone(inspection_id=inspection_id, name="next_full_inspection_expected",
+                                due_at=add_months(final.recorded_at,
+                                                  rules.next_full_inspection_after_months[feedback.outcome])))
+    lead = p.improvement_lead or p.roles.lano
+    if "strategic-plan" not in items:
+        _add_item(session, inspection_id, "strategic-plan", "Update and publish the SEND strategic plan",
+                  "publish", "strategic_plan_due", lead=lead, accountable=p.roles.director_final_check, now=now)
+    session.commit()
+    if feedback is not None and feedback.outcome == 3:
+        ensure_phase(ctx, inspection_id, ACTION_PLAN_PHASE)
 
 
 def _send_to_forum(ctx: EngineContext, inspection_id: str, *, now: datetime, mail: MailFailures) -> int:
@@ -201,10 +248,10 @@ def reconcile_report(ctx: EngineContext, inspection_id: str) -> PassResult:
     wake_times: list[datetime] = []
     sent, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
     sent += _send_to_forum(ctx, inspection_id, now=now, mail=mail)
-    published = [i for i in items if i.ref.startswith("publish-")]
-    finished = bool(published) and all(i.outcome is not None for i in published)
+    published = [i for i in items if i.ref.startswith("publish-") or i.ref == "strategic-plan"]
+    finished = any(i.ref == "strategic-plan" for i in published) and all(i.outcome is not None for i in published)
     open_items = [s for s in statuses if s.outcome is None]
-    reason = ("After fieldwork: the final report is published by every partner" if finished
+    reason = ("After fieldwork: the report and the strategic plan are published" if finished
               else "After fieldwork: " + (waiting_reason(PHASE, statuses, staff) if open_items
                                           else "opening the next stage"))
     return pass_result(inspection_id, PHASE, finished=finished, sent=sent, reason=reason, statuses=statuses,

@@ -121,11 +121,12 @@ def _flows() -> dict:
     from flows.fieldwork import fieldwork
     from flows.inspection_report import inspection_report
     from flows.notification import notification
+    from flows.priority_action_plan import priority_action_plan
     from flows.staff_bulletin import staff_bulletin
     from flows.tracked_case import tracked_case
 
     flows = (notification, annex_a_day2, annex_a_day5, fieldwork, tracked_case, additional_request, staff_bulletin,
-             inspection_report)
+             inspection_report, priority_action_plan)
     return {f.name: f for f in flows}
 
 

@@ -120,6 +120,8 @@ class ScriptedStaff:
     # Fieldwork: slots whose debrief is red, and the document inspectors asked for in a slot's meeting.
     red_debriefs: set[str] = field(default_factory=set)
     documents_in: dict[str, str] = field(default_factory=dict)
+    # After fieldwork: when each report reaches the LANO (by item ref); its arrival is recorded then.
+    arrivals: dict[str, datetime] = field(default_factory=dict)
 
     def _behaviour(self, email: str) -> Behaviour:
         return self.behaviours.get(email, self.default)
@@ -132,10 +134,12 @@ class ScriptedStaff:
             match = LINK.search(view.text or "")
             if not match:
                 continue
+            arrival = next((t for ref, t in self.arrivals.items() if f"{ref} " in (view.subject or "")), None)
             for email in entry.to:
                 behaviour = self._behaviour(email)
                 if not behaviour.absent:
-                    self.pending.append(Action(entry.date + behaviour.delay, email, match.group(1)))
+                    at = max(entry.date + behaviour.delay, arrival) if arrival else entry.date + behaviour.delay
+                    self.pending.append(Action(at, email, match.group(1)))
 
     def next_time(self, after: datetime) -> datetime | None:
         """Return when the next scheduled answer is due, if any is after `after`."""

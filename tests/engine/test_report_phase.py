@@ -17,7 +17,7 @@ from send_inspection.calendar import LONDON
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.phases import get_phase
-from send_inspection.engine.report_phase import reconcile_report
+from send_inspection.engine.report_phase import add_months, reconcile_report
 from send_inspection.engine.setup import milestones, open_inspection
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from send_inspection.report.feedback import FeedbackRefused, PriorityAction, parse_priority_action, record_feedback
@@ -95,6 +95,12 @@ def test_bad_feedback_is_refused_naming_the_field(ctx: EngineContext, inspection
         record_feedback(ctx, inspection, 4, effective="x", improve="y", priority_actions=[], recorded_by="x")
     with pytest.raises(FeedbackRefused, match="already recorded"):
         record_feedback(ctx, inspection, 1, effective="x", improve="y", priority_actions=[], recorded_by="x")
+
+
+def test_add_months_keeps_the_wall_time_and_clamps_the_day() -> None:
+    """Eighteen months after 31 August 2023 10:00 is 28 February 2025 10:00 London (no 31st in February)."""
+    assert add_months(at(8, 31, 10), 18) == datetime(2025, 2, 28, 10, 0, tzinfo=LONDON)
+    assert add_months(at(1, 15, 9), 18) == datetime(2024, 7, 15, 9, 0, tzinfo=LONDON)
 
 
 def test_from_the_draft_to_publication_with_a_bank_holiday_in_the_ten_days(ctx: EngineContext, inspection: str,
@@ -183,5 +189,15 @@ def test_from_the_draft_to_publication_with_a_bank_holiday_in_the_ten_days(ctx: 
     for partner in ("council", "icb"):
         assert answer(client, publish[partner], f"publish-{partner}", "publish", "published",
                       website_url=f"https://www.demo-{partner}.example/send-report") == 200
+    # Every outcome: the strategic plan is asked for; outcome 2 records the next full inspection in 36 months.
+    waiting = reconcile_report(ctx, inspection)
+    assert not waiting.done and items(ctx, inspection)["strategic-plan"].step == "publish"
+    with ctx.session() as session:
+        due = milestones(session, inspection)
+    assert due["strategic_plan_due"] == at(12, 5, 17)  # 60 working days after 12 September 2023
+    assert due["next_full_inspection_expected"] == at(9, 12, 10).replace(year=2026)
+    assert "monitoring_inspection_expected" not in due and get_phase(ctx, inspection, "action-plan") is None
+    assert answer(client, link(ctx, inspection, "strategic-plan", "publish"), "strategic-plan", "publish",
+                  "published", website_url="https://www.demo-county.example/send-strategy") == 200
     done = reconcile_report(ctx, inspection)
     assert done.done and done.next_wake_at is None

@@ -81,7 +81,7 @@ class LiveStack:
         """Start the worker that serves the phase deployments and the ticker."""
         seen = len(self.log("worker"))
         self.spawn("worker", [sys.executable, "-m", "send_inspection.cli", "worker"])
-        self.wait_for(lambda: self.deployment_count() >= 11 and self.runner_polling(since=seen), seconds=90,
+        self.wait_for(lambda: self.deployment_count() >= 12 and self.runner_polling(since=seen), seconds=90,
                       what="the worker's deployments")
 
     def kill(self, name: str) -> None:
