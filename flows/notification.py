@@ -20,17 +20,18 @@ from tasks.mail_tasks import send_notifications_task, send_surveys_task
 
 @flow(name="notification", flow_run_name=phase_run_name("notification (day 1)"), log_prints=True,
       retries=2, retry_delay_seconds=60)  # every email is keyed: safe to repeat from the top
-def notification(notified_at: datetime, inspection_id: str | None = None) -> str:
+def notification(notified_at: datetime, inspection_id: str | None = None, kind: str = "full") -> str:
     """Open the inspection from the time of the call, notify the lists, start day 2 and send the surveys.
 
     Args:
         notified_at: When the lead inspector phoned (Europe/London wall time when no zone is given).
         inspection_id: Leave empty: the engine names the inspection after the partnership and the date.
+        kind: "full" (Annex A, three surveys) or "monitoring" (the focused areas, no family survey).
     """
     rt = current_runtime()
     if notified_at.tzinfo is None:
         notified_at = notified_at.replace(tzinfo=LONDON)  # a time typed without a zone is London wall time
-    inspection_id = open_inspection_task(notified_at, inspection_id)
+    inspection_id = open_inspection_task(notified_at, inspection_id, kind)
     claim_phase_task(inspection_id, "notification")
     send_notifications_task(inspection_id)
     start_phase_task(inspection_id, "day2")

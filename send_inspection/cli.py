@@ -219,7 +219,8 @@ def cmd_start(args: argparse.Namespace) -> int:
     notified_at = args.notified_at or datetime.now(LONDON).replace(second=0, microsecond=0)
     inspection_id = inspection_id_for(load_config(load_settings().config_dir), notified_at)
     run = run_deployment(f"notification/{DEPLOYMENT_NAME}", timeout=0,
-                         parameters={"notified_at": notified_at.isoformat(), "inspection_id": inspection_id},
+                         parameters={"notified_at": notified_at.isoformat(), "inspection_id": inspection_id,
+                                     "kind": "monitoring" if args.monitoring else "full"},
                          idempotency_key=f"{inspection_id}:notification")
     api = os.environ["PREFECT_API_URL"].removesuffix("/api")
     print(f"started inspection {inspection_id} (notified {to_london(notified_at):%a %d %b %Y %H:%M}): "
@@ -447,11 +448,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_status)
     p = sub.add_parser("start", help="start an inspection (runs the notification deployment)")
     p.add_argument("--notified-at", type=_parse_when, help="time of the inspectors' call (default: now)")
+    p.add_argument("--monitoring", action="store_true",
+                   help="a monitoring inspection: the focused areas instead of Annex A, no family survey")
     p.set_defaults(func=cmd_start)
     p = sub.add_parser("survey-links", help="give the inspectors' survey links to the notification phase")
     p.add_argument("--inspection", required=True)
     p.add_argument("--children-young-people", required=True)
-    p.add_argument("--parents-carers", required=True)
+    p.add_argument("--parents-carers", help="the family survey's link (required unless a monitoring inspection)")
     p.add_argument("--practitioners", required=True)
     p.add_argument("--health-template")
     p.set_defaults(func=cmd_survey_links)

@@ -14,10 +14,10 @@ from send_inspection.runtime import current_runtime
 
 
 @task(name="open-inspection", cache_policy=NO_CACHE, persist_result=False)
-def open_inspection_task(notified_at: datetime, inspection_id: str | None = None) -> str:
+def open_inspection_task(notified_at: datetime, inspection_id: str | None = None, kind: str = "full") -> str:
     """Create the inspection (milestones, people, register) unless it exists; return its id."""
     rt = current_runtime()
-    return open_inspection(rt.context, notified_at, mode=rt.mode, inspection_id=inspection_id)
+    return open_inspection(rt.context, notified_at, mode=rt.mode, inspection_id=inspection_id, kind=kind)
 
 
 @task(name="start-phase", cache_policy=NO_CACHE, persist_result=False, retries=3, retry_delay_seconds=5)

@@ -322,10 +322,16 @@ class RegisterItem(Strict):
 
 
 class Register(Strict):
-    """The contents of register.yaml: the Annex A register."""
+    """The contents of register.yaml: the Annex A register, and the focused areas of a monitoring inspection."""
 
     groups: list[Group]
     items: list[RegisterItem]
+    # A monitoring inspection asks for evidence on these focused areas instead of the full Annex A.
+    monitoring_items: list[RegisterItem] = Field(default_factory=list)
+
+    def items_for(self, kind: str) -> list[RegisterItem]:
+        """Return the register of an inspection of `kind` ("full" or "monitoring")."""
+        return self.monitoring_items if kind == "monitoring" else self.items
 
     @model_validator(mode="after")
     def _unique(self) -> Register:
@@ -333,11 +339,13 @@ class Register(Strict):
         group_refs: list[tuple[Loc, str | None]] = [
             (("items", i, "group"), item.group) for i, item in enumerate(self.items)
         ]
+        group_refs += [(("monitoring_items", i, "group"), it.group) for i, it in enumerate(self.monitoring_items)]
         raise_problems(
             "Register",
             [
                 *_duplicates([g.id for g in self.groups], lambda i: ("groups", i, "id"), "group id"),
                 *_duplicates([it.ref for it in self.items], lambda i: ("items", i, "ref"), "ref"),
+                *_duplicates([it.ref for it in self.monitoring_items], lambda i: ("monitoring_items", i, "ref"), "ref"),
                 *_check_refs(group_refs, groups, "group id"),
             ],
         )
@@ -675,8 +683,9 @@ class PartnershipConfig(Strict):
             (("annex_a", "groups", i, "accountable_lead"), g.accountable_lead) for i, g in enumerate(groups)
         ]
         milestone_refs: list[tuple[Loc, str | None]] = []
-        for i, item in enumerate(items):
-            loc: Loc = ("annex_a", "items", i)
+        listed = [(("annex_a", "items", i), item) for i, item in enumerate(items)]
+        listed += [(("annex_a", "monitoring_items", i), item) for i, item in enumerate(self.annex_a.monitoring_items)]
+        for loc, item in listed:
             person_refs += [((*loc, f), getattr(item, f)) for f in ("evidence_lead", "accountable_lead")]
             milestone_refs += [((*loc, "deadlines", s), ms) for s, ms in item.deadlines.items()]
         cases = self.tracked_cases

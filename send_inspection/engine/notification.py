@@ -18,7 +18,8 @@ class SurveyLinks(BaseModel):
     """The three survey links the inspectors give on day 1, and the CQC health structure template."""
 
     children_young_people: HttpUrl = Field(description="Survey link for children and young people")
-    parents_carers: HttpUrl = Field(description="Survey link for parents and carers")
+    parents_carers: HttpUrl | None = Field(
+        default=None, description="Survey link for parents and carers (none in a monitoring inspection)")
     practitioners: HttpUrl = Field(description="Survey link for practitioners")
     health_template: HttpUrl | None = Field(
         default=None, description="Where the CQC health structure template is kept (a shared-drive link)"
@@ -95,6 +96,7 @@ def send_surveys(ctx: EngineContext, inspection_id: str, links: SurveyLinks) -> 
         assert inspection is not None, inspection_id
         inspection.survey_links = {k: str(v) for k, v in links.model_dump().items() if v is not None}
         closes = session.query(m.Milestone).filter_by(inspection_id=inspection_id, name="surveys_close").one().due_at
+        monitoring = inspection.kind == "monitoring"
         session.commit()
     sent = 0
     for audience, lst in (
@@ -102,6 +104,10 @@ def send_surveys(ctx: EngineContext, inspection_id: str, links: SurveyLinks) -> 
         ("parents_carers", cfg.survey_lists.parents_carers),
         ("practitioners", cfg.survey_lists.practitioners),
     ):
+        if monitoring and audience == "parents_carers":
+            continue  # a monitoring inspection has no family survey
+        if getattr(links, audience) is None:
+            raise ValueError(f"survey links: {audience} is missing (a full inspection has all three surveys)")
         key = f"{inspection_id}:notification:survey:{audience}"
         addresses = [cfg.person(pid).email for pid in lst.members] + list(lst.addresses)
 

@@ -10,7 +10,8 @@ as each stage is reached, and are chased like every other item:
   publish-<partner>       each partner's publisher puts it on the partner's website and confirms the link
   strategic-plan          the improvement lead updates and publishes the strategic plan (every outcome)
 Outcome 3 also starts the priority action plan (phase "action-plan") and records a monitoring inspection about
-18 months after the final report; outcomes 1 and 2 record when the next full inspection is expected.
+18 months after the final report; outcomes 1 and 2 record when the next full inspection is expected. After a
+monitoring inspection, "ineffective action" (its outcome 2) starts a new priority action plan.
 The parent carer forum is sent the final report when it arrives. Deadlines after an arrival are counted in
 working days from the arrival (timeline.yaml, after_fieldwork). What the documents say stays in our
 database and files: operators see item references, owners and states.
@@ -188,19 +189,23 @@ def _open_follow_up(ctx: EngineContext, session: Session, inspection_id: str, it
                     final: m.RestrictedDocument, now: datetime) -> None:
     """Ask for the strategic plan, record when inspectors come next, start a priority action plan (outcome 3)."""
     feedback = session.scalars(select(m.FeedbackRecord).where(m.FeedbackRecord.inspection_id == inspection_id)).first()
+    monitoring = session.get(m.Inspection, inspection_id).kind == "monitoring"
     rules, p = ctx.config.timeline.outcome_follow_up, ctx.config.partnership
     names = {"strategic_plan_due": "strategic_plan_within"}
-    if feedback is not None and feedback.outcome == 3:
+    # A priority action plan after outcome 3, or after a monitoring inspection found the action ineffective.
+    needs_plan = feedback is not None and feedback.outcome == (2 if monitoring else 3)
+    if needs_plan:
         names |= {"action_plan_draft_due": "action_plan_draft_within",
                   "action_plan_signoff_due": "action_plan_signoff_within",
                   "action_plan_submit_due": "action_plan_submit_within"}
     _add_milestones(ctx, session, inspection_id, names, arrived_at=final.recorded_at, rules=rules)
     have = milestones(session, inspection_id)
-    if feedback is not None and feedback.outcome == 3 and "monitoring_inspection_expected" not in have:
+    if monitoring or feedback is None:
+        pass  # what follows a monitoring inspection is for the inspectorate to say in its letter
+    elif feedback.outcome == 3 and "monitoring_inspection_expected" not in have:
         session.add(m.Milestone(inspection_id=inspection_id, name="monitoring_inspection_expected",
                                 due_at=add_months(final.recorded_at, rules.monitoring_inspection_after_months)))
-    elif feedback is not None and feedback.outcome in rules.next_full_inspection_after_months \
-            and "next_full_inspection_expected" not in have:
+    elif feedback.outcome in rules.next_full_inspection_after_months and "next_full_inspection_expected" not in have:
         session.add(m.Milestone(inspection_id=inspection_id, name="next_full_inspection_expected",
                                 due_at=add_months(final.recorded_at,
                                                   rules.next_full_inspection_after_months[feedback.outcome])))
@@ -209,7 +214,7 @@ def _open_follow_up(ctx: EngineContext, session: Session, inspection_id: str, it
         _add_item(session, inspection_id, "strategic-plan", "Update and publish the SEND strategic plan",
                   "publish", "strategic_plan_due", lead=lead, accountable=p.roles.director_final_check, now=now)
     session.commit()
-    if feedback is not None and feedback.outcome == 3:
+    if needs_plan:
         ensure_phase(ctx, inspection_id, ACTION_PLAN_PHASE)
 
 

@@ -13,6 +13,8 @@ from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.timeline import compute_timeline
 
+INSPECTION_KINDS = ("full", "monitoring")
+
 
 def inspection_id_for(config: PartnershipConfig, notified_at: datetime) -> str:
     """Return the readable id of an inspection: partnership id and notification date."""
@@ -25,8 +27,14 @@ def open_inspection(
     *,
     mode: str = "live",
     inspection_id: str | None = None,
+    kind: str = "full",
 ) -> str:
-    """Create the inspection with its milestones, people and register, unless it exists; return its id."""
+    """Create the inspection with its milestones, people and register, unless it exists; return its id.
+
+    A "monitoring" inspection's register is the focused areas (register.yaml monitoring_items), not Annex A.
+    """
+    if kind not in INSPECTION_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(INSPECTION_KINDS)} (got {kind!r})")
     cfg = ctx.config
     inspection_id = inspection_id or inspection_id_for(cfg, notified_at)
     now = ctx.clock.now()
@@ -39,6 +47,7 @@ def open_inspection(
                 partnership_id=cfg.partnership.partnership.id,
                 partnership_name=cfg.partnership.partnership.name,
                 mode=mode,
+                kind=kind,
                 notified_at=notified_at,
                 created_at=now,
             )
@@ -59,7 +68,7 @@ def open_inspection(
                     escalates_to_key=p.escalates_to,
                 )
             )
-        for item in cfg.annex_a.items:
+        for item in cfg.annex_a.items_for(kind):
             session.add(
                 m.RegisterItem(
                     inspection_id=inspection_id,

@@ -4,7 +4,8 @@ The demo inspection is notified on Monday 13 November 2023, so its feedback meet
 the 10 working days for the response to a draft received on Monday 18 December run over Christmas, Boxing Day
 and New Year's Day: the response is due on Thursday 4 January 2024. The final report arrives on Monday 15
 January; each partner publishes it, the forum gets a copy, and the strategic plan is updated. Outcome 3 adds the
-priority action plan for the two areas the inspectors named.
+priority action plan for the two areas the inspectors named; so does a monitoring inspection's "ineffective
+action" (its outcome 2).
 """
 
 from __future__ import annotations
@@ -26,15 +27,15 @@ PRIORITY_ACTIONS = (PriorityAction(area="Timeliness and quality of EHC plans", p
                     PriorityAction(area="Waiting times for neurodevelopmental assessment", partners=("icb", "council")))
 
 
-def rehearse_after_fieldwork(workdir: Path, *, outcome: int) -> RehearsalReport:
-    """Run feedback → response → final report → publication (and the action plan for outcome 3); report it."""
+def rehearse_after_fieldwork(workdir: Path, *, outcome: int, kind: str = "full") -> RehearsalReport:
+    """Run feedback → response → final report → publication (and any action plan); report it."""
     ctx, staff = rehearsal_context(workdir, notified_at=NOTIFIED)
-    iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
+    iid = open_inspection(ctx, NOTIFIED, mode="rehearsal", kind=kind)
     finish_phase(ctx, iid, "notification", reason="not rehearsed here")
     ctx.clock.set(FEEDBACK_RECORDED)  # type: ignore[attr-defined]
     record_feedback(ctx, iid, outcome, effective="Leaders know the area's strengths and weaknesses well.",
                     improve="The timeliness of EHC plans and waiting times for assessment.",
-                    priority_actions=list(PRIORITY_ACTIONS) if outcome == 3 else [],
+                    priority_actions=list(PRIORITY_ACTIONS) if outcome == (2 if kind == "monitoring" else 3) else [],
                     recorded_by=ctx.config.partnership.roles.coordinator)
     staff.arrivals = {"draft-report": DRAFT_ARRIVES, "final-report": FINAL_ARRIVES}
     world = World(ctx=ctx, staff=staff, inspection_id=iid, links_at=FEEDBACK_RECORDED,

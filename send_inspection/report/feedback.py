@@ -8,7 +8,7 @@ from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.outgoing import send_notice
 from send_inspection.engine.phases import ensure_phase
-from send_inspection.report.outcomes import outcome_words
+from send_inspection.report.outcomes import outcome_words, outcomes_for
 
 REPORT_PHASE = "report"
 
@@ -51,8 +51,11 @@ def record_feedback(
     recorded_by: str,
 ) -> None:
     """Record the feedback once, email it to the leadership group only, and start the report phase."""
+    with ctx.session() as session:
+        inspection = session.get(m.Inspection, inspection_id)
+        kind = inspection.kind if inspection is not None else "full"
     try:
-        words = outcome_words(outcome)
+        words = outcome_words(outcome, kind=kind)
     except ValueError as exc:
         raise FeedbackRefused(f"outcome: {exc}") from exc
     effective, improve = effective.strip(), improve.strip()
@@ -76,6 +79,7 @@ def record_feedback(
         session.commit()
     to = [ctx.config.partnership.person(k).email for k in group]
     send_notice(ctx, inspection_id, f"{inspection_id}:{REPORT_PHASE}:feedback", "feedback_embargoed", to=to,
-                now=now, sender_inbox="comms", outcome=outcome, words=words, effective=effective, improve=improve,
+                now=now, sender_inbox="comms", outcome=outcome, of=len(outcomes_for(kind)), words=words,
+                effective=effective, improve=improve,
                 priority=[(a.area, [partners[p] for p in a.partners]) for a in priority_actions])
     ensure_phase(ctx, inspection_id, REPORT_PHASE)

@@ -14,8 +14,22 @@ FULL_OUTCOMES = {
 }
 
 
-def outcome_words(outcome: int) -> str:
-    """Return the words of outcome 1, 2 or 3; refuse any other number."""
-    if outcome not in FULL_OUTCOMES:
-        raise ValueError(f"outcome must be 1, 2 or 3 (got {outcome!r})")
-    return FULL_OUTCOMES[outcome]
+# Monitoring inspections: whether the partnership's action on the areas for priority action was effective.
+MONITORING_OUTCOMES = {
+    1: "The local area partnership has taken effective action to address the areas for priority action.",
+    2: "The local area partnership has taken ineffective action to address the areas for priority action.",
+}
+
+
+def outcomes_for(kind: str) -> dict[int, str]:
+    """Return the possible outcomes of an inspection of `kind` ("full" or "monitoring")."""
+    return MONITORING_OUTCOMES if kind == "monitoring" else FULL_OUTCOMES
+
+
+def outcome_words(outcome: int, *, kind: str = "full") -> str:
+    """Return the words of an outcome of an inspection of `kind`; refuse a number it does not have."""
+    outcomes = outcomes_for(kind)
+    if outcome not in outcomes:
+        allowed = " or ".join(str(n) for n in outcomes)
+        raise ValueError(f"outcome must be {allowed} for a {kind} inspection (got {outcome!r})")
+    return outcomes[outcome]

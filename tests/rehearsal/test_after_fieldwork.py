@@ -14,12 +14,14 @@ INSPECTION = "demo-county-2023-11-13"
 LANO = ("nadia.pemberton@demo-county.example",)
 
 
-@pytest.fixture(scope="module", params=[1, 2, 3], ids=["outcome-1", "outcome-2", "outcome-3"])
+@pytest.fixture(scope="module", params=[("full", 1), ("full", 2), ("full", 3), ("monitoring", 2)],
+                ids=["outcome-1", "outcome-2", "outcome-3", "monitoring-ineffective"])
 def after(request: pytest.FixtureRequest, prefect_harness: None,
-          tmp_path_factory: pytest.TempPathFactory) -> tuple[int, RehearsalReport, Path]:
-    """Rehearse feedback to publication for one outcome."""
-    workdir = tmp_path_factory.mktemp(f"after-{request.param}")
-    return request.param, rehearse_after_fieldwork(workdir, outcome=request.param), workdir
+          tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int, RehearsalReport, Path]:
+    """Rehearse feedback to publication for one outcome of a full or a monitoring inspection."""
+    kind, outcome = request.param
+    workdir = tmp_path_factory.mktemp(f"after-{kind}-{outcome}")
+    return kind, outcome, rehearse_after_fieldwork(workdir, outcome=outcome, kind=kind), workdir
 
 
 def asks(report: RehearsalReport, step: str) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -33,9 +35,9 @@ def asks(report: RehearsalReport, step: str) -> list[tuple[str, str, tuple[str, 
 
 
 def test_the_response_is_due_ten_working_days_after_the_draft_over_christmas(
-        after: tuple[int, RehearsalReport, Path]) -> None:
+        after: tuple[str, int, RehearsalReport, Path]) -> None:
     """Draft on Mon 18 Dec: comments asked at once, the response due Thu 4 Jan 2024 (25, 26 Dec and 1 Jan skipped)."""
-    _, report, _ = after
+    _, _, report, _ = after
     assert asks(report, "receive")[0][:2] == ("2023-12-01T16:00+00:00", "draft-report")
     comments = asks(report, "comment")
     assert [ref for _, ref, _ in comments] == ["comments-council-dir-inclusion", "comments-council-hos-send",
@@ -52,9 +54,9 @@ def test_the_response_is_due_ten_working_days_after_the_draft_over_christmas(
 
 
 def test_the_final_report_goes_to_the_forum_and_each_partner_publishes_it(
-        after: tuple[int, RehearsalReport, Path]) -> None:
+        after: tuple[str, int, RehearsalReport, Path]) -> None:
     """On Mon 15 Jan the final report is recorded, the forum gets it, both publishers are asked and confirm."""
-    _, report, _ = after
+    _, _, report, _ = after
     forum = [e for e in report.emails if e.template == "final_report_forum"]
     assert [(e.at, e.recipients) for e in forum] == [("2024-01-15T10:00+00:00",
                                                       ("parent-carer-forum@demo-county.example",))]
@@ -66,11 +68,11 @@ def test_the_final_report_goes_to_the_forum_and_each_partner_publishes_it(
     assert report.phases["report"] == "done"
 
 
-def test_each_outcome_has_its_follow_up(after: tuple[int, RehearsalReport, Path]) -> None:
-    """Outcome 3 starts the priority action plan (two areas, submitted); 1 and 2 do not."""
-    outcome, report, _ = after
+def test_each_outcome_has_its_follow_up(after: tuple[str, int, RehearsalReport, Path]) -> None:
+    """Outcome 3 (or a monitoring inspection's ineffective action) starts the priority action plan; others do not."""
+    kind, outcome, report, _ = after
     plans = [a for a in asks(report, "submit") if a[1].startswith("action-")]
-    if outcome == 3:
+    if outcome == (2 if kind == "monitoring" else 3):
         assert [ref for _, ref, _ in plans] == ["action-1", "action-2"]
         assert report.phases["action-plan"] == "done"
     else:
@@ -80,14 +82,17 @@ def test_each_outcome_has_its_follow_up(after: tuple[int, RehearsalReport, Path]
 
 
 def test_the_deadlines_and_the_next_inspection_are_recorded_in_working_days_and_months(
-        after: tuple[int, RehearsalReport, Path]) -> None:
+        after: tuple[str, int, RehearsalReport, Path]) -> None:
     """Milestones: response Thu 4 Jan, publication Mon 22 Jan, and the next inspection by outcome (18/36/60 months)."""
-    outcome, _, workdir = after
+    kind, outcome, _, workdir = after
     with sqlite3.connect(workdir / "rehearsal.db") as db:
         due = dict(db.execute("select name, due_at from milestones").fetchall())
     assert due["draft_response_due"].startswith("2024-01-04 17:00")
     assert due["report_comments_due"].startswith("2023-12-27 17:00")  # 5 working days: 19-22, 27 Dec
     assert due["report_published_due"].startswith("2024-01-22 17:00")
+    if kind == "monitoring":  # what follows is for the inspectorate's letter to say
+        assert not {"next_full_inspection_expected", "monitoring_inspection_expected"} & set(due)
+        return
     expected = {1: ("next_full_inspection_expected", "2029-01-15 10:00"),
                 2: ("next_full_inspection_expected", "2027-01-15 10:00"),
                 3: ("monitoring_inspection_expected", "2025-07-15 09:00")}[outcome]  # BST in July
