@@ -199,6 +199,8 @@ class ReportPartner(Strict):
     accountable_officer: str
     publisher: str
     website: str
+    # The sections of the report this partner's reviewers check (as the report heads them).
+    sections: list[str] = Field(default_factory=list)
 
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
 

@@ -30,6 +30,7 @@ def outcome_words(outcome: int, *, kind: str = "full") -> str:
     """Return the words of an outcome of an inspection of `kind`; refuse a number it does not have."""
     outcomes = outcomes_for(kind)
     if outcome not in outcomes:
-        allowed = " or ".join(str(n) for n in outcomes)
+        numbers = [str(n) for n in outcomes]
+        allowed = f"{', '.join(numbers[:-1])} or {numbers[-1]}"
         raise ValueError(f"outcome must be {allowed} for a {kind} inspection (got {outcome!r})")
     return outcomes[outcome]

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
+from send_inspection.config.models import ReportPartner
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import DecisionRefused
@@ -19,11 +20,19 @@ COMMENT_FIELDS = tuple(f"{field}_{n}" for n in range(1, COMMENT_ROWS + 1) for fi
 REPORT_FIELDS = (*COMMENT_FIELDS, "website_url")
 
 
-def _partner_of(ctx: EngineContext, item: m.RegisterItem) -> str:
+def partner_for(ctx: EngineContext, item: m.RegisterItem) -> ReportPartner | None:
+    """Return the partner a report item is for (its comments, sign-off or publication), if any."""
     for partner in ctx.config.partnership.report_partners:
         if item.ref.startswith((f"comments-{partner.id}-", f"publish-{partner.id}", f"signoff-{partner.id}")):
-            return partner.name
-    raise DecisionRefused("this item is not for a partner named in partnership.yaml")
+            return partner
+    return None
+
+
+def _partner_of(ctx: EngineContext, item: m.RegisterItem) -> str:
+    partner = partner_for(ctx, item)
+    if partner is None:
+        raise DecisionRefused("this item is not for a partner named in partnership.yaml")
+    return partner.name
 
 
 async def report_step(ctx: EngineContext, session: Session, form: FormData, item: m.RegisterItem,

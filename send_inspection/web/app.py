@@ -34,7 +34,7 @@ from send_inspection.fieldwork.debrief_form import FIELDS as DEBRIEF_FIELDS
 from send_inspection.fieldwork.debrief_form import parse_debrief, record_debrief
 from send_inspection.report.documents import KINDS, open_document
 from send_inspection.report.feedback import REPORT_PHASE
-from send_inspection.report.web_steps import COMMENT_ROWS, REPORT_FIELDS, report_step
+from send_inspection.report.web_steps import COMMENT_ROWS, REPORT_FIELDS, partner_for, report_step
 from send_inspection.runtime import Waker
 from send_inspection.tokens import TokenStatus, check_token
 from send_inspection.web.case_fields import IDENTIFY_FIELDS, requested_slot
@@ -136,6 +136,7 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             "request": request,
             "request_due": when(request.due_at) if request is not None else None,
             "report_phase": item.phase == REPORT_PHASE, "comment_rows": COMMENT_ROWS,
+            "report_partner": partner_for(ctx, item) if item.phase == REPORT_PHASE else None,
         }
 
     @app.get("/healthz")

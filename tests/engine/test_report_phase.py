@@ -127,6 +127,9 @@ def test_from_the_draft_to_publication_with_a_bank_holiday_in_the_ten_days(ctx: 
 
     # Each reviewer opens the draft through their own link; a link in anyone else's hands is refused; all recorded.
     links = {ref: link(ctx, inspection, ref, "comment") for ref in refs}
+    page = client.get(links[refs[3]]).text
+    assert "For Demo Integrated Care Board, please check these sections: Summary; Health services; " \
+           "Joint commissioning." in " ".join(page.split())
     opened = client.get(links[refs[0]] + "/report/draft")
     assert opened.status_code == 200 and opened.content == b"%PDF-1.4 draft"
     with ctx.session() as session:
