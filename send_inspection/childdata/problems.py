@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from send_inspection.locations import where
+
 Severity = Literal["error", "warning"]
 SHOWN_AT_MOST = 200
 
@@ -28,14 +30,8 @@ class Problem:
 
     def __str__(self) -> str:
         """Return `file, row R, column 'C', child id X: message`, leaving out what is not known."""
-        parts = [self.file]
-        if self.row is not None:
-            parts.append(f"row {self.row}")
-        if self.column is not None:
-            parts.append(f"column {self.column!r}")
-        if self.child_id:
-            parts.append(f"child id {self.child_id}")
-        return f"{', '.join(parts)}: {self.message}"
+        place = where(self.file, row=self.row, column=self.column, label="child id", ident=self.child_id)
+        return f"{place}: {self.message}"
 
 
 def errors(problems: Iterable[Problem]) -> list[Problem]:

@@ -218,6 +218,11 @@ class MailFailures:
         return f"MAIL PROBLEM: {len(self.failures)} email(s) not sent{when} (see the logs)."
 
 
+def is_late(item: m.RegisterItem, due: dict[str, datetime], now: datetime) -> bool:
+    """Say whether the item's open step is past its deadline."""
+    return item.outcome is None and now >= due[item.deadlines[item.step]]
+
+
 def _status(item: m.RegisterItem, owner: str, due: dict[str, datetime], now: datetime) -> ItemStatus:
     deadline = due[item.deadlines[item.step]]
     return ItemStatus(
@@ -228,7 +233,7 @@ def _status(item: m.RegisterItem, owner: str, due: dict[str, datetime], now: dat
         round=item.round,
         owner=owner,
         due_at=_fmt(deadline),
-        late=item.outcome is None and now >= deadline,
+        late=is_late(item, due, now),
         outcome=item.outcome,
     )
 

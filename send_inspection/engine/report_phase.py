@@ -28,8 +28,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from send_inspection.calendar import london_time, to_london
-from send_inspection.config.models import ReportPartner, parse_clock_time
+from send_inspection.config.models import AfterFieldwork, OutcomeFollowUp, ReportPartner, parse_clock_time
 from send_inspection.db import models as m
+from send_inspection.engine.action_plan import PHASE as ACTION_PLAN_PHASE
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.outgoing import send_notice
 from send_inspection.engine.phases import ensure_phase
@@ -49,7 +50,6 @@ from send_inspection.report.response_docx import write_response_docx
 from send_inspection.report.response_xlsx import write_response_xlsx
 
 PHASE = "report"
-ACTION_PLAN_PHASE = "action-plan"
 GROUP = "After fieldwork"
 # Milestones set when a report arrives: name -> the after_fieldwork setting giving its working days.
 DRAFT_MILESTONES = {"report_comments_due": "comments_within", "report_signoff_due": "signoff_within",
@@ -67,15 +67,23 @@ def _items(session: Session, inspection_id: str) -> dict[str, m.RegisterItem]:
         m.RegisterItem.inspection_id == inspection_id, m.RegisterItem.phase == PHASE).order_by(m.RegisterItem.id))}
 
 
-def _add_item(session: Session, inspection_id: str, ref: str, title: str, step: str, milestone: str, *,
-              lead: str, accountable: str, now: datetime) -> None:
-    session.add(m.RegisterItem(inspection_id=inspection_id, ref=ref, title=title, group_name=GROUP, phase=PHASE,
-                               evidence_lead=lead, accountable_lead=accountable, deadlines={step: milestone},
-                               step=step, round=1, step_started_at=now))
+def _open(session: Session, items: dict[str, m.RegisterItem], inspection_id: str, ref: str, title: str, step: str,
+          milestone: str, *, lead: str, accountable: str, now: datetime) -> None:
+    """Add the item `ref` (one step, due at `milestone`) unless the phase has it already."""
+    if ref not in items:
+        items[ref] = m.RegisterItem(inspection_id=inspection_id, ref=ref, title=title, group_name=GROUP, phase=PHASE,
+                                    evidence_lead=lead, accountable_lead=accountable, deadlines={step: milestone},
+                                    step=step, round=1, step_started_at=now)
+        session.add(items[ref])
+
+
+def _open_items(items: dict[str, m.RegisterItem], prefix: str) -> bool:
+    """Say whether any item whose reference starts with `prefix` is still open."""
+    return any(i.outcome is None for ref, i in items.items() if ref.startswith(prefix))
 
 
 def _add_milestones(ctx: EngineContext, session: Session, inspection_id: str, names: dict[str, str], *,
-                    arrived_at: datetime, rules: object | None = None) -> None:
+                    arrived_at: datetime, rules: AfterFieldwork | OutcomeFollowUp | None = None) -> None:
     """Set each milestone `n` working days after the arrival day, at after_fieldwork.due_at, unless set."""
     at = parse_clock_time(ctx.config.timeline.after_fieldwork.due_at)
     rules = rules or ctx.config.timeline.after_fieldwork
@@ -114,67 +122,54 @@ def _write_response(ctx: EngineContext, session: Session, inspection_id: str, *,
 
 def open_stages(ctx: EngineContext, inspection_id: str, *, now: datetime) -> None:
     """Open the items of every stage now reached (each once)."""
+    with ctx.session() as session:
+        _open_reached(ctx, session, inspection_id, _items(session, inspection_id), now=now)
+        session.commit()
+
+
+def _open_reached(ctx: EngineContext, session: Session, inspection_id: str, items: dict[str, m.RegisterItem], *,
+                  now: datetime) -> None:
+    """Open each stage in turn, stopping at the first that is not finished."""
     p = ctx.config.partnership
     lano = p.roles.lano
-    with ctx.session() as session:
-        items = _items(session, inspection_id)
-        if "draft-report" not in items:
-            _add_item(session, inspection_id, "draft-report", "Record the draft report's arrival", "receive",
-                      "draft_report_expected_by", lead=lano, accountable=lano, now=now)
-            session.commit()
-            return
-        draft = latest_document(session, inspection_id, "draft")
-        if items["draft-report"].outcome is None or draft is None:
-            return
-        _add_milestones(ctx, session, inspection_id, DRAFT_MILESTONES, arrived_at=draft.recorded_at)
-        for partner in p.report_partners:
-            for reviewer in partner.reviewers:
-                if comment_ref(partner, reviewer) not in items:
-                    _add_item(session, inspection_id, comment_ref(partner, reviewer),
-                              f"Factual-accuracy comments on the draft report ({partner.name})", "comment",
-                              "report_comments_due", lead=reviewer, accountable=partner.accountable_officer, now=now)
-        session.commit()
-        items = _items(session, inspection_id)
-        if any(i.outcome is None for r, i in items.items() if r.startswith("comments-")):
-            return
-        if latest_document(session, inspection_id, "response-docx") is None:
-            _write_response(ctx, session, inspection_id, now=now)
-        for partner in p.report_partners:
-            if f"signoff-{partner.id}" not in items:
-                _add_item(session, inspection_id, f"signoff-{partner.id}",
-                          f"Sign off the response to the draft report ({partner.name})", "approve",
-                          "report_signoff_due", lead=lano, accountable=partner.accountable_officer, now=now)
-        session.commit()
-        items = _items(session, inspection_id)
-        if any(i.outcome is None for r, i in items.items() if r.startswith("signoff-")):
-            return
-        if "response" not in items:
-            _add_item(session, inspection_id, "response", "Submit the response to the draft report", "upload",
-                      "draft_response_due", lead=lano, accountable=p.roles.coordinator, now=now)
-            session.commit()
-            return
-        if items["response"].outcome is None:
-            return
-        if "final-report" not in items:
-            _add_item(session, inspection_id, "final-report", "Record the final report's arrival", "receive",
-                      "final_report_expected_by", lead=lano, accountable=lano, now=now)
-            session.commit()
-            return
-        final = latest_document(session, inspection_id, "final")
-        if items["final-report"].outcome is None or final is None:
-            return
-        _add_milestones(ctx, session, inspection_id, FINAL_MILESTONES, arrived_at=final.recorded_at)
-        for partner in p.report_partners:
-            if f"publish-{partner.id}" not in items:
-                _add_item(session, inspection_id, f"publish-{partner.id}",
-                          f"Publish the final report on the {partner.name} website", "publish",
-                          "report_published_due", lead=partner.publisher, accountable=partner.accountable_officer,
-                          now=now)
-        session.commit()
-        items = _items(session, inspection_id)
-        if any(i.outcome is None for r, i in items.items() if r.startswith("publish-")):
-            return
-        _open_follow_up(ctx, session, inspection_id, items, final=final, now=now)
+    _open(session, items, inspection_id, "draft-report", "Record the draft report's arrival", "receive",
+          "draft_report_expected_by", lead=lano, accountable=lano, now=now)
+    draft = latest_document(session, inspection_id, "draft")
+    if items["draft-report"].outcome is None or draft is None:
+        return
+    _add_milestones(ctx, session, inspection_id, DRAFT_MILESTONES, arrived_at=draft.recorded_at)
+    for partner in p.report_partners:
+        for reviewer in partner.reviewers:
+            _open(session, items, inspection_id, comment_ref(partner, reviewer),
+                  f"Factual-accuracy comments on the draft report ({partner.name})", "comment", "report_comments_due",
+                  lead=reviewer, accountable=partner.accountable_officer, now=now)
+    if _open_items(items, "comments-"):
+        return
+    if latest_document(session, inspection_id, "response-docx") is None:
+        _write_response(ctx, session, inspection_id, now=now)
+    for partner in p.report_partners:
+        _open(session, items, inspection_id, f"signoff-{partner.id}",
+              f"Sign off the response to the draft report ({partner.name})", "approve", "report_signoff_due",
+              lead=lano, accountable=partner.accountable_officer, now=now)
+    if _open_items(items, "signoff-"):
+        return
+    _open(session, items, inspection_id, "response", "Submit the response to the draft report", "upload",
+          "draft_response_due", lead=lano, accountable=p.roles.coordinator, now=now)
+    if items["response"].outcome is None:
+        return
+    _open(session, items, inspection_id, "final-report", "Record the final report's arrival", "receive",
+          "final_report_expected_by", lead=lano, accountable=lano, now=now)
+    final = latest_document(session, inspection_id, "final")
+    if items["final-report"].outcome is None or final is None:
+        return
+    _add_milestones(ctx, session, inspection_id, FINAL_MILESTONES, arrived_at=final.recorded_at)
+    for partner in p.report_partners:
+        _open(session, items, inspection_id, f"publish-{partner.id}",
+              f"Publish the final report on the {partner.name} website", "publish", "report_published_due",
+              lead=partner.publisher, accountable=partner.accountable_officer, now=now)
+    if _open_items(items, "publish-"):
+        return
+    _open_follow_up(ctx, session, inspection_id, items, final=final, now=now)
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -209,13 +204,12 @@ def _open_follow_up(ctx: EngineContext, session: Session, inspection_id: str, it
         session.add(m.Milestone(inspection_id=inspection_id, name="next_full_inspection_expected",
                                 due_at=add_months(final.recorded_at,
                                                   rules.next_full_inspection_after_months[feedback.outcome])))
-    lead = p.improvement_lead or p.roles.lano
-    if "strategic-plan" not in items:
-        _add_item(session, inspection_id, "strategic-plan", "Update and publish the SEND strategic plan",
-                  "publish", "strategic_plan_due", lead=lead, accountable=p.roles.director_final_check, now=now)
+    _open(session, items, inspection_id, "strategic-plan", "Update and publish the SEND strategic plan", "publish",
+          "strategic_plan_due", lead=p.improvement_lead or p.roles.lano, accountable=p.roles.director_final_check,
+          now=now)
     session.commit()
     if needs_plan:
-        ensure_phase(ctx, inspection_id, ACTION_PLAN_PHASE)
+        ensure_phase(ctx, inspection_id, ACTION_PLAN_PHASE)  # carried by the priority-action-plan flow
 
 
 def _send_to_forum(ctx: EngineContext, inspection_id: str, *, now: datetime, mail: MailFailures) -> int:

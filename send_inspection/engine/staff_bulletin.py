@@ -16,10 +16,10 @@ from sqlalchemy import select
 from send_inspection.calendar import london_time, to_london
 from send_inspection.config.models import parse_clock_time
 from send_inspection.db import models as m
-from send_inspection.engine.additional_requests import REQUEST_PREFIX
+from send_inspection.engine.additional_requests import requests_overview
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.outgoing import send_notice
-from send_inspection.engine.register_phase import MailFailures, PassResult, claim_pass, pass_result
+from send_inspection.engine.register_phase import MailFailures, PassResult, claim_pass, is_late, pass_result
 from send_inspection.engine.setup import milestones
 
 PHASE = "bulletin"
@@ -48,17 +48,11 @@ def bulletin_times(ctx: EngineContext, inspection_id: str) -> list[datetime]:
     return times
 
 
-def _late(item: m.RegisterItem, due: dict[str, datetime], now: datetime) -> bool:
-    name = item.deadlines.get(item.step)
-    return item.outcome is None and name in due and now >= due[name]
-
-
 def bulletin_figures(ctx: EngineContext, inspection_id: str, *, day: date, now: datetime) -> dict[str, object]:
     """Return the figures of the bulletin for `day`: register, requests, debrief ratings and what comes next."""
     with ctx.session() as session:
-        items = list(session.scalars(select(m.RegisterItem).where(m.RegisterItem.inspection_id == inspection_id)))
-        requests = list(session.scalars(select(m.EvidenceRequest).where(
-            m.EvidenceRequest.inspection_id == inspection_id)))
+        items = list(session.scalars(select(m.RegisterItem).where(m.RegisterItem.inspection_id == inspection_id,
+                                                                   m.RegisterItem.phase.in_(REGISTER_PHASES))))
         slots = {s.slot_id: s for s in session.scalars(select(m.FieldworkSlot).where(
             m.FieldworkSlot.inspection_id == inspection_id, ~m.FieldworkSlot.cancelled))}
         ratings = list(session.scalars(select(m.Debrief.rating).where(m.Debrief.inspection_id == inspection_id)))
@@ -68,17 +62,14 @@ def bulletin_figures(ctx: EngineContext, inspection_id: str, *, day: date, now: 
         mine = [i for i in items if i.phase == phase]
         if mine:
             register.append({"label": label, "total": len(mine), "done": sum(i.outcome is not None for i in mine),
-                             "overdue": sum(_late(i, due, now) for i in mine)})
-    by_ref = {i.ref: i for i in items if i.phase.startswith(REQUEST_PREFIX)}
-    outcomes = [by_ref[f"request-{r.number}"].outcome if f"request-{r.number}" in by_ref else None for r in requests]
+                             "overdue": sum(is_late(i, due, now) for i in mine)})
+    states = [row["state"] for row in requests_overview(ctx, inspection_id)]
     held = [s for s in slots.values() if s.end_at <= now]
     return {
         "day": day,
         "register": register,
-        "requests": {"total": len(requests), "sent": sum(o == "uploaded" for o in outcomes),
-                     "explained": sum(o == "explained" for o in outcomes),
-                     "open": sum(o is None for o in outcomes),
-                     "late": sum(o is None and now >= r.due_at for o, r in zip(outcomes, requests, strict=True))},
+        "requests": {"total": len(states), "sent": states.count("uploaded"), "explained": states.count("explained"),
+                     "open": states.count("open") + states.count("LATE"), "late": states.count("LATE")},
         "meetings": {"held": len(held), "today": sum(to_london(s.start_at).date() == day for s in slots.values()),
                      "ahead": sum(s.start_at > now for s in slots.values())},
         "ratings": {r: ratings.count(r) for r in ("green", "amber", "red")},

@@ -35,6 +35,7 @@ from send_inspection.childdata.dates import FORMATS as DATE_FORMATS
 from send_inspection.childdata.dates import parse_date, uk
 from send_inspection.childdata.reading import ROW, Unreadable, read_table
 from send_inspection.config.models import Person
+from send_inspection.locations import where
 
 KINDS: tuple[str, ...] = (
     "tracking-meeting",
@@ -127,14 +128,8 @@ class TimetableProblem:
 
     def __str__(self) -> str:
         """Return `file, row R, column 'C', slot S: message`, leaving out what is not known."""
-        parts = [self.file]
-        if self.row is not None:
-            parts.append(f"row {self.row}")
-        if self.column is not None:
-            parts.append(f"column {self.column!r}")
-        if self.slot_id:
-            parts.append(f"slot {self.slot_id}")
-        return f"{', '.join(parts)}: {self.message}"
+        place = where(self.file, row=self.row, column=self.column, label="slot", ident=self.slot_id)
+        return f"{place}: {self.message}"
 
 
 class TimetableRefused(Exception):

@@ -8,9 +8,8 @@ from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.outgoing import send_notice
 from send_inspection.engine.phases import ensure_phase
+from send_inspection.engine.report_phase import PHASE as REPORT_PHASE
 from send_inspection.report.outcomes import outcome_words, outcomes_for
-
-REPORT_PHASE = "report"
 
 
 class FeedbackRefused(ValueError):

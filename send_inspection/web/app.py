@@ -26,6 +26,7 @@ from send_inspection.engine.decisions import (
     record_decision,
 )
 from send_inspection.engine.outgoing import ACTION_WORDS, when
+from send_inspection.engine.report_phase import PHASE as REPORT_PHASE
 from send_inspection.engine.tracked_case import child_of
 from send_inspection.evidence.document_checks import summary_lines
 from send_inspection.evidence.file_submission import check_submission_links, file_submission
@@ -33,7 +34,6 @@ from send_inspection.evidence.library import latest_in_library
 from send_inspection.fieldwork.debrief_form import FIELDS as DEBRIEF_FIELDS
 from send_inspection.fieldwork.debrief_form import parse_debrief, record_debrief
 from send_inspection.report.documents import KINDS, open_document
-from send_inspection.report.feedback import REPORT_PHASE
 from send_inspection.report.web_steps import COMMENT_ROWS, REPORT_FIELDS, partner_for, report_step
 from send_inspection.runtime import Waker
 from send_inspection.tokens import TokenStatus, check_token
