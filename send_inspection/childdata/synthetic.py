@@ -6,13 +6,19 @@ writes the EHC plan list, the SEN support list and the providers list (CSV, or -
 the column headings and words of `child_data.yaml`. About a third of the children have an EHC plan
 (ages 0 to 25) and the rest receive SEN support (school age); autism and SEMH are common; a few per
 cent are in alternative provision or out of area. Every name is made up and obviously so.
+
+With --name-marker MARKER every child instead gets a first and a last name of its own that starts with
+MARKER (e.g. `Qzvfbaaa Qzvlbaaa`): nothing else changes, and a scan for those names cannot be confused
+with ordinary words.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import random
+import string
 import sys
 import time
 from collections.abc import Sequence
@@ -85,6 +91,34 @@ def rows(
     return out
 
 
+def seeded_names(lists: dict[ListKind, list[Child]], *, marker: str) -> dict[ListKind, list[Child]]:
+    """Return the lists with each child's names replaced by unique ones starting with `marker`."""
+    if len(marker) < 3 or not marker.isascii() or not marker.isalpha():
+        raise ValueError(f"name marker {marker!r} must be at least three letters a-z")
+    count = sum(len(children) for children in lists.values())
+    width = max(4, len(_letters(count)))
+    prefix = marker.capitalize()
+    out: dict[ListKind, list[Child]] = {}
+    index = 0
+    for kind, children in lists.items():
+        out[kind] = []
+        for c in children:
+            code = _letters(index).rjust(width, "a")
+            out[kind].append(dataclasses.replace(c, first_name=f"{prefix}f{code}", last_name=f"{prefix}l{code}"))
+            index += 1
+    return out
+
+
+def _letters(number: int) -> str:
+    """Return `number` written in the letters a-z (0 is 'a', 26 is 'ba')."""
+    digits = ""
+    while True:
+        number, digit = divmod(number, 26)
+        digits = string.ascii_lowercase[digit] + digits
+        if not number:
+            return digits
+
+
 def _as_text(value: object, *, iso: bool) -> object:
     if isinstance(value, date):
         return value.isoformat() if iso else uk(value)
@@ -114,10 +148,23 @@ def write_lists(
 
 
 def generate(
-    out: Path, *, children: int, seed: int, as_of: date, config: ChildDataConfig, fmt: str = "csv"
+    out: Path,
+    *,
+    children: int,
+    seed: int,
+    as_of: date,
+    config: ChildDataConfig,
+    fmt: str = "csv",
+    name_marker: str | None = None,
 ) -> dict[ListKind, Path]:
-    """Write fictional EHC plan, SEN support and providers lists for `children` children to `out`."""
+    """Write fictional EHC plan, SEN support and providers lists for `children` children to `out`.
+
+    With `name_marker`, every child's names are unique and start with it (see `seeded_names`); the rest is
+    the same as without.
+    """
     lists, settings = make_children(children, seed=seed, as_of=as_of)
+    if name_marker is not None:
+        lists = seeded_names(lists, marker=name_marker)
     return write_lists(rows(lists, settings, config=config, seed=seed), out, config=config, fmt=fmt)
 
 
@@ -137,14 +184,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--format", choices=("csv", "xlsx", "ods"), default="csv")
     parser.add_argument("--config", type=Path, default=None, help="config folder holding child_data.yaml")
+    parser.add_argument(
+        "--name-marker",
+        default=None,
+        help="give every child unique names starting with these letters (for a data-protection scan)",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:
         config = load_child_data_config(args.config)
-    except ConfigError as exc:
+        if args.name_marker is not None:
+            seeded_names({}, marker=args.name_marker)  # refuse a bad marker before writing anything
+    except (ConfigError, ValueError) as exc:
         print(exc, file=sys.stderr)
         return 2
-    paths = generate(args.out, children=args.children, seed=args.seed, as_of=args.as_of, config=config, fmt=args.format)
+    paths = generate(args.out, children=args.children, seed=args.seed, as_of=args.as_of, config=config,
+                     fmt=args.format, name_marker=args.name_marker)
     for path in paths.values():
         print(path)
     print(f"{args.children} children in {time.perf_counter() - started:.1f} s", file=sys.stderr)

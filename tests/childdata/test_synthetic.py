@@ -62,3 +62,41 @@ def test_command_line_reports_a_broken_config(tmp_path: Path, capsys: pytest.Cap
     assert main(["--children", "5", "--out", str(out), "--config", str(tmp_path)]) == 2
     assert "file not found: child_data.yaml is required" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_name_marker_gives_every_child_unique_names_and_changes_nothing_else(
+    tmp_path: Path, config: ChildDataConfig
+) -> None:
+    """With a name marker each child's first and last names are unique and start with it; other columns stay."""
+    plain = generate(tmp_path / "plain", children=300, seed=3, as_of=ON, config=config)
+    seeded = generate(tmp_path / "seeded", children=300, seed=3, as_of=ON, config=config, name_marker="qzv")
+    names: list[str] = []
+    for kind in ("ehc_plans", "sen_support"):
+        heads = config.columns(kind)  # type: ignore[arg-type]
+        before, after = read(plain[kind]), read(seeded[kind])  # type: ignore[index]
+        assert len(before) == len(after) > 0
+        for old, new in zip(before, after, strict=True):
+            assert {k: v for k, v in old.items() if k not in (heads["first_name"], heads["last_name"])} == {
+                k: v for k, v in new.items() if k not in (heads["first_name"], heads["last_name"])}
+            names += [new[heads["first_name"]], new[heads["last_name"]]]
+    assert len(names) == 600 and len(set(names)) == 600
+    assert all(n.startswith("Qzv") and n.isalpha() and len(n) == 8 for n in names)
+    assert not any(a in b for a in names for b in names if a != b)  # no name hides inside another
+    assert plain["providers"].read_bytes() == seeded["providers"].read_bytes()
+
+
+@pytest.mark.parametrize("marker", ["qz", "q-zv", "Qzé"])
+def test_a_name_marker_must_be_three_plain_letters(tmp_path: Path, config: ChildDataConfig, marker: str) -> None:
+    """A marker that is short or not plain letters is refused, naming it, and nothing is written."""
+    with pytest.raises(ValueError, match=f"name marker '{marker}' must be at least three letters a-z"):
+        generate(tmp_path / "out", children=5, seed=1, as_of=ON, config=config, name_marker=marker)
+    assert not (tmp_path / "out").exists()
+
+
+def test_command_line_seeds_names_and_refuses_a_bad_marker(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--name-marker` writes seeded names; a bad marker is reported and nothing is written."""
+    assert main(["--children", "10", "--out", str(tmp_path / "a"), "--name-marker", "Zqx"]) == 0
+    assert read(tmp_path / "a" / "ehc-plans.csv")[0]["Forename"] == "Zqxfaaaa"
+    assert main(["--children", "10", "--out", str(tmp_path / "b"), "--name-marker", "Z1"]) == 2
+    assert "name marker 'Z1' must be at least three letters a-z" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
