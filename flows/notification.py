@@ -33,14 +33,21 @@ def notification(notified_at: datetime, inspection_id: str | None = None, kind: 
         notified_at = notified_at.replace(tzinfo=LONDON)  # a time typed without a zone is London wall time
     inspection_id = open_inspection_task(notified_at, inspection_id, kind)
     claim_phase_task(inspection_id, "notification")
-    send_notifications_task(inspection_id)
-    start_phase_task(inspection_id, "day2")
-    # Day 5 starts when day 2 is done, and at the day-2 deadline at the latest (the ticker launches it then).
-    start_phase_task(inspection_id, "day5", "annex_a_initial_due")
-    start_phase_task(inspection_id, "bulletin")  # waits without a process between bulletins
-    links = rt.waiter.survey_links(inspection_id)
-    if links is None:
-        return "waiting for the survey links"
-    send_surveys_task(inspection_id, links)
-    finish_phase_task(inspection_id, "notification", "notified, core group invited, surveys sent")
-    return "done"
+    while True:
+        result = send_notifications_task(inspection_id)
+        start_phase_task(inspection_id, "day2")
+        # Day 5 starts when day 2 is done, and at the day-2 deadline at the latest (the ticker launches it then).
+        start_phase_task(inspection_id, "day5", "annex_a_initial_due")
+        start_phase_task(inspection_id, "bulletin")  # waits without a process between bulletins
+        if result.done:
+            links = rt.waiter.survey_links(inspection_id)
+            if links is None:
+                return "waiting for the survey links"
+            # A large list goes in batches over hours or days: the pass sends what is due and says when to go on.
+            result = send_surveys_task(inspection_id, links)
+            if result.done:
+                finish_phase_task(inspection_id, "notification", result.reason)
+                return "done"
+        # Mail that could not go yet, or survey batches still to come: wait without a process, then go again.
+        if not rt.waiter.wait(inspection_id, "notification", reason=result.reason, next_wake_at=result.next_wake_at):
+            return result.reason

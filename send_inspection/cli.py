@@ -72,6 +72,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
     from send_inspection.db import models as m
+    from send_inspection.engine.notification import survey_overview
     from send_inspection.live import build_context
 
     ctx = build_context(load_settings())
@@ -94,6 +95,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                 select(m.EmailRecord.status, func.count()).where(m.EmailRecord.inspection_id == inspection.id)
                 .group_by(m.EmailRecord.status)).all())
             print("  emails: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+            for line in survey_overview(ctx, inspection.id):  # the surveys' plan and progress, in counts
+                print(f"  {line}")
     return 0
 
 
@@ -257,7 +260,11 @@ def cmd_survey_links(args: argparse.Namespace) -> int:
         return 1
     run = get_phase(ctx, args.inspection, "notification")
     if run is not None and run.flow_run_id and run.status == "waiting":
-        resume_flow_run(UUID(run.flow_run_id), run_input=json.loads(links.model_dump_json()))
+        try:
+            resume_flow_run(UUID(run.flow_run_id), run_input=json.loads(links.model_dump_json()))
+        except RuntimeError:
+            # The run waits to retry its day-1 mail, not for the links: wake it; it reads the links just recorded.
+            resume_flow_run(UUID(run.flow_run_id), run_input={"reason": "survey links given"})
     print(f"survey links recorded for {args.inspection}")
     return 0
 

@@ -1,24 +1,45 @@
-"""Tasks that send the day-1 emails (each keyed in the ledger, so a retry sends nothing twice)."""
+"""Tasks that send the day-1 emails and the surveys (each keyed in the ledger, so a retry sends nothing twice)."""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
-from send_inspection.engine.notification import SurveyLinks, send_notifications, send_surveys
+from send_inspection.engine.notification import SurveyLinks, day_one_pass, survey_pass
+from send_inspection.engine.register_phase import PassResult
+from send_inspection.mail.distribution import DistributionProgress
 from send_inspection.runtime import current_runtime
 from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
+from tasks.tracked_case_tasks import artifact_key
 
 
 @task(name="send-notifications", cache_policy=NO_CACHE, persist_result=False,
       retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
-def send_notifications_task(inspection_id: str) -> int:
-    """Email the notification lists and invite the core group; return how many emails went now."""
-    return send_notifications(current_runtime().context, inspection_id)
+def send_notifications_task(inspection_id: str) -> PassResult:
+    """Email the notification lists and invite the core group; return what is left to send and when to try."""
+    return day_one_pass(current_runtime().context, inspection_id)
 
 
 @task(name="send-surveys", cache_policy=NO_CACHE, persist_result=False,
       retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
-def send_surveys_task(inspection_id: str, links: SurveyLinks) -> int:
-    """Send the survey links to their lists and forward the health template; return emails sent now."""
-    return send_surveys(current_runtime().context, inspection_id, links)
+def send_surveys_task(inspection_id: str, links: SurveyLinks) -> PassResult:
+    """Show the surveys' plan, send the batches now due and the health template; return what is left and when."""
+    progress_id: list[UUID] = []
+
+    def show_plan(markdown: str) -> None:
+        create_markdown_artifact(key=artifact_key(inspection_id, "surveys"), markdown=markdown,
+                                 description="The survey emails: plan, mailboxes and progress (counts only)")
+
+    def show_progress(progress: DistributionProgress) -> None:
+        done = 100.0 * progress.sent_recipients / progress.recipients if progress.recipients else 100.0
+        if progress_id:
+            update_progress_artifact(progress_id[0], done, description=progress.line())
+        else:
+            progress_id.append(create_progress_artifact(done, key=artifact_key(inspection_id, "survey-progress"),
+                                                        description=progress.line()))
+
+    return survey_pass(current_runtime().context, inspection_id, links, show_plan=show_plan,
+                       show_progress=show_progress)

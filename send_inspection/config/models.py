@@ -6,11 +6,21 @@ import difflib
 import re
 from collections.abc import Callable, Iterable
 from datetime import date, time, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from send_inspection.mail.message import is_sendable_address
 from send_inspection.timeline import AfterRule, DayRule, MilestoneRule
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -45,6 +55,19 @@ def _check_email(value: str) -> str:
     if not _EMAIL.match(value):
         raise ValueError(f"{value!r} is not an email address")
     return value.lower()
+
+
+def _check_sendable(value: str) -> str:
+    """Check an address a list sends to: an email address with nothing a mail header could not carry."""
+    address = _check_email(value)
+    if not is_sendable_address(address):
+        raise ValueError(f"{value!r} cannot be sent to: quotes, commas, brackets and accented letters cannot go in "
+                         "an email header")
+    return address
+
+
+# An address the engine sends to, checked one by one so that a problem names its place in a long list.
+SendableAddress = Annotated[str, AfterValidator(_check_sendable)]
 
 
 def _check_id(value: str) -> str:
@@ -159,14 +182,9 @@ class MailingList(Strict):
     id: str
     name: str
     members: list[str] = Field(default_factory=list)
-    addresses: list[str] = Field(default_factory=list)
+    addresses: list[SendableAddress] = Field(default_factory=list)
 
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
-
-    @field_validator("addresses")
-    @classmethod
-    def _addresses(cls, values: list[str]) -> list[str]:
-        return [_check_email(v) for v in values]
 
 
 class SurveyLists(Strict):
@@ -179,6 +197,31 @@ class SurveyLists(Strict):
     def all(self) -> list[MailingList]:
         """Return the three lists."""
         return [self.children_young_people, self.parents_carers, self.practitioners]
+
+
+class SurveyDistribution(Strict):
+    """How the survey emails reach large lists: Bcc batches from these mailboxes, within each one's sending limits.
+
+    The defaults are Exchange Online's limits per mailbox; a council whose Exchange allows more says so here.
+    """
+
+    # The mailboxes the batches are sent from, in turn (none: the logistics inbox alone). The mail account must
+    # be allowed to send as each of them.
+    mailboxes: list[SendableAddress] = Field(default_factory=list)
+    # Recipients on one message, To, Cc and Bcc together (every one of them in Bcc).
+    max_recipients_per_message: int = Field(default=500, ge=1)
+    messages_per_minute: int = Field(default=30, ge=1)
+    # Recipients one mailbox may reach in any rolling 24 hours.
+    recipients_per_day: int = Field(default=10_000, ge=1)
+
+    @field_validator("recipients_per_day")
+    @classmethod
+    def _day(cls, value: int, info: ValidationInfo) -> int:
+        per_message = info.data.get("max_recipients_per_message")
+        if per_message is not None and value < per_message:
+            raise ValueError(f"{value} is fewer than max_recipients_per_message ({per_message}): "
+                             "no full message could ever be sent")
+        return value
 
 
 class PartnershipInfo(Strict):
@@ -231,6 +274,7 @@ class Partnership(Strict):
     core_group: list[str]
     notification_lists: list[MailingList]
     survey_lists: SurveyLists
+    survey_distribution: SurveyDistribution = Field(default_factory=SurveyDistribution)
     health_template_contacts: list[str]
     # Everyone across the partnership, for the staff bulletin during the inspection (none: no bulletin).
     staff_bulletin_list: MailingList | None = None

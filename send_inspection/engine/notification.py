@@ -1,17 +1,54 @@
-"""Day 1: tell the notification lists, call the core group, send the surveys, forward the health template."""
+"""Day 1: tell the notification lists, call the core group, send the surveys, forward the health template.
+
+The notification phase runs in passes like every other: `day_one_pass` sends the notification emails and the core
+group meeting (an Outlook meeting request when mail goes through Exchange), and once the inspectors' links are given
+`survey_pass` sends the surveys, each list in Bcc batches spread over the configured mailboxes within their sending
+limits (`send_inspection.mail.distribution`). A pass that could not send everything says when to go on: in five
+minutes after a mail failure that may pass, or when the next batch may go. Every email is keyed in the ledger (the
+meeting in ews_meetings), so the passes, which run again from the top after every wait, send nothing twice.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 
 from pydantic import BaseModel, Field, HttpUrl
+from sqlalchemy import select
 
 from send_inspection.calendar import london_time, to_london
 from send_inspection.config.models import CoreGroupMeeting, parse_clock_time
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.outgoing import compose, when
+from send_inspection.engine.phases import ensure_phase
+from send_inspection.engine.register_phase import MAIL_RETRY_AFTER, MailFailures, PassResult, claim_pass, pass_result
+from send_inspection.mail.distribution import (
+    Batch,
+    DistributionChangedError,
+    DistributionLimits,
+    DistributionPlan,
+    DistributionProgress,
+    plan_distribution,
+    read_progress,
+    send_distribution,
+    started_at,
+    wait_on,
+)
 from send_inspection.mail.invite import meeting_invite
+from send_inspection.mail.message import OutgoingMessage
+
+log = logging.getLogger(__name__)
+
+PHASE = "notification"
+SURVEY_AUDIENCES = ("children_young_people", "parents_carers", "practitioners")
+CORE_MEETING_SUBJECT = "SEND inspection: core group meeting"
+CORE_MEETING_TEXT = "First meeting of the core group: sites, roles and the frequency of KIT meetings."
+# A wait this short between two survey batches (a mailbox's 2 s between messages) is waited out in the pass;
+# a longer one (a mailbox's day limit) ends the pass, and the phase waits without a process until then.
+SLEEP_AT_MOST = timedelta(minutes=1)
 
 
 class SurveyLinks(BaseModel):
@@ -44,18 +81,31 @@ def core_meeting_slot(notified_at: datetime, rules: CoreGroupMeeting, *, calenda
     return london_time(calendar.add_working_days(day, 1), parse_clock_time(rules.next_day_start))
 
 
-def send_notifications(ctx: EngineContext, inspection_id: str) -> int:
-    """Email every notification list and invite the core group; return how many emails went now."""
-    cfg = ctx.config.partnership
-    now = ctx.clock.now()
+def _core_meeting_times(ctx: EngineContext, inspection_id: str) -> tuple[datetime, datetime]:
+    """Return the start and end of the inspection's core group meeting."""
     with ctx.session() as session:
         inspection = session.get(m.Inspection, inspection_id)
         assert inspection is not None, inspection_id
         notified_at = inspection.notified_at
+    rules = ctx.config.timeline.core_group_meeting
+    start = core_meeting_slot(notified_at, rules, calendar=ctx.calendar)
+    return start, start + timedelta(minutes=rules.duration_minutes)
+
+
+def send_notifications(ctx: EngineContext, inspection_id: str, *, mail: MailFailures) -> tuple[int, bool]:
+    """Email every notification list and invite the core group, noting failures in `mail`.
+
+    Return how many went now, and False while another process is creating the meeting (look again later).
+    With mail through Exchange (EWS) the invitation is a real Outlook meeting request from the logistics inbox's
+    calendar, found again by its key however often this runs; otherwise an email with an .ics invitation.
+    """
+    cfg = ctx.config.partnership
+    now = ctx.clock.now()
+    with ctx.session() as session:
+        notified_at = session.get(m.Inspection, inspection_id).notified_at  # type: ignore[union-attr]
     sent = 0
-    slot = core_meeting_slot(notified_at, ctx.config.timeline.core_group_meeting, calendar=ctx.calendar)
     for lst in cfg.notification_lists:
-        key = f"{inspection_id}:notification:list:{lst.id}"
+        key = f"{inspection_id}:{PHASE}:list:{lst.id}"
         addresses = [cfg.person(pid).email for pid in lst.members] + list(lst.addresses)
 
         def build(key: str = key, lst=lst, addresses=addresses):  # noqa: ANN001, ANN202
@@ -65,77 +115,250 @@ def send_notifications(ctx: EngineContext, inspection_id: str) -> int:
                 list_name=lst.name, notified=when(notified_at),
             )
 
-        sent += ctx.ledger.send_once(key, build, inspection_id=inspection_id, template="notification", now=now)
+        with mail.guard(key):
+            sent += ctx.ledger.send_once(key, build, inspection_id=inspection_id, template="notification", now=now)
+    key = f"{inspection_id}:{PHASE}:core-group-meeting"
+    went: bool | None = False
+    with mail.guard(key):
+        went = _invite_core_group(ctx, inspection_id, key, now=now)
+        sent += int(bool(went))
+    return sent, went is not None
+
+
+def _invite_core_group(ctx: EngineContext, inspection_id: str, key: str, *, now: datetime) -> bool | None:
+    """Invite the core group once; return whether it went now, None while another process is creating it."""
+    cfg = ctx.config.partnership
     rules = ctx.config.timeline.core_group_meeting
-    core = [cfg.person(pid) for pid in cfg.core_group]
-    key = f"{inspection_id}:notification:core-group-meeting"
+    start, end = _core_meeting_times(ctx, inspection_id)
+    attendees = tuple(cfg.person(pid).email for pid in cfg.core_group)
+    if ctx.transport.name == "ews" and not ctx.ledger.already_sent(key):  # not invited by email before
+        from send_inspection.mail.ews import EwsTransport
+        from send_inspection.mail.ews_calendar import EwsMeetings, Meeting, request_meeting
+
+        assert isinstance(ctx.transport, EwsTransport)
+        meeting = Meeting(key=key, organiser=cfg.inboxes.logistics.address, subject=CORE_MEETING_SUBJECT,
+                          body=CORE_MEETING_TEXT, location=rules.location, start=start, end=end, attendees=attendees)
+        return request_meeting(EwsMeetings(ctx.transport, ctx.session), meeting, now=now)
 
     def build_invite():  # noqa: ANN202
-        end = slot + timedelta(minutes=rules.duration_minutes)
         invite = meeting_invite(
-            key, slot, end,
-            summary="SEND inspection: core group meeting", location=rules.location,
-            description="First meeting of the core group: sites, roles and the frequency of KIT meetings.",
-            organizer=cfg.inboxes.logistics.address, attendees=[p.email for p in core], stamp=now,
+            key, start, end, summary=CORE_MEETING_SUBJECT, location=rules.location, description=CORE_MEETING_TEXT,
+            organizer=cfg.inboxes.logistics.address, attendees=attendees, stamp=now,
         )
         return compose(
-            ctx, "core_meeting", key=key, sender_inbox="logistics", to=[p.email for p in core],
-            attachments=(invite,), start=when(slot), location=rules.location,
+            ctx, "core_meeting", key=key, sender_inbox="logistics", to=attendees,
+            attachments=(invite,), start=when(start), location=rules.location,
         )
 
-    sent += ctx.ledger.send_once(key, build_invite, inspection_id=inspection_id, template="core_meeting", now=now)
-    return sent
+    return ctx.ledger.send_once(key, build_invite, inspection_id=inspection_id, template="core_meeting", now=now)
 
 
-def send_surveys(ctx: EngineContext, inspection_id: str, links: SurveyLinks) -> int:
-    """Send each survey link to its pre-prepared list and forward the health template; return emails sent."""
+def day_one_pass(ctx: EngineContext, inspection_id: str) -> PassResult:
+    """Send the day-1 emails and the core group meeting; say whether all went and, if not, when to try again."""
+    now = ctx.clock.now()
+    ensure_phase(ctx, inspection_id, PHASE)
+    with ctx.session() as session:
+        claim_pass(session, inspection_id, PHASE, now=now)
+    mail = MailFailures()
+    sent, settled = send_notifications(ctx, inspection_id, mail=mail)
+    # Done unless something is to be tried again (an address refused for good is reported, not retried).
+    finished = settled and not mail.retry
+    wake_times = [] if settled else [now + MAIL_RETRY_AFTER]  # another process is creating the meeting
+    reason = ("Day 1: the notification lists told and the core group invited" if finished
+              else "Day 1: waiting to send the notification emails and the core group meeting")
+    return pass_result(inspection_id, PHASE, finished=finished, sent=sent, reason=reason, statuses=[],
+                       mail=mail, wake_times=wake_times, now=now)
+
+
+def survey_key(inspection_id: str) -> str:
+    """Return the key of the survey distribution: each list's batches are keyed under it by audience."""
+    return f"{inspection_id}:{PHASE}:survey"
+
+
+def _survey_lists(ctx: EngineContext, audiences: list[str]) -> dict[str, list[str]]:
+    """Return the addresses of each audience's survey list, staff members first."""
     cfg = ctx.config.partnership
+    lists = {}
+    for audience in audiences:
+        lst = getattr(cfg.survey_lists, audience)
+        lists[audience] = [cfg.person(pid).email for pid in lst.members] + list(lst.addresses)
+    return lists
+
+
+def survey_plan(ctx: EngineContext, inspection_id: str) -> DistributionPlan | None:
+    """Plan the survey emails of an inspection whose links were given (None before): batches, mailboxes, times.
+
+    The plan starts when its first batch was first tried (now, before that), so every pass plans the same batches
+    at the same times, and a batch that waits for a mailbox's day limit is not pushed back by each new pass.
+    """
+    with ctx.session() as session:
+        inspection = session.get(m.Inspection, inspection_id)
+        links = (inspection.survey_links or {}) if inspection is not None else {}
+        closes = session.scalar(select(m.Milestone.due_at).where(m.Milestone.inspection_id == inspection_id,
+                                                                 m.Milestone.name == "surveys_close"))
+    audiences = [audience for audience in SURVEY_AUDIENCES if links.get(audience)]
+    if not audiences:
+        return None
+    rules = ctx.config.partnership.survey_distribution
+    limits = DistributionLimits(max_recipients_per_message=rules.max_recipients_per_message,
+                                messages_per_minute=rules.messages_per_minute,
+                                recipients_per_day=rules.recipients_per_day)
+    key = survey_key(inspection_id)
+    start = started_at(ctx.session, key) or ctx.clock.now()
+    mailboxes = rules.mailboxes or [ctx.config.partnership.inboxes.logistics.address]
+    return plan_distribution(_survey_lists(ctx, audiences), mailboxes=mailboxes, limits=limits, start=start,
+                             deadline=closes)
+
+
+def survey_markdown(plan: DistributionPlan, progress: DistributionProgress | None = None) -> str:
+    """Return the surveys' plan, and where the sending stands, as Markdown for operators (counts and mailboxes)."""
+    text = "# Survey emails\n\n## Plan\n\n" + "\n".join(
+        line if line.startswith("- ") else f"{line}  " for line in plan.describe().splitlines())
+    text += f"\n\nMailboxes: {', '.join(plan.mailboxes_used) or 'none needed'}."
+    if progress is not None:
+        text += f"\n\n## Progress\n\n{progress.markdown(plan)}"
+    return text + "\n"
+
+
+def survey_overview(ctx: EngineContext, inspection_id: str) -> list[str]:
+    """Return the surveys' plan and progress as lines for the status command (nothing before the links are given)."""
+    plan = survey_plan(ctx, inspection_id)
+    if plan is None:
+        return []
+    progress = read_progress(plan, key=survey_key(inspection_id), sessions=ctx.session)
+    first, *more = plan.describe().splitlines()
+    return [f"surveys: {first}", *(f"  {line}" for line in more), f"surveys sent: {progress.line()}"]
+
+
+def _no_show(_value: object) -> None:
+    """Show nothing (a pass run outside Prefect)."""
+
+
+def survey_pass(
+    ctx: EngineContext,
+    inspection_id: str,
+    links: SurveyLinks,
+    *,
+    show_plan: Callable[[str], None] = _no_show,
+    show_progress: Callable[[DistributionProgress], None] = _no_show,
+) -> PassResult:
+    """Send the survey batches now due and the health template; say how far the sending is and when to go on.
+
+    Before anything is sent the plan is handed to `show_plan` (Markdown) and logged in counts; `show_progress`
+    gets the progress before the first batch and after each one. Waits of up to SLEEP_AT_MOST between batches
+    are slept; a longer one (a mailbox's day limit) ends the pass, which says when the next batch may go.
+    """
     now = ctx.clock.now()
     with ctx.session() as session:
         inspection = session.get(m.Inspection, inspection_id)
         assert inspection is not None, inspection_id
-        inspection.survey_links = {k: str(v) for k, v in links.model_dump().items() if v is not None}
-        closes = session.query(m.Milestone).filter_by(inspection_id=inspection_id, name="surveys_close").one().due_at
         monitoring = inspection.kind == "monitoring"
+        for audience in SURVEY_AUDIENCES:
+            if getattr(links, audience) is None and not (monitoring and audience == "parents_carers"):
+                raise ValueError(f"survey links: {audience} is missing (a full inspection has all three surveys)")
+        given = {k: str(v) for k, v in links.model_dump().items() if v is not None}
+        if monitoring:
+            given.pop("parents_carers", None)  # a monitoring inspection has no family survey
+        inspection.survey_links = given
         session.commit()
-    sent = 0
-    for audience, lst in (
-        ("children_young_people", cfg.survey_lists.children_young_people),
-        ("parents_carers", cfg.survey_lists.parents_carers),
-        ("practitioners", cfg.survey_lists.practitioners),
-    ):
-        if monitoring and audience == "parents_carers":
-            continue  # a monitoring inspection has no family survey
-        if getattr(links, audience) is None:
-            raise ValueError(f"survey links: {audience} is missing (a full inspection has all three surveys)")
-        key = f"{inspection_id}:notification:survey:{audience}"
-        addresses = [cfg.person(pid).email for pid in lst.members] + list(lst.addresses)
+    plan = survey_plan(ctx, inspection_id)
+    assert plan is not None
+    key = survey_key(inspection_id)
+    show_plan(survey_markdown(plan))
+    log.info("surveys %s: %d recipients in %d messages, sent from %d mailbox(es), the last %s; %s", inspection_id,
+             plan.recipients, plan.messages, len(plan.mailboxes_used), to_london(plan.finish).isoformat(),
+             "OK before the surveys close" if plan.fits else "NOT finished before the surveys close")
+    show_progress(read_progress(plan, key=key, sessions=ctx.session))
+    mail = MailFailures()
+    wake_times: list[datetime] = []
+    progress = _send_batches(ctx, inspection_id, plan, links, mail=mail, show_progress=show_progress)
+    if progress is not None and progress.next_at is not None:
+        wake_times.append(progress.next_at)
+    if progress is not None and progress.retry and not progress.failed:
+        wake_times.append(now + MAIL_RETRY_AFTER)  # another run holds a batch: look again when its claim is stale
+    template_sent, template_went = _send_health_template(ctx, inspection_id, links, mail=mail, now=now)
+    finished = progress is not None and progress.finished and template_went
+    state = progress.line() if progress is not None else "stopped: the lists changed after sending started"
+    if finished:
+        reason = f"notified, core group invited, surveys sent ({state})"
+    else:
+        reason = f"Surveys: {state}" + ("" if plan.fits else f". {plan.warning}")
+    if progress is not None:
+        show_plan(survey_markdown(plan, progress))
+        log.info("surveys %s: %s", inspection_id, state)
+    sent = len(progress.sent_now) if progress is not None else 0
+    return pass_result(inspection_id, PHASE, finished=finished, sent=sent + template_sent, reason=reason,
+                       statuses=[], mail=mail, wake_times=wake_times, now=now)
 
-        def build(key: str = key, lst=lst, addresses=addresses, audience: str = audience):  # noqa: ANN001, ANN202
-            return compose(
-                ctx, "survey", key=key, sender_inbox="logistics", to=[cfg.inboxes.logistics.address],
-                bcc=list(dict.fromkeys(addresses)), list_name=lst.name, audience=audience,
-                link=str(getattr(links, audience)), closes=when(closes),
-            )
 
-        sent += ctx.ledger.send_once(key, build, inspection_id=inspection_id, template="survey", now=now)
-    if links.health_template is not None:
-        key = f"{inspection_id}:notification:health-template"
-        contacts = [cfg.person(pid) for pid in cfg.health_template_contacts]
-        with ctx.session() as session:
-            due = session.query(m.Milestone).filter_by(inspection_id=inspection_id, name="health_template_due").one()
-            due_at = due.due_at
+def _send_batches(ctx: EngineContext, inspection_id: str, plan: DistributionPlan, links: SurveyLinks, *,
+                  mail: MailFailures, show_progress: Callable[[DistributionProgress], None]
+                  ) -> DistributionProgress | None:
+    """Send the survey batches now due, noting failures in `mail`; None if the lists changed after sending began."""
+    cfg = ctx.config.partnership
+    key = survey_key(inspection_id)
+    with ctx.session() as session:
+        closes = session.scalar(select(m.Milestone.due_at).where(m.Milestone.inspection_id == inspection_id,
+                                                                 m.Milestone.name == "surveys_close"))
 
-        def build_health():  # noqa: ANN202
-            return compose(
-                ctx, "health_template", key=key, sender_inbox="evidence", to=[p.email for p in contacts],
-                link=str(links.health_template), due=when(due_at),
-                signer=cfg.person(cfg.roles.icb_exec_lead).name,
-            )
+    def message(batch: Batch, batch_key: str) -> OutgoingMessage:
+        lst = getattr(cfg.survey_lists, batch.part)
+        built = compose(ctx, "survey", key=batch_key, sender_inbox="logistics", to=(), bcc=batch.recipients,
+                        list_name=lst.name, audience=batch.part, link=str(getattr(links, batch.part)),
+                        closes=when(closes))
+        return replace(built, sender=batch.mailbox)
 
-        sent += ctx.ledger.send_once(key, build_health, inspection_id=inspection_id, template="health_template",
-                                     now=now)
-    return sent
+    try:
+        progress = send_distribution(plan, key=key, inspection_id=inspection_id, template="survey",
+                                     message_for_batch=message, transport_for_mailbox=lambda _mailbox: ctx.transport,
+                                     sessions=ctx.session, clock=ctx.clock, sleep=wait_on(ctx.clock),
+                                     wait_at_most=SLEEP_AT_MOST, on_batch=show_progress)
+    except DistributionChangedError as exc:
+        _note_failure(mail, key, str(exc), retryable=False)
+        return None
+    if progress.failed:
+        _note_failure(mail, key, progress.stopped or "stopped", retryable=True)
+    for number, error in sorted(progress.refused.items()):
+        _note_failure(mail, f"{key} batch {number}", error, retryable=False)
+    return progress
+
+
+def _note_failure(mail: MailFailures, key: str, text: str, *, retryable: bool) -> None:
+    """Note a survey failure whose text was already stripped of addresses (MailFailures.guard would log them)."""
+    mail.failures.append(f"{key}: {text}")
+    mail.retry = mail.retry or retryable
+    log.error("survey email %s not sent (%s): %s", key, "will retry" if retryable else "refused", text)
+
+
+def _send_health_template(ctx: EngineContext, inspection_id: str, links: SurveyLinks, *, mail: MailFailures,
+                          now: datetime) -> tuple[int, bool]:
+    """Send the CQC health template's link to its contacts once; return 1 if it went now, and whether it has gone."""
+    if links.health_template is None:
+        return 0, True
+    cfg = ctx.config.partnership
+    key = f"{inspection_id}:{PHASE}:health-template"
+    contacts = [cfg.person(pid) for pid in cfg.health_template_contacts]
+    with ctx.session() as session:
+        due_at = session.scalar(select(m.Milestone.due_at).where(m.Milestone.inspection_id == inspection_id,
+                                                                 m.Milestone.name == "health_template_due"))
+
+    def build_health():  # noqa: ANN202
+        return compose(
+            ctx, "health_template", key=key, sender_inbox="evidence", to=[p.email for p in contacts],
+            link=str(links.health_template), due=when(due_at),
+            signer=cfg.person(cfg.roles.icb_exec_lead).name,
+        )
+
+    before, sent = len(mail.failures), 0
+    with mail.guard(key):
+        sent = int(ctx.ledger.send_once(key, build_health, inspection_id=inspection_id, template="health_template",
+                                        now=now))
+    return sent, len(mail.failures) == before
+
+
+def send_surveys(ctx: EngineContext, inspection_id: str, links: SurveyLinks) -> int:
+    """Send each survey list's batches now due and forward the health template; return how many emails went now."""
+    return survey_pass(ctx, inspection_id, links).sent
 
 
 def record_survey_links(ctx: EngineContext, inspection_id: str, links: SurveyLinks) -> None:

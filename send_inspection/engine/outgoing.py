@@ -83,9 +83,13 @@ def compose(
     cc: Iterable[str] = (),
     bcc: Iterable[str] = (),
     attachments: tuple[Attachment, ...] = (),
+    reply_inbox: str = "comms",
     **context: Any,
 ) -> OutgoingMessage:
-    """Render `template` with the partnership's common context into a message from one of its inboxes."""
+    """Render `template` with the partnership's common context into a message from one of its inboxes.
+
+    Replies go to the comms inbox, or to `reply_inbox` (the evidence inbox for asks whose answer may be a file).
+    """
     inboxes = ctx.config.partnership.inboxes
     rendered = ctx.renderer.render(template, **_common(ctx), **context)
     return OutgoingMessage(
@@ -98,7 +102,7 @@ def compose(
         subject=rendered.subject,
         text=rendered.text,
         html=rendered.html,
-        reply_to=inboxes.comms.address,
+        reply_to=getattr(inboxes, reply_inbox).address,
         attachments=attachments,
     )
 
@@ -142,6 +146,9 @@ def action_message(
         "action_request",
         key=key,
         sender_inbox="evidence",
+        # A reply to an additional request's ask, with the document attached, goes where the mailbox intake takes
+        # it as the request's evidence (its subject names "request N").
+        reply_inbox="evidence" if item.phase.startswith("request:") else "comms",
         to=[person.email],
         kind=chase.kind.split("-")[0],
         escalation_level=chase.kind,

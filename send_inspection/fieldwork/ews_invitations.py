@@ -24,8 +24,7 @@ from send_inspection.engine.register_phase import MailFailures
 from send_inspection.fieldwork.invitations import CalendarSender, description, sender_for
 from send_inspection.fieldwork.timetable import Slot
 from send_inspection.mail.ews import EwsTransport
-from send_inspection.mail.ews_calendar import EwsMeetings, Meeting
-from send_inspection.mail.transport import MailTransportError
+from send_inspection.mail.ews_calendar import EwsMeetings, Meeting, request_meeting
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +66,7 @@ def _bring_up_to_date(meetings: EwsMeetings, ctx: EngineContext, row: m.Fieldwor
         return meetings.cancel(key, message=CANCELLED_MESSAGE, now=now).action == "cancelled"
     if not any(p in staff for p in row.attendees):
         return False
-    try:
-        result = meetings.send(_meeting(row, key, sender=sender, staff=staff), now=now)
-    except ValueError as exc:  # e.g. the meeting is in another mailbox's calendar: a setting to put right
-        raise MailTransportError(f"slot {row.slot_id}: {exc}", retryable=False) from exc
-    if result.action == "busy":
-        return None  # another process is creating it right now: look again next pass
-    return result.action in ("created", "updated")
+    return request_meeting(meetings, _meeting(row, key, sender=sender, staff=staff), now=now)
 
 
 def send_slot_meetings(ctx: EngineContext, inspection_id: str, *, staff: dict[str, m.Person], now: datetime,

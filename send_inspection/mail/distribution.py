@@ -1,24 +1,32 @@
-"""Send one message to a very large recipient list: batches in Bcc, spread over mailboxes within Exchange's limits.
+"""Send one message to very large recipient lists: batches in Bcc, spread over mailboxes within Exchange's limits.
 
 A county's SEND families can be 40,000 addresses. Exchange Online lets one mailbox put at most 500 recipients on a
 message (To, Cc and Bcc together), send 30 messages a minute and reach 10,000 recipients in any rolling 24 hours.
-`plan_distribution` splits the list into batches (each batch in Bcc, the sending mailbox itself in To, so nobody
-sees anybody else's address), deals them round-robin to the mailboxes and gives each batch the earliest time it
-may go; the plan says when the last one goes and whether that is before the survey closes.
-`send_distribution` sends the batches in order through the email ledger, one ledger row per batch under the key
-`<base key>:batch:<n>`, so a run stopped by a passing failure resumes where it stopped and never sends a batch
-twice. A process that dies between the server accepting a batch and the ledger marking it sent leaves a claim:
-the ledger sends that one batch again once the claim is stale (STALE_CLAIM), as for every other email.
+`plan_distribution` splits a list (or several lists, each with its own message, planned together because they share
+the mailboxes' limits) into batches of up to 500 addresses, all in Bcc with no visible To recipient, so nobody
+sees anybody else's address and every recipient slot reaches someone; it deals them round-robin to the mailboxes,
+taking the lists in turn, and gives each batch the earliest time it may go; the plan says when the last one goes
+and whether that is before the survey closes.
+`send_distribution` sends the batches in order through the email ledger, one ledger row per batch (`batch_key`):
+a list's first batch is keyed as the list itself, so a list that fits in one message keeps the key it always had,
+and batch n > 1 adds `:batch:<n>`. A run stopped by a passing failure, or ended to wait for a batch's time,
+resumes where it stopped and never sends a batch twice. A process that dies between the server accepting a batch
+and the ledger marking it sent leaves a claim: the ledger sends that one batch again once the claim is stale
+(STALE_CLAIM), as for every other email.
+What it reports (the plan's text, the progress, why a run stopped) holds counts and the sending mailboxes only:
+an error quoting the recipients of a batch has their addresses replaced by their number (`without_addresses`).
 """
 
 from __future__ import annotations
 
+import re
+import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from send_inspection.calendar import to_london
@@ -30,22 +38,24 @@ from send_inspection.mail.transport import MailTransport, MailTransportError
 
 DAY = timedelta(hours=24)
 MINUTE = timedelta(minutes=1)
+_ADDRESS = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+_ADDRESS_RUN = re.compile(rf"{_ADDRESS}(?:\s*[,;]\s*{_ADDRESS})*")
 
 
 @dataclass(frozen=True)
 class DistributionLimits:
     """How much one mailbox may send; the defaults are Exchange Online's published sending limits."""
 
-    # Recipients on one message, To + Cc + Bcc together: a batch is one fewer, the mailbox itself being in To.
+    # Recipients on one message, To + Cc + Bcc together: a batch puts this many addresses in Bcc and nobody in To.
     max_recipients_per_message: int = 500
     # Messages one mailbox may send in a minute; batches of a mailbox go at least 60 s / this apart.
     messages_per_minute: int = 30
-    # Recipients one mailbox may reach in any rolling 24 hours (the To counts too).
+    # Recipients one mailbox may reach in any rolling 24 hours.
     recipients_per_day: int = 10_000
 
     def __post_init__(self) -> None:
-        if self.max_recipients_per_message < 2:
-            raise ValueError("max_recipients_per_message: must be at least 2 (the mailbox in To and one in Bcc)")
+        if self.max_recipients_per_message < 1:
+            raise ValueError("max_recipients_per_message: must be at least 1")
         if self.messages_per_minute < 1:
             raise ValueError("messages_per_minute: must be at least 1")
         if self.recipients_per_day < self.max_recipients_per_message:
@@ -54,8 +64,8 @@ class DistributionLimits:
 
     @property
     def batch_size(self) -> int:
-        """Return the most addresses one batch puts in Bcc (one recipient slot goes to the mailbox in To)."""
-        return self.max_recipients_per_message - 1
+        """Return the most addresses one batch puts in Bcc: all of a message's recipients."""
+        return self.max_recipients_per_message
 
     @property
     def spacing(self) -> timedelta:
@@ -68,17 +78,26 @@ EXCHANGE_ONLINE = DistributionLimits()
 
 @dataclass(frozen=True)
 class Batch:
-    """One message of a distribution: its number (from 1), mailbox, Bcc recipients and earliest send time."""
+    """One message of a distribution: its place in the plan (from 1), mailbox, Bcc recipients and earliest time.
+
+    In a plan of several lists, `part` names the batch's list and `part_number` its number within that list.
+    """
 
     number: int
     mailbox: str
     recipients: tuple[str, ...]
     earliest: datetime
+    part: str = ""
+    part_number: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.part_number:
+            object.__setattr__(self, "part_number", self.number)
 
     @property
     def recipient_count(self) -> int:
-        """Return the recipients the message counts against the mailbox's limits: the Bcc and the mailbox in To."""
-        return len(self.recipients) + 1
+        """Return the recipients the message counts against the mailbox's limits: its Bcc, as nobody is in To."""
+        return len(self.recipients)
 
 
 class _Window:
@@ -138,8 +157,8 @@ def _schedule(sizes: Sequence[int], mailboxes: Sequence[str], *, limits: Distrib
     slots: list[tuple[str, datetime]] = []
     for index, size in enumerate(sizes):
         which = index % len(mailboxes)
-        at = windows[which].earliest(start, size + 1)
-        windows[which].record(at, size + 1)
+        at = windows[which].earliest(start, size)
+        windows[which].record(at, size)
         slots.append((mailboxes[which], at))
     return slots
 
@@ -150,6 +169,19 @@ def _london(moment: datetime) -> str:
 
 def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}" + ("" if count == 1 else "es" if word.endswith(("x", "s")) else "s")
+
+
+def without_addresses(text: str, *, keep: Iterable[str] = ()) -> str:
+    """Return `text` with each run of email addresses replaced by how many there were (the `keep` ones stay)."""
+    kept = {address.casefold() for address in keep}
+
+    def count(found: re.Match[str]) -> str:
+        run = found.group(0)
+        if run.casefold() in kept:
+            return run
+        return _plural(len(re.findall(_ADDRESS, run)), "address")
+
+    return _ADDRESS_RUN.sub(count, text)
 
 
 @dataclass(frozen=True)
@@ -166,10 +198,12 @@ class DistributionPlan:
     invalid: tuple[str, ...]
     # Fewest mailboxes that would finish before the deadline (None: it fits already, or no number would).
     mailboxes_needed: int | None = None
+    # The lists of a plan of several, in order; empty for a plan of one list.
+    parts: tuple[str, ...] = ()
 
     @property
     def recipients(self) -> int:
-        """Return how many distinct, sendable addresses the plan reaches."""
+        """Return how many distinct, sendable addresses the plan reaches (in each list)."""
         return sum(len(batch.recipients) for batch in self.batches)
 
     @property
@@ -185,7 +219,7 @@ class DistributionPlan:
     @property
     def finish(self) -> datetime:
         """Return the earliest time of the last batch (the start when there is nothing to send)."""
-        return self.batches[-1].earliest if self.batches else self.start
+        return max((batch.earliest for batch in self.batches), default=self.start)
 
     @property
     def fits(self) -> bool:
@@ -206,38 +240,58 @@ class DistributionPlan:
         return (f"WARNING: the last batch goes {_london(self.finish)}, after the survey closes "
                 f"{_london(self.deadline)}; {remedy}")
 
+    def part_batches(self, part: str) -> list[Batch]:
+        """Return the batches of one list of the plan."""
+        return [batch for batch in self.batches if batch.part == part]
+
     def describe(self) -> str:
         """Return the plan as the short text an operator reads: size, mailboxes, finish, and OK or a WARNING."""
         used = len(self.mailboxes_used)
         head = (f"{self.recipients:,} recipients → {_plural(self.messages, 'message')} of "
-                f"≤{self.limits.max_recipients_per_message} (up to {self.limits.batch_size} in Bcc, the mailbox in "
-                f"To) from {_plural(used, 'mailbox')}; finishes {_london(self.finish)}")
+                f"≤{self.limits.max_recipients_per_message} recipients (all in Bcc, nobody in To) from "
+                f"{_plural(used, 'mailbox')}; finishes {_london(self.finish)}")
         if self.deadline is None:
             line = f"{head}; no closing time given: OK"
         elif self.fits:
             line = f"{head}; survey closes {_london(self.deadline)}: OK"
         else:
             line = f"{head}\n{self.warning}"
+        for part in self.parts:
+            batches = self.part_batches(part)
+            reached = sum(len(batch.recipients) for batch in batches)
+            last = f", the last {_london(max(b.earliest for b in batches))}" if batches else ""
+            line += f"\n- {part}: {reached:,} recipients in {_plural(len(batches), 'message')}{last}"
         left_out = []
         if self.repeats:
             left_out.append(f"{_plural(self.repeats, 'repeated address')} sent once")
         if self.invalid:
-            shown = ", ".join(self.invalid[:3]) + (", …" if len(self.invalid) > 3 else "")
-            left_out.append(f"{_plural(len(self.invalid), 'address')} that cannot be sent to left out ({shown})")
+            left_out.append(f"{_plural(len(self.invalid), 'address')} that cannot be sent to left out")
         if left_out:
             line += f"\n({self.given:,} given: " + "; ".join(left_out) + ")"
         return line
 
 
+def _interleave(parts: Sequence[Sequence[tuple[str, ...]]]) -> list[tuple[int, int, tuple[str, ...]]]:
+    """Order the lists' chunks in turns (first chunk of each list, then the second...): (list, number, chunk)."""
+    order: list[tuple[int, int, tuple[str, ...]]] = []
+    for number in range(1, max((len(chunks) for chunks in parts), default=0) + 1):
+        order += [(which, number, chunks[number - 1]) for which, chunks in enumerate(parts) if len(chunks) >= number]
+    return order
+
+
 def plan_distribution(
-    recipients: Iterable[str],
+    recipients: Iterable[str] | Mapping[str, Iterable[str]],
     *,
     mailboxes: Sequence[str],
     limits: DistributionLimits = EXCHANGE_ONLINE,
     start: datetime,
     deadline: datetime | None = None,
 ) -> DistributionPlan:
-    """Split `recipients` into Bcc batches dealt round-robin to `mailboxes`, each timed to stay within `limits`."""
+    """Split `recipients` into Bcc batches dealt round-robin to `mailboxes`, each timed to stay within `limits`.
+
+    Given a mapping of list names to addresses, each list gets batches of its own (a person on two lists is in a
+    batch of each), and the lists take turns, so a small list is not kept waiting behind a large one.
+    """
     if start.tzinfo is None or (deadline is not None and deadline.tzinfo is None):
         raise ValueError("start and deadline: must be timezone-aware")
     boxes, bad_boxes, _ = unique_recipients(mailboxes)
@@ -245,30 +299,61 @@ def plan_distribution(
         raise ValueError(f"mailboxes: {bad_boxes[0]!r} is not an email address")
     if not boxes:
         raise ValueError("mailboxes: at least one mailbox is needed to send from")
-    given = list(recipients)
-    kept, invalid, repeats = unique_recipients(given)
+    lists = dict(recipients) if isinstance(recipients, Mapping) else {"": recipients}
+    given = repeats = 0
+    invalid: list[str] = []
+    chunked: list[list[tuple[str, ...]]] = []
     size = limits.batch_size
-    chunks = [kept[i:i + size] for i in range(0, len(kept), size)]
-    sizes = [len(chunk) for chunk in chunks]
+    for addresses in lists.values():
+        listed = list(addresses)
+        kept, bad, repeated = unique_recipients(listed)
+        given, repeats = given + len(listed), repeats + repeated
+        invalid += bad
+        chunked.append([kept[i:i + size] for i in range(0, len(kept), size)])
+    order = _interleave(chunked)
+    sizes = [len(chunk) for _, _, chunk in order]
     slots = _schedule(sizes, boxes, limits=limits, start=start)
+    names = list(lists)
     batches = tuple(
-        Batch(number=n, mailbox=mailbox, recipients=chunk, earliest=at)
-        for n, (chunk, (mailbox, at)) in enumerate(zip(chunks, slots, strict=True), start=1)
+        Batch(number=n, mailbox=mailbox, recipients=chunk, earliest=at, part=names[which], part_number=number)
+        for n, ((which, number, chunk), (mailbox, at)) in enumerate(zip(order, slots, strict=True), start=1)
     )
     needed: int | None = None
-    if deadline is not None and batches and batches[-1].earliest > deadline and deadline > start:
+    finish = max((batch.earliest for batch in batches), default=start)
+    if deadline is not None and finish > deadline and deadline > start:
         # More mailboxes than messages cannot help; the names do not matter for the timing.
-        for count in range(len(boxes) + 1, len(chunks) + 1):
-            if _schedule(sizes, [str(i) for i in range(count)], limits=limits, start=start)[-1][1] <= deadline:
+        for count in range(len(boxes) + 1, len(sizes) + 1):
+            if max(at for _, at in _schedule(sizes, [str(i) for i in range(count)], limits=limits,
+                                              start=start)) <= deadline:
                 needed = count
                 break
     return DistributionPlan(batches=batches, mailboxes=boxes, limits=limits, start=start, deadline=deadline,
-                            given=len(given), repeats=repeats, invalid=invalid, mailboxes_needed=needed)
+                            given=given, repeats=repeats, invalid=tuple(invalid), mailboxes_needed=needed,
+                            parts=tuple(name for name in names if name))
 
 
-def batch_key(key: str, number: int) -> str:
-    """Return the idempotency key of batch `number` of the distribution `key`."""
-    return f"{key}:batch:{number}"
+def batch_key(key: str, batch: Batch) -> str:
+    """Return the idempotency key of `batch` of the distribution `key`: its list's key, plus ':batch:<n>' after 1."""
+    base = f"{key}:{batch.part}" if batch.part else key
+    return base if batch.part_number == 1 else f"{base}:batch:{batch.part_number}"
+
+
+def distribution_rows(session: Session, key: str) -> dict[str, EmailRecord]:
+    """Return the ledger rows of the distribution `key` (every batch tried so far), by key."""
+    query = select(EmailRecord).where(or_(EmailRecord.key == key, EmailRecord.key.startswith(f"{key}:",
+                                                                                              autoescape=True)))
+    return {row.key: row for row in session.scalars(query)}
+
+
+def started_at(sessions: Callable[[], Session], key: str) -> datetime | None:
+    """Return when the distribution `key` started (its first batch's planned time), or None if nothing was tried.
+
+    A plan made again from this time has the same batches and times, so each pass of a phase that re-plans keeps
+    the first plan's schedule instead of starting it over.
+    """
+    with sessions() as session:
+        due = [row.due_at for row in distribution_rows(session, key).values() if row.due_at is not None]
+    return min(due, default=None)
 
 
 @dataclass
@@ -286,15 +371,49 @@ class DistributionProgress:
     left_recipients: int = 0
     # Why the run stopped before the end (a passing failure, a batch another run is sending, a long wait).
     stopped: str | None = None
-    # When the next batch left may go, if the run stopped before it.
+    # Whether to look again in a few minutes (a failure that may pass, a batch another run holds), not at next_at.
+    retry: bool = False
+    # Whether a mail failure that may pass stopped it (`stopped` says which, with no address in it).
+    failed: bool = False
+    # When the next batch left may go, if the run stopped to wait for it.
     next_at: datetime | None = None
+
+    def note_sent(self, batch: Batch) -> None:
+        """Count `batch` as sent."""
+        self.sent.append(batch.number)
+        self.sent_recipients += len(batch.recipients)
+
+    def note_refused(self, batch: Batch, error: str) -> None:
+        """Count `batch` as refused for good, saying why (with no address in `error`)."""
+        self.refused[batch.number] = error
+        self.refused_recipients += len(batch.recipients)
+
+    def note_left(self, batch: Batch) -> None:
+        """Count `batch` as still to send."""
+        self.left.append(batch.number)
+        self.left_recipients += len(batch.recipients)
 
     @property
     def finished(self) -> bool:
         """Say whether every batch has been either sent or refused."""
         return not self.left
 
-    def markdown(self) -> str:
+    @property
+    def done(self) -> int:
+        """Return how many batches have been sent or refused."""
+        return len(self.sent) + len(self.refused)
+
+    def line(self) -> str:
+        """Return the progress in one line of counts: messages and recipients sent of the total, refused, next."""
+        text = (f"{len(self.sent):,} of {_plural(self.messages, 'message')} sent, {self.sent_recipients:,} of "
+                f"{self.recipients:,} recipients reached")
+        if self.refused:
+            text += f"; {len(self.refused):,} refused ({self.refused_recipients:,} recipients)"
+        if self.next_at is not None:
+            text += f"; next batch {_london(self.next_at)}"
+        return text
+
+    def markdown(self, plan: DistributionPlan | None = None) -> str:
         """Return the progress as a short Markdown report for a Prefect artifact (counts only, no addresses)."""
         rows = [
             "| | messages | recipients |",
@@ -305,6 +424,15 @@ class DistributionProgress:
             f"| **total** | {self.messages:,} | {self.recipients:,} |",
         ]
         lines = [f"Sent {len(self.sent_now):,} messages in this run.", "", *rows]
+        if plan is not None and plan.parts:
+            sent = set(self.sent)
+            lines += ["", "| list | messages sent | recipients reached |", "|---|---:|---:|"]
+            for part in plan.parts:
+                batches = plan.part_batches(part)
+                done = [b for b in batches if b.number in sent]
+                lines.append(f"| {part} | {len(done):,} of {len(batches):,} | "
+                             f"{sum(len(b.recipients) for b in done):,} of "
+                             f"{sum(len(b.recipients) for b in batches):,} |")
         if self.refused:
             lines += ["", "Refused (a person must correct the list or the mailbox, then send these again):"]
             lines += [f"- batch {n}: {error}" for n, error in sorted(self.refused.items())]
@@ -315,16 +443,33 @@ class DistributionProgress:
         return "\n".join(lines)
 
 
+def read_progress(plan: DistributionPlan, *, key: str, sessions: Callable[[], Session]) -> DistributionProgress:
+    """Return where the distribution `key` of `plan` stands, from the ledger alone (nothing is sent)."""
+    progress = DistributionProgress(messages=plan.messages, recipients=plan.recipients)
+    with sessions() as session:
+        rows = distribution_rows(session, key)
+    for batch in plan.batches:
+        row = rows.get(batch_key(key, batch))
+        if row is not None and row.status == "sent":
+            progress.note_sent(batch)
+        elif row is not None and row.status == "refused":
+            progress.note_refused(batch, without_addresses(row.error or "refused", keep=plan.mailboxes))
+        else:
+            progress.note_left(batch)
+    return progress
+
+
 class DistributionChangedError(ValueError):
     """A batch already sent holds other recipients than the plan's batch of the same number: the list changed."""
 
 
 def _row_recipients_match(row: EmailRecord, batch: Batch) -> bool:
-    recorded = [r.casefold() for r in row.recipients]
+    recorded = {r.casefold() for r in row.recipients}
     if not recorded:
         return True
-    to = recorded[0]
-    return set(recorded) - {to} == {r.casefold() for r in batch.recipients} - {to}
+    # A batch sent by an earlier version carried its mailbox in To: that one is not a recipient of the list.
+    mailbox = batch.mailbox.casefold()
+    return recorded - {mailbox} == {r.casefold() for r in batch.recipients} - {mailbox}
 
 
 def _check_addressing(message: OutgoingMessage, batch: Batch, key: str) -> None:
@@ -334,12 +479,20 @@ def _check_addressing(message: OutgoingMessage, batch: Batch, key: str) -> None:
         problems.append(f"key {message.key!r} is not {key!r}")
     if message.sender.casefold() != batch.mailbox.casefold():
         problems.append(f"sender {message.sender} is not the batch's mailbox {batch.mailbox}")
-    if [a.casefold() for a in message.to] != [batch.mailbox.casefold()] or message.cc:
-        problems.append("To must be the sending mailbox alone, and Cc empty")
+    if message.to or message.cc:
+        problems.append("To and Cc must be empty (every recipient in Bcc)")
     if message.bcc != batch.recipients:
         problems.append("Bcc must be exactly the batch's recipients")
     if problems:
         raise ValueError(f"batch {batch.number}: the message is not addressed as planned: " + "; ".join(problems))
+
+
+def wait_on(clock: Clock) -> Callable[[float], None]:
+    """Return how to wait some seconds on `clock`: move a virtual clock on, or sleep for the system clock."""
+    advance = getattr(clock, "advance", None)
+    if callable(advance):
+        return lambda seconds: advance(timedelta(seconds=seconds))
+    return time.sleep
 
 
 def send_distribution(
@@ -354,27 +507,37 @@ def send_distribution(
     clock: Clock,
     sleep: Callable[[float], None],
     wait_at_most: timedelta | None = None,
+    on_batch: Callable[[DistributionProgress], None] | None = None,
 ) -> DistributionProgress:
     """Send the plan's batches in order through the email ledger, waiting for each one's time; resume safely.
 
-    Each batch is one `MailLedger.send_once` under `<key>:batch:<n>`: a batch sent or refused before is skipped.
-    A retryable failure stops the run (call again later); a permanent refusal is recorded and the rest go on.
-    `message_for_batch(batch, batch_key)` builds the message: from the batch's mailbox, To that mailbox alone,
+    Each batch is one `MailLedger.send_once` under `batch_key(key, batch)`: a batch sent or refused before is
+    skipped. A retryable failure stops the run (call again later); a permanent refusal is recorded and the rest go
+    on. `message_for_batch(batch, batch_key)` builds the message: from the batch's mailbox, nobody in To or Cc,
     Bcc the batch's recipients (checked before sending). With `wait_at_most`, a batch whose time is further off
-    stops the run instead of sleeping, and the progress says when to come back (`next_at`).
+    stops the run instead of sleeping, and the progress says when to come back (`next_at`). `on_batch` is given
+    the progress after each batch sent or refused in this run.
     """
     progress = DistributionProgress(messages=plan.messages, recipients=plan.recipients)
-    prefix = f"{key}:batch:"
     with sessions() as session:
-        rows = {row.key: row for row in session.scalars(select(EmailRecord).where(EmailRecord.key.startswith(prefix)))}
+        rows = distribution_rows(session, key)
+    keep = plan.mailboxes
     # What each mailbox sent of this distribution before (a resumed run): its limits still count it.
     windows: dict[str, _Window] = {}
 
     def window(mailbox: str) -> _Window:
         return windows.setdefault(mailbox.casefold(), _Window(plan.limits))
 
+    def leave(batch: Batch, why: str | None = None) -> None:
+        progress.note_left(batch)
+        if why is not None:
+            progress.stopped = why
+
+    def refuse(batch: Batch, error: str) -> None:
+        progress.note_refused(batch, without_addresses(error, keep=keep))
+
     for batch in plan.batches:
-        row = rows.get(batch_key(key, batch.number))
+        row = rows.get(batch_key(key, batch))
         if row is None or row.status not in ("sent", "refused"):
             continue
         if row.status == "sent" and not _row_recipients_match(row, batch):
@@ -387,26 +550,21 @@ def send_distribution(
 
     ledgers: dict[int, MailLedger] = {}
     for batch in plan.batches:
-        this_key = batch_key(key, batch.number)
+        this_key = batch_key(key, batch)
         row = rows.get(this_key)
         if row is not None and row.status == "sent":
-            progress.sent.append(batch.number)
-            progress.sent_recipients += len(batch.recipients)
+            progress.note_sent(batch)
             continue
         if row is not None and row.status == "refused":
-            progress.refused[batch.number] = row.error or "refused"
-            progress.refused_recipients += len(batch.recipients)
+            refuse(batch, row.error or "refused")
             continue
         if progress.stopped:
-            progress.left.append(batch.number)
-            progress.left_recipients += len(batch.recipients)
+            leave(batch)
             continue
         due = window(batch.mailbox).earliest(max(batch.earliest, clock.now()), batch.recipient_count)
         if wait_at_most is not None and due - clock.now() > wait_at_most:
-            progress.stopped = f"batch {batch.number} may not go before {_london(due)}"
             progress.next_at = due
-            progress.left.append(batch.number)
-            progress.left_recipients += len(batch.recipients)
+            leave(batch, f"batch {batch.number} may not go before {_london(due)}")
             continue
         while (now := clock.now()) < due:
             sleep((due - now).total_seconds())
@@ -420,35 +578,33 @@ def send_distribution(
 
         now = clock.now()
         try:
-            sent = ledger.send_once(this_key, build, inspection_id=inspection_id, template=template, now=now,
+            went = ledger.send_once(this_key, build, inspection_id=inspection_id, template=template, now=now,
                                     due_at=batch.earliest)
         except MailTransportError as exc:
             if exc.retryable:
-                progress.stopped = f"batch {batch.number}: {exc}"
-                progress.left.append(batch.number)
-                progress.left_recipients += len(batch.recipients)
+                progress.retry = progress.failed = True
+                leave(batch, f"batch {batch.number}: {without_addresses(str(exc), keep=keep)}")
                 continue
-            progress.refused[batch.number] = str(exc)
-            progress.refused_recipients += len(batch.recipients)
+            refuse(batch, str(exc))
             window(batch.mailbox).record(now, batch.recipient_count)
+            if on_batch is not None:
+                on_batch(progress)
             continue
-        if not sent:
+        if not went:
             # send_once found the key claimed moments ago by another run, which is sending it now.
             with sessions() as session:
                 status = session.scalar(select(EmailRecord.status).where(EmailRecord.key == this_key))
             if status == "sent":
-                progress.sent.append(batch.number)
-                progress.sent_recipients += len(batch.recipients)
+                progress.note_sent(batch)
             elif status == "refused":
-                progress.refused[batch.number] = "refused"
-                progress.refused_recipients += len(batch.recipients)
+                refuse(batch, "refused")
             else:
-                progress.stopped = f"batch {batch.number} is being sent by another run"
-                progress.left.append(batch.number)
-                progress.left_recipients += len(batch.recipients)
+                progress.retry = True
+                leave(batch, f"batch {batch.number} is being sent by another run")
             continue
         window(batch.mailbox).record(now, batch.recipient_count)
-        progress.sent.append(batch.number)
+        progress.note_sent(batch)
         progress.sent_now.append(batch.number)
-        progress.sent_recipients += len(batch.recipients)
+        if on_batch is not None:
+            on_batch(progress)
     return progress

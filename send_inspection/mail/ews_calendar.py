@@ -389,3 +389,19 @@ class EwsMeetings:
                          error="no longer in the calendar when cancelled: no cancellation sent by us")
             log.warning("meeting %s: no longer in the calendar of %s; recorded as cancelled", key, row.mailbox)
         return MeetingResult(key, "cancelled", row.ews_item_id, row.sequence)
+
+
+def request_meeting(meetings: EwsMeetings, meeting: Meeting, *, now: datetime) -> bool | None:
+    """Bring `meeting` in Exchange to what it is now; return whether anything went, None while another process has it.
+
+    True: the request (or an update) went to the attendees; False: Exchange already has the meeting as it is; None:
+    another process is creating it right now (look again later). A meeting that cannot be sent as asked (it was
+    cancelled, or is in another mailbox's calendar) is a setting to put right: a MailTransportError not retried.
+    """
+    try:
+        result = meetings.send(meeting, now=now)
+    except ValueError as exc:
+        raise MailTransportError(str(exc), retryable=False) from exc
+    if result.action == "busy":
+        return None
+    return result.action in ("created", "updated")

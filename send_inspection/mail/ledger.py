@@ -102,7 +102,8 @@ class MailLedger:
                 # Delivered to some recipients: sending again would give them a second copy.
                 self._mark(key, status="sent", message=message, message_id=message_id_for(message.key), sent_at=now,
                            error=str(exc))
-                log.warning("sent %s to only some recipients: %s", key, exc)
+                # Counts only: the refused addresses are in the ledger row, not in the logs.
+                log.warning("sent %s to only some recipients (%d refused)", key, len(exc.refused))
                 return True
             # 'refused' is never tried again by itself: a person has to correct the address or the config.
             self._mark(key, status="failed" if exc.retryable else "refused", error=str(exc))

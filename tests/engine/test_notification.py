@@ -14,8 +14,8 @@ from send_inspection.engine.context import EngineContext
 from send_inspection.engine.notification import (
     SurveyLinks,
     core_meeting_slot,
+    day_one_pass,
     record_survey_links,
-    send_notifications,
     send_surveys,
 )
 from send_inspection.engine.setup import open_inspection
@@ -51,8 +51,9 @@ def test_core_meeting_slot(demo_config: PartnershipConfig, called: datetime, mee
 def test_notifications_go_once_to_each_list_with_an_invitation(ctx: EngineContext) -> None:
     """Each notification list gets one email and the core group one invitation with a London-time .ics."""
     iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
-    assert send_notifications(ctx, iid) == 6
-    assert send_notifications(ctx, iid) == 0
+    first = day_one_pass(ctx, iid)
+    assert (first.sent, first.done, first.mail_failures) == (6, True, [])
+    assert day_one_pass(ctx, iid).sent == 0
     with ctx.session() as session:
         keys = sorted(r.key.removeprefix(f"{iid}:") for r in session.query(m.EmailRecord))
     assert keys == ["notification:core-group-meeting", "notification:list:all-childrens-services",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -12,12 +13,14 @@ from sqlalchemy import select
 from send_inspection.db import models as m
 from send_inspection.engine.additional_requests import reconcile_request, record_request
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.setup import open_inspection
 from send_inspection.intake.evidence_replies import request_number, take_evidence_reply
 from send_inspection.intake.mailboxes import poll_inboxes
 from send_inspection.mail.ews import EwsTransport
 from send_inspection.mail.inbox_watch import ReceivedAttachment
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from send_inspection.web.app import create_app
+from tests.conftest import NOTIFIED
 from tests.intake.conftest import COORDINATOR, EVIDENCE, HOS, MONDAY, received
 from tests.mail.ews_server import EwsServer
 
@@ -139,3 +142,29 @@ def test_messages_that_match_nothing_are_ignored_without_error(
                         "ignored: request 1: no file attached",
                         "ignored: request 1: sent from an address not in partnership.yaml",
                         "ignored: sent from one of the shared inboxes"]
+
+
+def test_pressing_reply_on_the_submit_ask_sent_through_exchange_answers_the_request(
+        ctx: EngineContext, server: EwsServer, transport: EwsTransport) -> None:
+    """Request 1's asks go by EWS with Reply-To the evidence inbox; the head of service's reply submits the file."""
+    ews = replace(ctx, transport=transport)  # the engine's mail through the local EWS endpoint, same database
+    iid = open_inspection(ews, NOTIFIED, mode="rehearsal")
+    ews.clock.set(MONDAY)  # type: ignore[attr-defined]
+    record_request(ews, iid, "The annual review audit", inspector="Jane Smith", head_of_service=HOS[0])
+    reconcile_request(ews, iid, 1)
+    [confirm] = [item for item in server.sent if item.subject.startswith("request-1 ")]
+    assert confirm.reply_to == [EVIDENCE] and confirm.to == [HOS[2]]
+    answer = {"item_ref": "request-1", "step": "confirm", "round": "1", "outcome": "exists", "comment": "By 14:00"}
+    link = "/a/" + TOKEN.search(confirm.body).group(1)  # type: ignore[union-attr]
+    assert TestClient(create_app(ews)).post(link, data=answer).status_code == 200
+    reconcile_request(ews, iid, 1)
+    [ask] = [item for item in server.sent if "please submit the evidence" in item.subject]
+    assert ask.reply_to == [EVIDENCE]
+    # The head of service presses Reply in Outlook: the reply goes to the Reply-To address, the file attached.
+    server.deliver(subject=f"RE: {ask.subject}", sender=HOS[2], sender_name=HOS[1], mailbox=ask.reply_to[0],
+                   body="Attached.", received_at=MONDAY + timedelta(minutes=1),
+                   attachments=[("Annual review audit.pdf", "application/pdf", PDF)])
+    ews.clock.advance(timedelta(minutes=2))  # type: ignore[attr-defined]
+    result = poll_inboxes(ews, transport, inspection_id=iid)
+    assert (dict(result.outcomes), result.to_wake) == ({"answered": 1}, ["request:1"])
+    assert item(ews).step == "approve" and [s.filename for s in submissions(ews)] == ["Annual review audit.pdf"]

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 
 from send_inspection.calendar import LONDON
 from send_inspection.clock import VirtualClock
@@ -20,8 +19,10 @@ from send_inspection.mail.distribution import (
     DistributionLimits,
     DistributionPlan,
     DistributionProgress,
+    distribution_rows,
     plan_distribution,
     send_distribution,
+    without_addresses,
 )
 from send_inspection.mail.ews import EwsTransport
 from send_inspection.mail.message import OutgoingMessage
@@ -52,11 +53,11 @@ def most_in_window(batches: tuple[Batch, ...], *, width: timedelta, weight: Call
 # ---- planning
 
 
-@pytest.mark.parametrize(("per_message", "messages", "bcc"), [(500, 81, 499), (501, 80, 500)])
+@pytest.mark.parametrize(("per_message", "messages", "bcc"), [(500, 80, 500), (499, 81, 499)])
 def test_forty_thousand_recipients_are_split_into_messages_of_at_most_the_limit(
     per_message: int, messages: int, bcc: int
 ) -> None:
-    """40,000 addresses at 500 recipients a message (the mailbox in To counting as one) make 81 messages; at 501, 80."""
+    """40,000 addresses at 500 recipients a message, all in Bcc, make 80 messages; at 499, 81."""
     plan = plan_distribution(families(40_000), mailboxes=BOXES,
                              limits=DistributionLimits(max_recipients_per_message=per_message), start=MONDAY)
     assert plan.messages == messages
@@ -67,28 +68,27 @@ def test_forty_thousand_recipients_are_split_into_messages_of_at_most_the_limit(
 
 
 def test_repeated_addresses_are_removed_case_insensitively_in_a_stable_order() -> None:
-    """A repeat in another case is sent once under its first spelling; unsendable addresses are left out and named."""
+    """A repeat in another case is sent once under its first spelling; unsendable addresses are left out, counted."""
     given = ["Kim@Demo-County.example", "sam@demo-county.example", " kim@demo-county.EXAMPLE ", "not an address",
              "ash@demo-county.example", "SAM@demo-county.example"]
     plan = plan_distribution(given, mailboxes=BOXES[:1], start=MONDAY)
     assert plan.batches[0].recipients == ("Kim@Demo-County.example", "sam@demo-county.example",
                                           "ash@demo-county.example")
     assert (plan.given, plan.repeats, plan.invalid, plan.recipients) == (6, 2, ("not an address",), 3)
-    assert "(6 given: 2 repeated addresses sent once; 1 address that cannot be sent to left out (not an address))" in (
-        plan.describe())
+    assert "(6 given: 2 repeated addresses sent once; 1 address that cannot be sent to left out)" in plan.describe()
 
 
 def test_batches_go_round_robin_across_three_mailboxes() -> None:
-    """Batch n goes from mailbox n mod 3, so 81 messages are 27 from each of the three mailboxes."""
+    """Batch n goes from mailbox n mod 3, so 80 messages are 27, 27 and 26 from the three mailboxes."""
     plan = plan_distribution(families(40_000), mailboxes=BOXES, start=MONDAY)
     assert [b.mailbox for b in plan.batches[:6]] == [*BOXES, *BOXES]
-    assert [sum(b.mailbox == box for b in plan.batches) for box in BOXES] == [27, 27, 27]
+    assert [sum(b.mailbox == box for b in plan.batches) for box in BOXES] == [27, 27, 26]
     assert plan.mailboxes_used == BOXES
 
 
 def test_per_minute_limit_spaces_each_mailboxs_messages() -> None:
     """At 30 messages a minute one mailbox's messages go 2 s apart: never more than 30 in any minute."""
-    limits = DistributionLimits(max_recipients_per_message=2, messages_per_minute=30, recipients_per_day=10_000)
+    limits = DistributionLimits(max_recipients_per_message=1, messages_per_minute=30, recipients_per_day=10_000)
     plan = plan_distribution(families(90), mailboxes=BOXES, limits=limits, start=MONDAY)
     first = [b.earliest - MONDAY for b in plan.batches if b.mailbox == BOXES[0]]
     assert first[:3] == [timedelta(0), timedelta(seconds=2), timedelta(seconds=4)]
@@ -98,13 +98,13 @@ def test_per_minute_limit_spaces_each_mailboxs_messages() -> None:
 
 
 def test_rolling_day_limit_pushes_one_mailbox_to_the_next_days() -> None:
-    """One mailbox reaches 10,000 recipients after 20 messages of 500: 40,000 families take four days more."""
+    """One mailbox reaches 10,000 recipients after 20 messages of 500: 40,000 families take three days more."""
     plan = plan_distribution(families(40_000), mailboxes=BOXES[:1], start=MONDAY)
     offsets = [b.earliest - MONDAY for b in plan.batches]
     assert offsets[19] == timedelta(seconds=38)
     assert offsets[20] == timedelta(days=1)  # the first message leaves the rolling 24 hours
     assert offsets[40] == timedelta(days=2)
-    assert plan.finish == MONDAY + timedelta(days=4)
+    assert plan.finish == MONDAY + timedelta(days=3, seconds=38)
     assert most_in_window(plan.batches, width=timedelta(hours=24), weight=lambda b: b.recipient_count) <= 10_000
 
 
@@ -114,18 +114,18 @@ def test_plan_text_says_ok_before_the_survey_closes() -> None:
     plan = plan_distribution(families(40_000), mailboxes=BOXES, start=MONDAY, deadline=closes)
     assert plan.fits and plan.warning is None
     assert plan.describe() == (
-        "40,000 recipients → 81 messages of ≤500 (up to 499 in Bcc, the mailbox in To) from 3 mailboxes; "
+        "40,000 recipients → 80 messages of ≤500 recipients (all in Bcc, nobody in To) from 3 mailboxes; "
         "finishes Tue 24 Nov 09:00 (London); survey closes Wed 25 Nov 17:00 (London): OK"
     )
 
 
 def test_plan_that_cannot_finish_in_time_warns_and_says_how_many_mailboxes_would() -> None:
-    """One mailbox needs until Friday: the plan does not fit a Wednesday close and names 2 mailboxes as enough."""
+    """One mailbox needs until Thursday: the plan does not fit a Wednesday close and names 2 mailboxes as enough."""
     closes = datetime(2026, 11, 25, 17, 0, tzinfo=LONDON)
     plan = plan_distribution(families(40_000), mailboxes=BOXES[:1], start=MONDAY, deadline=closes)
     assert not plan.fits
     assert plan.mailboxes_needed == 2
-    assert plan.warning == ("WARNING: the last batch goes Fri 27 Nov 09:00 (London), after the survey closes "
+    assert plan.warning == ("WARNING: the last batch goes Thu 26 Nov 09:00 (London), after the survey closes "
                             "Wed 25 Nov 17:00 (London); 2 mailboxes would finish in time")
     assert plan.describe().splitlines()[1] == plan.warning
 
@@ -157,8 +157,8 @@ def opened(ctx: EngineContext) -> EngineContext:
 
 
 def survey_message(batch: Batch, key: str) -> OutgoingMessage:
-    """Return the survey email for one batch: from its mailbox, To that mailbox, Bcc the batch."""
-    return OutgoingMessage(key=key, sender=batch.mailbox, to=(batch.mailbox,), bcc=batch.recipients,
+    """Return the survey email for one batch: from its mailbox, nobody in To, Bcc the batch."""
+    return OutgoingMessage(key=key, sender=batch.mailbox, to=(), bcc=batch.recipients,
                            subject="Have your say: the SEND inspection survey for parents and carers",
                            text="Please fill in the survey: https://survey.demo-county.example/parents\n")
 
@@ -192,52 +192,53 @@ def run(opened: EngineContext, server: EwsServer, clock: VirtualClock) -> Run:
 
 
 def ledger(ctx: EngineContext) -> dict[str, m.EmailRecord]:
-    """Return the distribution's ledger rows by key."""
+    """Return the distribution's ledger rows by key (batch 1 under the list's own key)."""
     with ctx.session() as session:
-        rows = session.scalars(select(m.EmailRecord).where(m.EmailRecord.key.startswith(f"{KEY}:batch:")))
-        return {row.key: row for row in rows}
+        return distribution_rows(session, KEY)
 
 
 def assert_each_recipient_once(server: EwsServer, expected: list[str]) -> None:
-    """Assert every request went To its own mailbox with the families in Bcc, and nobody was in two batches."""
+    """Assert every request had the families in Bcc and nobody in To or Cc, and nobody was in two batches."""
     bcc = [address for item in server.sent for address in item.bcc]
     assert sorted(bcc) == sorted(expected)
     assert len(set(bcc)) == len(bcc)
     for item in server.sent:
-        assert item.to == [item.author] and item.author in BOXES and item.cc == []
+        assert item.to == [] and item.author in BOXES and item.cc == []
         assert item.anchor_mailbox == item.author and item.disposition == "SendOnly"
 
 
 def test_sends_each_batch_once_through_ews_in_bcc_from_its_mailbox(
     run: Run, server: EwsServer, clock: VirtualClock
 ) -> None:
-    """2,000 families go in 5 CreateItem requests of ≤499 Bcc, round-robin, each To its own sending mailbox."""
+    """2,100 families go in 5 CreateItem requests of ≤500 Bcc and no To, round-robin over the sending mailboxes."""
     start = clock.now()
-    plan = plan_distribution(families(2_000), mailboxes=BOXES, start=start)
+    plan = plan_distribution(families(2_100), mailboxes=BOXES, start=start)
     progress = run(plan)
     assert server.operations() == ["CreateItem"] * 5
     assert [item.author for item in server.sent] == [*BOXES, *BOXES[:2]]
-    assert [len(item.bcc) for item in server.sent] == [499, 499, 499, 499, 4]
-    assert_each_recipient_once(server, families(2_000))
+    assert [len(item.bcc) for item in server.sent] == [500, 500, 500, 500, 100]
+    assert_each_recipient_once(server, families(2_100))
     assert (progress.sent_now, progress.left, progress.refused, progress.finished) == ([1, 2, 3, 4, 5], [], {}, True)
-    assert (progress.sent_recipients, progress.stopped) == (2_000, None)
+    assert (progress.sent_recipients, progress.stopped) == (2_100, None)
     # Batch 4 is the first mailbox's second message: it waited the 2 s spacing, on the virtual clock only.
     assert run.slept == [2.0]
     rows = ledger(run.ctx)
-    assert {row.status for row in rows.values()} == {"sent"} and len(rows) == 5
+    assert {row.status for row in rows.values()} == {"sent"}
+    assert sorted(rows) == sorted([KEY, *(f"{KEY}:batch:{n}" for n in range(2, 6))])  # batch 1: the list's key
     assert rows[f"{KEY}:batch:4"].sent_at == start + timedelta(seconds=2)
-    assert rows[f"{KEY}:batch:5"].recipients == [BOXES[1], *families(2_000)[-4:]]
+    assert rows[f"{KEY}:batch:5"].recipients == families(2_100)[-100:]
 
 
 def test_retryable_failure_stops_the_run_and_a_rerun_sends_exactly_the_rest(
     run: Run, server: EwsServer, clock: VirtualClock
 ) -> None:
     """A full sending quota at batch 3 stops the run after 2 batches; the next run sends 3, 4 and 5, then nothing."""
-    plan = plan_distribution(families(2_000), mailboxes=BOXES, start=clock.now())
+    plan = plan_distribution(families(2_100), mailboxes=BOXES, start=clock.now())
     server.script.refuse[plan.batches[2].recipients[0]] = "ErrorQuotaExceeded"
     first = run(plan)
     assert (first.sent_now, first.left, first.refused) == ([1, 2], [3, 4, 5], {})
     assert first.stopped is not None and first.stopped.startswith("batch 3:") and "ErrorQuotaExceeded" in first.stopped
+    assert first.retry and "family" not in first.stopped  # the batch's addresses are counted, not quoted
     assert server.operations() == ["CreateItem"] * 3 and len(server.sent) == 2
     assert ledger(run.ctx)[f"{KEY}:batch:3"].status == "failed"
 
@@ -246,7 +247,7 @@ def test_retryable_failure_stops_the_run_and_a_rerun_sends_exactly_the_rest(
     second = run(plan)
     assert (second.sent_now, second.sent, second.left, second.finished) == ([3, 4, 5], [1, 2, 3, 4, 5], [], True)
     assert server.operations() == ["CreateItem"] * 6
-    assert_each_recipient_once(server, families(2_000))
+    assert_each_recipient_once(server, families(2_100))
 
     third = run(plan)
     assert (third.sent_now, len(third.sent)) == ([], 5)
@@ -256,17 +257,19 @@ def test_retryable_failure_stops_the_run_and_a_rerun_sends_exactly_the_rest(
 def test_permanently_refused_batch_is_recorded_and_the_rest_continue(run: Run, server: EwsServer,
                                                                      clock: VirtualClock) -> None:
     """An invalid-recipients refusal of batch 2 marks it refused; the others go, and a rerun does not retry it."""
-    plan = plan_distribution(families(2_000), mailboxes=BOXES, start=clock.now())
+    plan = plan_distribution(families(2_100), mailboxes=BOXES, start=clock.now())
     server.script.refuse[plan.batches[1].recipients[10]] = "ErrorInvalidRecipients"
     progress = run(plan)
     assert (progress.sent_now, list(progress.refused), progress.left, progress.finished) == ([1, 3, 4, 5], [2], [],
                                                                                             True)
-    assert progress.refused_recipients == 499 and "ErrorInvalidRecipients" in progress.refused[2]
+    assert progress.refused_recipients == 500 and "ErrorInvalidRecipients" in progress.refused[2]
+    assert "which of these: 500 addresses" in progress.refused[2]
     assert ledger(run.ctx)[f"{KEY}:batch:2"].status == "refused"
     again = run(plan)
     assert (again.sent_now, list(again.refused)) == ([], [2])
     assert server.operations().count("CreateItem") == 5
-    assert "| refused | 1 | 499 |" in again.markdown() and "batch 2: ews" in again.markdown()
+    assert "| refused | 1 | 500 |" in again.markdown() and "batch 2: ews" in again.markdown()
+    assert "family" not in again.markdown()
 
 
 def test_message_addressed_otherwise_than_planned_is_never_sent(run: Run, server: EwsServer,
@@ -277,7 +280,7 @@ def test_message_addressed_otherwise_than_planned_is_never_sent(run: Run, server
     def in_to(batch: Batch, key: str) -> OutgoingMessage:
         return OutgoingMessage(key=key, sender=batch.mailbox, to=batch.recipients, subject="Survey", text="Hi\n")
 
-    with pytest.raises(ValueError, match="To must be the sending mailbox alone"):
+    with pytest.raises(ValueError, match="To and Cc must be empty"):
         run(plan, build=in_to)
     assert server.seen == []
 
@@ -297,7 +300,7 @@ def test_a_late_run_keeps_the_day_limit_of_its_real_sends_and_a_long_wait_stops_
     run: Run, server: EwsServer, clock: VirtualClock
 ) -> None:
     """Sends 12 h late push the next batch past its planned time; a resumed run reads them back from the ledger."""
-    limits = DistributionLimits(max_recipients_per_message=3, messages_per_minute=30, recipients_per_day=6)
+    limits = DistributionLimits(max_recipients_per_message=2, messages_per_minute=30, recipients_per_day=4)
     start = clock.now()
     plan = plan_distribution(families(8), mailboxes=BOXES[:1], limits=limits, start=start)
     assert [b.earliest - start for b in plan.batches] == [timedelta(0), timedelta(seconds=2), timedelta(days=1),
@@ -330,3 +333,45 @@ def test_progress_markdown_shows_counts_and_no_addresses() -> None:
     assert "Next batch may go Tue 24 Nov 09:00 (London)." in text
     assert "@" not in text
     assert EXCHANGE_ONLINE.spacing == timedelta(seconds=2)
+
+
+def test_several_lists_take_turns_and_share_the_mailboxes_limits(run: Run, server: EwsServer,
+                                                                 clock: VirtualClock) -> None:
+    """Three lists from one mailbox go in turns, 2 s apart, each batch keyed by its list; a rerun sends nothing."""
+    start = clock.now()
+    lists = {"children": families(3), "parents": families(1_200)[3:], "staff": ["sam@demo-county.example"]}
+    plan = plan_distribution(lists, mailboxes=BOXES[:1], start=start)
+    assert [(b.part, b.part_number) for b in plan.batches] == [("children", 1), ("parents", 1), ("staff", 1),
+                                                              ("parents", 2), ("parents", 3)]
+    assert [b.earliest - start for b in plan.batches] == [timedelta(seconds=s) for s in (0, 2, 4, 6, 8)]
+    assert plan.parts == ("children", "parents", "staff")
+    assert "- parents: 1,197 recipients in 3 messages, the last Mon 26 Jun 09:00 (London)" in plan.describe()
+    progress = send_distribution(plan, key="iid:survey", inspection_id=IID, template="survey",
+                                 message_for_batch=survey_message, transport_for_mailbox=lambda _: run.transport,
+                                 sessions=run.ctx.session, clock=clock, sleep=run.sleep)
+    assert progress.finished and progress.sent_recipients == 1_201
+    with run.ctx.session() as session:
+        assert sorted(distribution_rows(session, "iid:survey")) == [
+            "iid:survey:children", "iid:survey:parents", "iid:survey:parents:batch:2", "iid:survey:parents:batch:3",
+            "iid:survey:staff"]
+    assert [len(item.bcc) for item in server.sent] == [3, 500, 1, 500, 197]
+    assert "| parents | 3 of 3 | 1,197 of 1,197 |" in progress.markdown(plan)
+
+
+def test_each_batch_sent_is_reported_as_it_goes(run: Run, clock: VirtualClock) -> None:
+    """The progress callback sees one more batch after each send, so operators can watch a long run."""
+    seen: list[tuple[int, int]] = []
+    plan = plan_distribution(families(1_100), mailboxes=BOXES, start=clock.now())
+    send_distribution(plan, key=KEY, inspection_id=IID, template="survey", message_for_batch=survey_message,
+                      transport_for_mailbox=lambda _: run.transport, sessions=run.ctx.session, clock=clock,
+                      sleep=run.sleep, on_batch=lambda p: seen.append((len(p.sent), p.sent_recipients)))
+    assert seen == [(1, 500), (2, 1_000), (3, 1_100)]
+
+
+def test_addresses_in_an_error_are_replaced_by_their_number() -> None:
+    """A refusal quoting a batch's addresses keeps its words, counts the addresses and keeps the sending mailbox."""
+    text = ("ews https://mail.example/EWS: recipients refused; the server does not say which of these: "
+            "a@demo-county.example, b.c@demo-county.example; check survey-1@demo-county.example")
+    assert without_addresses(text, keep=BOXES) == (
+        "ews https://mail.example/EWS: recipients refused; the server does not say which of these: 2 addresses; "
+        "check survey-1@demo-county.example")

@@ -51,6 +51,16 @@ def test_create_item_carries_sender_recipients_subject_and_body(server: EwsServe
     assert item.attachments == [("invite.ics", "text/calendar", b"BEGIN:VCALENDAR\r\n")]
 
 
+def test_a_bcc_only_batch_sends_no_to_recipients(server: EwsServer) -> None:
+    """A survey batch of 500 addresses in Bcc and none in To goes as one CreateItem without ToRecipients."""
+    families = tuple(f"family{i:03d}@demo-county.example" for i in range(500))
+    basic(server).send(message(to=(), cc=(), bcc=families), sent_at=SENT_AT)
+    [item] = server.sent
+    assert (item.to, item.cc, item.bcc) == ([], [], list(families))
+    [body] = server.requests("CreateItem")
+    assert "ToRecipients" not in body and body.count("<t:Mailbox>") == 500 + 2  # the Bcc, From and ReplyTo
+
+
 def test_text_only_message_sends_a_text_body(server: EwsServer) -> None:
     """Without an HTML part the plain text goes as a Text body."""
     basic(server).send(message(html=None, attachments=()), sent_at=SENT_AT)

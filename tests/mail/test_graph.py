@@ -73,6 +73,15 @@ def test_text_only_message_sends_a_text_body(server: GraphServer) -> None:
     assert "attachments" not in sent and "replyTo" not in sent
 
 
+def test_a_bcc_only_batch_sends_an_empty_to_list(server: GraphServer) -> None:
+    """A survey batch of 500 addresses in Bcc goes as one sendMail with no To or Cc recipient."""
+    families = tuple(f"family{i:03d}@demo-county.example" for i in range(500))
+    graph(server).send(message(to=(), cc=(), bcc=families), sent_at=SENT_AT)
+    sent = server.sent[0][1]["message"]
+    assert (sent["toRecipients"], sent["ccRecipients"]) == ([], [])
+    assert [r["emailAddress"]["address"] for r in sent["bccRecipients"]] == list(families)
+
+
 def test_token_is_cached_until_shortly_before_it_expires(server: GraphServer) -> None:
     """Two sends share one token; a token about to expire is renewed before the next send."""
     transport = graph(server)

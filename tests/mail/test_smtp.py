@@ -76,6 +76,19 @@ def test_envelope_has_every_recipient_and_body_both_parts(server: tuple[Collecto
     assert text is not None and SECRET_TEXT in text.get_content()
 
 
+def test_a_bcc_only_batch_of_500_goes_in_the_envelope_and_never_in_the_header(server: tuple[Collector, int]) -> None:
+    """A survey batch of 500 Bcc and no To reaches all 500 through the envelope; the header shows none of them."""
+    handler, port = server
+    families = tuple(f"family{i:03d}@demo.example" for i in range(500))
+    SmtpTransport("127.0.0.1", port, timeout=5).send(message(to=(), cc=(), bcc=families), sent_at=SENT_AT)
+    [envelope] = handler.envelopes
+    assert envelope.rcpt_tos == list(families)
+    raw = cast(bytes, envelope.original_content)
+    parsed = cast(EmailMessage, message_from_bytes(raw, policy=default_policy))
+    assert parsed["To"] == "undisclosed-recipients:;" and parsed["Bcc"] is None and parsed["Cc"] is None
+    assert b"family" not in raw
+
+
 def test_server_not_running_is_retryable() -> None:
     """A port nobody listens on gives a retryable error naming the server."""
     port = free_port()
