@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from send_inspection.calendar import LONDON
+from send_inspection.engine.context import EngineContext
 from send_inspection.engine.phases import finish_phase
 from send_inspection.engine.setup import open_inspection
 from send_inspection.rehearsal.driver import RehearsalReport, World, rehearsal_context, report_of, run_world
@@ -27,17 +28,28 @@ PRIORITY_ACTIONS = (PriorityAction(area="Timeliness and quality of EHC plans", p
                     PriorityAction(area="Waiting times for neurodevelopmental assessment", partners=("icb", "council")))
 
 
+# When the scripted LANO receives each report from the inspectorate (by register item ref).
+REPORT_ARRIVALS = {"draft-report": DRAFT_ARRIVES, "final-report": FINAL_ARRIVES}
+
+
+def record_demo_feedback(ctx: EngineContext, iid: str, *, outcome: int, kind: str = "full") -> int:
+    """Record the inspectors' feedback as the coordinator would, with priority actions for the worst outcome."""
+    worst = 2 if kind == "monitoring" else 3
+    record_feedback(ctx, iid, outcome, effective="Leaders know the area's strengths and weaknesses well.",
+                    improve="The timeliness of EHC plans and waiting times for assessment.",
+                    priority_actions=list(PRIORITY_ACTIONS) if outcome == worst else [],
+                    recorded_by=ctx.config.partnership.roles.coordinator)
+    return 1
+
+
 def rehearse_after_fieldwork(workdir: Path, *, outcome: int, kind: str = "full") -> RehearsalReport:
     """Run feedback → response → final report → publication (and any action plan); report it."""
     ctx, staff = rehearsal_context(workdir, notified_at=NOTIFIED)
     iid = open_inspection(ctx, NOTIFIED, mode="rehearsal", kind=kind)
     finish_phase(ctx, iid, "notification", reason="not rehearsed here")
     ctx.clock.set(FEEDBACK_RECORDED)  # type: ignore[attr-defined]
-    record_feedback(ctx, iid, outcome, effective="Leaders know the area's strengths and weaknesses well.",
-                    improve="The timeliness of EHC plans and waiting times for assessment.",
-                    priority_actions=list(PRIORITY_ACTIONS) if outcome == (2 if kind == "monitoring" else 3) else [],
-                    recorded_by=ctx.config.partnership.roles.coordinator)
-    staff.arrivals = {"draft-report": DRAFT_ARRIVES, "final-report": FINAL_ARRIVES}
+    record_demo_feedback(ctx, iid, outcome=outcome, kind=kind)
+    staff.arrivals = dict(REPORT_ARRIVALS)
     world = World(ctx=ctx, staff=staff, inspection_id=iid, links_at=FEEDBACK_RECORDED,
                   end=FINAL_ARRIVES + timedelta(days=2), links_given=True)
     run_world(world, notified_at=NOTIFIED, start_with_notification=False)

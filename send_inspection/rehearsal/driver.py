@@ -28,6 +28,7 @@ from send_inspection.engine.phases import begin_wait, due_phases
 from send_inspection.engine.setup import inspection_id_for, milestone_at
 from send_inspection.engine.tracked_case import start_tracked_cases
 from send_inspection.mail.outbox import OutboxTransport
+from send_inspection.rehearsal.parked_runs import ParkedRuns
 from send_inspection.rehearsal.scenarios import choose_demo_cases
 from send_inspection.rehearsal.staff import Behaviour, ScriptedStaff
 from send_inspection.runtime import Runtime, use_runtime
@@ -46,17 +47,17 @@ DEMO_CHILDREN = 300
 
 
 class RehearsalWaiter:
-    """Wait on the virtual clock: move time on within this run while it is the only live phase, else end it."""
+    """Wait on the virtual clock: record the wait, then park the phase's run until the driver finds it due."""
 
-    def __init__(self, ctx: EngineContext) -> None:
+    def __init__(self, ctx: EngineContext, parked: ParkedRuns) -> None:
         self.ctx = ctx
-        self.advance: Callable[[str], bool] = lambda phase: False
+        self.parked = parked
 
     def wait(self, inspection_id: str, phase: str, *, reason: str, next_wake_at: datetime | None) -> bool:
-        """Record the wait; go again if news arrived or the driver moved time on for this phase alone."""
+        """Record the wait; go again at once if news arrived, else park until due (False: the rehearsal ended)."""
         ticket = begin_wait(self.ctx, inspection_id, phase, reason=reason, next_wake_at=next_wake_at,
                             flow_run_id=None)
-        return ticket.go_again or self.advance(phase)
+        return ticket.go_again or self.parked.park()
 
     def survey_links(self, inspection_id: str) -> SurveyLinks | None:
         """Return the links if the scripted coordinator gave them, else record the wait and end the run."""
@@ -181,29 +182,33 @@ def rehearsal_context(workdir: Path, *, notified_at: datetime, behaviours: dict[
 def run_world(world: World, *, notified_at: datetime, start_with_notification: bool) -> None:
     """Run every due phase flow, let the world act, and move the clock on until nothing is left to happen."""
     ctx = world.ctx
-    runtime = Runtime(context=ctx, waiter=RehearsalWaiter(ctx), launcher=InlineLauncher(ctx), waker=NoWaker(),
-                      mode="rehearsal")
-    runtime.waiter.advance = world.advance_alone  # type: ignore[attr-defined]
+    parked = ParkedRuns()
+    runtime = Runtime(context=ctx, waiter=RehearsalWaiter(ctx, parked), launcher=InlineLauncher(ctx),
+                      waker=NoWaker(), mode="rehearsal")
     flows = _flows()
     # Heartbeats detect crashed runs in real time; on a virtual clock in one process they only add a second's
     # wait to the end of every flow run.
     with use_runtime(runtime), temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        if start_with_notification:
-            flows["notification"](notified_at=notified_at, inspection_id=world.inspection_id)
-        while True:
-            acted = world.settle()
-            ran = False
-            for run in due_phases(ctx, now=ctx.clock.now(), mode="rehearsal"):
-                params = {"inspection_id": run.inspection_id}
-                if run.phase == "notification":
-                    params["notified_at"] = notified_at
-                name, extra = phase_flow(run.phase)
-                flows[name](**params, **extra)
-                ran = True
-            if ran or acted:
-                continue
-            if not world.step():
-                break
+        try:
+            if start_with_notification:
+                parked.run((world.inspection_id, "notification"), flows["notification"],
+                           params={"notified_at": notified_at, "inspection_id": world.inspection_id})
+            while True:
+                acted = world.settle()
+                ran = False
+                for run in due_phases(ctx, now=ctx.clock.now(), mode="rehearsal"):
+                    params = {"inspection_id": run.inspection_id}
+                    if run.phase == "notification":
+                        params["notified_at"] = notified_at
+                    name, extra = phase_flow(run.phase)
+                    parked.run((run.inspection_id, run.phase), flows[name], params={**params, **extra})
+                    ran = True
+                if ran or acted:
+                    continue
+                if not world.step():
+                    break
+        finally:
+            parked.end_all()
 
 
 @dataclass
@@ -273,31 +278,6 @@ class World:
             return False
         self.ctx.clock.set(nxt)  # type: ignore[attr-defined]
         return True
-
-    def advance_alone(self, phase: str) -> bool:
-        """Move time on inside `phase`'s run when no other phase is live; False hands back to the driver."""
-        now = self.ctx.clock.now()
-        with self.ctx.session() as session:
-            others = session.scalar(
-                select(m.PhaseRun.id).where(
-                    m.PhaseRun.phase != phase, m.PhaseRun.status != "done",
-                    # not started yet (a pending phase without a start time is due now: NULL must not hide it)
-                    ~((m.PhaseRun.status == "pending") & m.PhaseRun.next_wake_at.is_not(None)
-                      & (m.PhaseRun.next_wake_at > now)),
-                ).limit(1)
-            )
-        if others is not None or not self.links_given:
-            return False
-        while True:
-            if self.settle():
-                return True
-            if not self.step():
-                return False
-            due = {r.phase for r in due_phases(self.ctx, now=self.ctx.clock.now(), mode="rehearsal")}
-            if due - {phase}:
-                return False  # another phase starts now: hand back to the driver
-            if phase in due:
-                return True
 
 
 def _demo_data(ctx: EngineContext, folder: Path, notified_at: datetime) -> dict[str, Path]:

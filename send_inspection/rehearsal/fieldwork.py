@@ -71,7 +71,6 @@ def rehearse_fieldwork(workdir: Path, *, notified_at: datetime) -> RehearsalRepo
     explains_all = frozenset(f"request-{n}" for n in range(1, 30))
     ctx, staff = rehearsal_context(workdir, notified_at=notified_at,
                                    behaviours={"hos-inclusion": Behaviour(explains=explains_all)})
-    staff.behaviours = {_email(ctx, k): v for k, v in {"hos-inclusion": Behaviour(explains=explains_all)}.items()}
     staff.red_debriefs, staff.documents_in = {RED_SLOT}, dict(DOCUMENT_SLOTS)
     iid = open_inspection(ctx, notified_at, mode="rehearsal")
     finish_phase(ctx, iid, "notification", reason="not rehearsed here")
@@ -81,17 +80,24 @@ def rehearse_fieldwork(workdir: Path, *, notified_at: datetime) -> RehearsalRepo
     slots = week3_timetable(monday)
     save_timetable(ctx, iid, slots)
     ensure_phase(ctx, iid, "bulletin")  # started on notification day in a whole inspection
-    events: list[tuple[datetime, Callable[[], int]]] = [
-        (london_time(monday + timedelta(days=1), time(8, 0)), lambda: _change(ctx, iid, slots)),
-    ]
-    for d, at, hos, asked in REQUESTS:
-        events.append((london_time(monday + timedelta(days=d), at), _asker(ctx, iid, hos, asked)))
+    events = fieldwork_events(ctx, iid, monday=monday, slots=slots)
     # The week ends with Friday's KIT summary; after it the report phase waits for the draft report.
     end = london_time(monday + timedelta(days=4), time(18, 0))
     world = World(ctx=ctx, staff=staff, inspection_id=iid, links_at=start, end=end,
                   links_given=True, events=events)
     run_world(world, notified_at=notified_at, start_with_notification=False)
     return report_of(ctx, iid, staff)
+
+
+def fieldwork_events(ctx: EngineContext, iid: str, *, monday: date,
+                     slots: list[Slot]) -> list[tuple[datetime, Callable[[], int]]]:
+    """Return the week's scripted happenings: the timetable change on Tuesday and the inspectors' requests."""
+    events: list[tuple[datetime, Callable[[], int]]] = [
+        (london_time(monday + timedelta(days=1), time(8, 0)), lambda: _change(ctx, iid, slots)),
+    ]
+    for d, at, hos, asked in REQUESTS:
+        events.append((london_time(monday + timedelta(days=d), at), _asker(ctx, iid, hos, asked)))
+    return events
 
 
 def _email(ctx: EngineContext, person_id: str) -> str:
