@@ -276,8 +276,9 @@ def survey_pass(
         wake_times.append(progress.next_at)
     if progress is not None and progress.retry and not progress.failed:
         wake_times.append(now + MAIL_RETRY_AFTER)  # another run holds a batch: look again when its claim is stale
-    template_sent, template_went = _send_health_template(ctx, inspection_id, links, mail=mail, now=now)
-    finished = progress is not None and progress.finished and template_went
+    template_sent = _send_health_template(ctx, inspection_id, links, mail=mail, now=now)
+    # Done when every batch was sent or refused, unless an email is to be tried again (pass_result sees to that).
+    finished = progress is not None and progress.finished
     state = progress.line() if progress is not None else "stopped: the lists changed after sending started"
     if finished:
         reason = f"notified, core group invited, surveys sent ({state})"
@@ -331,10 +332,10 @@ def _note_failure(mail: MailFailures, key: str, text: str, *, retryable: bool) -
 
 
 def _send_health_template(ctx: EngineContext, inspection_id: str, links: SurveyLinks, *, mail: MailFailures,
-                          now: datetime) -> tuple[int, bool]:
-    """Send the CQC health template's link to its contacts once; return 1 if it went now, and whether it has gone."""
+                          now: datetime) -> int:
+    """Send the CQC health template's link to its contacts once, noting a failure in `mail`; return 1 if it went now."""
     if links.health_template is None:
-        return 0, True
+        return 0
     cfg = ctx.config.partnership
     key = f"{inspection_id}:{PHASE}:health-template"
     contacts = [cfg.person(pid) for pid in cfg.health_template_contacts]
@@ -349,11 +350,11 @@ def _send_health_template(ctx: EngineContext, inspection_id: str, links: SurveyL
             signer=cfg.person(cfg.roles.icb_exec_lead).name,
         )
 
-    before, sent = len(mail.failures), 0
+    sent = 0
     with mail.guard(key):
         sent = int(ctx.ledger.send_once(key, build_health, inspection_id=inspection_id, template="health_template",
                                         now=now))
-    return sent, len(mail.failures) == before
+    return sent
 
 
 def send_surveys(ctx: EngineContext, inspection_id: str, links: SurveyLinks) -> int:

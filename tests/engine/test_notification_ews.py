@@ -113,6 +113,17 @@ def test_exchange_down_leaves_the_meeting_to_the_next_pass(ews_ctx: EngineContex
 # ---- the surveys to county-scale lists
 
 
+def county_config(demo_config: PartnershipConfig, *, per_day: int) -> PartnershipConfig:
+    """Return the demo config with 1,000 families on the family survey list, one mailbox, 100 a message."""
+    partnership = demo_config.partnership
+    lists = partnership.survey_lists
+    families = lists.parents_carers.model_copy(update={"addresses": FAMILIES})
+    distribution = SurveyDistribution(mailboxes=[LOGISTICS], max_recipients_per_message=100, messages_per_minute=30,
+                                      recipients_per_day=per_day)
+    return demo_config.model_copy(update={"partnership": partnership.model_copy(update={
+        "survey_lists": lists.model_copy(update={"parents_carers": families}), "survey_distribution": distribution})})
+
+
 @pytest.fixture
 def county(tmp_path: Path, demo_config: PartnershipConfig, clock: VirtualClock, server: EwsServer) -> EngineContext:
     """Return an EWS engine context whose family survey list holds 1,000 addresses, with tight sending limits.
@@ -120,14 +131,7 @@ def county(tmp_path: Path, demo_config: PartnershipConfig, clock: VirtualClock, 
     One mailbox, 100 recipients a message and 500 a day: the 12 messages (2 children's lists, 1,000 families,
     2 practitioners' lists) take three days, so the sending has to wait and resume like a county's 40,000 would.
     """
-    partnership = demo_config.partnership
-    lists = partnership.survey_lists
-    families = lists.parents_carers.model_copy(update={"addresses": FAMILIES})
-    distribution = SurveyDistribution(mailboxes=[LOGISTICS], max_recipients_per_message=100, messages_per_minute=30,
-                                      recipients_per_day=500)
-    config = demo_config.model_copy(update={"partnership": partnership.model_copy(update={
-        "survey_lists": lists.model_copy(update={"parents_carers": families}), "survey_distribution": distribution})})
-    ctx = ews_context(tmp_path, config, clock, server)
+    ctx = ews_context(tmp_path, county_config(demo_config, per_day=500), clock, server)
     ctx.clock.set(NOTIFIED + timedelta(hours=1))  # type: ignore[attr-defined]
     return ctx
 
@@ -180,6 +184,8 @@ def test_a_county_list_goes_in_bcc_batches_waits_for_the_day_limit_and_resumes(
                             "next batch Tue 27 Jun 10:00 (London)")
     assert operators.progress[0] == "0 of 12 messages sent, 0 of 1,004 recipients reached"
     assert operators.progress[-1].startswith("6 of 12 messages sent")
+    overview = survey_overview(county, iid)  # what `send-inspection status` prints
+    assert overview[0].startswith("surveys: 1,004 recipients → 12 messages of ≤100 recipients")
     assert survey_overview(county, iid)[-1] == ("surveys sent: 6 of 12 messages sent, 404 of 1,004 recipients "
                                                 "reached")
 
@@ -229,3 +235,18 @@ def test_a_failure_mid_way_and_a_crash_both_resume_without_a_second_copy(
     resumed = surveys(county, iid, operators)
     assert resumed.sent == 1 and len(server.sent) == 6  # batch 6, then the day limit
     assert len(bcc_sent(server)) == len(set(bcc_sent(server))) == 404
+
+
+def test_a_plan_that_cannot_finish_before_the_close_is_shown_with_a_warning_first(
+        tmp_path: Path, demo_config: PartnershipConfig, clock: VirtualClock, server: EwsServer) -> None:
+    """At 100 recipients a day 1,004 take past the Monday close: the plan and the waiting reason say so."""
+    ctx = ews_context(tmp_path, county_config(demo_config, per_day=100), clock, server)
+    iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
+    operators = Operators(server)
+    first = surveys(ctx, iid, operators)
+    accepted, plan = operators.plans[0]
+    assert accepted == 0
+    warning = ("WARNING: the last batch goes Fri 07 Jul 09:00 (London), after the survey closes Mon 03 Jul 09:00 "
+               "(London); 2 mailboxes would finish in time")
+    assert warning in plan and first.reason.endswith(warning)
+    assert (first.sent, first.done) == (1, False)  # the children's list; the families' first batch waits a day
