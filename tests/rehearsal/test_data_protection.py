@@ -1,0 +1,192 @@
+"""Data protection: a rehearsal with seeded child names leaves no name or date of birth in any Prefect store."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.logging.handlers import APILogHandler
+from prefect.settings import (
+    PREFECT_LOCAL_STORAGE_PATH,
+    PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW,
+    PREFECT_RESULTS_PERSIST_BY_DEFAULT,
+    temporary_settings,
+)
+
+from send_inspection.calendar import to_london
+from send_inspection.childdata.codes import ListKind
+from send_inspection.childdata.columns import ChildDataConfig
+from send_inspection.childdata.synthetic import generate
+from send_inspection.engine.setup import inspection_id_for
+from send_inspection.rehearsal.driver import (
+    DEMO_CHILDREN,
+    RehearsalReport,
+    World,
+    rehearsal_context,
+    report_of,
+    run_world,
+)
+from send_inspection.rehearsal.privacy_scan import (
+    Needles,
+    Scan,
+    capture_logs,
+    child_needles,
+    date_forms,
+    flush_prefect,
+    scan_database,
+    scan_files,
+    scan_prefect,
+)
+from tests.conftest import NOTIFIED
+
+MARKER = "Qzv"  # every seeded child's first and last name starts with it (e.g. Qzvfaaab Qzvlaaab)
+# Day 2 at 17:50: the lists were uploaded on day 1, the six cases chosen at 17:00, their flows have run
+# twice (asking the SEND QA manager, then the practitioners and setting leads she named at 17:45).
+UNTIL = (datetime(2023, 6, 27, 17, 50, tzinfo=NOTIFIED.tzinfo) - NOTIFIED)
+# Not a child on the lists: a throwaway flow writes these to every Prefect store, as a leak would.
+CONTROL_NAME = f"{MARKER}control"
+CONTROL_BORN = date(2012, 2, 29)
+CONTROL = "control"
+
+
+@dataclass(frozen=True)
+class Rehearsed:
+    """The rehearsal with seeded names, the children's needles, and the scans of Prefect and of our own store."""
+
+    report: RehearsalReport
+    children: dict[str, dict[str, str]]
+    prefect: Scan
+    our_store: Scan
+    our_database: Scan
+    seconds: dict[str, float]
+
+
+@task(name="privacy-control-refuse", cache_policy=NO_CACHE, persist_result=True)
+def _refuse(born: str) -> None:
+    """Fail with the control date of birth in the exception message."""
+    raise ValueError(f"control record born {born}")
+
+
+@flow(name="privacy-control", persist_result=True)
+def privacy_control(name: str, born: str) -> str:
+    """Put the control name and date of birth in a parameter, a log, an artifact, an exception and a result."""
+    get_run_logger().info("control record %s", name)
+    create_markdown_artifact(key="privacy-control", markdown=f"{name} born {born}")
+    _refuse(born, return_state=True)
+    return f"{name} {born}"
+
+
+@contextmanager
+def engine_logs_to_prefect(*loggers: str) -> Iterator[None]:
+    """Send these loggers' records to the Prefect API, as production does (PREFECT_LOGGING_EXTRA_LOGGERS)."""
+    handler = APILogHandler()
+    for name in loggers:
+        logging.getLogger(name).addHandler(handler)
+    try:
+        yield
+    finally:
+        for name in loggers:
+            logging.getLogger(name).removeHandler(handler)
+
+
+def seeded_children(paths: dict[ListKind, Path], config: ChildDataConfig) -> dict[str, dict[str, str]]:
+    """Return each child's needles (names, every form of the date of birth) from the seeded lists, by case id."""
+    children: dict[str, dict[str, str]] = {}
+    for kind in ("ehc_plans", "sen_support"):
+        heads = config.columns(kind)  # type: ignore[arg-type]
+        with paths[kind].open(encoding="utf-8") as handle:  # type: ignore[index]
+            for row in csv.DictReader(handle):
+                born = datetime.strptime(row[heads["date_of_birth"]], "%d/%m/%Y").date()
+                children[row[heads["child_id"]]] = child_needles(
+                    row[heads["child_id"]], first_name=row[heads["first_name"]], last_name=row[heads["last_name"]],
+                    born=born)
+    return children
+
+
+@pytest.fixture(scope="module")
+def rehearsed(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Rehearsed:
+    """Rehearse notification to day 2 evening with seeded names (results persisted), run the control, scan."""
+    workdir = tmp_path_factory.mktemp("data-protection")
+    results = workdir / "prefect-results"
+    started = time.perf_counter()
+    settings = {PREFECT_LOCAL_STORAGE_PATH: results, PREFECT_RESULTS_PERSIST_BY_DEFAULT: True,
+                PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW: "ignore"}
+    with capture_logs("send_inspection", "flows", "tasks") as logs, engine_logs_to_prefect("send_inspection"), \
+            temporary_settings(updates=settings):
+        ctx, staff = rehearsal_context(workdir, notified_at=NOTIFIED)
+        assert ctx.child_data is not None
+        staff.data_files = dict(generate(workdir / "seeded-lists", children=DEMO_CHILDREN, seed=1,
+                                         config=ctx.child_data, as_of=to_london(NOTIFIED).date(), name_marker=MARKER))
+        iid = inspection_id_for(ctx.config, NOTIFIED)
+        world = World(ctx=ctx, staff=staff, inspection_id=iid, links_at=NOTIFIED + timedelta(hours=1),
+                      end=NOTIFIED + UNTIL, tracked_cases=6, declining_families=1)
+        run_world(world, notified_at=NOTIFIED, start_with_notification=True)
+        rehearsed_at = time.perf_counter()
+        privacy_control(CONTROL_NAME, f"{CONTROL_BORN:%d/%m/%Y}")
+        flush_prefect()
+    children = seeded_children(staff.data_files, ctx.child_data)  # type: ignore[arg-type]
+    labelled = [pair for needles in children.values() for pair in needles.items()]
+    labelled += [(CONTROL_NAME, f"{CONTROL} name")]
+    labelled += [(form, f"{CONTROL} date of birth") for form in date_forms(CONTROL_BORN)]
+    needles = Needles(labelled)
+    scanning = time.perf_counter()
+    prefect = scan_prefect(needles, storage=results, log_records=logs.records)
+    seconds = {"rehearsal": rehearsed_at - started, "scan": time.perf_counter() - scanning}
+    return Rehearsed(report=report_of(ctx, iid, staff), children=children, prefect=prefect,
+                     our_store=scan_files(ctx.uploads_dir, needles, store="our store"),
+                     our_database=scan_database(ctx.db_url, needles, store="our database"), seconds=seconds)
+
+
+def child_hits(scan: Scan) -> list[str]:
+    """Return the hits of the children's needles (not the control's), as text naming where and whose."""
+    return [str(h) for h in scan.hits if not h.label.startswith(CONTROL)]
+
+
+def test_the_seeded_lists_were_uploaded_and_six_cases_tracked(rehearsed: Rehearsed) -> None:
+    """Every seeded child's names and date of birth are in our own store, and six tracked-case flows ran."""
+    assert len(rehearsed.children) == DEMO_CHILDREN
+    found = rehearsed.our_store.labels()
+    expected = {label for needles in rehearsed.children.values() for label in needles.values()}
+    assert expected <= found, sorted(expected - found)[:5]
+    cases = [k for k in rehearsed.report.phases if k.startswith("case:")]
+    assert len(cases) == 6
+    case_emails = [e for e in rehearsed.report.emails if ":case:" in e.key]
+    assert len({e.key.split(":case:")[1].split(":")[0] for e in case_emails}) == 6
+    assert any(":practitioners:" not in e.key for e in case_emails)  # the cases moved past their first step
+
+
+def test_the_scan_reaches_every_prefect_store(rehearsed: Rehearsed) -> None:
+    """The control's name and date of birth are found in each Prefect store, and each store held the rehearsal."""
+    scan = rehearsed.prefect
+    control = [h for h in scan.hits if h.label.startswith(CONTROL)]
+    assert {h.store for h in control} == {"database", "result storage", "log records", "artifacts (API)"}
+    tables = {h.where.split(".")[0] for h in control if h.store == "database" and "." in h.where.split()[0]}
+    assert tables >= {"flow_run", "log", "artifact", "task_run_state"}  # parameter, log, artifact, exception
+    assert [h for h in control if h.where.startswith("raw bytes of ")]
+    assert scan.labels("result storage") >= {f"{CONTROL} name", f"{CONTROL} date of birth"}
+    least = {"database:flow_run": 10, "database:task_run": 40, "database:log": 100, "database:artifact": 30,
+             "database:events": 100, "database:event_resources": 500, "result storage:files": 10,
+             "log records:records": 100, "artifacts (API):artifacts": 30}
+    assert {k: scan.scanned[k] for k in least if scan.scanned[k] < least[k]} == {}
+    assert sum(1 for k in scan.scanned if k.startswith("database:")) > 20  # every table, not a chosen few
+
+
+def test_no_childs_name_or_date_of_birth_reaches_prefect(rehearsed: Rehearsed) -> None:
+    """No seeded child's first name, last name or date of birth is in Prefect's database, results, logs or artifacts."""
+    assert child_hits(rehearsed.prefect) == []
+
+
+def test_our_database_holds_case_ids_only(rehearsed: Rehearsed) -> None:
+    """Our own database refers to the tracked children by case id: their names and dates of birth stay in the lists."""
+    assert rehearsed.our_database.scanned["our database:tracked_cases"] == 6
+    assert child_hits(rehearsed.our_database) == []
