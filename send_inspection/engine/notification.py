@@ -276,7 +276,7 @@ def survey_pass(
         wake_times.append(progress.next_at)
     if progress is not None and progress.retry and not progress.failed:
         wake_times.append(now + MAIL_RETRY_AFTER)  # another run holds a batch: look again when its claim is stale
-    template_sent = _send_health_template(ctx, inspection_id, links, mail=mail, now=now)
+    template_sent = _send_health_template(ctx, inspection_id, links, mail=mail, now=ctx.clock.now())
     # Done when every batch was sent or refused, unless an email is to be tried again (pass_result sees to that).
     finished = progress is not None and progress.finished
     state = progress.line() if progress is not None else "stopped: the lists changed after sending started"
