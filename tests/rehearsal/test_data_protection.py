@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import csv
 import logging
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,6 +14,8 @@ import pytest
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.logging.handlers import APILogHandler
 from prefect.settings import (
     PREFECT_LOCAL_STORAGE_PATH,
@@ -23,10 +24,14 @@ from prefect.settings import (
     temporary_settings,
 )
 
-from send_inspection.calendar import to_london
+from flows.case_selection import case_selection
+from send_inspection.calendar import LONDON, to_london
 from send_inspection.childdata.codes import ListKind
 from send_inspection.childdata.columns import ChildDataConfig
+from send_inspection.childdata.items import data_folder
+from send_inspection.childdata.store import load_stored
 from send_inspection.childdata.synthetic import generate
+from send_inspection.engine.context import EngineContext
 from send_inspection.engine.setup import inspection_id_for
 from send_inspection.rehearsal.driver import (
     DEMO_CHILDREN,
@@ -47,12 +52,17 @@ from send_inspection.rehearsal.privacy_scan import (
     scan_files,
     scan_prefect,
 )
+from send_inspection.rehearsal.scenarios import choose_demo_cases
+from send_inspection.rehearsal.staff import ScriptedStaff
 from tests.conftest import NOTIFIED
 
 MARKER = "Qzv"  # every seeded child's first and last name starts with it (e.g. Qzvfaaab Qzvlaaab)
+# Day 2, 17:00 (timeline.yaml cases_selected_expected): the coordinator enters six case ids through the
+# case-selection flow, as in production.
+SELECT_AT = datetime(2023, 6, 27, 17, 0, tzinfo=LONDON)
 # Day 2 at 17:50: the lists were uploaded on day 1, the six cases chosen at 17:00, their flows have run
 # twice (asking the SEND QA manager, then the practitioners and setting leads she named at 17:45).
-UNTIL = (datetime(2023, 6, 27, 17, 50, tzinfo=NOTIFIED.tzinfo) - NOTIFIED)
+UNTIL = datetime(2023, 6, 27, 17, 50, tzinfo=LONDON) - NOTIFIED
 # Not a child on the lists: a throwaway flow writes these to every Prefect store, as a leak would.
 CONTROL_NAME = f"{MARKER}control"
 CONTROL_BORN = date(2012, 2, 29)
@@ -68,7 +78,6 @@ class Rehearsed:
     prefect: Scan
     our_store: Scan
     our_database: Scan
-    seconds: dict[str, float]
 
 
 @task(name="privacy-control-refuse", cache_policy=NO_CACHE, persist_result=True)
@@ -84,6 +93,18 @@ def privacy_control(name: str, born: str) -> str:
     create_markdown_artifact(key="privacy-control", markdown=f"{name} born {born}")
     _refuse(born, return_state=True)
     return f"{name} {born}"
+
+
+def select_through_the_flow(ctx: EngineContext, staff: ScriptedStaff, inspection_id: str) -> Callable[[], int]:
+    """Return the coordinator's act: enter the inspectors' six case ids through the case-selection flow."""
+
+    def select() -> int:
+        ids = choose_demo_cases(load_stored(data_folder(ctx, inspection_id, "child-level-data")), count=6)
+        case_selection(inspection_id=inspection_id, case_ids=ids)
+        staff.family_declines.add(ids[-1])
+        return 1
+
+    return select
 
 
 @contextmanager
@@ -115,10 +136,9 @@ def seeded_children(paths: dict[ListKind, Path], config: ChildDataConfig) -> dic
 
 @pytest.fixture(scope="module")
 def rehearsed(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Rehearsed:
-    """Rehearse notification to day 2 evening with seeded names (results persisted), run the control, scan."""
+    """Rehearse notification to 17:50 on day 2 with seeded names (results persisted), run the control, scan."""
     workdir = tmp_path_factory.mktemp("data-protection")
     results = workdir / "prefect-results"
-    started = time.perf_counter()
     settings = {PREFECT_LOCAL_STORAGE_PATH: results, PREFECT_RESULTS_PERSIST_BY_DEFAULT: True,
                 PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW: "ignore"}
     with capture_logs("send_inspection", "flows", "tasks") as logs, engine_logs_to_prefect("send_inspection"), \
@@ -129,22 +149,20 @@ def rehearsed(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -
                                          config=ctx.child_data, as_of=to_london(NOTIFIED).date(), name_marker=MARKER))
         iid = inspection_id_for(ctx.config, NOTIFIED)
         world = World(ctx=ctx, staff=staff, inspection_id=iid, links_at=NOTIFIED + timedelta(hours=1),
-                      end=NOTIFIED + UNTIL, tracked_cases=6, declining_families=1)
+                      end=NOTIFIED + UNTIL, events=[(SELECT_AT, select_through_the_flow(ctx, staff, iid))])
         run_world(world, notified_at=NOTIFIED, start_with_notification=True)
-        rehearsed_at = time.perf_counter()
         privacy_control(CONTROL_NAME, f"{CONTROL_BORN:%d/%m/%Y}")
         flush_prefect()
     children = seeded_children(staff.data_files, ctx.child_data)  # type: ignore[arg-type]
     labelled = [pair for needles in children.values() for pair in needles.items()]
-    labelled += [(CONTROL_NAME, f"{CONTROL} name")]
-    labelled += [(form, f"{CONTROL} date of birth") for form in date_forms(CONTROL_BORN)]
+    control = [(CONTROL_NAME, f"{CONTROL} name")] + [(f, f"{CONTROL} date of birth") for f in date_forms(CONTROL_BORN)]
+    assert not {needle for needle, _ in labelled} & {needle for needle, _ in control}  # the control is no child
+    labelled += control
     needles = Needles(labelled)
-    scanning = time.perf_counter()
-    prefect = scan_prefect(needles, storage=results, log_records=logs.records)
-    seconds = {"rehearsal": rehearsed_at - started, "scan": time.perf_counter() - scanning}
-    return Rehearsed(report=report_of(ctx, iid, staff), children=children, prefect=prefect,
+    return Rehearsed(report=report_of(ctx, iid, staff), children=children,
+                     prefect=scan_prefect(needles, storage=results, log_records=logs.records),
                      our_store=scan_files(ctx.uploads_dir, needles, store="our store"),
-                     our_database=scan_database(ctx.db_url, needles, store="our database"), seconds=seconds)
+                     our_database=scan_database(ctx.db_url, needles, store="our database"))
 
 
 def child_hits(scan: Scan) -> list[str]:
@@ -153,13 +171,17 @@ def child_hits(scan: Scan) -> list[str]:
 
 
 def test_the_seeded_lists_were_uploaded_and_six_cases_tracked(rehearsed: Rehearsed) -> None:
-    """Every seeded child's names and date of birth are in our own store, and six tracked-case flows ran."""
+    """Each seeded child's names and birth date are in our own store; six cases were chosen by the flow and worked."""
     assert len(rehearsed.children) == DEMO_CHILDREN
     found = rehearsed.our_store.labels()
     expected = {label for needles in rehearsed.children.values() for label in needles.values()}
     assert expected <= found, sorted(expected - found)[:5]
     cases = [k for k in rehearsed.report.phases if k.startswith("case:")]
     assert len(cases) == 6
+    with get_client(sync_client=True) as client:
+        coverage = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(
+            any_=[f"{rehearsed.report.inspection_id}-case-selection"])))
+    assert len(coverage) == 1  # the selection went through the case-selection flow
     case_emails = [e for e in rehearsed.report.emails if ":case:" in e.key]
     assert len({e.key.split(":case:")[1].split(":")[0] for e in case_emails}) == 6
     assert any(":practitioners:" not in e.key for e in case_emails)  # the cases moved past their first step
