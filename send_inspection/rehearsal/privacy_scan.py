@@ -82,7 +82,8 @@ class Needles:
             self.labels.setdefault(needle.lower(), set()).add(label)
         if not self.labels:
             raise ValueError("no needles to search for")
-        self._pattern = re.compile(_trie_pattern(self.labels))  # on lower-cased text: 7 times faster than IGNORECASE
+        # Lower-cased text is 7 times faster to search than IGNORECASE; the look-ahead finds overlapping needles.
+        self._pattern = re.compile(f"(?=({_trie_pattern(self.labels)}))")
         self._inside: dict[str, set[str]] = {}
 
     def __len__(self) -> int:
@@ -92,7 +93,7 @@ class Needles:
         """Return the labels of the needles in `text`."""
         found: set[str] = set()
         for match in self._pattern.finditer(text.lower()):
-            found |= self._labels_within(match.group())
+            found |= self._labels_within(match.group(1))
         return found
 
     def find_bytes(self, data: bytes) -> set[str]:
@@ -408,7 +409,7 @@ def flush_prefect() -> None:
     from prefect.logging.handlers import APILogHandler
 
     APILogHandler().flush()
-    EventsWorker.drain_all()
+    EventsWorker.drain_all(at_exit=False)
 
 
 def prefect_database_url() -> str:

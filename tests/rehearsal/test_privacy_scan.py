@@ -45,6 +45,7 @@ def test_needles_are_found_ignoring_case_and_inside_longer_ones() -> None:
     assert found.find("xx QZVFAAABC yy") == {"a", "b"}
     assert found.find("born 12/03/2015.") == {"c", "d"}
     assert found.find("qzvfaaa 12/03/201") == set()
+    assert Needles([("abcd", "a"), ("cdef", "b")]).find("xabcdefx") == {"a", "b"}  # overlapping
 
 
 def test_a_needle_too_short_to_mean_anything_is_refused() -> None:
