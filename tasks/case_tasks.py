@@ -12,9 +12,15 @@ from send_inspection.runtime import current_runtime
 @task(name="record-case-selection", cache_policy=NO_CACHE, persist_result=False)
 def record_selection_task(inspection_id: str, case_ids: list[str], selected_by: str) -> str:
     """Record the case ids against the accepted lists and publish the coverage; return its markdown."""
-    from send_inspection.cases.selection import select_from_stored
+    from send_inspection.cases.selection import SelectionRefused, refused_entries, select_from_stored
 
-    coverage = select_from_stored(current_runtime().context, inspection_id, case_ids, selected_by=selected_by)
+    try:
+        coverage = select_from_stored(current_runtime().context, inspection_id, case_ids, selected_by=selected_by)
+    except SelectionRefused as exc:
+        if not exc.unknown:
+            raise
+        # Prefect keeps a failure's message, its log lines and events: never repeat what was typed there.
+        raise SelectionRefused(refused_entries(case_ids, exc.unknown)) from None
     report = coverage.markdown()
     create_markdown_artifact(key=f"{inspection_id}-case-selection".lower(), markdown=report,
                              description="The children selected for tracking: coverage (counts only)")

@@ -27,6 +27,19 @@ MEASURED_AREAS = tuple(area for area in BROAD_AREAS if area != OTHER_AREA)
 class SelectionRefused(ValueError):
     """The selection names ids the accepted lists do not hold; nothing was recorded."""
 
+    def __init__(self, message: str, *, unknown: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.unknown = tuple(unknown)  # the entries not found (each may be a child's name typed by mistake)
+
+
+def refused_entries(child_ids: Sequence[str], unknown: Sequence[str]) -> str:
+    """Say which entries were not case ids in the lists by position only: one may be a child's name."""
+    at = [str(n) for n, i in enumerate(child_ids, start=1) if i.strip() in unknown] or ["?"]
+    which = f"entry {at[0]} of {len(child_ids)} is not a case id" if len(at) == 1 else \
+        f"entries {', '.join(at[:-1])} and {at[-1]} of {len(child_ids)} are not case ids"
+    return (f"{which} in the accepted child-level data lists (what was entered is not repeated here: it may be a "
+            "name); check the ids with the inspectors and enter them again (nothing was recorded)")
+
 
 @dataclass(frozen=True)
 class Coverage:
@@ -72,7 +85,7 @@ def assess(data: ChildData, child_ids: Sequence[str]) -> Coverage:
     unknown = [i for i in ids if i not in found]
     if unknown:
         raise SelectionRefused(f"not in the accepted child-level data lists: {', '.join(unknown)}; "
-                               "check the ids with the inspectors (nothing was recorded)")
+                               "check the ids with the inspectors (nothing was recorded)", unknown=unknown)
     kinds = [kind for kind, _ in found.values()]
     rows = [row for _, row in found.values()]
     by_area = {area: sum(1 for r in rows if r["broad_area"] == area) for area in BROAD_AREAS}

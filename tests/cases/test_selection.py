@@ -8,7 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from send_inspection.cases.selection import SelectionRefused, assess, record_selection, tracked_cases
+from send_inspection.cases.selection import (
+    SelectionRefused,
+    assess,
+    record_selection,
+    refused_entries,
+    tracked_cases,
+)
 from send_inspection.childdata.columns import ChildDataConfig
 from send_inspection.childdata.importer import ChildData, ImportedList
 from send_inspection.engine.context import EngineContext
@@ -65,6 +71,18 @@ def test_unknown_ids_are_refused_by_name(data: ChildData) -> None:
         assess(data, ["E1", "X9", "E7"])
     with pytest.raises(SelectionRefused, match="no case ids given"):
         assess(data, [" ", ""])
+
+
+def test_a_refusal_for_prefect_names_entries_by_position_only(data: ChildData) -> None:
+    """Where Prefect keeps the message, unknown entries are named by position: one may be a child's name."""
+    entered = ["E1", "Qzvtyped Qzvname", " E7 ", "S1"]
+    with pytest.raises(SelectionRefused) as refused:
+        assess(data, entered)
+    assert refused.value.unknown == ("Qzvtyped Qzvname", "E7")
+    message = refused_entries(entered, refused.value.unknown)
+    assert message.startswith("entries 2 and 3 of 4 are not case ids in the accepted child-level data lists")
+    assert "Qzv" not in message and "E7" not in message
+    assert refused_entries(["Qzvtyped"], ["Qzvtyped"]).startswith("entry 1 of 1 is not a case id in the")
 
 
 def test_selection_is_recorded_once_by_id(ctx: EngineContext, data: ChildData) -> None:

@@ -67,6 +67,9 @@ UNTIL = datetime(2023, 6, 27, 17, 50, tzinfo=LONDON) - NOTIFIED
 CONTROL_NAME = f"{MARKER}control"
 CONTROL_BORN = date(2012, 2, 29)
 CONTROL = "control"
+# Not a child on the lists either: what the coordinator types by mistake in place of one case id.
+TYPED_NAME = f"{MARKER}typed {MARKER}mistake"
+TYPED = "typed in place of a case id"
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class Rehearsed:
     prefect: Scan
     our_store: Scan
     our_database: Scan
+    refusals: list[str]
 
 
 @task(name="privacy-control-refuse", cache_policy=NO_CACHE, persist_result=True)
@@ -95,14 +99,18 @@ def privacy_control(name: str, born: str) -> str:
     return f"{name} {born}"
 
 
-def select_through_the_flow(ctx: EngineContext, staff: ScriptedStaff, inspection_id: str) -> Callable[[], int]:
-    """Return the coordinator's act: enter the inspectors' six case ids through the case-selection flow."""
+def select_through_the_flow(ctx: EngineContext, staff: ScriptedStaff, inspection_id: str, *,
+                             refusals: list[str]) -> Callable[[], int]:
+    """Return the coordinator's act: six case ids through the case-selection flow, first with a name by mistake."""
 
     def select() -> int:
         ids = choose_demo_cases(load_stored(data_folder(ctx, inspection_id, "child-level-data")), count=6)
+        refused = case_selection(inspection_id=inspection_id, case_ids=[ids[0], TYPED_NAME, *ids[1:]],
+                                 return_state=True)
+        refusals.append(refused.message or "")
         case_selection(inspection_id=inspection_id, case_ids=ids)
         staff.family_declines.add(ids[-1])
-        return 1
+        return 2
 
     return select
 
@@ -141,6 +149,7 @@ def rehearsed(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -
     results = workdir / "prefect-results"
     settings = {PREFECT_LOCAL_STORAGE_PATH: results, PREFECT_RESULTS_PERSIST_BY_DEFAULT: True,
                 PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW: "ignore"}
+    refusals: list[str] = []
     with capture_logs("send_inspection", "flows", "tasks") as logs, engine_logs_to_prefect("send_inspection"), \
             temporary_settings(updates=settings):
         ctx, staff = rehearsal_context(workdir, notified_at=NOTIFIED)
@@ -148,26 +157,28 @@ def rehearsed(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -
         staff.data_files = dict(generate(workdir / "seeded-lists", children=DEMO_CHILDREN, seed=1,
                                          config=ctx.child_data, as_of=to_london(NOTIFIED).date(), name_marker=MARKER))
         iid = inspection_id_for(ctx.config, NOTIFIED)
+        select = select_through_the_flow(ctx, staff, iid, refusals=refusals)
         world = World(ctx=ctx, staff=staff, inspection_id=iid, links_at=NOTIFIED + timedelta(hours=1),
-                      end=NOTIFIED + UNTIL, events=[(SELECT_AT, select_through_the_flow(ctx, staff, iid))])
+                      end=NOTIFIED + UNTIL, events=[(SELECT_AT, select)])
         run_world(world, notified_at=NOTIFIED, start_with_notification=True)
         privacy_control(CONTROL_NAME, f"{CONTROL_BORN:%d/%m/%Y}")
         flush_prefect()
     children = seeded_children(staff.data_files, ctx.child_data)  # type: ignore[arg-type]
     labelled = [pair for needles in children.values() for pair in needles.items()]
     control = [(CONTROL_NAME, f"{CONTROL} name")] + [(f, f"{CONTROL} date of birth") for f in date_forms(CONTROL_BORN)]
+    control += [(part, TYPED) for part in TYPED_NAME.split()]
     assert not {needle for needle, _ in labelled} & {needle for needle, _ in control}  # the control is no child
     labelled += control
     needles = Needles(labelled)
     return Rehearsed(report=report_of(ctx, iid, staff), children=children,
                      prefect=scan_prefect(needles, storage=results, log_records=logs.records),
                      our_store=scan_files(ctx.uploads_dir, needles, store="our store"),
-                     our_database=scan_database(ctx.db_url, needles, store="our database"))
+                     our_database=scan_database(ctx.db_url, needles, store="our database"), refusals=refusals)
 
 
 def child_hits(scan: Scan) -> list[str]:
-    """Return the hits of the children's needles (not the control's), as text naming where and whose."""
-    return [str(h) for h in scan.hits if not h.label.startswith(CONTROL)]
+    """Return the hits of the children's needles (not the control's or the mistake's), naming where and whose."""
+    return [str(h) for h in scan.hits if not h.label.startswith((CONTROL, TYPED))]
 
 
 def test_the_seeded_lists_were_uploaded_and_six_cases_tracked(rehearsed: Rehearsed) -> None:
@@ -212,3 +223,14 @@ def test_our_database_holds_case_ids_only(rehearsed: Rehearsed) -> None:
     """Our own database refers to the tracked children by case id: their names and dates of birth stay in the lists."""
     assert rehearsed.our_database.scanned["our database:tracked_cases"] == 6
     assert child_hits(rehearsed.our_database) == []
+
+
+def test_a_name_typed_as_a_case_id_stays_only_where_it_was_typed(rehearsed: Rehearsed) -> None:
+    """A name entered in place of a case id is refused by position; Prefect keeps it only as the entered parameter."""
+    assert rehearsed.refusals == ["Flow run encountered an exception: SelectionRefused: entry 2 of 7 is not a case id "
+                                  "in the accepted child-level data lists (what was entered is not repeated here: it "
+                                  "may be a name); check the ids with the inspectors and enter them again (nothing "
+                                  "was recorded)"]
+    places = {h.where.split(" id=")[0] for h in rehearsed.prefect.hits if h.label == TYPED}
+    assert "flow_run.parameters" in places
+    assert places <= {"flow_run.parameters", "raw bytes of prefect-test.db", "raw bytes of prefect-test.db-wal"}
