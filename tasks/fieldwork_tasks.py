@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from send_inspection.engine.additional_requests import requests_overview
 from send_inspection.engine.fieldwork_phase import kit_markdown, kit_summary, reconcile_fieldwork
 from send_inspection.engine.register_phase import PassResult
 from send_inspection.runtime import current_runtime
+from tasks.artifacts import publish_markdown, publish_table
 from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
 from tasks.tracked_case_tasks import artifact_key
 
@@ -30,13 +30,13 @@ def publish_fieldwork_task(result: PassResult) -> None:
     rows = [{"slot": s.ref.removeprefix("debrief-"), "meeting": s.title.removeprefix("Debrief: "),
              "debriefer": s.owner or "—", "due": s.due_at, "state": s.outcome or ("LATE" if s.late else "open")}
             for s in result.items]
-    create_table_artifact(key=artifact_key(result.inspection_id, "debriefs"), table=rows,
-                          description=f"Debriefs: {result.reason}")
-    create_table_artifact(key=artifact_key(result.inspection_id, "additional-requests"),
-                          table=requests_overview(ctx, result.inspection_id),
-                          description="Additional evidence requests: received, due, step, state, time taken")
+    publish_table(key=artifact_key(result.inspection_id, "debriefs"), table=rows,
+                  description=f"Debriefs: {result.reason}")
+    publish_table(key=artifact_key(result.inspection_id, "additional-requests"),
+                  table=requests_overview(ctx, result.inspection_id),
+                  description="Additional evidence requests: received, due, step, state, time taken")
     for text in result.summaries_sent:  # each KIT summary once, when its email went
         day = date.fromisoformat(text)
-        create_markdown_artifact(key=artifact_key(result.inspection_id, "kit", text),
-                                 markdown=kit_markdown(kit_summary(ctx, result.inspection_id, day)),
-                                 description=f"Keeping-in-touch summary, {day:%a %d %b}")
+        publish_markdown(key=artifact_key(result.inspection_id, "kit", text),
+                         markdown=kit_markdown(kit_summary(ctx, result.inspection_id, day)),
+                         description=f"Keeping-in-touch summary, {day:%a %d %b}")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from send_inspection.childdata.items import DATA_ITEMS, stored_summary
 from send_inspection.engine.register_phase import STEP_LABELS, PassResult, reconcile_register_phase
 from send_inspection.runtime import current_runtime
+from tasks.artifacts import publish_markdown, publish_table
 from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
 
 
@@ -36,14 +36,14 @@ def publish_register_task(result: PassResult) -> None:
         }
         for s in result.items
     ]
-    create_table_artifact(key=f"{base}-register", table=rows, description=f"Annex A register, {result.phase}")
-    create_markdown_artifact(key=f"{base}-status", markdown=f"**{result.reason}**",
-                             description="What this phase is waiting for")
+    publish_table(key=f"{base}-register", table=rows, description=f"Annex A register, {result.phase}")
+    publish_markdown(key=f"{base}-status", markdown=f"**{result.reason}**",
+                     description="What this phase is waiting for")
     ctx = current_runtime().context
     for ref in DATA_ITEMS:
         summary = stored_summary(ctx, result.inspection_id, ref)
         if summary is not None and any(s.ref == ref for s in result.items):
             from send_inspection.childdata.returns import summary_markdown  # pandas only when there is a summary
 
-            create_markdown_artifact(key=f"{base}-{ref}-summary", markdown=summary_markdown(summary),
-                                     description=f"What the accepted {ref} lists hold (counts only)")
+            publish_markdown(key=f"{base}-{ref}-summary", markdown=summary_markdown(summary),
+                             description=f"What the accepted {ref} lists hold (counts only)")

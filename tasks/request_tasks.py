@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from send_inspection.engine.additional_requests import reconcile_request, requests_overview
 from send_inspection.engine.register_phase import PassResult
 from send_inspection.runtime import current_runtime
+from tasks.artifacts import publish_markdown, publish_table
 from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
 from tasks.tracked_case_tasks import artifact_key
 
@@ -24,7 +24,7 @@ def reconcile_request_task(inspection_id: str, number: int) -> PassResult:
 def publish_requests_task(result: PassResult) -> None:
     """Show every request's timings as a table and this request's waiting reason (no request text)."""
     rows = requests_overview(current_runtime().context, result.inspection_id)
-    create_table_artifact(key=artifact_key(result.inspection_id, "additional-requests"), table=rows,
-                          description="Additional evidence requests: received, due, step, state, time taken")
-    create_markdown_artifact(key=artifact_key(result.inspection_id, result.phase, "status"),
-                             markdown=f"**{result.reason}**", description="What this request is waiting for")
+    publish_table(key=artifact_key(result.inspection_id, "additional-requests"), table=rows,
+                  description="Additional evidence requests: received, due, step, state, time taken")
+    publish_markdown(key=artifact_key(result.inspection_id, result.phase, "status"),
+                     markdown=f"**{result.reason}**", description="What this request is waiting for")

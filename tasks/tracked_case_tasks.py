@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from send_inspection.engine.register_phase import STEP_LABELS, PassResult
 from send_inspection.engine.tracked_case import case_overview, child_of, reconcile_case
 from send_inspection.runtime import current_runtime
+from tasks.artifacts import publish_markdown, publish_table
 from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
 
 
@@ -40,10 +40,10 @@ def publish_case_task(result: PassResult) -> None:
         }
         for s in result.items
     ]
-    create_table_artifact(key=artifact_key(result.inspection_id, "case", child_id), table=rows,
-                          description=f"Tracked case {child_id}: {result.reason}")
+    publish_table(key=artifact_key(result.inspection_id, "case", child_id), table=rows,
+                  description=f"Tracked case {child_id}: {result.reason}")
     overview = case_overview(current_runtime().context, result.inspection_id)
-    create_table_artifact(key=artifact_key(result.inspection_id, "tracked-cases"), table=overview,
-                          description="Every tracked case (case ids only): state and steps done")
-    create_markdown_artifact(key=artifact_key(result.inspection_id, "case", child_id, "status"),
-                             markdown=f"**{result.reason}**", description="What this tracked case is waiting for")
+    publish_table(key=artifact_key(result.inspection_id, "tracked-cases"), table=overview,
+                  description="Every tracked case (case ids only): state and steps done")
+    publish_markdown(key=artifact_key(result.inspection_id, "case", child_id, "status"),
+                     markdown=f"**{result.reason}**", description="What this tracked case is waiting for")

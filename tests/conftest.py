@@ -20,7 +20,7 @@ from send_inspection.clock import VirtualClock  # noqa: E402
 from send_inspection.config.loader import calendar_for, default_config_dir, load_config  # noqa: E402
 from send_inspection.config.models import PartnershipConfig  # noqa: E402
 from send_inspection.db import models as m  # noqa: E402
-from send_inspection.db.session import migrate  # noqa: E402
+from send_inspection.db.session import migrate, relax_durability  # noqa: E402
 from send_inspection.engine.context import EngineContext  # noqa: E402
 from send_inspection.engine.phases import ensure_phase  # noqa: E402
 from send_inspection.engine.register_phase import reconcile_register_phase  # noqa: E402
@@ -67,6 +67,7 @@ def fresh_database(tmp_path: Path) -> str:
         target = tmp_path / "engine.db"
         with sqlite3.connect(_SQLITE_TEMPLATE[0]) as source, sqlite3.connect(target) as copy:
             source.backup(copy)  # the backup API also carries what is still in the write-ahead log
+        relax_durability(f"sqlite:///{target}")  # a test's database is thrown away: no waiting for the disk
         return f"sqlite:///{target}"
     from sqlalchemy import create_engine, inspect, text
 

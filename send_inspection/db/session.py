@@ -33,6 +33,19 @@ def engine_for(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def relax_durability(url: str) -> None:
+    """Let a throwaway SQLite database (a rehearsal's, a test's) commit without waiting for the disk."""
+    if not url.startswith("sqlite"):
+        return
+    engine = engine_for(url)
+
+    @event.listens_for(engine, "connect")
+    def _no_sync(conn, _record):  # noqa: ANN001
+        conn.execute("PRAGMA synchronous=OFF")
+
+    engine.dispose()  # connections opened before now reconnect with the pragma
+
+
 @contextmanager
 def session_scope(url: str) -> Iterator[Session]:
     """Open a session that commits on success and rolls back on error."""

@@ -20,7 +20,7 @@ from send_inspection.childdata.synthetic import generate
 from send_inspection.clock import VirtualClock
 from send_inspection.config.loader import calendar_for, default_config_dir, load_config
 from send_inspection.db import models as m
-from send_inspection.db.session import migrate
+from send_inspection.db.session import migrate, relax_durability
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.notification import SurveyLinks, record_survey_links
 from send_inspection.engine.phase_flows import phase_flow
@@ -164,9 +164,10 @@ def rehearsal_context(workdir: Path, *, notified_at: datetime, behaviours: dict[
     workdir.mkdir(parents=True, exist_ok=True)
     db_url = f"sqlite:///{workdir / 'rehearsal.db'}"
     migrate(db_url)
+    relax_durability(db_url)  # a rehearsal's database and outbox are thrown away: no waiting for the disk
     outbox = workdir / "outbox"
     ctx = EngineContext(config=config, calendar=calendar_for(config), db_url=db_url, clock=clock,
-                        transport=OutboxTransport(outbox), base_url="http://rehearsal.invalid",
+                        transport=OutboxTransport(outbox, durable=False), base_url="http://rehearsal.invalid",
                         uploads_dir=workdir / "uploads",
                         child_data=child_data_config_if_any(config_dir or default_config_dir()), check_links=False)
     emails_by_person = {p.id: p.email for p in config.partnership.people}
@@ -186,6 +187,8 @@ def run_world(world: World, *, notified_at: datetime, start_with_notification: b
     runtime = Runtime(context=ctx, waiter=RehearsalWaiter(ctx, parked), launcher=InlineLauncher(ctx),
                       waker=NoWaker(), mode="rehearsal")
     flows = _flows()
+    from tasks.artifacts import publish_deferred
+
     # Heartbeats detect crashed runs in real time; on a virtual clock in one process they only add a second's
     # wait to the end of every flow run.
     with use_runtime(runtime), temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
@@ -209,6 +212,7 @@ def run_world(world: World, *, notified_at: datetime, start_with_notification: b
                     break
         finally:
             parked.end_all()
+            publish_deferred()  # the last version of each operator artifact, kept back while the runs passed
 
 
 @dataclass

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email import message_from_bytes
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from send_inspection.mail.outbox import list_outbox, read_outbox_message
+from send_inspection.mail.outbox import list_outbox, read_outbox_raw
 
 LINK = re.compile(r"https?://[^\s]+/a/([A-Za-z0-9_-]+)")
 DATA_INPUT = re.compile(r'<input type="file" id="[a-z_]+" name="(ehc_plans|sen_support|providers)"')
@@ -19,6 +20,18 @@ HIDDEN = re.compile(r'<input type="hidden" name="(item_ref|step|round)" value="(
 # Fictional staff the SEND QA and Audit Manager names for tracked cases (staff only: never a child).
 PRACTITIONERS = ("Priya Nandakumar", "Owen Castell", "Ruth Amankwah", "Daniel Ferris", "Aisha Rahman",
                  "Tomasz Nowicki", "Helen Garside", "Marcus Idowu")
+
+
+def _link_in(raw: bytes) -> str | None:
+    """Return the personal link's token in a message's plain text, as a reader's eye would find it."""
+    # The compat32 parser builds no header objects: only the body is needed here, and it is many times faster.
+    for part in message_from_bytes(raw).walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            charset = part.get_content_charset() or "utf-8"
+            found = LINK.search(payload.decode(charset, "replace") if isinstance(payload, bytes) else "")
+            return found.group(1) if found else None
+    return None
 
 
 def _address(name: str) -> str:
@@ -130,16 +143,15 @@ class ScriptedStaff:
         """Schedule an answer for every new email that carries a personal link."""
         for entry in list_outbox(self.outbox, exclude=self.seen):  # only new mail is read (and parsed)
             self.seen.add(entry.id)
-            view = read_outbox_message(self.outbox, entry.id)
-            match = LINK.search(view.text or "")
-            if not match:
+            token = _link_in(read_outbox_raw(self.outbox, entry.id))
+            if token is None:
                 continue
-            arrival = next((t for ref, t in self.arrivals.items() if f"{ref} " in (view.subject or "")), None)
+            arrival = next((t for ref, t in self.arrivals.items() if f"{ref} " in (entry.subject or "")), None)
             for email in entry.to:
                 behaviour = self._behaviour(email)
                 if not behaviour.absent:
                     at = max(entry.date + behaviour.delay, arrival) if arrival else entry.date + behaviour.delay
-                    self.pending.append(Action(at, email, match.group(1)))
+                    self.pending.append(Action(at, email, token))
 
     def next_time(self, after: datetime) -> datetime | None:
         """Return when the next scheduled answer is due, if any is after `after`."""
