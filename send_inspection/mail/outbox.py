@@ -213,10 +213,11 @@ def list_outbox(folder: Path, *, recipient: str | None = None,
     wanted = recipient.strip().casefold() if recipient and recipient.strip() else None
     parser = BytesHeaderParser(policy=default_policy)
     entries: list[OutboxEntry] = []
-    for path in folder.glob("*.eml"):
-        message_id = path.stem
-        if message_id in exclude or not _ID.match(message_id):
+    for found in os.scandir(folder):  # a plain directory read: the outbox is listed often and can hold thousands
+        message_id, suffix = os.path.splitext(found.name)
+        if suffix != ".eml" or message_id in exclude or not _ID.match(message_id):
             continue
+        path = Path(found.path)
         try:
             with path.open("rb") as handle:
                 message = cast(EmailMessage, parser.parse(handle))

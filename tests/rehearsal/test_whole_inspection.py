@@ -1,0 +1,126 @@
+"""The whole inspection on a virtual clock: notification on Mon 13 Nov 2023 to the report published in January."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from send_inspection.rehearsal.driver import RehearsalReport
+from send_inspection.rehearsal.fieldwork import CHANGED_SLOT, RED_SLOT
+from send_inspection.rehearsal.whole_inspection import InspectionSummary, rehearse_whole_inspection
+
+INSPECTION = "demo-county-2023-11-13"
+CORE_GROUP = ("samantha.cole-brierley@demo-county.example", "margaret.quinlan@demo-icb.nhs.example",
+              "simon.oduya@demo-icb.nhs.example", "nadia.pemberton@demo-county.example",
+              "owen.garside@demo-county.example", "leah.marchetti@demo-county.example",
+              "hannah.merriweather@demo-icb.nhs.example", "tom.blakeley@demo-county.example")
+STAFF_LISTS = ("all-council-staff@demo-county.example", "all-icb-staff@demo-icb.nhs.example",
+               "all-community-health-staff@demo-icb.nhs.example")
+
+
+@pytest.fixture(scope="module")
+def whole_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the working folder of the whole-inspection rehearsal."""
+    return tmp_path_factory.mktemp("whole")
+
+
+@pytest.fixture(scope="module")
+def whole(prefect_harness: None, whole_dir: Path) -> tuple[RehearsalReport, InspectionSummary]:
+    """Rehearse the whole demo inspection once (outcome 2)."""
+    return rehearse_whole_inspection(whole_dir, outcome=2)
+
+
+@pytest.fixture(scope="module")
+def report(whole: tuple[RehearsalReport, InspectionSummary]) -> RehearsalReport:
+    """Return what the rehearsal sent and decided."""
+    return whole[0]
+
+
+@pytest.fixture(scope="module")
+def summary(whole: tuple[RehearsalReport, InspectionSummary]) -> InspectionSummary:
+    """Return the rehearsal's figures."""
+    return whole[1]
+
+
+def emails(report: RehearsalReport, template: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Return (time, key without the inspection id, recipients) of the emails with `template`."""
+    return [(e.at, e.key.removeprefix(f"{INSPECTION}:"), e.recipients) for e in report.emails
+            if e.template == template]
+
+
+def test_every_phase_runs_to_its_end_on_the_real_flows(summary: InspectionSummary, report: RehearsalReport) -> None:
+    """All 22 phases end done: day 1, days 2 and 5, six cases, fieldwork, ten requests, the bulletin, the report."""
+    assert summary.phases == report.phases
+    assert sorted(p.split(":")[0] for p in summary.phases) == sorted(
+        ["notification", "day2", "day5", "bulletin", "fieldwork", "report"] + ["case"] * 6 + ["request"] * 10)
+    assert set(summary.phases.values()) == {"done"}
+    assert report.finished_at.startswith("2024-01-15")  # the publishers confirm on the day the final report came
+
+
+def test_the_register_holds_thirty_items_six_children_forty_meetings_and_ten_requests(
+        summary: InspectionSummary) -> None:
+    """The figures the rehearsal is built to: 30 Annex A items, 6 tracked children, 40 debriefs, 10 requests."""
+    items = summary.register_items
+    assert items["day2"] + items["day5"] == 30
+    assert items["fieldwork"] == 40 and items["request"] == 10
+    assert items["case"] >= 6 * 11  # each tracked child's steps (one declining family adds the records step)
+    assert summary.answers_by_step["agree:declined"] == 1 and summary.answers_by_step["inform:records"] == 1
+
+
+def test_late_and_absent_staff_are_reminded_escalated_and_reported(summary: InspectionSummary) -> None:
+    """The absent head of service's deputy is escalated to; late answers are listed with how late they were."""
+    sent = summary.emails_by_template
+    assert sent["action-escalate-deputy"] >= 5 and sent["action-remind-3h"] >= 1 and sent["action-remind-1h"] >= 1
+    late = {(a.ref, a.step) for a in summary.late_answers}
+    assert ("request-7", "submit") in late  # the forum liaison answers after 18:00
+    assert all(a.late_by.total_seconds() > 0 for a in summary.late_answers)
+    assert not any(a.decided_by == "hos-data" for a in summary.late_answers)  # absent: never answers at all
+    text = summary.describe()
+    assert "answers after their deadline" in text and "Phases: 22 of 22 done" in text
+
+
+def test_the_timetable_arrives_friday_and_one_slot_moves_on_tuesday(report: RehearsalReport) -> None:
+    """40 invitations go when the timetable is imported; moving one slot sends one update to its attendees only."""
+    invitations = emails(report, "slot_invitation")
+    assert len(invitations) == 41
+    assert {at for at, key, _ in invitations if ":s0:" in key} == {"2023-11-24T12:00+00:00"}
+    assert [(at, key) for at, key, _ in invitations if ":s1:" in key] == [
+        ("2023-11-28T08:00+00:00", f"fieldwork:calendar:{CHANGED_SLOT}:s1:REQUEST:cht-therapies,hos-participation")]
+
+
+def test_fieldwork_debriefs_requests_kit_and_bulletins(report: RehearsalReport, whole_dir: Path) -> None:
+    """Every slot is debriefed, the red one goes at once, ten requests are worked and KIT goes daily at 17:30."""
+    assert len([k for _, k, _ in emails(report, "action-ask") if ":debrief:" in k]) == 40
+    assert [(k, to) for _, k, to in emails(report, "debrief_red")] == [
+        (f"fieldwork:red:{RED_SLOT}", ("samantha.cole-brierley@demo-county.example",
+                                       "send-inspection.comms@demo-county.example"))]
+    with sqlite3.connect(whole_dir / "rehearsal.db") as db:
+        rows = db.execute("select r.number, r.source, r.received_at, r.due_at, i.outcome from evidence_requests r "
+                          "join register_items i on i.ref = 'request-' || r.number order by r.number").fetchall()
+    assert len(rows) == 10 and sum(r[1] == "debrief" for r in rows) == 2
+    late_arrival = next(r for r in rows if r[2].startswith("2023-11-27 16:30"))
+    assert late_arrival[3].startswith("2023-11-28 10:00")  # asked at 16:30: due at 10:00 the next day
+    assert [r[4] for r in rows].count("explained") == 1
+    kits = emails(report, "kit_summary")
+    assert [at for at, _, _ in kits] == [f"2023-{d}T17:30+00:00" for d in ("11-27", "11-28", "11-29", "11-30", "12-01")]
+    assert all(to == CORE_GROUP for _, _, to in kits)
+    bulletins = emails(report, "staff_bulletin")
+    assert [at[:10] for at, _, _ in bulletins] == ["2023-11-15", "2023-11-17", "2023-11-20", "2023-11-22",
+                                                   "2023-11-24", "2023-11-27", "2023-11-29", "2023-12-01"]
+    assert all(to == STAFF_LISTS for _, _, to in bulletins)
+
+
+def test_after_fieldwork_the_response_and_publication_follow_the_feedback(report: RehearsalReport,
+                                                                        whole_dir: Path) -> None:
+    """Feedback goes embargoed on the Friday; the response is due 4 Jan 2024; the forum gets the final report."""
+    assert [(at, k) for at, k, _ in emails(report, "feedback_embargoed")] == [
+        ("2023-12-01T16:00+00:00", "report:feedback")]
+    assert [(at, to) for at, _, to in emails(report, "final_report_forum")] == [
+        ("2024-01-15T10:00+00:00", ("parent-carer-forum@demo-county.example",))]
+    with sqlite3.connect(whole_dir / "rehearsal.db") as db:
+        due = dict(db.execute("select name, due_at from milestones").fetchall())
+    assert due["draft_response_due"].startswith("2024-01-04 17:00")
+    assert due["next_full_inspection_expected"].startswith("2027-01-15")  # outcome 2: three years on
+    assert "monitoring_inspection_expected" not in due
