@@ -1,4 +1,4 @@
-"""The ticker: every minute, wake the phases whose next reminder or deadline has come."""
+"""The ticker: every minute, start afresh the phases whose run died, then wake those whose time has come."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from send_inspection.calendar import to_london
-from tasks.ticker_tasks import wake_due_phases_task
+from tasks.ticker_tasks import recover_dead_phases_task, wake_due_phases_task
 
 
 def _tick_name() -> str:
@@ -17,5 +17,6 @@ def _tick_name() -> str:
 
 @flow(name="ticker", flow_run_name=_tick_name, log_prints=True)
 def ticker() -> int:
-    """Wake every phase that is due; return how many were woken."""
+    """Start afresh every phase whose run died, then wake every phase that is due; return how many were woken."""
+    recover_dead_phases_task()
     return wake_due_phases_task()

@@ -314,13 +314,13 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """Serve the product's deployments (phase flows and the ticker)."""
+    """Serve the product's deployments (phase flows and the ticker), through restarts of the Prefect server."""
     _prefect_setup()
     from send_inspection.db.session import migrate
-    from send_inspection.deployments import serve_deployments
+    from send_inspection.deployments import serve_through_server_restarts
 
     migrate(load_settings().database_url)
-    serve_deployments()
+    serve_through_server_restarts()
     return 0
 
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+import time
+
+import httpx
 from prefect import serve
 from prefect.schedules import Cron
 
@@ -50,4 +56,52 @@ def serve_deployments() -> None:
             description="Every two minutes with SEND_INSPECTION_MAIL=ews: forwarded requests and emailed evidence.",
         ),
         limit=8,
+        # A worker that stops must not pause the ticker's schedule: another worker may still be serving.
+        pause_on_shutdown=False,
     )
+
+
+def prefect_answers(api_url: str) -> bool:
+    """Say whether the Prefect server at `api_url` answers its health check."""
+    try:
+        return httpx.get(f"{api_url}/health", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def serve_through_server_restarts(*, every: float = 2.0, misses: int = 3) -> None:
+    """Serve the deployments; after the Prefect server was gone a while, start this worker afresh once it answers.
+
+    Prefect's runner does not survive its server going away: it gives up polling (and may exit or hang). A
+    restart of the server (an upgrade, a reboot in the wrong order) must not leave the inspection without a worker,
+    so a watchdog asks the server's health every `every` seconds; after `misses` unanswered checks in a row it says
+    the server is gone, and once the server answers again it replaces this process with a fresh worker (same
+    process id, same log). The phases waiting meanwhile are suspended in the server, so they wait through it.
+    """
+    api_url = os.environ["PREFECT_API_URL"]
+    threading.Thread(target=_watch_server, args=(api_url,), kwargs={"every": every, "misses": misses},
+                     name="prefect-server-watchdog", daemon=True).start()
+    try:
+        serve_deployments()
+    except Exception:
+        if prefect_answers(api_url):
+            raise
+    while True:  # the runner stopped because the server is gone: the watchdog starts a fresh worker when it is back
+        time.sleep(every)
+
+
+def _watch_server(api_url: str, *, every: float, misses: int) -> None:
+    missed = 0
+    while True:
+        time.sleep(every)
+        if not prefect_answers(api_url):
+            missed += 1
+            if missed == misses:
+                print(f"the Prefect server at {api_url} stopped answering; the worker starts afresh as soon as it "
+                      f"answers again", file=sys.stderr, flush=True)
+            continue
+        if missed >= misses:
+            print("the Prefect server answers again: starting the worker afresh", file=sys.stderr, flush=True)
+            sys.stdout.flush()
+            os.execv(sys.executable, [sys.executable, "-m", "send_inspection.cli", "worker"])
+        missed = 0

@@ -16,6 +16,8 @@ EWS_AUTH_KINDS = ("oauth2", "ntlm", "basic")
 EWS_ACCESS_TYPES = ("delegate", "impersonation")
 # The shared inboxes the mailbox intake can watch (through EWS): forwarded requests, and evidence sent by email.
 WATCHABLE_INBOXES = ("comms", "evidence")
+DEFAULT_PHASE_LEASE = 90.0
+DEFAULT_MAIL_RETRY_DELAYS = (10.0, 60.0, 300.0)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,11 @@ class Settings:
     graph: GraphSettings | None = None
     # The shared inboxes the mailbox intake watches (SEND_INSPECTION_WATCH_INBOXES).
     watch_inboxes: tuple[str, ...] = WATCHABLE_INBOXES
+    # Seconds a running phase may go without a heartbeat before the ticker takes it for dead and starts it afresh.
+    phase_lease: float = DEFAULT_PHASE_LEASE
+    # Seconds between the tries of a pass whose emails failed in a way that may pass; the last is also how often a
+    # phase waiting on such a failure wakes to try again.
+    mail_retry_delays: tuple[float, ...] = DEFAULT_MAIL_RETRY_DELAYS
 
 
 def _required(env: Mapping[str, str], name: str, *, why: str) -> str:
@@ -183,6 +190,19 @@ def _graph_settings(env: Mapping[str, str]) -> GraphSettings:
     )
 
 
+def _delays(env: Mapping[str, str], name: str, *, default: tuple[float, ...]) -> tuple[float, ...]:
+    raw = _optional(env, name)
+    if raw is None:
+        return default
+    try:
+        delays = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: expected seconds separated by commas, e.g. 10,60,300") from None
+    if any(d <= 0 for d in delays):
+        raise ValueError(f"{name}={raw!r}: every delay must be more than 0 seconds")
+    return delays
+
+
 def _inboxes(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     raw = env.get(name)
     if raw is None:
@@ -221,4 +241,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ews=_ews_settings(env) if transport == "ews" else None,
         graph=_graph_settings(env) if transport == "graph" else None,
         watch_inboxes=_inboxes(env, "SEND_INSPECTION_WATCH_INBOXES"),
+        phase_lease=_lease(env, "SEND_INSPECTION_PHASE_LEASE"),
+        mail_retry_delays=mail_retry_delays(env),
     )
+
+
+def mail_retry_delays(env: Mapping[str, str] | None = None) -> tuple[float, ...]:
+    """Return the seconds between tries of a failed email that may pass (SEND_INSPECTION_MAIL_RETRY_DELAYS)."""
+    return _delays(os.environ if env is None else env, "SEND_INSPECTION_MAIL_RETRY_DELAYS",
+                   default=DEFAULT_MAIL_RETRY_DELAYS)
+
+
+def _lease(env: Mapping[str, str], name: str) -> float:
+    lease = _seconds(env, name, default=DEFAULT_PHASE_LEASE)
+    if lease < 3:
+        raise ValueError(f"{name}={lease:g}: a lease shorter than 3 seconds takes live runs for dead")
+    return lease

@@ -210,6 +210,10 @@ class PhaseRun(Base):
     seen_changes: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The lease of the process carrying the phase: it beats while alive; stale while running means a zombie.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Fresh runs started in a row because the last one died (back to 0 once a pass reaches a wait or the end).
+    recoveries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class TrackedCase(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from send_inspection.db import models as m
@@ -18,6 +18,8 @@ class WaitTicket:
 
     key: str
     go_again: bool
+    # The phase is carried by another flow run now (this one was taken for dead and replaced): stop.
+    superseded: bool = False
 
 
 def ensure_phase(ctx: EngineContext, inspection_id: str, phase: str, *, not_before: datetime | None = None) -> bool:
@@ -69,16 +71,23 @@ def begin_wait(
     next_wake_at: datetime | None,
     flow_run_id: str | None,
 ) -> WaitTicket:
-    """Mark the phase waiting with a fresh wait key; say to go again if a decision came in meanwhile."""
+    """Mark the phase waiting with a fresh wait key; say to go again if a decision came in meanwhile.
+
+    A run that is no longer the phase's (the ticker took it for dead and started a fresh one) changes nothing and
+    is told it was superseded.
+    """
     with ctx.session() as session:
         run = session.scalars(
             select(m.PhaseRun)
             .where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == phase)
             .with_for_update()
         ).one()
+        if flow_run_id and run.flow_run_id and run.flow_run_id != flow_run_id:
+            return WaitTicket(key="", go_again=False, superseded=True)
         if run.changes > run.seen_changes:
             return WaitTicket(key="", go_again=True)
         run.wake_seq += 1
+        run.recoveries = 0  # this run got as far as a wait: it is not in a crash loop
         run.status = "waiting"
         run.reason = reason
         run.next_wake_at = next_wake_at
@@ -96,6 +105,7 @@ def finish_phase(ctx: EngineContext, inspection_id: str, phase: str, *, reason: 
             select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == phase)
         ).one()
         run.status, run.reason, run.next_wake_at = "done", reason, None
+        run.recoveries = 0
         run.updated_at = ctx.clock.now()
         session.commit()
 
@@ -114,3 +124,16 @@ def due_phases(ctx: EngineContext, *, now: datetime, mode: str | None = None) ->
         if mode is not None:
             query = query.where(m.Inspection.mode == mode)
         return list(session.scalars(query.order_by(m.PhaseRun.id)))
+
+
+def beat(ctx: EngineContext, flow_run_id: str) -> int:
+    """Renew the lease of every unfinished phase this flow run carries; return how many rows it renewed."""
+    with ctx.session() as session:
+        renewed = session.execute(
+            update(m.PhaseRun)
+            .where(m.PhaseRun.flow_run_id == flow_run_id, m.PhaseRun.status != "done")
+            .values(heartbeat_at=ctx.clock.now())
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        return renewed.rowcount or 0

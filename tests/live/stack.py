@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -25,6 +26,39 @@ from send_inspection.mail.message import KEY_HEADER
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from send_inspection.rehearsal.staff import DATA_INPUT, HIDDEN, LINK  # what a person's browser would read
 from tests.helpers import Collector, free_port
+
+# The stack's short lease and mail retry delays, so the fault tests take seconds instead of minutes.
+LEASE_SECONDS = 15
+MAIL_RETRY_DELAYS = "1,2,3"
+
+
+class LiveMail(Collector):
+    """The stack's SMTP server's handler: keeps what it accepts, can be slow, and can hold a message unanswered.
+
+    `delay` seconds are taken over each message. While `hold(key)` is true for a message's ledger key the server
+    keeps that message's data without answering: a client killed then never hears 250, and aiosmtpd cancels the
+    handler, so the message is not kept (as a server does that never said 250). Set `hold` to None to answer.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.delay = 0.0
+        self.hold: Callable[[str], bool] | None = None
+        self.holding: str | None = None  # the key of the message held unanswered now
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd hook
+        """Take `delay` seconds over the message, hold it while asked to, then keep it."""
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        key = str(message_from_bytes(envelope.content)[KEY_HEADER])
+        if self.hold is not None and self.hold(key):
+            self.holding = key
+            try:
+                while self.hold is not None:
+                    await asyncio.sleep(0.05)
+            finally:
+                self.holding = None
+        return await super().handle_DATA(server, session, envelope)
 
 
 @dataclass(frozen=True)
@@ -54,9 +88,11 @@ class LiveStack:
     env: dict[str, str]
     api_url: str
     web_url: str
-    mail: Collector
+    mail: LiveMail
+    smtp_port: int
     outbox: Path | None = None
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    smtp: Controller | None = None
 
     @property
     def db_url(self) -> str:
@@ -84,6 +120,24 @@ class LiveStack:
         self.wait_for(lambda: self.deployment_count() >= 12 and self.runner_polling(since=seen), seconds=90,
                       what="the worker's deployments")
 
+    def start_server(self) -> float:
+        """Start the Prefect server (on the stack's port and database); return the seconds until it answers."""
+        port = self.api_url.rsplit(":", 1)[1].split("/")[0]
+        self.spawn("prefect-server", [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                                      "--port", port])
+        return self.wait_for(lambda: httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200,
+                             seconds=120, what="the Prefect server")
+
+    def stop(self, name: str) -> None:
+        """Stop a process and everything it started with SIGTERM, as a service manager would."""
+        proc = self.procs.pop(name)
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
     def kill(self, name: str) -> None:
         """Kill a process and everything it started with SIGKILL, as a crash would."""
         proc = self.procs.pop(name)
@@ -93,14 +147,31 @@ class LiveStack:
     def stop_all(self) -> None:
         """Stop every process this stack started."""
         for name in list(self.procs)[::-1]:
-            proc = self.procs.pop(name)
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(timeout=10)
+            if self.procs[name].poll() is None:
+                self.stop(name)
+            else:
+                self.procs.pop(name)
+
+    def start_smtp(self) -> None:
+        """Start the SMTP server on the stack's port."""
+        self.smtp = Controller(self.mail, hostname="127.0.0.1", port=self.smtp_port)
+        self.smtp.start()
+
+    def stop_smtp(self) -> None:
+        """Stop the SMTP server: connections to its port are refused until it starts again."""
+        if self.smtp is not None:
+            self.smtp.stop()
+            self.smtp = None
+
+    def tick(self) -> dict:
+        """Run the ticker now (as its every-minute schedule would) and return its finished flow run."""
+        deployment = httpx.get(f"{self.api_url}/deployments/name/ticker/send-inspection", timeout=10).json()
+        created = httpx.post(f"{self.api_url}/deployments/{deployment['id']}/create_flow_run", json={}, timeout=10)
+        created.raise_for_status()
+        run_id = created.json()["id"]
+        self.wait_for(lambda: self.flow_run(run_id)["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED"),
+                      seconds=90, what="the ticker run")
+        return self.flow_run(run_id)
 
     def log(self, name: str) -> str:
         """Return what a process has logged so far."""
@@ -169,6 +240,26 @@ class LiveStack:
                           "and phase = :p", i=inspection_id, p=phase)
         return rows[0] if rows else ("absent", None, 0)
 
+    def phase_row(self, inspection_id: str, phase: str) -> dict[str, Any]:
+        """Return every column of a phase's row."""
+        engine = create_engine(self.db_url)
+        try:
+            with engine.connect() as conn:
+                row = conn.execute(text("select * from phase_runs where inspection_id = :i and phase = :p"),
+                                   {"i": inspection_id, "p": phase}).mappings().first()
+                assert row is not None, f"no phase {phase} of {inspection_id}"
+                return dict(row)
+        finally:
+            engine.dispose()
+
+    def ledger(self, inspection_id: str) -> dict[str, str]:
+        """Return the email ledger of an inspection: key to status."""
+        return dict(self.query("select key, status from email_ledger where inspection_id = :i", i=inspection_id))
+
+    def keys_of(self, inspection_id: str) -> Counter[str]:
+        """Count accepted messages of one inspection by ledger key."""
+        return Counter({k: n for k, n in self.received_keys().items() if k.startswith(f"{inspection_id}:")})
+
     def flow_run(self, flow_run_id: str) -> dict:
         """Return a flow run as the Prefect API gives it."""
         response = httpx.get(f"{self.api_url}/flow_runs/{flow_run_id}", timeout=10)
@@ -233,10 +324,7 @@ def start_stack(root: Path, *, mail: str = "smtp") -> LiveStack:
     With mail="outbox" the product writes to its local outbox instead of the SMTP server.
     """
     root.mkdir(parents=True, exist_ok=True)
-    collector = Collector()
     smtp_port, api_port, web_port = free_port(), free_port(), free_port()
-    controller = Controller(collector, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
     home = root / "home"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SEND_INSPECTION_"))},
@@ -244,26 +332,27 @@ def start_stack(root: Path, *, mail: str = "smtp") -> LiveStack:
         "PREFECT_API_URL": f"http://127.0.0.1:{api_port}/api",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        # The tests restart the worker, which replaces the ticker's future runs: schedule them again within seconds.
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "10",
         "SEND_INSPECTION_HOME": str(home),
         "SEND_INSPECTION_DB_URL": f"sqlite:///{home / 'send_inspection.db'}",
         "SEND_INSPECTION_MAIL": mail,
         "SEND_INSPECTION_SMTP_HOST": "127.0.0.1",
         "SEND_INSPECTION_SMTP_PORT": str(smtp_port),
         "SEND_INSPECTION_WEB_PORT": str(web_port),
+        "SEND_INSPECTION_PHASE_LEASE": str(LEASE_SECONDS),
+        "SEND_INSPECTION_MAIL_RETRY_DELAYS": MAIL_RETRY_DELAYS,
     }
     stack = LiveStack(root=root, env=env, api_url=env["PREFECT_API_URL"], web_url=f"http://127.0.0.1:{web_port}",
-                      mail=collector, outbox=home / "outbox" if mail == "outbox" else None)
-    stack._controller = controller  # type: ignore[attr-defined]
+                      mail=LiveMail(), smtp_port=smtp_port, outbox=home / "outbox" if mail == "outbox" else None)
+    stack.start_smtp()
     try:
-        stack.spawn("prefect-server", [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                                       "--port", str(api_port)])
-        stack.wait_for(lambda: httpx.get(f"{stack.api_url}/health", timeout=2).status_code == 200, seconds=120,
-                       what="the Prefect server")
+        stack.start_server()
         stack.cli("migrate")
-        stack.spawn("web", [sys.executable, "-m", "send_inspection.cli", "web"])
+        stack.spawn("web", [sys.executable, "-m", "send_inspection.cli", "web"])  # starts while the worker does
+        stack.start_worker()
         stack.wait_for(lambda: httpx.get(f"{stack.web_url}/healthz", timeout=2).status_code == 200, seconds=60,
                        what="the web app")
-        stack.start_worker()
     except BaseException:
         stop_stack(stack)
         raise
@@ -273,4 +362,4 @@ def start_stack(root: Path, *, mail: str = "smtp") -> LiveStack:
 def stop_stack(stack: LiveStack) -> None:
     """Stop every process of the stack and the SMTP server."""
     stack.stop_all()
-    stack._controller.stop()  # type: ignore[attr-defined]
+    stack.stop_smtp()
