@@ -16,7 +16,7 @@ from prefect.context import FlowRunContext
 from prefect.exceptions import NotPausedError, ObjectNotFound
 from prefect.flow_runs import resume_flow_run, suspend_flow_run
 from prefect.input import RunInput
-from prefect.states import Crashed
+from prefect.states import Crashed, State
 
 from send_inspection.calendar import to_london
 from send_inspection.childdata.columns import child_data_config_if_any
@@ -235,7 +235,9 @@ class ZombieRecovery:
         recovered = []
         for flow_run in self._suspects(list(carried)):
             phase = carried[str(flow_run.id)]
-            why, last_seen = self._dead(phase, flow_run)
+            assert flow_run.state is not None
+            last_seen = max(t for t in (flow_run.state.timestamp, phase.heartbeat_at) if t is not None)
+            why = why_dead(flow_run.state, last_seen=last_seen, now=self.ctx.clock.now(), lease=self.lease)
             if why is not None and self._take_over(phase, flow_run, why=why, last_seen=last_seen):
                 recovered.append(f"{phase.inspection_id} {phase.phase}")
         return recovered
@@ -247,19 +249,6 @@ class ZombieRecovery:
             return client.read_flow_runs(flow_run_filter=FlowRunFilter(
                 id=FlowRunFilterId(any_=[UUID(i) for i in flow_run_ids]),
                 state=FlowRunFilterState(type=FlowRunFilterStateType(any_=list(SUSPECT)))))
-
-    def _dead(self, phase: CarriedPhase, flow_run: FlowRun) -> tuple[str | None, datetime]:
-        """Say why the run is dead (None if it may be alive) and when it was last seen alive."""
-        state = flow_run.state
-        assert state is not None
-        seen = max(t for t in (state.timestamp, phase.heartbeat_at) if t is not None)
-        if state.type in (StateType.CRASHED, StateType.FAILED, StateType.COMPLETED):
-            return f"its run ended {state.name} without finishing the phase ({state.message or 'no message'})", seen
-        allowed = self.lease * (PENDING_LEASES if state.type == StateType.PENDING else 1)
-        if self.ctx.clock.now() - seen > allowed:
-            return (f"its run has been {state.name} with no sign of life since {to_london(seen):%H:%M:%S} "
-                    f"London time (allowed {allowed.total_seconds():g}s): its process stopped"), seen
-        return None, seen
 
     def _take_over(self, phase: CarriedPhase, flow_run: FlowRun, *, why: str, last_seen: datetime) -> bool:
         label = f"{phase_label(phase.phase)} of {phase.inspection_id}"
@@ -281,6 +270,19 @@ class ZombieRecovery:
         if taken:
             log.error("%s", message)
         return taken
+
+
+def why_dead(state: State, *, last_seen: datetime, now: datetime, lease: timedelta) -> str | None:
+    """Say why a phase's run in `state`, last seen alive at `last_seen`, is dead; None if it may be alive."""
+    if state.type in (StateType.CRASHED, StateType.FAILED, StateType.COMPLETED):
+        return f"its run ended {state.name} without finishing the phase ({state.message or 'no message'})"
+    if state.type not in (StateType.RUNNING, StateType.PENDING):
+        return None  # suspended, or scheduled and waiting for a worker
+    allowed = lease * (PENDING_LEASES if state.type == StateType.PENDING else 1)
+    if now - last_seen > allowed:
+        return (f"its run has been {state.name} with no sign of life since {to_london(last_seen):%H:%M:%S} "
+                f"London time (allowed {allowed.total_seconds():g}s): its process stopped")
+    return None
 
 
 def _is_uuid(text: str) -> bool:
