@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from email import message_from_bytes
+
+from aiosmtpd.controller import Controller
 
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.phases import begin_wait, ensure_phase, get_phase, record_flow_run
 from send_inspection.engine.recovery import carried_phases, give_up, take_over
+from send_inspection.engine.register_phase import reconcile_register_phase
 from send_inspection.engine.setup import open_inspection
+from send_inspection.mail.ledger import MailLedger
+from send_inspection.mail.message import KEY_HEADER
+from send_inspection.mail.smtp import SmtpTransport
 from tests.conftest import NOTIFIED
+from tests.helpers import Collector, free_port
 
 DEAD, FRESH = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
 
@@ -78,3 +86,32 @@ def test_a_phase_that_keeps_dying_is_left_stuck_for_an_operator(ctx: EngineConte
     row = get_phase(ctx, iid, "day2")
     assert row is not None and (row.status, row.reason) == ("stuck", "STUCK: died 4 times")
     assert carried_phases(ctx) == []
+
+
+def test_an_email_the_server_took_just_before_the_run_died_goes_again_with_the_same_message_id(
+    ctx: EngineContext,
+) -> None:
+    """SMTP's own window: accepted (250) but not yet marked sent when the process died, it is sent again on
+    take-over, and both copies carry one Message-ID so the receiving side can tell them apart."""
+    collector, port = Collector(), free_port()
+    controller = Controller(collector, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        ctx.transport = SmtpTransport("127.0.0.1", port, timeout=5)
+        ctx.ledger = MailLedger(ctx._factory, ctx.transport)  # type: ignore[attr-defined]
+        iid = _live_phase(ctx, "day2", DEAD)
+        reconcile_register_phase(ctx, iid, "day2")
+        key = f"{iid}:day2:1.1:submit:r1:ask"
+        with ctx.session() as session:  # the process died between the server's 250 and the ledger's mark
+            session.query(m.EmailRecord).filter_by(key=key).update({"status": "claimed", "sent_at": None})
+            session.commit()
+        ctx.clock.advance(timedelta(minutes=2))  # type: ignore[attr-defined]
+        assert take_over(ctx, carried_phases(ctx)[0], FRESH, reason="started afresh", claimed_before=ctx.clock.now())
+        reconcile_register_phase(ctx, iid, "day2")
+    finally:
+        controller.stop()
+    copies = [message_from_bytes(e.content) for e in collector.envelopes]
+    again = [c for c in copies if c[KEY_HEADER] == key]
+    assert len(copies) == 9 and len(again) == 2
+    assert again[0]["Message-ID"] == again[1]["Message-ID"]
+    assert _status(ctx, key) == "sent"
