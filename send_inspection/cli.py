@@ -279,19 +279,22 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         "%Y%m%d-%H%M%S")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     started = time.perf_counter()
+    summary = None
     if args.after_fieldwork:
         from send_inspection.rehearsal.after_fieldwork import rehearse_after_fieldwork
 
         report = rehearse_after_fieldwork(workdir, outcome=args.after_fieldwork)
-    elif args.fieldwork:
-        from send_inspection.rehearsal.fieldwork import rehearse_fieldwork
+    elif args.whole:
+        from send_inspection.rehearsal.whole_inspection import rehearse_whole_inspection
 
-        report = rehearse_fieldwork(workdir, notified_at=args.notified_at)
+        report, summary = rehearse_whole_inspection(workdir, outcome=args.whole)
     else:
         report = rehearse(workdir, notified_at=args.notified_at, behaviours=demo_behaviours())
     elapsed = time.perf_counter() - started
     for email in report.emails:
         print(f"{email.at}  {email.template:<24} {', '.join(email.recipients)[:90]}")
+    if summary is not None:
+        print("\n" + summary.describe())
     print(f"\n{len(report.emails)} emails, {len(report.answers)} answers; phases: {report.phases}; "
           f"virtual end {report.finished_at}; wall time {elapsed:.1f}s; outbox {workdir / 'outbox'}")
     return 0
@@ -468,8 +471,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rehearse", help="rehearse notification → day-5 upload on a virtual clock")
     p.add_argument("--notified-at", type=_parse_when, default=_parse_when("2023-06-26T09:00"))
     p.add_argument("--workdir")
-    p.add_argument("--fieldwork", action="store_true",
-                   help="rehearse fieldwork week 3 instead (40 slots, 10 requests, a red debrief, 5 KIT summaries)")
+    p.add_argument("--whole", type=int, choices=(1, 2, 3), metavar="OUTCOME",
+                   help="rehearse the whole inspection, notification to the published report, ending in this outcome "
+                        "(30 items, 6 children, 40 meetings, 10 requests; notified Mon 13 Nov 2023)")
     p.add_argument("--after-fieldwork", type=int, choices=(1, 2, 3),
                    help="rehearse feedback → draft → response → final report → publication for this outcome")
     p.set_defaults(func=cmd_rehearse)

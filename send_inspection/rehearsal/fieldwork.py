@@ -1,20 +1,15 @@
-"""Rehearse fieldwork week 3 on a virtual clock: 40 slots, 10 requests, a red debrief, five KIT summaries, bulletins."""
+"""The demo fieldwork week: 40 slots, a slot moved, 8 requests made in meetings, 2 asked in debriefs, a red one."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 
-from send_inspection.calendar import london_time, to_london
+from send_inspection.calendar import london_time
 from send_inspection.engine.additional_requests import record_request
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import ensure_phase, finish_phase
-from send_inspection.engine.setup import milestone_at, open_inspection
 from send_inspection.fieldwork.store import save_timetable
 from send_inspection.fieldwork.timetable import Slot
-from send_inspection.rehearsal.driver import RehearsalReport, World, rehearsal_context, report_of, run_world
-from send_inspection.rehearsal.staff import Behaviour
 
 # Heads of service who meet the inspectors and debrief (first of each pair), in turn through the week.
 PAIRS = (("hos-send", "sm-performance"), ("hos-education", "hos-inclusion"), ("icb-commissioning", "icb-send-lead"),
@@ -66,29 +61,6 @@ def _moved(slots: list[Slot]) -> list[Slot]:
     return [replace(s, location="Demo House, Room 7 (moved)") if s.slot_id == CHANGED_SLOT else s for s in slots]
 
 
-def rehearse_fieldwork(workdir: Path, *, notified_at: datetime) -> RehearsalReport:
-    """Run week 3 of an inspection notified at `notified_at`: timetable, debriefs, requests, KIT; report it."""
-    explains_all = frozenset(f"request-{n}" for n in range(1, 30))
-    ctx, staff = rehearsal_context(workdir, notified_at=notified_at,
-                                   behaviours={"hos-inclusion": Behaviour(explains=explains_all)})
-    staff.red_debriefs, staff.documents_in = {RED_SLOT}, dict(DOCUMENT_SLOTS)
-    iid = open_inspection(ctx, notified_at, mode="rehearsal")
-    finish_phase(ctx, iid, "notification", reason="not rehearsed here")
-    monday = to_london(milestone_at(ctx, iid, "onsite_start")).date()
-    start = london_time(monday, time(7, 30))
-    ctx.clock.set(start)  # type: ignore[attr-defined]
-    slots = week3_timetable(monday)
-    save_timetable(ctx, iid, slots)
-    ensure_phase(ctx, iid, "bulletin")  # started on notification day in a whole inspection
-    events = fieldwork_events(ctx, iid, monday=monday, slots=slots)
-    # The week ends with Friday's KIT summary; after it the report phase waits for the draft report.
-    end = london_time(monday + timedelta(days=4), time(18, 0))
-    world = World(ctx=ctx, staff=staff, inspection_id=iid, links_at=start, end=end,
-                  links_given=True, events=events)
-    run_world(world, notified_at=notified_at, start_with_notification=False)
-    return report_of(ctx, iid, staff)
-
-
 def fieldwork_events(ctx: EngineContext, iid: str, *, monday: date,
                      slots: list[Slot]) -> list[tuple[datetime, Callable[[], int]]]:
     """Return the week's scripted happenings: the timetable change on Tuesday and the inspectors' requests."""
@@ -98,10 +70,6 @@ def fieldwork_events(ctx: EngineContext, iid: str, *, monday: date,
     for d, at, hos, asked in REQUESTS:
         events.append((london_time(monday + timedelta(days=d), at), _asker(ctx, iid, hos, asked)))
     return events
-
-
-def _email(ctx: EngineContext, person_id: str) -> str:
-    return ctx.config.partnership.person(person_id).email
 
 
 def _change(ctx: EngineContext, iid: str, slots: list[Slot]) -> int:
