@@ -69,39 +69,56 @@ def prefect_answers(api_url: str) -> bool:
         return False
 
 
+def prefect_gone(api_url: str) -> bool:
+    """Say whether nothing listens at `api_url` (a server that is only slow or busy is not gone)."""
+    try:
+        httpx.get(f"{api_url}/health", timeout=5)
+    except httpx.ConnectError:
+        return True
+    except httpx.HTTPError:
+        return False
+    return False
+
+
 def serve_through_server_restarts(*, every: float = 2.0, misses: int = 3) -> None:
     """Serve the deployments; after the Prefect server was gone a while, start this worker afresh once it answers.
 
     Prefect's runner does not survive its server going away: it gives up polling (and may exit or hang). A
     restart of the server (an upgrade, a reboot in the wrong order) must not leave the inspection without a worker,
-    so a watchdog asks the server's health every `every` seconds; after `misses` unanswered checks in a row it says
-    the server is gone, and once the server answers again it replaces this process with a fresh worker (same
-    process id, same log). The phases waiting meanwhile are suspended in the server, so they wait through it.
+    so a watchdog asks the server's health every `every` seconds; after `misses` refused connections in a row it
+    says the server is gone (a slow or busy server is not), and once the server answers again it replaces this
+    process with a fresh worker (same process id, same log). The phases waiting meanwhile are suspended in the
+    server, so they wait through it.
     """
     api_url = os.environ["PREFECT_API_URL"]
     threading.Thread(target=_watch_server, args=(api_url,), kwargs={"every": every, "misses": misses},
                      name="prefect-server-watchdog", daemon=True).start()
     try:
         serve_deployments()
-    except Exception:
-        if prefect_answers(api_url):
-            raise
-    while True:  # the runner stopped because the server is gone: the watchdog starts a fresh worker when it is back
+        return
+    except Exception as exc:  # the runner gave up (its server gone or failing): serve afresh, never in a hot loop
+        print(f"the worker stopped serving ({type(exc).__name__}: {exc}); it starts afresh once the Prefect server "
+              f"answers", file=sys.stderr, flush=True)
+    time.sleep(every * misses)
+    while not prefect_answers(api_url):
         time.sleep(every)
+    _start_afresh()
 
 
 def _watch_server(api_url: str, *, every: float, misses: int) -> None:
     missed = 0
     while True:
         time.sleep(every)
-        if not prefect_answers(api_url):
-            missed += 1
+        if missed < misses:
+            missed = missed + 1 if prefect_gone(api_url) else 0
             if missed == misses:
                 print(f"the Prefect server at {api_url} stopped answering; the worker starts afresh as soon as it "
                       f"answers again", file=sys.stderr, flush=True)
-            continue
-        if missed >= misses:
-            print("the Prefect server answers again: starting the worker afresh", file=sys.stderr, flush=True)
-            sys.stdout.flush()
-            os.execv(sys.executable, [sys.executable, "-m", "send_inspection.cli", "worker"])
-        missed = 0
+        elif prefect_answers(api_url):
+            _start_afresh()
+
+
+def _start_afresh() -> None:
+    print("the Prefect server answers: starting the worker afresh", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "send_inspection.cli", "worker"])

@@ -163,12 +163,22 @@ class LiveStack:
             self.smtp.stop()
             self.smtp = None
 
+    def api(self, method: str, path: str, *, json: object = None, tries: int = 20) -> Any:
+        """Call the Prefect API and return its JSON; a 503 (SQLite busy under load) is tried again, as Prefect does."""
+        for _ in range(tries - 1):
+            response = httpx.request(method, f"{self.api_url}{path}", json=json, timeout=10)
+            if response.status_code != 503:
+                break
+            time.sleep(0.5)
+        else:
+            response = httpx.request(method, f"{self.api_url}{path}", json=json, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
     def tick(self) -> dict:
         """Run the ticker now (as its every-minute schedule would) and return its finished flow run."""
-        deployment = httpx.get(f"{self.api_url}/deployments/name/ticker/send-inspection", timeout=10).json()
-        created = httpx.post(f"{self.api_url}/deployments/{deployment['id']}/create_flow_run", json={}, timeout=10)
-        created.raise_for_status()
-        run_id = created.json()["id"]
+        deployment = self.api("GET", "/deployments/name/ticker/send-inspection")
+        run_id = self.api("POST", f"/deployments/{deployment['id']}/create_flow_run", json={})["id"]
         self.wait_for(lambda: self.flow_run(run_id)["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED"),
                       seconds=90, what="the ticker run")
         return self.flow_run(run_id)
@@ -262,15 +272,11 @@ class LiveStack:
 
     def flow_run(self, flow_run_id: str) -> dict:
         """Return a flow run as the Prefect API gives it."""
-        response = httpx.get(f"{self.api_url}/flow_runs/{flow_run_id}", timeout=10)
-        response.raise_for_status()
-        return response.json()
+        return self.api("GET", f"/flow_runs/{flow_run_id}")
 
     def deployment_count(self) -> int:
         """Return how many deployments the Prefect server knows."""
-        response = httpx.post(f"{self.api_url}/deployments/filter", json={}, timeout=10)
-        response.raise_for_status()
-        return len(response.json())
+        return len(self.api("POST", "/deployments/filter", json={}))
 
     def runner_polling(self, *, since: int = 0) -> bool:
         """Return whether the worker has said it is serving (in its log after offset `since`)."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 
 from tests.live.stack import LEASE_SECONDS, LiveStack
@@ -68,9 +67,7 @@ def decisions(stack: LiveStack) -> list[tuple]:
 
 def prefect(stack: LiveStack, what: str, body: dict) -> list[dict]:
     """Return what the Prefect API's /<what>/filter gives for `body`."""
-    response = httpx.post(f"{stack.api_url}/{what}/filter", json=body, timeout=10)
-    response.raise_for_status()
-    return response.json()
+    return stack.api("POST", f"/{what}/filter", json=body)
 
 
 def when(text: str) -> datetime:
