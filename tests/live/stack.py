@@ -113,6 +113,18 @@ class LiveStack:
         assert done.returncode == 0, f"send-inspection {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
         return done.stdout
 
+    def prefect(self, *args: str, cwd: Path | None = None, timeout: float = 300) -> str:
+        """Run the `prefect` command line against the stack's server and return what it printed."""
+        done = subprocess.run([sys.executable, "-m", "prefect", *args], env=self.env, cwd=cwd, capture_output=True,
+                              text=True, timeout=timeout, check=False)
+        assert done.returncode == 0, f"prefect {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    def pool_workers(self) -> list[dict]:
+        """Return the workers the server has heard from on the stack's work pool."""
+        response = httpx.post(f"{self.api_url}/work_pools/{POOL}/workers/filter", json={}, timeout=10)
+        return response.json() if response.status_code == 200 else []
+
     def start_worker(self) -> None:
         """Start the worker that serves the phase deployments and the ticker."""
         seen = len(self.log("worker"))
@@ -324,11 +336,8 @@ class LiveStack:
                              config=load_child_data_config(default_config_dir())))
 
 
-def start_stack(root: Path, *, mail: str = "smtp") -> LiveStack:
-    """Start an SMTP server, a Prefect server on SQLite, the web app and the worker, all on free ports.
-
-    With mail="outbox" the product writes to its local outbox instead of the SMTP server.
-    """
+def _stack(root: Path, *, mail: str, product_db: str | None = None, prefect_db: str | None = None) -> LiveStack:
+    """Return a stack's settings on free loopback ports (nothing started yet)."""
     root.mkdir(parents=True, exist_ok=True)
     smtp_port, api_port, web_port = free_port(), free_port(), free_port()
     home = root / "home"
@@ -341,7 +350,7 @@ def start_stack(root: Path, *, mail: str = "smtp") -> LiveStack:
         # The tests restart the worker, which replaces the ticker's future runs: schedule them again within seconds.
         "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "10",
         "SEND_INSPECTION_HOME": str(home),
-        "SEND_INSPECTION_DB_URL": f"sqlite:///{home / 'send_inspection.db'}",
+        "SEND_INSPECTION_DB_URL": product_db or f"sqlite:///{home / 'send_inspection.db'}",
         "SEND_INSPECTION_MAIL": mail,
         "SEND_INSPECTION_SMTP_HOST": "127.0.0.1",
         "SEND_INSPECTION_SMTP_PORT": str(smtp_port),
@@ -349,14 +358,54 @@ def start_stack(root: Path, *, mail: str = "smtp") -> LiveStack:
         "SEND_INSPECTION_PHASE_LEASE": str(LEASE_SECONDS),
         "SEND_INSPECTION_MAIL_RETRY_DELAYS": MAIL_RETRY_DELAYS,
     }
-    stack = LiveStack(root=root, env=env, api_url=env["PREFECT_API_URL"], web_url=f"http://127.0.0.1:{web_port}",
-                      mail=LiveMail(), smtp_port=smtp_port, outbox=home / "outbox" if mail == "outbox" else None)
+    if prefect_db:
+        env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_db
+    return LiveStack(root=root, env=env, api_url=env["PREFECT_API_URL"], web_url=f"http://127.0.0.1:{web_port}",
+                     mail=LiveMail(), smtp_port=smtp_port, outbox=home / "outbox" if mail == "outbox" else None)
+
+
+def start_stack(root: Path, *, mail: str = "smtp") -> LiveStack:
+    """Start an SMTP server, a Prefect server on SQLite, the web app and the worker, all on free ports.
+
+    With mail="outbox" the product writes to its local outbox instead of the SMTP server.
+    """
+    stack = _stack(root, mail=mail)
     stack.start_smtp()
     try:
         stack.start_server()
         stack.cli("migrate")
         stack.spawn("web", [sys.executable, "-m", "send_inspection.cli", "web"])  # starts while the worker does
         stack.start_worker()
+        stack.wait_for(lambda: httpx.get(f"{stack.web_url}/healthz", timeout=2).status_code == 200, seconds=60,
+                       what="the web app")
+    except BaseException:
+        stop_stack(stack)
+        raise
+    return stack
+
+
+POOL = "send-inspection"
+
+
+def start_pool_stack(root: Path, *, product_db: str, prefect_db: str, workers: int = 2) -> LiveStack:
+    """Start the production shape: Prefect server and product on PostgreSQL, `prefect deploy --all`, N pool workers.
+
+    The deployments come from the project's prefect.yaml, deployed from the project root; each worker is a
+    separate `prefect worker start --pool send-inspection` process.
+    """
+    stack = _stack(root, mail="smtp", product_db=product_db, prefect_db=prefect_db)
+    project = Path(__file__).resolve().parents[2]
+    stack.start_smtp()
+    try:
+        stack.start_server()
+        stack.cli("migrate")
+        stack.spawn("web", [sys.executable, "-m", "send_inspection.cli", "web"])
+        stack.prefect("work-pool", "create", POOL, "--type", "process")
+        stack.prefect("--no-prompt", "deploy", "--all", cwd=project)
+        for n in range(1, workers + 1):
+            stack.spawn(f"worker-{n}", [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL,
+                                        "--name", f"worker-{n}", "--type", "process"])
+        stack.wait_for(lambda: len(stack.pool_workers()) >= workers, seconds=120, what="the pool's workers")
         stack.wait_for(lambda: httpx.get(f"{stack.web_url}/healthz", timeout=2).status_code == 200, seconds=60,
                        what="the web app")
     except BaseException:

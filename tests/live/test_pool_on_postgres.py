@@ -1,0 +1,110 @@
+"""The production shape: Prefect server and product on PostgreSQL, prefect.yaml deployed, two pool workers.
+
+Runs in the PostgreSQL pass of scripts/test.sh (SEND_INSPECTION_TEST_DB_URL set by scripts/with-postgres.sh);
+skipped otherwise. The test makes two databases of its own on that server: one for the product, one for Prefect.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.live.stack import POOL, LiveStack, start_pool_stack, stop_stack
+
+pytestmark = pytest.mark.timeout(600)
+
+TEST_DB_URL = os.environ.get("SEND_INSPECTION_TEST_DB_URL", "")
+INSPECTION = "demo-county-2030-06-24"
+NOTIFIED = "2030-06-24T09:00"
+DAY2_ITEMS = ["child-level-data", "providers-settings", "1.1", "1.2", "1.3", "1.4", "1.5", "health-template"]
+LISTS = ["boards", "chief-executive-and-members", "extended-board", "all-childrens-services", "schools-forum-chairs"]
+
+
+def key(*parts: str) -> str:
+    """Return a ledger key of the test inspection."""
+    return ":".join((INSPECTION, *parts))
+
+
+def fresh_database(name: str) -> str:
+    """Create (or empty) database `name` on the test PostgreSQL server; return its psycopg URL."""
+    url = make_url(TEST_DB_URL)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    """Start the stack on PostgreSQL with two workers on the work pool, once for this module."""
+    if not TEST_DB_URL.startswith("postgresql"):
+        pytest.skip("needs PostgreSQL: run through scripts/with-postgres.sh (scripts/test.sh does)")
+    product = fresh_database("send_inspection_pool")
+    prefect = make_url(fresh_database("prefect_pool")).set(drivername="postgresql+asyncpg")
+    live = start_pool_stack(Path(tmp_path_factory.mktemp("pool")), product_db=product,
+                            prefect_db=prefect.render_as_string(hide_password=False), workers=2)
+    try:
+        yield live
+    finally:
+        stop_stack(live)
+
+
+def test_prefect_yaml_deploys_every_flow_to_the_pool_and_two_workers_poll_it(pool: LiveStack) -> None:
+    """`prefect deploy --all` from the project root makes every deployment on the pool; two workers are online."""
+    deployments = httpx.post(f"{pool.api_url}/deployments/filter", json={}, timeout=10).json()
+    assert len(deployments) >= 12
+    assert {d["work_pool_name"] for d in deployments} == {POOL}
+    assert {d["name"] for d in deployments} == {"send-inspection"}
+    workers = pool.pool_workers()
+    assert sorted(w["name"] for w in workers) == ["worker-1", "worker-2"]
+    assert all(w["status"] == "ONLINE" for w in workers)
+
+
+def test_an_inspection_runs_through_the_pool_on_postgresql(pool: LiveStack) -> None:
+    """Day 1 and day 2 run on the pool's workers, send once each, suspend, and a decision wakes day 2 again."""
+    pool.cli("start", "--notified-at", NOTIFIED)
+
+    def day2_suspended() -> bool:
+        status, run, _ = pool.phase(INSPECTION, "day2")
+        return status == "waiting" and run is not None and pool.suspended_with(run) is not None
+
+    pool.wait_for(lambda: pool.phase(INSPECTION, "notification")[0] == "waiting" and day2_suspended(),
+                  seconds=240, what="both phases waiting on the pool")
+    expected = {key("notification", "list", name) for name in LISTS} | {key("notification", "core-group-meeting")}
+    expected |= {key("day2", ref, "submit", "r1", "ask") for ref in DAY2_ITEMS}
+    assert expected <= set(pool.received_keys())
+    assert [k for k, n in pool.received_keys().items() if n > 1] == []
+
+    day2 = pool.flow_run(pool.phase(INSPECTION, "day2")[1])
+    assert day2["work_pool_name"] == POOL and day2["state"]["name"] == "Suspended"
+
+    response = pool.answer(pool.token_for(key("day2", "1.1", "submit", "r1", "ask")), "submitted")
+    assert response.status_code == 200, response.text[:300]
+    asked = key("day2", "1.1", "approve", "r1", "ask")
+    pool.wait_for(lambda: asked in pool.received_keys(), seconds=180, what="the accountable lead's ask")
+    assert pool.message(asked).to == ("samantha.cole-brierley@demo-county.example",)
+    pool.wait_for(day2_suspended, seconds=120, what="day 2 to wait again")
+
+    # Both stores are PostgreSQL: the product's rows and Prefect's own flow runs.
+    assert pool.db_url.startswith("postgresql")
+    assert pool.query("select count(*) from decisions")[0][0] == 1
+    prefect_db = make_url(pool.env["PREFECT_API_DATABASE_CONNECTION_URL"]).set(drivername="postgresql+psycopg")
+    engine = create_engine(prefect_db)
+    try:
+        with engine.connect() as conn:
+            on_pool = text("select count(*) from flow_run r join work_queue q on q.id = r.work_queue_id "
+                           "join work_pool p on p.id = q.work_pool_id where p.name = :p")
+            runs = conn.execute(on_pool, {"p": POOL}).scalar()
+    finally:
+        engine.dispose()
+    assert runs >= 3  # day 1, day 2 and the staff bulletin at least (and the ticker's runs)
