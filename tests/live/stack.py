@@ -370,18 +370,7 @@ def start_stack(root: Path, *, mail: str = "smtp") -> LiveStack:
     With mail="outbox" the product writes to its local outbox instead of the SMTP server.
     """
     stack = _stack(root, mail=mail)
-    stack.start_smtp()
-    try:
-        stack.start_server()
-        stack.cli("migrate")
-        stack.spawn("web", [sys.executable, "-m", "send_inspection.cli", "web"])  # starts while the worker does
-        stack.start_worker()
-        stack.wait_for(lambda: httpx.get(f"{stack.web_url}/healthz", timeout=2).status_code == 200, seconds=60,
-                       what="the web app")
-    except BaseException:
-        stop_stack(stack)
-        raise
-    return stack
+    return _start(stack, workers=stack.start_worker)
 
 
 POOL = "send-inspection"
@@ -395,17 +384,26 @@ def start_pool_stack(root: Path, *, product_db: str, prefect_db: str, workers: i
     """
     stack = _stack(root, mail="smtp", product_db=product_db, prefect_db=prefect_db)
     project = Path(__file__).resolve().parents[2]
-    stack.start_smtp()
-    try:
-        stack.start_server()
-        stack.cli("migrate")
-        stack.spawn("web", [sys.executable, "-m", "send_inspection.cli", "web"])
+
+    def pool_workers() -> None:
         stack.prefect("work-pool", "create", POOL, "--type", "process")
         stack.prefect("--no-prompt", "deploy", "--all", cwd=project)
         for n in range(1, workers + 1):
             stack.spawn(f"worker-{n}", [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL,
                                         "--name", f"worker-{n}", "--type", "process"])
         stack.wait_for(lambda: len(stack.pool_workers()) >= workers, seconds=120, what="the pool's workers")
+
+    return _start(stack, workers=pool_workers)
+
+
+def _start(stack: LiveStack, *, workers: Callable[[], None]) -> LiveStack:
+    """Start SMTP, the Prefect server, the schema, the web app and then `workers`; stop them all on a failure."""
+    stack.start_smtp()
+    try:
+        stack.start_server()
+        stack.cli("migrate")
+        stack.spawn("web", [sys.executable, "-m", "send_inspection.cli", "web"])  # starts while the workers do
+        workers()
         stack.wait_for(lambda: httpx.get(f"{stack.web_url}/healthz", timeout=2).status_code == 200, seconds=60,
                        what="the web app")
     except BaseException:
