@@ -29,6 +29,10 @@ from send_inspection.mail.outbox import OutboxTransport  # noqa: E402
 
 NOTIFIED = datetime(2023, 6, 26, 9, 0, tzinfo=LONDON)
 
+# The `server` fixture: the local EWS endpoint that the real exchangelib client talks to (a module testing another
+# server defines its own `server`).
+pytest_plugins = ["tests.mail.ews_server"]
+
 
 @pytest.fixture(scope="session")
 def demo_config() -> PartnershipConfig:

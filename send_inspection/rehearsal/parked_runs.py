@@ -40,11 +40,6 @@ class ParkedRuns:
         self._runs: dict[tuple[str, str], _Run] = {}
         self._local = threading.local()
 
-    def is_parked(self, inspection_id: str, phase: str) -> bool:
-        """Say whether the phase has a live run parked in a wait."""
-        run = self._runs.get((inspection_id, phase))
-        return run is not None and not run.ended
-
     def run(self, key: tuple[str, str], flow: Callable[..., Any], *, params: dict[str, Any]) -> None:
         """Resume the parked run of phase `key` (inspection id, phase), or start its flow on a new thread.
 

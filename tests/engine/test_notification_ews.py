@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from exchangelib.protocol import close_connections
 from sqlalchemy import select
 
 from send_inspection.clock import VirtualClock
@@ -42,14 +40,6 @@ CORE_GROUP = ["samantha.cole-brierley@demo-county.example", "margaret.quinlan@de
 FAMILIES = [f"parent.carer.{i:04d}@demo-county.example" for i in range(1_000)]
 LINKS = SurveyLinks(children_young_people="https://surveys.example/cyp", parents_carers="https://surveys.example/pc",
                     practitioners="https://surveys.example/pr")
-
-
-@pytest.fixture
-def server() -> Iterator[EwsServer]:
-    """Run the local EWS endpoint; drop exchangelib's cached connections to it afterwards."""
-    with EwsServer() as ews:
-        yield ews
-    close_connections()
 
 
 def ews_context(tmp_path: Path, config: PartnershipConfig, clock: VirtualClock, server: EwsServer) -> EngineContext:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from exchangelib.protocol import close_connections
 from sqlalchemy import select
 
 from send_inspection.calendar import LONDON
@@ -39,14 +37,6 @@ def slot(slot_id: str, start: datetime) -> Slot:
     return Slot(slot_id=slot_id, kind="leaders-meeting", title=f"Meeting {slot_id} with SEND leaders", start=start,
                 end=start + timedelta(hours=1), location="Demo House, Room 2", attendees=("hos-send", "dir-inclusion"),
                 debriefer="hos-send", focus="Joint commissioning")
-
-
-@pytest.fixture
-def server() -> Iterator[EwsServer]:
-    """Run the local EWS endpoint; drop exchangelib's cached connections to it afterwards."""
-    with EwsServer() as ews:
-        yield ews
-    close_connections()
 
 
 @pytest.fixture

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from exchangelib.protocol import close_connections
 
 from send_inspection.calendar import LONDON
 from send_inspection.engine.context import EngineContext
@@ -22,20 +20,6 @@ LANO = ("head-improvement", "Nadia Pemberton", "nadia.pemberton@demo-county.exam
 HOS = ("hos-send", "Catherine Lowther", "catherine.lowther@demo-county.example")
 COORDINATOR = ("inspection-coordinator", "Leah Marchetti", "leah.marchetti@demo-county.example")
 MONDAY = datetime(2023, 7, 3, 10, 0, tzinfo=LONDON)  # week 2 of the demo inspection
-
-
-@pytest.fixture(autouse=True)
-def fresh_protocols() -> Iterator[None]:
-    """Drop exchangelib's cached connections after each test, so no test reuses another's server."""
-    yield
-    close_connections()
-
-
-@pytest.fixture
-def server() -> Iterator[EwsServer]:
-    """Run the local EWS endpoint for the duration of a test."""
-    with EwsServer() as ews:
-        yield ews
 
 
 @pytest.fixture

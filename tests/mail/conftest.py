@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from send_inspection.db.session import engine_for
 from tests.conftest import fresh_database
-from tests.mail.ews_server import EwsServer
 
 
 @pytest.fixture(autouse=True)
@@ -19,13 +18,6 @@ def fresh_protocols() -> Iterator[None]:
     """Drop exchangelib's cached connections after each test, so no test reuses another's server."""
     yield
     close_connections()
-
-
-@pytest.fixture
-def server() -> Iterator[EwsServer]:
-    """Run the local EWS endpoint for the duration of a test (modules for other servers define their own)."""
-    with EwsServer() as ews:
-        yield ews
 
 
 @pytest.fixture

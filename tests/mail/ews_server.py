@@ -15,13 +15,16 @@ import itertools
 import json
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
+
+import pytest
+from exchangelib.protocol import close_connections
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 M = "http://schemas.microsoft.com/exchange/services/2006/messages"
@@ -766,3 +769,11 @@ class EwsServer:
                 self.wfile.write(payload)
 
         return Handler
+
+
+@pytest.fixture
+def server() -> Iterator[EwsServer]:
+    """Run the local EWS endpoint for a test; drop exchangelib's cached connections to it afterwards."""
+    with EwsServer() as ews:
+        yield ews
+    close_connections()
