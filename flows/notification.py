@@ -7,6 +7,7 @@ from datetime import datetime
 from prefect import flow
 
 from flows.naming import phase_run_name
+from flows.register_phase import reconcile_trying_mail_again
 from send_inspection.calendar import LONDON
 from send_inspection.runtime import current_runtime
 from tasks.inspection_tasks import (
@@ -34,7 +35,9 @@ def notification(notified_at: datetime, inspection_id: str | None = None, kind: 
     inspection_id = open_inspection_task(notified_at, inspection_id, kind)
     claim_phase_task(inspection_id, "notification")
     while True:
-        result = send_notifications_task(inspection_id)
+        # Mail that fails in a way that may pass is tried again and shown to operators, as in every phase.
+        result, retry_at = reconcile_trying_mail_again(inspection_id, "notification",
+                                                       reconcile=lambda: send_notifications_task(inspection_id))
         start_phase_task(inspection_id, "day2")
         # Day 5 starts when day 2 is done, and at the day-2 deadline at the latest (the ticker launches it then).
         start_phase_task(inspection_id, "day5", "annex_a_initial_due")
@@ -44,10 +47,12 @@ def notification(notified_at: datetime, inspection_id: str | None = None, kind: 
             if links is None:
                 return "waiting for the survey links"
             # A large list goes in batches over hours or days: the pass sends what is due and says when to go on.
-            result = send_surveys_task(inspection_id, links)
+            result, retry_at = reconcile_trying_mail_again(
+                inspection_id, "notification", reconcile=lambda links=links: send_surveys_task(inspection_id, links))
             if result.done:
                 finish_phase_task(inspection_id, "notification", result.reason)
                 return "done"
         # Mail that could not go yet, or survey batches still to come: wait without a process, then go again.
-        if not rt.waiter.wait(inspection_id, "notification", reason=result.reason, next_wake_at=result.next_wake_at):
+        wake_at = min((t for t in (result.next_wake_at, retry_at) if t is not None), default=None)
+        if not rt.waiter.wait(inspection_id, "notification", reason=result.reason, next_wake_at=wake_at):
             return result.reason
