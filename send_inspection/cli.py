@@ -187,8 +187,8 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 def cmd_library(args: argparse.Namespace) -> int:
     """Load evidence into the library in advance (a new version when the content changed), or list what it holds."""
     from send_inspection.evidence.library import LibraryRefused, add_to_library, library_versions
+    from send_inspection.files.storage import UploadRefused
     from send_inspection.live import build_context
-    from send_inspection.web.uploads import UploadRefused
 
     ctx = build_context(load_settings())
     if args.action == "add":

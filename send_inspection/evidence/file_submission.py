@@ -8,7 +8,7 @@ from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import SubmissionData, latest_submission
 from send_inspection.evidence.document_checks import check_document, check_links_reachable
 from send_inspection.evidence.library import add_to_library
-from send_inspection.web.uploads import store_upload
+from send_inspection.files.storage import store_upload
 
 
 def file_submission(ctx: EngineContext, item: m.RegisterItem, name: str, data: bytes, *,

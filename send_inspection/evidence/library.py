@@ -16,7 +16,7 @@ from send_inspection.calendar import to_london
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.evidence.document_checks import check_document
-from send_inspection.web.uploads import store_upload
+from send_inspection.files.storage import store_upload
 
 
 class LibraryRefused(ValueError):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.web.uploads import store_upload
+from send_inspection.files.storage import store_upload
 
 KINDS = ("draft", "response-docx", "response-xlsx", "final")
 

@@ -11,9 +11,9 @@ from send_inspection.config.models import ReportPartner
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import DecisionRefused
+from send_inspection.files.storage import MAX_UPLOAD_BYTES
 from send_inspection.report.comments import FIELDS, CommentRefused, parse_comment_rows
 from send_inspection.report.documents import keep_document
-from send_inspection.web.uploads import MAX_UPLOAD_BYTES
 
 COMMENT_ROWS = 8  # rows on the comments form; a reviewer with more sends them in a second round of rows
 COMMENT_FIELDS = tuple(f"{field}_{n}" for n in range(1, COMMENT_ROWS + 1) for field in FIELDS)

@@ -33,6 +33,7 @@ from send_inspection.evidence.file_submission import check_submission_links, fil
 from send_inspection.evidence.library import latest_in_library
 from send_inspection.fieldwork.debrief_form import FIELDS as DEBRIEF_FIELDS
 from send_inspection.fieldwork.debrief_form import parse_debrief, record_debrief
+from send_inspection.files.storage import MAX_UPLOAD_BYTES, UploadRefused
 from send_inspection.report.documents import KINDS, open_document
 from send_inspection.report.web_steps import COMMENT_ROWS, REPORT_FIELDS, partner_for, report_step
 from send_inspection.runtime import Waker
@@ -41,7 +42,6 @@ from send_inspection.web.case_fields import IDENTIFY_FIELDS, requested_slot
 from send_inspection.web.child_data_upload import data_fields, data_submission
 from send_inspection.web.outbox_pages import outbox_router
 from send_inspection.web.templating import web_templates
-from send_inspection.web.uploads import MAX_UPLOAD_BYTES, UploadRefused
 
 log = logging.getLogger(__name__)
 

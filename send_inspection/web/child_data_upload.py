@@ -20,7 +20,7 @@ from send_inspection.childdata.codes import LIST_TITLES, ListKind
 from send_inspection.childdata.items import DATA_ITEMS, SUMMARY_FILE, data_folder
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import DecisionRefused, SubmissionData
-from send_inspection.web.uploads import MAX_UPLOAD_BYTES, store_upload
+from send_inspection.files.storage import MAX_UPLOAD_BYTES, store_upload
 
 DATA_TYPES = (".csv", ".xlsx", ".ods")
 

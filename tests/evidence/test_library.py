@@ -11,8 +11,8 @@ from sqlalchemy import select
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.evidence.library import LibraryRefused, add_to_library, latest_in_library, library_versions
+from send_inspection.files.storage import UploadRefused
 from send_inspection.web.app import LIBRARY_OUTCOME, create_app
-from send_inspection.web.uploads import UploadRefused
 from tests.web.test_sign_off import item_state, link_for, submit_form
 
 V1 = b"%PDF-1.7 Demo County SEND strategy, version 1"

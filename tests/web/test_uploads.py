@@ -13,8 +13,8 @@ from sqlalchemy import select
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.register_phase import reconcile_register_phase
+from send_inspection.files.storage import MAX_UPLOAD_BYTES, UploadRefused, safe_filename, store_upload
 from send_inspection.web.app import create_app
-from send_inspection.web.uploads import MAX_UPLOAD_BYTES, UploadRefused, safe_filename, store_upload
 from tests.helpers import free_port
 from tests.web.test_sign_off import count, item_state, link_for, submit_form
 

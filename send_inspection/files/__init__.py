@@ -1,0 +1,1 @@
+"""Files people hand in: limits, safe names and where they are kept."""
