@@ -264,6 +264,40 @@ class ParentCarerForum(Strict):
     _address = field_validator("address")(classmethod(lambda cls, v: _check_email(v)))
 
 
+_HOST = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+
+
+class LinkChecks(Strict):
+    """Whether the links in submitted evidence are tried from the server, and which intranet hosts may be.
+
+    Links are tried only on the public internet unless a host is listed here: a link is text a submitter wrote,
+    and trying it inside the council's network would tell an outsider what listens there. Turning checks off,
+    or listing hosts, needs its reason written down.
+    """
+
+    check: bool = True
+    # Intranet host names (exact, or '*.' and a domain for every host under it) whose links are tried although
+    # they resolve to private addresses; never link-local, unspecified or multicast ones.
+    intranet_hosts: list[str] = Field(default_factory=list)
+    reason: str = ""
+
+    @field_validator("intranet_hosts")
+    @classmethod
+    def _hosts(cls, values: list[str]) -> list[str]:
+        hosts = [v.strip().lower().rstrip(".") for v in values]
+        for given, host in zip(values, hosts, strict=True):
+            if not _HOST.match(host):
+                raise ValueError(f"{given!r} is not a host name like 'intranet.demo-county.example' or "
+                                 "'*.demo-county.example'")
+        return hosts
+
+    @model_validator(mode="after")
+    def _reasoned(self) -> LinkChecks:
+        if (not self.check or self.intranet_hosts) and not self.reason.strip():
+            raise ValueError("say why in 'reason': link checks are turned off or intranet hosts are listed")
+        return self
+
+
 class Partnership(Strict):
     """The contents of partnership.yaml."""
 
@@ -285,6 +319,8 @@ class Partnership(Strict):
     parent_carer_forum: ParentCarerForum | None = None
     # Who updates the strategic plan after the report and drafts any priority action plan (a person id).
     improvement_lead: str | None = None
+    # Whether the links in submitted evidence are tried, and which intranet hosts may be (with the reason).
+    link_checks: LinkChecks = Field(default_factory=LinkChecks)
 
     @model_validator(mode="after")
     def _references(self) -> Partnership:

@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import BackgroundTasks, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from send_inspection.calendar import to_london
@@ -269,8 +270,9 @@ async def _submission(ctx: EngineContext, form: FormData, item: m.RegisterItem, 
     link = str(form.get("link_url") or "").strip()
     if isinstance(upload, UploadFile) and upload.filename:
         data = await upload.read(MAX_UPLOAD_BYTES + 1)  # never more than the limit in memory
-        return file_submission(ctx, item, upload.filename, data, checklist=checklist,
-                               submitted_by=token.person_key)
+        # Off the event loop: storing and checking the file must never hold up anyone else's page.
+        return await run_in_threadpool(file_submission, ctx, item, upload.filename, data, checklist=checklist,
+                                       submitted_by=token.person_key)
     if link:
         if not link.startswith(("https://", "http://")):
             raise DecisionRefused("the hyperlink must start with https:// or http://", field="link_url")
