@@ -92,3 +92,35 @@ def test_pdf_date_title_and_links(tmp_path: Path) -> None:
     report = check_document(pdf, today=TODAY)
     assert (report.dated, report.stale, report.marked_draft) == ("2021-03-01", True, True)
     assert report.links == {"https://intranet.demo-county.example/x": "not checked"}
+
+
+def with_core(path: Path, core: str) -> Path:
+    """Rewrite a .docx with `core` as its docProps/core.xml, every other part as it was."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    parts["docProps/core.xml"] = core.encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    return path
+
+
+CORE = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+        'xmlns:terms="http://purl.org/dc/terms/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        '<dc:title>SEND strategy</dc:title>'
+        '<dcterms:created xsi:type="dcterms:W3CDTF">2019-02-11T09:00:00Z</dcterms:created>{modified}'
+        '</cp:coreProperties>')
+
+
+def test_the_date_is_when_the_document_was_last_saved_not_its_template(tmp_path: Path) -> None:
+    """dcterms:modified is the date, whatever prefix the writer gave it; a template's created date never is."""
+    saved = with_core(make_docx(tmp_path / "s.docx", modified=datetime(2023, 6, 1)), CORE.format(
+        modified='<terms:modified xsi:type="terms:W3CDTF">2023-05-30T16:12:00Z</terms:modified>'))
+    report = check_document(saved, today=TODAY)
+    assert (report.dated, report.stale) == ("2023-05-30", False)
+    unsaved = with_core(make_docx(tmp_path / "t.docx", modified=datetime(2023, 6, 1)), CORE.format(modified=""))
+    assert check_document(unsaved, today=TODAY).dated is None
