@@ -42,19 +42,11 @@ from send_inspection.tokens import TokenStatus, check_token
 from send_inspection.web.case_fields import IDENTIFY_FIELDS, requested_slot
 from send_inspection.web.child_data_upload import data_fields, data_submission
 from send_inspection.web.outbox_pages import outbox_router
+from send_inspection.web.security_headers import add_security_headers
 from send_inspection.web.templating import web_templates
 
 log = logging.getLogger(__name__)
 
-SECURITY_HEADERS = {
-    # Personal links must not leak through the Referer header or caches.
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-    "X-Robots-Tag": "noindex, nofollow",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-src 'self'; "
-    "script-src 'none'; form-action 'self'",
-}
 PROBLEMS = {
     TokenStatus.UNKNOWN: (404, "This link is not recognised",
                           "The link may have been copied incompletely or changed. Nothing has been recorded. "
@@ -94,13 +86,14 @@ LIBRARY_OUTCOME = "library"
 def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Path | None = None) -> FastAPI:
     """Build the web app around an engine context; `waker` resumes the waiting phase after a decision."""
     app = FastAPI(title="SEND inspection sign-off", docs_url=None, redoc_url=None, openapi_url=None)
+    add_security_headers(app, base_url=ctx.base_url)
     templates = web_templates()
     if outbox_dir is not None:
         app.include_router(outbox_router(outbox_dir, templates))
 
     def page(name: str, status: int = 200, **context) -> HTMLResponse:  # noqa: ANN003
         html = templates.get_template(name).render(**context)
-        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+        return HTMLResponse(html, status_code=status)
 
     def problem(status: TokenStatus | None, *, code: int = 409, title: str = "", detail: str = "") -> HTMLResponse:
         if status is not None:
@@ -181,7 +174,7 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             submission = latest_submission(session, token.item_id)
         if submission is None or not submission.stored_path:
             return problem(None, code=404, title="No file", detail="No file was submitted for this item.")
-        return FileResponse(submission.stored_path, filename=submission.filename, headers=SECURITY_HEADERS)
+        return FileResponse(submission.stored_path, filename=submission.filename)
 
     @app.get("/a/{raw}/report/{kind}")
     def restricted(raw: str, kind: str, request: Request) -> Response:
@@ -198,7 +191,7 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             return problem(None, code=403, title="You cannot open this document",
                            detail="It is restricted to the people the partnership named, through their own links. "
                                   "This attempt has been recorded.")
-        return FileResponse(document.stored_path, filename=document.filename, headers=SECURITY_HEADERS)
+        return FileResponse(document.stored_path, filename=document.filename)
 
     @app.post("/a/{raw}", response_class=HTMLResponse)
     async def decide(raw: str, request: Request, background: BackgroundTasks) -> HTMLResponse:
