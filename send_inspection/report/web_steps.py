@@ -42,7 +42,7 @@ async def report_step(ctx: EngineContext, session: Session, form: FormData, item
     if token.step == "receive" and outcome == "received":
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
-            raise DecisionRefused("choose the report's file to upload (as the inspectorate sent it)")
+            raise DecisionRefused("choose the report's file to upload (as the inspectorate sent it)", field="file")
         kind = "draft" if item.ref == "draft-report" else "final"
         data = await upload.read(MAX_UPLOAD_BYTES + 1)
         document = keep_document(session, ctx, item.inspection_id, kind, filename=upload.filename, data=data,
@@ -54,7 +54,9 @@ async def report_step(ctx: EngineContext, session: Session, form: FormData, item
             comments = parse_comment_rows(rows, partner=_partner_of(ctx, item), reviewer=token.person_key,
                                           submitted_at=now)
         except CommentRefused as exc:
-            raise DecisionRefused(str(exc)) from exc
+            refused = DecisionRefused(str(exc))
+            refused.fields = {f"{p.field}_{p.row}": str(p) for p in exc.problems if p.field in FIELDS}
+            raise refused from exc
         if not comments:
             raise DecisionRefused("type at least one comment, or press 'No comments on the draft'")
         for c in comments:
