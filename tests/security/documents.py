@@ -18,13 +18,16 @@ _TYPES = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.op
 _LETTERS = bytes.maketrans(bytes(range(256)), (b"abcdefghijklmnopqrstuvwxyz     " * 9)[:256])
 
 
-def word_package(path: Path, *, expanded: int, paragraph_bytes: int = MIB, varied: bool = False) -> Path:
+def word_package(path: Path, *, expanded: int, paragraph_bytes: int = MIB, varied: bool = False,
+                 text: bytes | None = None) -> Path:
     """Write a .docx whose document.xml expands to at least `expanded` bytes of text in paragraphs of that size.
 
-    The text is one letter repeated (a zip bomb: it compresses a thousand times over), or `varied` letters and
-    spaces that compress about as ordinary prose does.
+    The text is one letter repeated (a zip bomb: it compresses a thousand times over), `varied` letters and
+    spaces that compress less than prose does, or the `text` given, as every paragraph.
     """
-    text = random.Random(1).randbytes(paragraph_bytes).translate(_LETTERS) if varied else b"a" * paragraph_bytes
+    if text is None:
+        text = random.Random(1).randbytes(paragraph_bytes).translate(_LETTERS) if varied else b"a" * paragraph_bytes
+    path.parent.mkdir(parents=True, exist_ok=True)
     paragraph = b"<w:p><w:r><w:t>" + text + b"</w:t></w:r></w:p>"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1 if varied else 9) as package:
         package.writestr("[Content_Types].xml", _TYPES)
