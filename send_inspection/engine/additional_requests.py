@@ -144,11 +144,12 @@ def reconcile_request(ctx: EngineContext, inspection_id: str, number: int) -> Pa
     lano, hos = staff[roles.lano], staff[request.head_of_service]
     sent = 0
     key = f"{inspection_id}:{phase}:received"
+    # A reply to a request's notice, like one to its asks, goes to the evidence inbox that takes the request's mail.
     with mail.guard(key):
         sent += send_notice(ctx, inspection_id, key, "request_received", to=[lano.email, hos.email], now=now,
                             sender_inbox="evidence", cc=[ctx.config.partnership.inboxes.evidence.address],
-                            request=request, due=when(request.due_at), lano_name=lano.name,
-                        hos_name=hos.name)
+                            reply_inbox="evidence", request=request, due=when(request.due_at), lano_name=lano.name,
+                            hos_name=hos.name)
     chased, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
     sent += chased
     finished = all(s.outcome is not None for s in statuses)
@@ -157,7 +158,7 @@ def reconcile_request(ctx: EngineContext, inspection_id: str, number: int) -> Pa
         to = [staff[k].email for k in dict.fromkeys((roles.lano, roles.coordinator, request.accountable_lead))]
         with mail.guard(key):
             sent += send_notice(ctx, inspection_id, key, "request_late", to=to, now=now, sender_inbox="evidence",
-                                request=request, due=when(request.due_at), waiting=statuses)
+                                reply_inbox="evidence", request=request, due=when(request.due_at), waiting=statuses)
     elif not finished:
         wake_times.append(request.due_at)
     label = f"Additional evidence request {number}"

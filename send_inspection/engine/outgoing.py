@@ -117,12 +117,13 @@ def send_notice(
     now: datetime,
     sender_inbox: str,
     cc: Iterable[str] = (),
+    reply_inbox: str = "comms",
     **context: Any,
 ) -> int:
     """Send a notice (an email with no link to answer) once, however often this runs; return 1 if it went now."""
     return int(ctx.ledger.send_once(
         key, lambda: compose(ctx, template, key=key, sender_inbox=sender_inbox, to=list(dict.fromkeys(to)), cc=cc,
-                             **context),
+                             reply_inbox=reply_inbox, **context),
         inspection_id=inspection_id, template=template, now=now,
     ))
 
