@@ -352,6 +352,39 @@ def test_milestone_cycle_is_reported(broken: Path) -> None:
     )
 
 
+def test_escalation_circle_is_reported(broken: Path, demo: PartnershipConfig) -> None:
+    """Two people escalating to each other are reported once, at the first of them in the file, naming the circle."""
+    old = "    deputy: deputy-dcs\n"
+    line = edit(broken, "partnership.yaml", old, old + "    escalates_to: dir-inclusion\n") + 1
+    [problem] = problems_of(broken)
+    assert problem.file.endswith("partnership.yaml")
+    assert (problem.line, problem.field) == (line, f"people[{person_index(demo, 'dcs')}].escalates_to")
+    assert problem.message.startswith("escalation goes round in a circle: dcs -> dir-inclusion -> dcs; ")
+
+
+def test_chain_step_due_after_the_next_is_reported(broken: Path) -> None:
+    """The accountable review moved to day 3, after the director's check and the upload, is refused at its step."""
+    edit(broken, "timeline.yaml", 'accountable_review_initial_due: {day: 2, at: "10:00"}',
+         'accountable_review_initial_due: {day: 3, at: "10:00"}')
+    line = edit(broken, "timeline.yaml", "approve: accountable_review_initial_due",
+                "approve: accountable_review_initial_due")
+    [problem] = problems_of(broken)
+    assert problem.file.endswith("timeline.yaml")
+    assert (problem.line, problem.field) == (line, "chains.day2.approve")
+    assert problem.message.startswith(
+        "step approve (accountable_review_initial_due, day 3 10:00) is due after check (director_check_initial_due, "
+        "day 2 11:00) and upload (annex_a_initial_due, day 2 12:00): the steps submit -> approve -> check -> upload")
+
+
+def test_item_deadline_out_of_chain_order_is_reported(broken: Path, demo: PartnershipConfig) -> None:
+    """An item's own deadline that puts its step after the next step's is refused at that item's deadline."""
+    line = edit(broken, "register.yaml", "approve: health_template_due", "approve: tracked_case_agreement_due")
+    [problem] = problems_of(broken)
+    assert problem.file.endswith("register.yaml")
+    assert (problem.line, problem.field) == (line, f"items[{item_index(demo, 'health-template')}].deadlines.approve")
+    assert "step approve (tracked_case_agreement_due, day 3 17:00) is due after check" in problem.message
+
+
 def test_duplicate_yaml_key_is_reported(broken: Path, demo: PartnershipConfig) -> None:
     """A key given twice in one mapping is an error at the second one, not a silent overwrite."""
     email = "    email: owen.garside@demo-county.example\n"
