@@ -147,6 +147,32 @@ def test_demo_every_item_has_a_deadline_for_every_step(demo: PartnershipConfig) 
             assert demo.step_milestone(item, step) in demo.timeline.milestones
 
 
+def test_demo_every_milestone_is_used(demo: PartnershipConfig) -> None:
+    """Every milestone of timeline.yaml is a deadline, a start, a wait or an anchor: none is written for nothing."""
+    used = {demo.step_milestone(item, step) for item in demo.annex_a.items for step in STEPS}
+    used |= set(demo.tracked_cases.deadlines.values()) | {demo.timeline.staff_bulletin.until}
+    used |= {spec.after for spec in demo.timeline.milestones.values() if spec.after}
+    engine = set()  # named in the product's code (the phases' starts, the day-2 and day-5 late reports...)
+    for path in [*(PROJECT_ROOT / "send_inspection").rglob("*.py"), *(PROJECT_ROOT / "flows").rglob("*.py")]:
+        text = path.read_text(encoding="utf-8")
+        engine |= {name for name in demo.timeline.milestones if f'"{name}"' in text}
+    assert sorted(set(demo.timeline.milestones) - used - engine) == []
+
+
+def test_the_lists_go_to_inspectors_at_their_own_times(broken: Path) -> None:
+    """The child-level data and providers list items are uploaded by child_level_data_due and providers_list_due."""
+    for name in ("child_level_data_due", "providers_list_due"):
+        old = f'{name}:'
+        text = (broken / "timeline.yaml").read_text(encoding="utf-8")
+        line = next(x for x in text.splitlines() if x.strip().startswith(old))
+        edit(broken, "timeline.yaml", line, line.replace('"12:00"', '"17:00"'))
+    config = load_config(broken)
+    timeline = timeline_for(config, datetime(2023, 6, 26, 9, 0))
+    upload = {item.ref: timeline[config.step_milestone(item, "upload")] for item in config.annex_a.items}
+    assert upload["child-level-data"] == upload["providers-settings"] == datetime(2023, 6, 27, 17, 0, tzinfo=LONDON)
+    assert upload["1.1"] == datetime(2023, 6, 27, 12, 0, tzinfo=LONDON)
+
+
 def test_default_config_dir_is_demo_county(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without SEND_INSPECTION_CONFIG the shipped Demo County folder is used."""
     monkeypatch.delenv("SEND_INSPECTION_CONFIG", raising=False)
