@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from prefect import flow
+from prefect.states import Failed, State
 
 from flows.naming import phase_run_name
 from flows.register_phase import reconcile_trying_mail_again
 from send_inspection.calendar import LONDON
 from send_inspection.runtime import current_runtime
 from tasks.inspection_tasks import (
+    check_start_time_task,
     claim_phase_task,
     finish_phase_task,
     open_inspection_task,
@@ -21,17 +23,22 @@ from tasks.mail_tasks import send_notifications_task, send_surveys_task
 
 @flow(name="notification", flow_run_name=phase_run_name("notification (day 1)"), log_prints=True,
       retries=2, retry_delay_seconds=60)  # every email is keyed: safe to repeat from the top
-def notification(notified_at: datetime, inspection_id: str | None = None, kind: str = "full") -> str:
+def notification(notified_at: datetime, inspection_id: str | None = None, kind: str = "full",
+                 deliberate: bool = False) -> str | State:
     """Open the inspection from the time of the call, notify the lists, start day 2 and send the surveys.
 
     Args:
         notified_at: When the lead inspector phoned (Europe/London wall time when no zone is given).
         inspection_id: Leave empty: the engine names the inspection after the partnership and the date.
         kind: "full" (Annex A, three surveys) or "monitoring" (the focused areas, no family survey).
+        deliberate: Tick only to start from a call more than a day ago (every overdue ask goes at once) or ahead.
     """
     rt = current_runtime()
     if notified_at.tzinfo is None:
         notified_at = notified_at.replace(tzinfo=LONDON)  # a time typed without a zone is London wall time
+    refused = check_start_time_task(notified_at, inspection_id, deliberate)
+    if refused:
+        return Failed(message=refused)  # before anything is opened or sent
     inspection_id = open_inspection_task(notified_at, inspection_id, kind)
     claim_phase_task(inspection_id, "notification")
     while True:

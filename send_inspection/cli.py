@@ -212,6 +212,14 @@ def cmd_library(args: argparse.Namespace) -> int:
 
 def cmd_start(args: argparse.Namespace) -> int:
     """Start an inspection by running the notification deployment with the time of the call."""
+    from send_inspection.clock import SystemClock
+    from send_inspection.engine.start_time import check_start_time
+
+    notified_at = args.notified_at or datetime.now(LONDON).replace(second=0, microsecond=0)
+    verdict = check_start_time(notified_at, clock=SystemClock(), deliberate=args.deliberate)
+    if verdict.refused:
+        print(f"not started: {verdict.refused}", file=sys.stderr)
+        return 2
     _prefect_setup()
     from prefect.deployments import run_deployment
 
@@ -219,15 +227,17 @@ def cmd_start(args: argparse.Namespace) -> int:
     from send_inspection.engine.setup import inspection_id_for
     from send_inspection.live import DEPLOYMENT_NAME
 
-    notified_at = args.notified_at or datetime.now(LONDON).replace(second=0, microsecond=0)
     inspection_id = inspection_id_for(load_config(load_settings().config_dir), notified_at)
     run = run_deployment(f"notification/{DEPLOYMENT_NAME}", timeout=0,
                          parameters={"notified_at": notified_at.isoformat(), "inspection_id": inspection_id,
-                                     "kind": "monitoring" if args.monitoring else "full"},
+                                     "kind": "monitoring" if args.monitoring else "full",
+                                     "deliberate": args.deliberate},
                          idempotency_key=f"{inspection_id}:notification")
     api = os.environ["PREFECT_API_URL"].removesuffix("/api")
     print(f"started inspection {inspection_id} (notified {to_london(notified_at):%a %d %b %Y %H:%M}): "
           f"{api}/runs/flow-run/{run.id}")
+    if verdict.note:
+        print(f"{verdict.note}.")
     return 0
 
 
@@ -460,6 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notified-at", type=_parse_when, help="time of the inspectors' call (default: now)")
     p.add_argument("--monitoring", action="store_true",
                    help="a monitoring inspection: the focused areas instead of Annex A, no family survey")
+    p.add_argument("--deliberate", action="store_true",
+                   help="start from a call more than a day ago (every overdue ask goes at once) or ahead of time")
     p.set_defaults(func=cmd_start)
     p = sub.add_parser("survey-links", help="give the inspectors' survey links to the notification phase")
     p.add_argument("--inspection", required=True)

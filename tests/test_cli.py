@@ -234,6 +234,21 @@ def test_survey_links_for_an_unknown_inspection_say_so(tmp_path: Path, monkeypat
     assert "no inspection 'demo-county-2099-01-05' yet" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("when", "said"), [("2023-06-26T09:00", "ago"), ("2099-01-05T09:00", "in the future")])
+def test_start_refuses_a_call_time_over_a_day_ago_or_ahead(when: str, said: str, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """`start` with a call long ago or in the future says why and how to insist, and never reaches Prefect."""
+
+    def no_prefect() -> None:
+        raise AssertionError("the refused start reached Prefect")
+
+    monkeypatch.setattr("send_inspection.cli._prefect_setup", no_prefect)
+    assert main(["start", "--notified-at", when]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"not started: The time of the call, {_parse_when(when):%a %d %b %Y} 09:00, is ")
+    assert said in err and "Nothing was started or sent" in err and "--deliberate" in err
+
+
 def test_status_shows_phases_and_email_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     """`status` lists each phase with what it waits for and when it wakes, and the inspection's email counts."""

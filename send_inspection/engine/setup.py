@@ -89,6 +89,12 @@ def open_inspection(
     return inspection_id
 
 
+def inspection_exists(ctx: EngineContext, inspection_id: str) -> bool:
+    """Say whether the inspection has been opened."""
+    with ctx.session() as session:
+        return session.get(m.Inspection, inspection_id) is not None
+
+
 def milestones(session: Session, inspection_id: str) -> dict[str, datetime]:
     """Return the inspection's milestones by name."""
     rows = session.scalars(select(m.Milestone).where(m.Milestone.inspection_id == inspection_id))
