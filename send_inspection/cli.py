@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -366,10 +367,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         spawn("web", [*exe, "web"])
         spawn("worker", [*exe, "worker"])
         _wait_for(f"http://{settings.web_host}:{settings.web_port}/healthz", seconds=60)
-        print(f"\nPrefect UI:   http://127.0.0.1:4200\nWeb app:      {settings.base_url}/\n"
-              f"Outbox:       {settings.base_url}/outbox\n\nStart an inspection: "
-              f"send-inspection start --notified-at {datetime.now(LONDON):%Y-%m-%dT%H:%M}  "
-              f"(or Deployments → notification → Run in the UI). Ctrl-C stops everything.")
+        print(ready_message(settings.base_url, now=datetime.now(LONDON)))
         while all(p.poll() is None for p in procs):
             time.sleep(1)
         print("a process stopped; see the logs", file=sys.stderr)
@@ -386,6 +384,27 @@ def cmd_up(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(timeout=10)
+
+
+def command_name() -> str:
+    """Return how to type `send-inspection` here: its name if PATH finds this one, else its path (from here)."""
+    script = Path(sys.executable).with_name("send-inspection")
+    if not script.exists():
+        return f"{sys.executable} -m send_inspection.cli"
+    found = shutil.which("send-inspection")
+    if found and Path(found).resolve() == script.resolve():
+        return "send-inspection"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
+def ready_message(base_url: str, *, now: datetime) -> str:
+    """Return what `up` prints once everything answers: where things are and the command that starts an inspection."""
+    return (f"\nPrefect UI:   http://127.0.0.1:4200\nWeb app:      {base_url}/\nOutbox:       {base_url}/outbox\n\n"
+            f"Start an inspection: {command_name()} start --notified-at {to_london(now):%Y-%m-%dT%H:%M}  "
+            "(or Deployments → notification → Run in the UI). Ctrl-C stops everything.")
 
 
 def _wait_for(url: str, *, seconds: float) -> None:

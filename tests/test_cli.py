@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -273,3 +274,24 @@ def test_status_shows_phases_and_email_counts(tmp_path: Path, monkeypatch: pytes
     assert lines[2].endswith("; wakes Mon 26 Jun 14:00")
     assert lines[3] == "  emails: 8 sent"
     assert main(["status", "--inspection", "demo-county-2099-01-05"]) == 1
+
+
+def test_up_prints_a_start_command_that_works_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the project's .venv/bin on PATH, `up` tells the coordinator to type .venv/bin/send-inspection."""
+    from send_inspection.cli import ready_message
+
+    if Path(sys.executable).parent != PROJECT_ROOT / ".venv" / "bin":
+        pytest.skip("the tests run from another environment than the project's .venv")
+    monkeypatch.chdir(PROJECT_ROOT)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    message = ready_message("http://127.0.0.1:8080", now=NOTIFIED)
+    assert "Start an inspection: .venv/bin/send-inspection start --notified-at 2023-06-26T09:00  (or" in message
+    assert (PROJECT_ROOT / ".venv" / "bin" / "send-inspection").exists()
+
+
+def test_up_prints_the_bare_name_when_path_finds_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With this environment's bin folder on PATH, the bare command name is what works."""
+    from send_inspection.cli import command_name
+
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    assert command_name() == "send-inspection"
