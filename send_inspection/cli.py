@@ -282,32 +282,45 @@ def cmd_survey_links(args: argparse.Namespace) -> int:
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
     """Rehearse notification → day-5 upload on a virtual clock and print what was sent and decided."""
-    from send_inspection.rehearsal.driver import rehearse
-    from send_inspection.rehearsal.scenarios import demo_behaviours
+    from send_inspection.prefect_env import apply_rehearsal_prefect_env
 
     settings = load_settings()
-    workdir = Path(args.workdir) if args.workdir else settings.home / "rehearsals" / datetime.now().strftime(
-        "%Y%m%d-%H%M%S")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    workdir = (Path(args.workdir) if args.workdir else settings.home / "rehearsals" / datetime.now().strftime(
+        "%Y%m%d-%H%M%S")).resolve()
+    prefect_home = apply_rehearsal_prefect_env(settings)  # before Prefect is imported
+    from send_inspection.rehearsal.driver import child_data_removed, rehearse
+    from send_inspection.rehearsal.scenarios import demo_behaviours
+
     started = time.perf_counter()
     summary = None
-    if args.after_fieldwork:
-        from send_inspection.rehearsal.after_fieldwork import rehearse_after_fieldwork
+    # The fictional children's lists and the returns made from them go when it ends, unless asked to keep them.
+    with child_data_removed(workdir, keep=args.keep) as removed:
+        if args.after_fieldwork:
+            from send_inspection.rehearsal.after_fieldwork import rehearse_after_fieldwork
 
-        report = rehearse_after_fieldwork(workdir, outcome=args.after_fieldwork)
-    elif args.whole:
-        from send_inspection.rehearsal.whole_inspection import rehearse_whole_inspection
+            report = rehearse_after_fieldwork(workdir, outcome=args.after_fieldwork)
+        elif args.whole:
+            from send_inspection.rehearsal.whole_inspection import rehearse_whole_inspection
 
-        report, summary = rehearse_whole_inspection(workdir, outcome=args.whole)
-    else:
-        report = rehearse(workdir, notified_at=args.notified_at, behaviours=demo_behaviours())
+            report, summary = rehearse_whole_inspection(workdir, outcome=args.whole)
+        else:
+            report = rehearse(workdir, notified_at=args.notified_at, behaviours=demo_behaviours())
     elapsed = time.perf_counter() - started
     for email in report.emails:
         print(f"{email.at}  {email.template:<24} {', '.join(email.recipients)[:90]}")
     if summary is not None:
         print("\n" + summary.describe())
     print(f"\n{len(report.emails)} emails, {len(report.answers)} answers; phases: {report.phases}; "
-          f"virtual end {report.finished_at}; wall time {elapsed:.1f}s; outbox {workdir / 'outbox'}")
+          f"virtual end {report.finished_at}; wall time {elapsed:.1f}s")
+    print(f"\nThe rehearsal's files are in {workdir} (its emails in {workdir / 'outbox'}, its database "
+          f"rehearsal.db); its Prefect runs are in {prefect_home}.")
+    if args.keep:
+        print(f"The children's lists and returns were kept (--keep): {workdir / 'child-data'} and the child-data "
+              f"folders under {workdir / 'uploads'}.")
+    else:
+        folders = "1 folder" if len(removed) == 1 else f"{len(removed)} folders"
+        print(f"The children's lists and returns it made were removed ({folders}; --keep keeps them).")
+    print(f"Remove the whole rehearsal with: rm -r {workdir}")
     return 0
 
 
@@ -507,6 +520,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(30 items, 6 children, 40 meetings, 10 requests; notified Mon 13 Nov 2023)")
     p.add_argument("--after-fieldwork", type=int, choices=(1, 2, 3),
                    help="rehearse feedback → draft → response → final report → publication for this outcome")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the fictional children's lists and returns (removed when the rehearsal ends)")
     p.set_defaults(func=cmd_rehearse)
     sub.add_parser("web", help="run the sign-off web app").set_defaults(func=cmd_web)
     sub.add_parser("worker", help="serve the deployments").set_defaults(func=cmd_worker)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -44,6 +46,8 @@ DEMO_LINKS = SurveyLinks(
 
 # Fictional children in the lists the rehearsal's data lead uploads (enough to exercise every check).
 DEMO_CHILDREN = 300
+# Where in its folder a rehearsal writes those lists (the returns made from them go under its uploads).
+CHILD_LISTS = "child-data"
 
 
 class RehearsalWaiter:
@@ -175,7 +179,7 @@ def rehearsal_context(workdir: Path, *, notified_at: datetime, behaviours: dict[
         outbox=outbox,
         client=TestClient(create_app(ctx)),
         behaviours={emails_by_person.get(k, k): v for k, v in (behaviours or {}).items()},
-        data_files=_demo_data(ctx, workdir / "child-data", notified_at),
+        data_files=_demo_data(ctx, workdir / CHILD_LISTS, notified_at),
     )
     return ctx, staff
 
@@ -290,6 +294,30 @@ def _demo_data(ctx: EngineContext, folder: Path, notified_at: datetime) -> dict[
         return {}
     return dict(generate(folder, children=DEMO_CHILDREN, seed=1, as_of=to_london(notified_at).date(),
                          config=ctx.child_data))
+
+
+def remove_child_data(workdir: Path) -> list[Path]:
+    """Remove a rehearsal's children's lists and the checked lists and returns made from them; return what went."""
+    # The checked lists and returns of each inspection are kept under <uploads>/<inspection>/child-data/ (data_folder).
+    folders = [workdir / CHILD_LISTS, *sorted((workdir / "uploads").glob("*/child-data"))]
+    removed = [folder for folder in folders if folder.is_dir()]
+    for folder in removed:
+        shutil.rmtree(folder)
+    return removed
+
+
+@contextmanager
+def child_data_removed(workdir: Path, *, keep: bool = False) -> Iterator[list[Path]]:
+    """Run a rehearsal in `workdir`, then remove the children's lists and returns it made, unless `keep`.
+
+    Yields the list of the folders removed, filled when the block ends (however it ends).
+    """
+    removed: list[Path] = []
+    try:
+        yield removed
+    finally:
+        if not keep:
+            removed += remove_child_data(workdir)
 
 
 def _all_done(ctx: EngineContext) -> bool:

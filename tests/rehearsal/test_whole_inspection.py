@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import csv
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from send_inspection.rehearsal.driver import RehearsalReport
+from send_inspection.calendar import to_london
+from send_inspection.childdata.columns import ChildDataConfig
+from send_inspection.childdata.synthetic import generate
+from send_inspection.rehearsal.after_fieldwork import NOTIFIED
+from send_inspection.rehearsal.driver import CHILD_LISTS, DEMO_CHILDREN, RehearsalReport, child_data_removed
 from send_inspection.rehearsal.fieldwork import CHANGED_SLOT, RED_SLOT
+from send_inspection.rehearsal.privacy_scan import Needles, date_forms, scan_files
 from send_inspection.rehearsal.whole_inspection import InspectionSummary, rehearse_whole_inspection
 
 INSPECTION = "demo-county-2023-11-13"
@@ -28,8 +35,9 @@ def whole_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def whole(prefect_harness: None, whole_dir: Path) -> tuple[RehearsalReport, InspectionSummary]:
-    """Rehearse the whole demo inspection once (outcome 2)."""
-    return rehearse_whole_inspection(whole_dir, outcome=2)
+    """Rehearse the whole demo inspection once (outcome 2), as `send-inspection rehearse --whole 2` does."""
+    with child_data_removed(whole_dir):
+        return rehearse_whole_inspection(whole_dir, outcome=2)
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +132,28 @@ def test_after_fieldwork_the_response_and_publication_follow_the_feedback(report
     assert due["draft_response_due"].startswith("2024-01-04 17:00")
     assert due["next_full_inspection_expected"].startswith("2027-01-15")  # outcome 2: three years on
     assert "monitoring_inspection_expected" not in due
+
+
+def test_the_rehearsal_leaves_no_childs_list_behind(whole: tuple[RehearsalReport, InspectionSummary], whole_dir: Path,
+                                                   demo_child_data: ChildDataConfig, tmp_path: Path) -> None:
+    """When it ends, the rehearsal's children's lists and the returns made from them are gone: no fictional child's
+    full name or date of birth is in any file it leaves; its emails and its database stay."""
+    assert (whole_dir / "outbox").is_dir() and (whole_dir / "rehearsal.db").is_file()
+    assert not (whole_dir / CHILD_LISTS).exists()
+    assert list((whole_dir / "uploads").glob("*/child-data")) == []
+    # The same fictional lists again (the same seed), for the names and birth dates to look for.
+    lists = generate(tmp_path, children=DEMO_CHILDREN, seed=1, as_of=to_london(NOTIFIED).date(), config=demo_child_data)
+    needles: list[tuple[str, str]] = []
+    for kind in ("ehc_plans", "sen_support"):
+        heads = demo_child_data.columns(kind)  # type: ignore[arg-type]
+        with dict(lists)[kind].open(encoding="utf-8") as handle:  # type: ignore[index]
+            for row in csv.DictReader(handle):
+                child = row[heads["child_id"]]
+                needles.append((f"{row[heads['first_name']]} {row[heads['last_name']]}", f"{child} name"))
+                born = datetime.strptime(row[heads["date_of_birth"]], "%d/%m/%Y").date()
+                needles += [(form, f"{child} date of birth") for form in date_forms(born) if len(form) >= 10]
+    assert len(needles) > DEMO_CHILDREN
+    assert scan_files(tmp_path, Needles(needles)).hits  # the needles find the children in lists like those
+    scan = scan_files(whole_dir, Needles(needles), store="the rehearsal's folder")
+    assert scan.scanned["the rehearsal's folder:files"] > 400
+    assert [str(hit) for hit in scan.hits] == []
