@@ -43,5 +43,8 @@ def apply_rehearsal_prefect_env(settings: Settings) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     os.environ["PREFECT_HOME"] = str(home)
     os.environ.pop("PREFECT_API_URL", None)
+    os.environ["PREFECT_SERVER_EPHEMERAL_ENABLED"] = "true"
+    # The first start creates the store's schema, and a busy machine is slow: Prefect's 20 s is not always enough.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     return home

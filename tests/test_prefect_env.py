@@ -18,6 +18,8 @@ def test_a_rehearsal_keeps_its_prefect_store_in_the_products_home(tmp_path: Path
     monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path / "var"))
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "user" / ".prefect"))
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    for name in ("PREFECT_SERVER_EPHEMERAL_ENABLED", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"):
+        monkeypatch.delenv(name, raising=False)  # put back as they were after the test
     settings = load_settings()
     home = apply_rehearsal_prefect_env(settings)
     prefect = Settings()  # what Prefect makes of this process's environment
@@ -25,6 +27,7 @@ def test_a_rehearsal_keeps_its_prefect_store_in_the_products_home(tmp_path: Path
     assert home.is_dir() and home != Path(prefect_env(settings)["PREFECT_HOME"])
     assert prefect.home == home
     assert prefect.api.url is None  # a temporary server of its own, never the live one
+    assert prefect.server.ephemeral.enabled and prefect.server.ephemeral.startup_timeout_seconds == 120
     url = prefect.server.database.connection_url
     assert url is not None and url.get_secret_value() == f"sqlite+aiosqlite:///{home / 'prefect.db'}"
     assert prefect.results.local_storage_path == home / "storage"
