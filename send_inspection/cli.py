@@ -295,6 +295,11 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         print(f"{email.at}  {email.template:<24} {', '.join(email.recipients)[:90]}")
     if summary is not None:
         print("\n" + summary.describe())
+        if args.write_golden:
+            from send_inspection.rehearsal.whole_inspection import write_golden
+
+            write_golden(summary, Path(args.write_golden))
+            print(f"golden summary written to {args.write_golden}")
     print(f"\n{len(report.emails)} emails, {len(report.answers)} answers; phases: {report.phases}; "
           f"virtual end {report.finished_at}; wall time {elapsed:.1f}s; outbox {workdir / 'outbox'}")
     return 0
@@ -474,6 +479,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--whole", type=int, choices=(1, 2, 3), metavar="OUTCOME",
                    help="rehearse the whole inspection, notification to the published report, ending in this outcome "
                         "(30 items, 6 children, 40 meetings, 10 requests; notified Mon 13 Nov 2023)")
+    p.add_argument("--write-golden", metavar="FILE",
+                   help="with --whole: write the summary as golden lines to FILE")
     p.add_argument("--after-fieldwork", type=int, choices=(1, 2, 3),
                    help="rehearse feedback → draft → response → final report → publication for this outcome")
     p.set_defaults(func=cmd_rehearse)
