@@ -68,9 +68,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """Print each inspection's phases: status, what they wait for, when they wake, and its email counts."""
+    """Print each inspection's phases by name: status, what they wait for, when they wake, and its email counts."""
     from sqlalchemy import func, select
 
+    from send_inspection.catalogue.phases import phase_label
     from send_inspection.db import models as m
     from send_inspection.engine.notification import survey_overview
     from send_inspection.live import build_context
@@ -90,7 +91,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                                    .order_by(m.PhaseRun.id))
             for run in runs:
                 wake = f"; wakes {to_london(run.next_wake_at):%a %d %b %H:%M}" if run.next_wake_at else ""
-                print(f"  {run.phase:<14} {run.status:<8} {run.reason or ''}{wake}")
+                print(f"  {phase_label(run.phase):<22} {run.status:<8} {run.reason or ''}{wake}")
             counts = dict(session.execute(
                 select(m.EmailRecord.status, func.count()).where(m.EmailRecord.inspection_id == inspection.id)
                 .group_by(m.EmailRecord.status)).all())
@@ -215,16 +216,16 @@ def cmd_start(args: argparse.Namespace) -> int:
     _prefect_setup()
     from prefect.deployments import run_deployment
 
+    from send_inspection.catalogue.phases import NOTIFICATION
     from send_inspection.config.loader import load_config
     from send_inspection.engine.setup import inspection_id_for
-    from send_inspection.live import DEPLOYMENT_NAME
 
     notified_at = args.notified_at or datetime.now(LONDON).replace(second=0, microsecond=0)
     inspection_id = inspection_id_for(load_config(load_settings().config_dir), notified_at)
-    run = run_deployment(f"notification/{DEPLOYMENT_NAME}", timeout=0,
+    run = run_deployment(NOTIFICATION.deployment.name, timeout=0,
                          parameters={"notified_at": notified_at.isoformat(), "inspection_id": inspection_id,
                                      "kind": "monitoring" if args.monitoring else "full"},
-                         idempotency_key=f"{inspection_id}:notification")
+                         idempotency_key=f"{inspection_id}:{NOTIFICATION.key}")
     api = os.environ["PREFECT_API_URL"].removesuffix("/api")
     print(f"started inspection {inspection_id} (notified {to_london(notified_at):%a %d %b %Y %H:%M}): "
           f"{api}/runs/flow-run/{run.id}")
@@ -239,6 +240,7 @@ def cmd_survey_links(args: argparse.Namespace) -> int:
     from prefect.flow_runs import resume_flow_run
     from pydantic import ValidationError
 
+    from send_inspection.catalogue.phases import NOTIFICATION
     from send_inspection.engine.notification import SurveyLinks, record_survey_links
     from send_inspection.engine.phases import get_phase
     from send_inspection.live import build_context
@@ -258,7 +260,7 @@ def cmd_survey_links(args: argparse.Namespace) -> int:
         print(f"no inspection {args.inspection!r} yet: its notification run opens it within seconds of "
               f"starting; check the name and the run in the Prefect UI, then try again", file=sys.stderr)
         return 1
-    run = get_phase(ctx, args.inspection, "notification")
+    run = get_phase(ctx, args.inspection, NOTIFICATION.key)
     if run is not None and run.flow_run_id and run.status == "waiting":
         try:
             resume_flow_run(UUID(run.flow_run_id), run_input=json.loads(links.model_dump_json()))
