@@ -69,9 +69,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """Print each inspection's phases: status, what they wait for, when they wake, and its email counts."""
+    """Print each inspection's phases by name: status, what they wait for, when they wake, and its email counts."""
     from sqlalchemy import func, select
 
+    from send_inspection.catalogue.phases import phase_label
     from send_inspection.db import models as m
     from send_inspection.engine.notification import survey_overview
     from send_inspection.live import build_context
@@ -91,7 +92,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                                    .order_by(m.PhaseRun.id))
             for run in runs:
                 wake = f"; wakes {to_london(run.next_wake_at):%a %d %b %H:%M}" if run.next_wake_at else ""
-                print(f"  {run.phase:<14} {run.status:<8} {run.reason or ''}{wake}")
+                print(f"  {phase_label(run.phase):<22} {run.status:<8} {run.reason or ''}{wake}")
             counts = dict(session.execute(
                 select(m.EmailRecord.status, func.count()).where(m.EmailRecord.inspection_id == inspection.id)
                 .group_by(m.EmailRecord.status)).all())
@@ -224,16 +225,16 @@ def cmd_start(args: argparse.Namespace) -> int:
     _prefect_setup()
     from prefect.deployments import run_deployment
 
+    from send_inspection.catalogue.phases import NOTIFICATION
     from send_inspection.config.loader import load_config
     from send_inspection.engine.setup import inspection_id_for
-    from send_inspection.live import DEPLOYMENT_NAME
 
     inspection_id = inspection_id_for(load_config(load_settings().config_dir), notified_at)
-    run = run_deployment(f"notification/{DEPLOYMENT_NAME}", timeout=0,
+    run = run_deployment(NOTIFICATION.deployment.name, timeout=0,
                          parameters={"notified_at": notified_at.isoformat(), "inspection_id": inspection_id,
                                      "kind": "monitoring" if args.monitoring else "full",
                                      "deliberate": args.deliberate},
-                         idempotency_key=f"{inspection_id}:notification")
+                         idempotency_key=f"{inspection_id}:{NOTIFICATION.key}")
     api = os.environ["PREFECT_API_URL"].removesuffix("/api")
     print(f"started inspection {inspection_id} (notified {to_london(notified_at):%a %d %b %Y %H:%M}): "
           f"{api}/runs/flow-run/{run.id}")
@@ -250,6 +251,7 @@ def cmd_survey_links(args: argparse.Namespace) -> int:
     from prefect.flow_runs import resume_flow_run
     from pydantic import ValidationError
 
+    from send_inspection.catalogue.phases import NOTIFICATION
     from send_inspection.engine.notification import SurveyLinks, record_survey_links
     from send_inspection.engine.phases import get_phase
     from send_inspection.live import build_context
@@ -269,7 +271,7 @@ def cmd_survey_links(args: argparse.Namespace) -> int:
         print(f"no inspection {args.inspection!r} yet: its notification run opens it within seconds of "
               f"starting; check the name and the run in the Prefect UI, then try again", file=sys.stderr)
         return 1
-    run = get_phase(ctx, args.inspection, "notification")
+    run = get_phase(ctx, args.inspection, NOTIFICATION.key)
     if run is not None and run.flow_run_id and run.status == "waiting":
         try:
             resume_flow_run(UUID(run.flow_run_id), run_input=json.loads(links.model_dump_json()))
@@ -310,6 +312,11 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         print(f"{email.at}  {email.template:<24} {', '.join(email.recipients)[:90]}")
     if summary is not None:
         print("\n" + summary.describe())
+        if args.write_golden:
+            from send_inspection.rehearsal.whole_inspection import write_golden
+
+            write_golden(summary, Path(args.write_golden))
+            print(f"golden summary written to {args.write_golden}")
     print(f"\n{len(report.emails)} emails, {len(report.answers)} answers; phases: {report.phases}; "
           f"virtual end {report.finished_at}; wall time {elapsed:.1f}s")
     print(f"\nThe rehearsal's files are in {workdir} (its emails in {workdir / 'outbox'}, its database "
@@ -518,6 +525,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--whole", type=int, choices=(1, 2, 3), metavar="OUTCOME",
                    help="rehearse the whole inspection, notification to the published report, ending in this outcome "
                         "(30 items, 6 children, 40 meetings, 10 requests; notified Mon 13 Nov 2023)")
+    p.add_argument("--write-golden", metavar="FILE",
+                   help="with --whole: write the summary as golden lines to FILE")
     p.add_argument("--after-fieldwork", type=int, choices=(1, 2, 3),
                    help="rehearse feedback → draft → response → final report → publication for this outcome")
     p.add_argument("--keep", action="store_true",

@@ -252,7 +252,7 @@ def test_start_refuses_a_call_time_over_a_day_ago_or_ahead(when: str, said: str,
 
 def test_status_shows_phases_and_email_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    """`status` lists each phase with what it waits for and when it wakes, and the inspection's email counts."""
+    """`status` lists each phase by name with what it waits for and when it wakes, and the inspection's email counts."""
     from send_inspection.engine.phases import ensure_phase
     from send_inspection.engine.register_phase import reconcile_register_phase
     from send_inspection.engine.setup import open_inspection
@@ -269,8 +269,8 @@ def test_status_shows_phases_and_email_counts(tmp_path: Path, monkeypatch: pytes
     assert main(["status"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "demo-county-2023-06-26 (notified Mon 26 Jun 2023 09:00)"
-    assert lines[1].rstrip() == "  notification   pending"
-    assert lines[2].startswith("  day2           waiting  Waiting for 8 of 8 items: child-level-data evidence lead")
+    assert lines[1].rstrip() == "  notification (day 1)   pending"
+    assert lines[2].startswith("  Annex A day 2          waiting  Waiting for 8 of 8 items: child-level-data evidence")
     assert lines[2].endswith("; wakes Mon 26 Jun 14:00")
     assert lines[3] == "  emails: 8 sent"
     assert main(["status", "--inspection", "demo-county-2099-01-05"]) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from send_inspection.calendar import to_london
+from send_inspection.catalogue.phases import phase_catalogue
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import SubmissionData, latest_submission
@@ -16,7 +17,7 @@ def file_submission(ctx: EngineContext, item: m.RegisterItem, name: str, data: b
     """Store the file under the item's folder and return it as a file submission; UploadRefused says why not."""
     folder = ctx.uploads_dir / item.inspection_id / item.ref.replace(":", "/")
     stored = store_upload(folder, name, data)
-    if item.phase in ("day2", "day5"):  # only Annex A rows: a child's documents never join the library
+    if item.phase in phase_catalogue().annex_a():  # only Annex A rows: a child's documents never join the library
         add_to_library(ctx, item.ref, name, data, loaded_by=submitted_by)  # the update is kept
     report = check_document(stored.path, today=to_london(ctx.clock.now()).date(), check_links=False)
     return SubmissionData(kind="file", checklist=checklist, filename=stored.filename, stored_path=str(stored.path),

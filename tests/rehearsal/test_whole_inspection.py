@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,15 @@ from send_inspection.rehearsal.after_fieldwork import NOTIFIED
 from send_inspection.rehearsal.driver import CHILD_LISTS, DEMO_CHILDREN, RehearsalReport, child_data_removed
 from send_inspection.rehearsal.fieldwork import CHANGED_SLOT, RED_SLOT
 from send_inspection.rehearsal.privacy_scan import Needles, date_forms, scan_files
-from send_inspection.rehearsal.whole_inspection import InspectionSummary, rehearse_whole_inspection
+from send_inspection.rehearsal.whole_inspection import (
+    InspectionSummary,
+    LateAnswer,
+    read_golden,
+    rehearse_whole_inspection,
+    write_golden,
+)
+
+GOLDEN = Path(__file__).with_name("whole_inspection.golden")
 
 INSPECTION = "demo-county-2023-11-13"
 CORE_GROUP = ("samantha.cole-brierley@demo-county.example", "margaret.quinlan@demo-icb.nhs.example",
@@ -65,6 +73,23 @@ def test_every_phase_runs_to_its_end_on_the_real_flows(summary: InspectionSummar
         ["notification", "day2", "day5", "bulletin", "fieldwork", "report"] + ["case"] * 6 + ["request"] * 10)
     assert set(summary.phases.values()) == {"done"}
     assert report.finished_at.startswith("2024-01-15")  # the publishers confirm on the day the final report came
+
+
+def test_the_summary_is_the_reviewed_one(summary: InspectionSummary) -> None:
+    """Emails by template, answers by step, late answers and phase ends equal the committed golden summary."""
+    assert summary.golden_lines() == read_golden(GOLDEN)
+
+
+def test_a_written_golden_reads_back_as_the_summary_lines(tmp_path: Path) -> None:
+    """The file the CLI writes reads back as the summary's lines, its header left out."""
+    small = InspectionSummary(emails_by_template={"action-ask": 2}, answers_by_step={"submit:submitted": 1},
+                              register_items={"day2": 1}, phases={"day2": "done"},
+                              late_answers=[LateAnswer(ref="1.1", step="submit", decided_by="hos-send",
+                                                       late_by=timedelta(minutes=15))])
+    write_golden(small, tmp_path / "summary.golden")
+    assert read_golden(tmp_path / "summary.golden") == small.golden_lines() == [
+        "email action-ask 2", "answer submit:submitted 1", "items day2 1", "late 1.1 submit hos-send 900s",
+        "phase day2 done"]
 
 
 def test_the_register_holds_thirty_items_six_children_forty_meetings_and_ten_requests(
