@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -68,9 +69,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """Print each inspection's phases: status, what they wait for, when they wake, and its email counts."""
+    """Print each inspection's phases by name: status, what they wait for, when they wake, and its email counts."""
     from sqlalchemy import func, select
 
+    from send_inspection.catalogue.phases import phase_label
     from send_inspection.db import models as m
     from send_inspection.engine.notification import survey_overview
     from send_inspection.live import build_context
@@ -90,7 +92,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                                    .order_by(m.PhaseRun.id))
             for run in runs:
                 wake = f"; wakes {to_london(run.next_wake_at):%a %d %b %H:%M}" if run.next_wake_at else ""
-                print(f"  {run.phase:<14} {run.status:<8} {run.reason or ''}{wake}")
+                print(f"  {phase_label(run.phase):<22} {run.status:<8} {run.reason or ''}{wake}")
             counts = dict(session.execute(
                 select(m.EmailRecord.status, func.count()).where(m.EmailRecord.inspection_id == inspection.id)
                 .group_by(m.EmailRecord.status)).all())
@@ -212,22 +214,32 @@ def cmd_library(args: argparse.Namespace) -> int:
 
 def cmd_start(args: argparse.Namespace) -> int:
     """Start an inspection by running the notification deployment with the time of the call."""
+    from send_inspection.clock import SystemClock
+    from send_inspection.engine.start_time import check_start_time
+
+    notified_at = args.notified_at or datetime.now(LONDON).replace(second=0, microsecond=0)
+    verdict = check_start_time(notified_at, clock=SystemClock(), deliberate=args.deliberate)
+    if verdict.refused:
+        print(f"not started: {verdict.refused}", file=sys.stderr)
+        return 2
     _prefect_setup()
     from prefect.deployments import run_deployment
 
+    from send_inspection.catalogue.phases import NOTIFICATION
     from send_inspection.config.loader import load_config
     from send_inspection.engine.setup import inspection_id_for
-    from send_inspection.live import DEPLOYMENT_NAME
 
-    notified_at = args.notified_at or datetime.now(LONDON).replace(second=0, microsecond=0)
     inspection_id = inspection_id_for(load_config(load_settings().config_dir), notified_at)
-    run = run_deployment(f"notification/{DEPLOYMENT_NAME}", timeout=0,
+    run = run_deployment(NOTIFICATION.deployment.name, timeout=0,
                          parameters={"notified_at": notified_at.isoformat(), "inspection_id": inspection_id,
-                                     "kind": "monitoring" if args.monitoring else "full"},
-                         idempotency_key=f"{inspection_id}:notification")
+                                     "kind": "monitoring" if args.monitoring else "full",
+                                     "deliberate": args.deliberate},
+                         idempotency_key=f"{inspection_id}:{NOTIFICATION.key}")
     api = os.environ["PREFECT_API_URL"].removesuffix("/api")
     print(f"started inspection {inspection_id} (notified {to_london(notified_at):%a %d %b %Y %H:%M}): "
           f"{api}/runs/flow-run/{run.id}")
+    if verdict.note:
+        print(f"{verdict.note}.")
     return 0
 
 
@@ -239,6 +251,7 @@ def cmd_survey_links(args: argparse.Namespace) -> int:
     from prefect.flow_runs import resume_flow_run
     from pydantic import ValidationError
 
+    from send_inspection.catalogue.phases import NOTIFICATION
     from send_inspection.engine.notification import SurveyLinks, record_survey_links
     from send_inspection.engine.phases import get_phase
     from send_inspection.live import build_context
@@ -258,7 +271,7 @@ def cmd_survey_links(args: argparse.Namespace) -> int:
         print(f"no inspection {args.inspection!r} yet: its notification run opens it within seconds of "
               f"starting; check the name and the run in the Prefect UI, then try again", file=sys.stderr)
         return 1
-    run = get_phase(ctx, args.inspection, "notification")
+    run = get_phase(ctx, args.inspection, NOTIFICATION.key)
     if run is not None and run.flow_run_id and run.status == "waiting":
         try:
             resume_flow_run(UUID(run.flow_run_id), run_input=json.loads(links.model_dump_json()))
@@ -271,32 +284,50 @@ def cmd_survey_links(args: argparse.Namespace) -> int:
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
     """Rehearse notification → day-5 upload on a virtual clock and print what was sent and decided."""
-    from send_inspection.rehearsal.driver import rehearse
-    from send_inspection.rehearsal.scenarios import demo_behaviours
+    from send_inspection.prefect_env import apply_rehearsal_prefect_env
 
     settings = load_settings()
-    workdir = Path(args.workdir) if args.workdir else settings.home / "rehearsals" / datetime.now().strftime(
-        "%Y%m%d-%H%M%S")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    workdir = (Path(args.workdir) if args.workdir else settings.home / "rehearsals" / datetime.now().strftime(
+        "%Y%m%d-%H%M%S")).resolve()
+    prefect_home = apply_rehearsal_prefect_env(settings)  # before Prefect is imported
+    from send_inspection.rehearsal.driver import child_data_removed, rehearse
+    from send_inspection.rehearsal.scenarios import demo_behaviours
+
     started = time.perf_counter()
     summary = None
-    if args.after_fieldwork:
-        from send_inspection.rehearsal.after_fieldwork import rehearse_after_fieldwork
+    # The fictional children's lists and the returns made from them go when it ends, unless asked to keep them.
+    with child_data_removed(workdir, keep=args.keep) as removed:
+        if args.after_fieldwork:
+            from send_inspection.rehearsal.after_fieldwork import rehearse_after_fieldwork
 
-        report = rehearse_after_fieldwork(workdir, outcome=args.after_fieldwork)
-    elif args.whole:
-        from send_inspection.rehearsal.whole_inspection import rehearse_whole_inspection
+            report = rehearse_after_fieldwork(workdir, outcome=args.after_fieldwork)
+        elif args.whole:
+            from send_inspection.rehearsal.whole_inspection import rehearse_whole_inspection
 
-        report, summary = rehearse_whole_inspection(workdir, outcome=args.whole)
-    else:
-        report = rehearse(workdir, notified_at=args.notified_at, behaviours=demo_behaviours())
+            report, summary = rehearse_whole_inspection(workdir, outcome=args.whole)
+        else:
+            report = rehearse(workdir, notified_at=args.notified_at, behaviours=demo_behaviours())
     elapsed = time.perf_counter() - started
     for email in report.emails:
         print(f"{email.at}  {email.template:<24} {', '.join(email.recipients)[:90]}")
     if summary is not None:
         print("\n" + summary.describe())
+        if args.write_golden:
+            from send_inspection.rehearsal.whole_inspection import write_golden
+
+            write_golden(summary, Path(args.write_golden))
+            print(f"golden summary written to {args.write_golden}")
     print(f"\n{len(report.emails)} emails, {len(report.answers)} answers; phases: {report.phases}; "
-          f"virtual end {report.finished_at}; wall time {elapsed:.1f}s; outbox {workdir / 'outbox'}")
+          f"virtual end {report.finished_at}; wall time {elapsed:.1f}s")
+    print(f"\nThe rehearsal's files are in {workdir} (its emails in {workdir / 'outbox'}, its database "
+          f"rehearsal.db); its Prefect runs are in {prefect_home}.")
+    if args.keep:
+        print(f"The children's lists and returns were kept (--keep): {workdir / 'child-data'} and the child-data "
+              f"folders under {workdir / 'uploads'}.")
+    else:
+        folders = "1 folder" if len(removed) == 1 else f"{len(removed)} folders"
+        print(f"The children's lists and returns it made were removed ({folders}; --keep keeps them).")
+    print(f"Remove the whole rehearsal with: rm -r {workdir}")
     return 0
 
 
@@ -356,10 +387,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         spawn("web", [*exe, "web"])
         spawn("worker", [*exe, "worker"])
         _wait_for(f"http://{settings.web_host}:{settings.web_port}/healthz", seconds=60)
-        print(f"\nPrefect UI:   http://127.0.0.1:4200\nWeb app:      {settings.base_url}/\n"
-              f"Outbox:       {settings.base_url}/outbox\n\nStart an inspection: "
-              f"send-inspection start --notified-at {datetime.now(LONDON):%Y-%m-%dT%H:%M}  "
-              f"(or Deployments → notification → Run in the UI). Ctrl-C stops everything.")
+        print(ready_message(settings.base_url, now=datetime.now(LONDON)))
         while all(p.poll() is None for p in procs):
             time.sleep(1)
         print("a process stopped; see the logs", file=sys.stderr)
@@ -376,6 +404,27 @@ def cmd_up(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(timeout=10)
+
+
+def command_name() -> str:
+    """Return how to type `send-inspection` here: its name if PATH finds this one, else its path (from here)."""
+    script = Path(sys.executable).with_name("send-inspection")
+    if not script.exists():
+        return f"{sys.executable} -m send_inspection.cli"
+    found = shutil.which("send-inspection")
+    if found and Path(found).resolve() == script.resolve():
+        return "send-inspection"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
+def ready_message(base_url: str, *, now: datetime) -> str:
+    """Return what `up` prints once everything answers: where things are and the command that starts an inspection."""
+    return (f"\nPrefect UI:   http://127.0.0.1:4200\nWeb app:      {base_url}/\nOutbox:       {base_url}/outbox\n\n"
+            f"Start an inspection: {command_name()} start --notified-at {to_london(now):%Y-%m-%dT%H:%M}  "
+            "(or Deployments → notification → Run in the UI). Ctrl-C stops everything.")
 
 
 def _wait_for(url: str, *, seconds: float) -> None:
@@ -460,6 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notified-at", type=_parse_when, help="time of the inspectors' call (default: now)")
     p.add_argument("--monitoring", action="store_true",
                    help="a monitoring inspection: the focused areas instead of Annex A, no family survey")
+    p.add_argument("--deliberate", action="store_true",
+                   help="start from a call more than a day ago (every overdue ask goes at once) or ahead of time")
     p.set_defaults(func=cmd_start)
     p = sub.add_parser("survey-links", help="give the inspectors' survey links to the notification phase")
     p.add_argument("--inspection", required=True)
@@ -474,8 +525,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--whole", type=int, choices=(1, 2, 3), metavar="OUTCOME",
                    help="rehearse the whole inspection, notification to the published report, ending in this outcome "
                         "(30 items, 6 children, 40 meetings, 10 requests; notified Mon 13 Nov 2023)")
+    p.add_argument("--write-golden", metavar="FILE",
+                   help="with --whole: write the summary as golden lines to FILE")
     p.add_argument("--after-fieldwork", type=int, choices=(1, 2, 3),
                    help="rehearse feedback → draft → response → final report → publication for this outcome")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the fictional children's lists and returns (removed when the rehearsal ends)")
     p.set_defaults(func=cmd_rehearse)
     sub.add_parser("web", help="run the sign-off web app").set_defaults(func=cmd_web)
     sub.add_parser("worker", help="serve the deployments").set_defaults(func=cmd_worker)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -234,9 +235,24 @@ def test_survey_links_for_an_unknown_inspection_say_so(tmp_path: Path, monkeypat
     assert "no inspection 'demo-county-2099-01-05' yet" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("when", "said"), [("2023-06-26T09:00", "ago"), ("2099-01-05T09:00", "in the future")])
+def test_start_refuses_a_call_time_over_a_day_ago_or_ahead(when: str, said: str, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """`start` with a call long ago or in the future says why and how to insist, and never reaches Prefect."""
+
+    def no_prefect() -> None:
+        raise AssertionError("the refused start reached Prefect")
+
+    monkeypatch.setattr("send_inspection.cli._prefect_setup", no_prefect)
+    assert main(["start", "--notified-at", when]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"not started: The time of the call, {_parse_when(when):%a %d %b %Y} 09:00, is ")
+    assert said in err and "Nothing was started or sent" in err and "--deliberate" in err
+
+
 def test_status_shows_phases_and_email_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    """`status` lists each phase with what it waits for and when it wakes, and the inspection's email counts."""
+    """`status` lists each phase by name with what it waits for and when it wakes, and the inspection's email counts."""
     from send_inspection.engine.phases import ensure_phase
     from send_inspection.engine.register_phase import reconcile_register_phase
     from send_inspection.engine.setup import open_inspection
@@ -253,8 +269,29 @@ def test_status_shows_phases_and_email_counts(tmp_path: Path, monkeypatch: pytes
     assert main(["status"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "demo-county-2023-06-26 (notified Mon 26 Jun 2023 09:00)"
-    assert lines[1].rstrip() == "  notification   pending"
-    assert lines[2].startswith("  day2           waiting  Waiting for 8 of 8 items: child-level-data evidence lead")
+    assert lines[1].rstrip() == "  notification (day 1)   pending"
+    assert lines[2].startswith("  Annex A day 2          waiting  Waiting for 8 of 8 items: child-level-data evidence")
     assert lines[2].endswith("; wakes Mon 26 Jun 14:00")
     assert lines[3] == "  emails: 8 sent"
     assert main(["status", "--inspection", "demo-county-2099-01-05"]) == 1
+
+
+def test_up_prints_a_start_command_that_works_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the project's .venv/bin on PATH, `up` tells the coordinator to type .venv/bin/send-inspection."""
+    from send_inspection.cli import ready_message
+
+    if Path(sys.executable).parent != PROJECT_ROOT / ".venv" / "bin":
+        pytest.skip("the tests run from another environment than the project's .venv")
+    monkeypatch.chdir(PROJECT_ROOT)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    message = ready_message("http://127.0.0.1:8080", now=NOTIFIED)
+    assert "Start an inspection: .venv/bin/send-inspection start --notified-at 2023-06-26T09:00  (or" in message
+    assert (PROJECT_ROOT / ".venv" / "bin" / "send-inspection").exists()
+
+
+def test_up_prints_the_bare_name_when_path_finds_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With this environment's bin folder on PATH, the bare command name is what works."""
+    from send_inspection.cli import command_name
+
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    assert command_name() == "send-inspection"

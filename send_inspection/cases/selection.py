@@ -9,13 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Annotated
 
+from pydantic import StringConstraints
 from sqlalchemy import select
 
 from send_inspection.childdata.codes import ALTERNATIVE_PROVISION, BROAD_AREAS, OTHER_AREA
 from send_inspection.childdata.importer import ChildData
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+
+# What a case id looks like: a case management system's reference, in letters and digits (and - _ / .) with at
+# least one digit, no spaces, at most 40 characters. A person's name has no digit: typed in place of an id it is
+# refused by the form (Prefect's parameter schema) before Prefect stores it.
+CASE_ID_PATTERN = r"^[A-Za-z0-9/_.-]*[0-9][A-Za-z0-9/_.-]*$"
+CaseId = Annotated[str, StringConstraints(pattern=CASE_ID_PATTERN, max_length=40)]
 
 # What inspectors usually include in the children they track (area SEND inspection handbook practice).
 AT_LEAST_SELECTED = 6

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, HttpUrl
 from sqlalchemy import select
 
 from send_inspection.calendar import london_time, to_london
+from send_inspection.catalogue.phases import NOTIFICATION
 from send_inspection.config.models import CoreGroupMeeting, parse_clock_time
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
@@ -42,7 +43,7 @@ from send_inspection.mail.message import OutgoingMessage
 
 log = logging.getLogger(__name__)
 
-PHASE = "notification"
+PHASE = NOTIFICATION.key
 SURVEY_AUDIENCES = ("children_young_people", "parents_carers", "practitioners")
 CORE_MEETING_SUBJECT = "SEND inspection: core group meeting"
 CORE_MEETING_TEXT = "First meeting of the core group: sites, roles and the frequency of KIT meetings."
@@ -372,7 +373,7 @@ def record_survey_links(ctx: EngineContext, inspection_id: str, links: SurveyLin
             raise KeyError(f"no inspection {inspection_id!r}")
         inspection.survey_links = {k: str(v) for k, v in links.model_dump().items() if v is not None}
         run = session.scalars(
-            select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == "notification")
+            select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == PHASE)
         ).first()
         if run is not None:
             run.changes += 1

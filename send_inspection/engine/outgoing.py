@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from send_inspection.calendar import to_london
+from send_inspection.catalogue.phases import phase_catalogue, phase_label
 from send_inspection.db import models as m
 from send_inspection.engine.chasing import Chase
 from send_inspection.engine.context import EngineContext
@@ -48,19 +49,6 @@ STEP_LABELS = {
     "comment": "reviewer's comments",
     "publish": "published",
 }
-
-
-def _noun(phase: str) -> str:
-    """Return what an item of `phase` is called in an email."""
-    if phase.startswith("case:"):
-        return "tracked case step"
-    if phase.startswith("request:"):
-        return "the inspectors' additional evidence request"
-    if phase == "fieldwork":
-        return "a fieldwork meeting"
-    if phase == "report":
-        return "the inspection report, step"
-    return "Annex A item"
 
 
 def when(moment: datetime) -> str:
@@ -117,12 +105,13 @@ def send_notice(
     now: datetime,
     sender_inbox: str,
     cc: Iterable[str] = (),
+    reply_inbox: str = "comms",
     **context: Any,
 ) -> int:
     """Send a notice (an email with no link to answer) once, however often this runs; return 1 if it went now."""
     return int(ctx.ledger.send_once(
         key, lambda: compose(ctx, template, key=key, sender_inbox=sender_inbox, to=list(dict.fromkeys(to)), cc=cc,
-                             **context),
+                             reply_inbox=reply_inbox, **context),
         inspection_id=inspection_id, template=template, now=now,
     ))
 
@@ -141,6 +130,7 @@ def action_message(
 ) -> OutgoingMessage:
     """Build an ask, reminder or escalation for one step, with the person's own link."""
     owner_key = step_owner(ctx, item)
+    phase = phase_catalogue().spec(item.phase)
     return compose(
         ctx,
         "action_request",
@@ -148,7 +138,7 @@ def action_message(
         sender_inbox="evidence",
         # A reply to an additional request's ask, with the document attached, goes where the mailbox intake takes
         # it as the request's evidence (its subject names "request N").
-        reply_inbox="evidence" if item.phase.startswith("request:") else "comms",
+        reply_inbox=phase.replies_to,
         to=[person.email],
         kind=chase.kind.split("-")[0],
         escalation_level=chase.kind,
@@ -157,7 +147,7 @@ def action_message(
         is_owner=person.person_key == owner_key,
         item_ref=item.ref,
         item_title=item.title,
-        item_noun=_noun(item.phase),
+        item_noun=phase.item_noun,
         group_name=item.group_name,
         step=item.step,
         action_words=ACTION_WORDS[item.step],
@@ -184,7 +174,7 @@ def phase_message(
         sender_inbox="comms",
         to=list(recipients),
         inspection_id=inspection_id,
-        phase=phase,
+        phase_label=phase_label(phase),
         items=statuses,
         open_items=[s for s in statuses if s.outcome is None],
         names={person.id: person.name for person in p.people},

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from send_inspection.calendar import to_london
+from send_inspection.catalogue.phases import phase_catalogue, phase_label
 from send_inspection.config.models import parse_duration
 from send_inspection.db import models as m
 from send_inspection.engine.chasing import Chain, Chase, chase_plan
@@ -28,21 +29,6 @@ log = logging.getLogger(__name__)
 MAIL_RETRY_AFTER = timedelta(minutes=5)
 # A report the inspectorate sends late can still be recorded through the link asking for it this much later.
 LATE_ARRIVAL_GRACE = timedelta(days=60)
-
-PHASE_LABELS = {"day2": "Annex A day 2", "day5": "Annex A day 5", "report": "after fieldwork",
-                "bulletin": "staff bulletin", "fieldwork": "fieldwork"}
-
-
-def phase_label(phase: str) -> str:
-    """Return the phase's name as operators read it."""
-    if phase.startswith("case:"):
-        return f"tracked case {phase.removeprefix('case:')}"
-    return PHASE_LABELS.get(phase, phase)
-
-
-# The milestone that closes each phase: at it, what is still open is reported as late.
-PHASE_DEADLINES = {"day2": "annex_a_initial_due", "day5": "annex_a_final_due"}
-
 
 @dataclass(frozen=True)
 class ItemStatus:
@@ -121,7 +107,7 @@ def reconcile_register_phase(ctx: EngineContext, inspection_id: str, phase: str)
     mail = MailFailures()
     sent, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
     open_items = [s for s in statuses if s.outcome is None]
-    phase_deadline = due[PHASE_DEADLINES[phase]]
+    phase_deadline = due[phase_catalogue().spec(phase).closes_at]  # at it, what is still open is reported late
     done = not open_items
     if done:
         with mail.guard(f"{inspection_id}:{phase}:phase_complete"):

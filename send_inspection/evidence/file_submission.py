@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from send_inspection.calendar import to_london
+from send_inspection.catalogue.phases import phase_catalogue
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import SubmissionData, latest_submission
@@ -18,7 +19,7 @@ def file_submission(ctx: EngineContext, item: m.RegisterItem, name: str, data: b
     folder = ctx.uploads_dir / item.inspection_id / item.ref.replace(":", "/")
     stored = store_upload(folder, name, data)
     report = check_isolated(stored.path, today=to_london(ctx.clock.now()).date())
-    if item.phase in ("day2", "day5"):  # only Annex A rows: a child's documents never join the library
+    if item.phase in phase_catalogue().annex_a():  # only Annex A rows: a child's documents never join the library
         add_to_library(ctx, item.ref, name, data, loaded_by=submitted_by, checked=report)  # the update is kept
     return SubmissionData(kind="file", checklist=checklist, filename=stored.filename, stored_path=str(stored.path),
                           sha256=stored.sha256, size_bytes=stored.size_bytes, machine_checks=report.as_dict())

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 
+from send_inspection.catalogue.phases import FIELDWORK
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.register_phase import MailFailures
@@ -28,7 +29,7 @@ from send_inspection.mail.ews_calendar import EwsMeetings, Meeting, request_meet
 
 log = logging.getLogger(__name__)
 
-PHASE = "fieldwork"
+PHASE = FIELDWORK.key
 CANCELLED_MESSAGE = "This meeting with the inspectors has been taken off the fieldwork timetable."
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
+from send_inspection.catalogue.phases import FIELDWORK
 from send_inspection.config.models import parse_duration
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
@@ -13,7 +14,7 @@ from send_inspection.engine.phases import ensure_phase
 from send_inspection.fieldwork.invitations import calendar_messages, sender_for
 from send_inspection.fieldwork.timetable import Slot, TimetableChanges, timetable_changes
 
-FIELDWORK_PHASE = "fieldwork"
+FIELDWORK_PHASE = FIELDWORK.key
 
 
 class InspectionNotFound(ValueError):

@@ -14,11 +14,11 @@ from starlette.datastructures import FormData, UploadFile
 
 from send_inspection.calendar import to_london
 from send_inspection.cases.people_form import parse_case_people, record_case_people
+from send_inspection.catalogue.phases import ADDITIONAL_REQUEST, AFTER_FIELDWORK, TRACKED_CASE
 from send_inspection.checklist import CHECKLIST, CHECKLIST_IDS
 from send_inspection.childdata.items import DATA_ITEMS, stored_summary
 from send_inspection.childdata.returns import summary_markdown
 from send_inspection.db import models as m
-from send_inspection.engine.additional_requests import request_of
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import (
     DecisionRefused,
@@ -27,8 +27,6 @@ from send_inspection.engine.decisions import (
     record_decision,
 )
 from send_inspection.engine.outgoing import ACTION_WORDS, when
-from send_inspection.engine.report_phase import PHASE as REPORT_PHASE
-from send_inspection.engine.tracked_case import child_of
 from send_inspection.evidence.document_checks import summary_lines
 from send_inspection.evidence.file_submission import check_submission_links, file_submission
 from send_inspection.evidence.library import latest_in_library
@@ -129,8 +127,8 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             "data_summary": _summary_text(ctx, item) if submission is not None else None,
             "request": request,
             "request_due": when(request.due_at) if request is not None else None,
-            "report_phase": item.phase == REPORT_PHASE, "comment_rows": COMMENT_ROWS,
-            "report_partner": partner_for(ctx, item) if item.phase == REPORT_PHASE else None,
+            "report_phase": item.phase == AFTER_FIELDWORK.key, "comment_rows": COMMENT_ROWS,
+            "report_partner": partner_for(ctx, item) if item.phase == AFTER_FIELDWORK.key else None,
         }
 
     @app.get("/healthz")
@@ -216,8 +214,8 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
                 outcome = "submitted"
             try:
                 submission = await _submission(ctx, form, item, token) if token.step == "submit" else None
-                extra = (await report_step(ctx, session, form, item, token, now=now) if item.phase == REPORT_PHASE
-                         else _step_form(session, form, item, token, now=now))
+                extra = (await report_step(ctx, session, form, item, token, now=now)
+                         if item.phase == AFTER_FIELDWORK.key else _step_form(session, form, item, token, now=now))
                 comment = extra or str(form.get("comment") or "") or None
                 record_decision(
                     session, token, outcome, now=now, comment=comment,
@@ -279,8 +277,9 @@ def _step_form(session, form: FormData, item: m.RegisterItem, token: m.ActionTok
     """Apply the extra fields of a tracked-case step; return the comment to record, if the step makes one."""
     if token.step == "identify" and str(form.get("outcome")) == "identified":
         people = parse_case_people({k: str(form.get(k) or "") for k in IDENTIFY_FIELDS})
-        case = session.scalars(select(m.TrackedCase).where(m.TrackedCase.inspection_id == item.inspection_id,
-                                                           m.TrackedCase.child_id == child_of(item.phase))).one()
+        case = session.scalars(select(m.TrackedCase).where(
+            m.TrackedCase.inspection_id == item.inspection_id,
+            m.TrackedCase.child_id == TRACKED_CASE.value_of(item.phase))).one()
         record_case_people(session, case, people, identified_by=token.person_key)
         named = {case.practitioner_key, *case.other_practitioner_keys}
         return f"{len(people.settings)} setting(s), {len(named)} practitioner(s) named"
@@ -295,7 +294,7 @@ def _step_form(session, form: FormData, item: m.RegisterItem, token: m.ActionTok
 
 def _request_for(session, item: m.RegisterItem) -> m.EvidenceRequest | None:  # noqa: ANN001
     """Return the inspectors' request an item answers, if it is one."""
-    number = request_of(item.phase)
+    number = ADDITIONAL_REQUEST.value_of(item.phase)
     if number is None:
         return None
     return session.scalars(select(m.EvidenceRequest).where(m.EvidenceRequest.inspection_id == item.inspection_id,
