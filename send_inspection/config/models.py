@@ -20,6 +20,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from send_inspection.catalogue.phases import PHASES
+from send_inspection.catalogue.steps import ANNEX_A_CHAIN, TRACKED_CASE_STEPS
 from send_inspection.mail.message import is_sendable_address
 from send_inspection.timeline import AfterRule, DayRule, MilestoneRule
 
@@ -392,9 +394,10 @@ class Partnership(Strict):
 
 # ---------------------------------------------------------------- register.yaml
 
-Phase = Literal["day2", "day5"]
-Step = Literal["submit", "approve", "check", "upload"]
-STEPS: tuple[Step, ...] = ("submit", "approve", "check", "upload")
+# The phases whose items are Annex A rows, and the chain of steps each row is worked through (the catalogues').
+Phase = Literal[tuple(PHASES.annex_a())]  # type: ignore[valid-type]
+Step = Literal[ANNEX_A_CHAIN]  # type: ignore[valid-type]
+STEPS: tuple[Step, ...] = ANNEX_A_CHAIN
 
 
 class Group(Strict):
@@ -467,8 +470,8 @@ class Register(Strict):
 
 # ---------------------------------------------------------------- tracked_cases.yaml
 
-CaseStep = Literal["identify", "agree", "inform", "submit", "review", "arrange"]
-CASE_STEPS: tuple[CaseStep, ...] = ("identify", "agree", "inform", "submit", "review", "arrange")
+CaseStep = Literal[TRACKED_CASE_STEPS]  # type: ignore[valid-type]
+CASE_STEPS: tuple[CaseStep, ...] = TRACKED_CASE_STEPS
 # Who provides a tracked-case document when `provided_by` is not a person id.
 CASE_PROVIDERS = ("practitioner", "qa_manager")
 

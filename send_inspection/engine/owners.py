@@ -1,23 +1,17 @@
-"""Say who answers each step of an item: the one place that maps steps to people."""
+"""Say who answers each step of an item, as the step catalogue declares it: the one place that maps steps to people."""
 
 from __future__ import annotations
 
+from send_inspection.catalogue.steps import LEAD, REVIEWER, step_spec
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-
-# Steps answered by the item's `evidence_lead` (who provides or does the thing)...
-_LEAD_STEPS = frozenset({"submit", "identify", "agree", "inform", "confirm", "arrange", "debrief", "receive",
-                         "comment", "publish"})
-# ...and steps answered by its `accountable_lead` (who reviews it).
-_REVIEW_STEPS = frozenset({"approve", "review"})
 
 
 def step_owner(ctx: EngineContext, item: m.RegisterItem, step: str | None = None) -> str:
     """Return the person key of whoever answers `step` (default: the item's current step)."""
-    step = step or item.step
-    if step in _LEAD_STEPS:
+    answered_by = step_spec(step or item.step).answered_by
+    if answered_by == LEAD:
         return item.evidence_lead
-    if step in _REVIEW_STEPS:
+    if answered_by == REVIEWER:
         return item.accountable_lead
-    roles = ctx.config.partnership.roles
-    return {"check": roles.director_final_check, "upload": roles.lano}[step]
+    return getattr(ctx.config.partnership.roles, answered_by)

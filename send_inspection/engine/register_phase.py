@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 
 from send_inspection.calendar import to_london
 from send_inspection.catalogue.phases import phase_catalogue, phase_label
+from send_inspection.catalogue.steps import step_label, step_spec
 from send_inspection.config.models import parse_duration
 from send_inspection.db import models as m
 from send_inspection.engine.chasing import Chain, Chase, chase_plan
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.outgoing import STEP_LABELS, action_message, phase_message
+from send_inspection.engine.outgoing import action_message, phase_message
 from send_inspection.engine.owners import step_owner
 from send_inspection.engine.setup import milestones, people
 from send_inspection.mail.transport import MailTransportError
@@ -27,8 +28,6 @@ log = logging.getLogger(__name__)
 
 # After a mail failure that may pass (server down, busy), the phase wakes again this much later.
 MAIL_RETRY_AFTER = timedelta(minutes=5)
-# A report the inspectorate sends late can still be recorded through the link asking for it this much later.
-LATE_ARRIVAL_GRACE = timedelta(days=60)
 
 @dataclass(frozen=True)
 class ItemStatus:
@@ -174,7 +173,8 @@ def chase_items(
                 wake_times.append(chase.due_at)
                 continue
             with mail.guard(prefix + chase.kind):
-                grace = max(token_grace, LATE_ARRIVAL_GRACE) if item.step == "receive" else token_grace
+                late_answers = step_spec(item.step).late_answers_for
+                grace = max(token_grace, late_answers) if late_answers else token_grace
                 sent += _send_chase(ctx, item, chase, staff=staff, key=prefix + chase.kind, deadline=deadline,
                                     expires_at=max(deadline, now) + grace, now=now)
         statuses.append(_status(item, owner, due, now))
@@ -230,7 +230,7 @@ def waiting_reason(phase: str, statuses: list[ItemStatus], staff: dict[str, m.Pe
     if not waiting:
         return f"{phase_label(phase)}: all {len(statuses)} items uploaded or explained"
     parts = [
-        f"{s.ref} {STEP_LABELS[s.step]} ({staff[s.owner].name}) due {s.due_at}{' LATE' if s.late else ''}"
+        f"{s.ref} {step_label(s.step)} ({staff[s.owner].name}) due {s.due_at}{' LATE' if s.late else ''}"
         for s in waiting[:6]
     ]
     more = f"; and {len(waiting) - 6} more" if len(waiting) > 6 else ""
