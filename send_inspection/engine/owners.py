@@ -15,9 +15,15 @@ _REVIEW_STEPS = frozenset({"approve", "review"})
 def step_owner(ctx: EngineContext, item: m.RegisterItem, step: str | None = None) -> str:
     """Return the person key of whoever answers `step` (default: the item's current step)."""
     step = step or item.step
-    if step in _LEAD_STEPS:
-        return item.evidence_lead
-    if step in _REVIEW_STEPS:
-        return item.accountable_lead
+    field = owner_field(step)
+    if field is not None:
+        return str(getattr(item, field))
     roles = ctx.config.partnership.roles
     return {"check": roles.director_final_check, "upload": roles.lano}[step]
+
+
+def owner_field(step: str) -> str | None:
+    """Return the item's field naming who answers `step` ("evidence_lead", "accountable_lead"), None for a role."""
+    if step in _LEAD_STEPS:
+        return "evidence_lead"
+    return "accountable_lead" if step in _REVIEW_STEPS else None
