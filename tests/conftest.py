@@ -30,8 +30,8 @@ from send_inspection.mail.outbox import OutboxTransport  # noqa: E402
 NOTIFIED = datetime(2023, 6, 26, 9, 0, tzinfo=LONDON)
 
 # The `server` fixture: the local EWS endpoint that the real exchangelib client talks to (a module testing another
-# server defines its own `server`).
-pytest_plugins = ["tests.mail.ews_server"]
+# server defines its own `server`). The `oidc_provider` fixture: a real OpenID Connect provider on loopback.
+pytest_plugins = ["tests.mail.ews_server", "tests.console.oidc_provider"]
 
 
 @pytest.fixture(scope="session")

@@ -72,7 +72,7 @@ def test_prefect_yaml_deploys_every_flow_to_the_pool_and_two_workers_poll_it(poo
 
 def test_an_inspection_runs_through_the_pool_on_postgresql(pool: LiveStack) -> None:
     """Day 1 and day 2 run on the pool's workers, send once each, suspend, and a decision wakes day 2 again."""
-    pool.cli("start", "--notified-at", NOTIFIED)
+    pool.cli("start", "--notified-at", NOTIFIED, "--deliberate")
 
     def day2_suspended() -> bool:
         status, run, _ = pool.phase(INSPECTION, "day2")
