@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,41 +12,15 @@ from fastapi.testclient import TestClient
 from send_inspection.console.guard import Console
 from send_inspection.console.settings import ConsoleSettings
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.notification import SurveyLinks
 from send_inspection.mail.outbox import list_outbox, read_outbox_message
 from send_inspection.web.app import create_app
+from tests.coordinator.fake_runner import RecordingRunner
 
 SIGN_IN_LINK = re.compile(r"http://testserver(/console/sign-in/link/[A-Za-z0-9_-]+)")
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 COORDINATOR = "leah.marchetti@demo-county.example"  # inspection-coordinator
 VIEWER = "owen.garside@demo-county.example"  # sm-performance
 NOBODY = "catherine.lowther@demo-county.example"  # hos-send: staff, but not named for the console
-
-
-class RecordingRunner:
-    """The orchestrator's side of the actions, recorded instead of done (the live stack test uses Prefect's)."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-
-    def start_notification(self, inspection_id: str, notified_at: datetime, *, kind: str) -> str:
-        """Record the start; return a made-up run id."""
-        self.calls.append(("start", inspection_id, kind))
-        return f"run-of-{inspection_id}"
-
-    def give_survey_links(self, inspection_id: str, links: SurveyLinks) -> None:
-        """Record the hand-over of the links."""
-        self.calls.append(("links", inspection_id))
-
-    def nudge(self, inspection_id: str) -> None:
-        """Record the nudge."""
-        self.calls.append(("nudge", inspection_id))
-
-
-@pytest.fixture
-def runner() -> RecordingRunner:
-    """Return a fresh recording runner."""
-    return RecordingRunner()
 
 
 @pytest.fixture
