@@ -91,7 +91,7 @@ def test_a_tampered_state_a_replayed_return_or_another_browser_signs_nobody_in(c
 
 
 def test_roles_are_the_lesser_of_the_file_and_the_provider() -> None:
-    """A coordinator in the file with only the viewer app role is a viewer; no role at all, or another tenant, is out."""
+    """A file coordinator with only the viewer app role is a viewer; no role at all, or another tenant, is out."""
     from send_inspection.config.loader import default_config_dir, load_config
 
     partnership = load_config(default_config_dir()).partnership
