@@ -10,6 +10,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,17 +73,15 @@ def ctx(ctx: EngineContext, web_port: int) -> EngineContext:
     return ctx
 
 
-@pytest.fixture
-def web(ctx: EngineContext, web_port: int) -> Iterator[str]:
-    """Serve the real web app (with the outbox pages) with uvicorn in a background thread; return its URL."""
+@contextmanager
+def serving(app: Any, port: int) -> Iterator[str]:
+    """Serve `app` with uvicorn on a loopback port in a background thread; yield its URL."""
     import uvicorn
 
-    app = create_app(ctx, outbox_dir=ctx.transport.folder)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=web_port, log_level="warning",
-                                           lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
-    url = ctx.base_url
+    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 10
     while True:
         try:
@@ -93,6 +92,15 @@ def web(ctx: EngineContext, web_port: int) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise AssertionError("the web app did not start on " + url)
         time.sleep(0.05)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def web(ctx: EngineContext, web_port: int) -> Iterator[str]:
+    """Serve the real web app (with the outbox pages) with uvicorn in a background thread; return its URL."""
+    with serving(create_app(ctx, outbox_dir=ctx.transport.folder), web_port) as url:
+        yield url

@@ -16,7 +16,7 @@ from send_inspection.mail.outbox import list_outbox, read_outbox_message
 from send_inspection.web.app import create_app
 from tests.coordinator.fake_runner import RecordingRunner
 
-SIGN_IN_LINK = re.compile(r"http://testserver(/console/sign-in/link/[A-Za-z0-9_-]+)")
+SIGN_IN_LINK = re.compile(r"https?://[^\s/]+(/console/sign-in/link/[A-Za-z0-9_-]+)")
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 COORDINATOR = "leah.marchetti@demo-county.example"  # inspection-coordinator
 VIEWER = "owen.garside@demo-county.example"  # sm-performance
