@@ -347,6 +347,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     from send_inspection.prefect_env import prefect_env
 
     env = {**os.environ, **prefect_env(settings)}
+    if env.get("PREFECT_API_AUTH_STRING"):  # the server requires the auth string its clients are given
+        env.setdefault("PREFECT_SERVER_API_AUTH_STRING", env["PREFECT_API_AUTH_STRING"])
     settings.home.mkdir(parents=True, exist_ok=True)
     logs = settings.home / "logs"
     logs.mkdir(exist_ok=True)
