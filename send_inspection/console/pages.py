@@ -10,13 +10,16 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from send_inspection.calendar import LONDON, to_london
@@ -43,6 +46,7 @@ from send_inspection.files.storage import MAX_UPLOAD_BYTES, UploadRefused
 from send_inspection.report.feedback import FeedbackRefused, parse_priority_action
 from send_inspection.report.outcomes import outcomes_for
 
+T = TypeVar("T")
 _STAGED = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]")
 
@@ -91,6 +95,10 @@ def console_routes(router: APIRouter, pages: Pages) -> None:
     def exists(inspection_id: str) -> bool:
         return actions.inspection_exists(ctx, inspection_id)
 
+    async def do(action: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """Run an action in a worker thread: it calls Prefect's client and the database, which would block the loop."""
+        return await run_in_threadpool(action, ctx, *args, **kwargs)
+
     # ------------------------------------------------------------------ the list and the start
 
     @router.get("/", include_in_schema=False)
@@ -129,7 +137,7 @@ def console_routes(router: APIRouter, pages: Pages) -> None:
         kept = {k: _text(form, k) for k in ("notified_at", "kind", "deliberate")}
         try:
             notified_at = parse_local(kept["notified_at"], "notified_at")
-            started = actions.start_inspection(ctx, runner, actor(me), notified_at=notified_at,
+            started = await do(actions.start_inspection, runner, actor(me), notified_at=notified_at,
                                                kind=kept["kind"] or "full", deliberate=kept["deliberate"] == "yes")
         except NotificationTimeRefused as exc:
             return start_page(request, me, status=422, errors={"notified_at": str(exc)}, kept=kept)
@@ -180,7 +188,7 @@ def console_routes(router: APIRouter, pages: Pages) -> None:
             closes = parse_local(kept["closes_at"], "closes_at") if kept["closes_at"] else None
             links = SurveyLinks.model_validate({k: v or None for k, v in kept.items() if k != "closes_at"}
                                                | {"closes_at": closes})
-            actions.give_survey_links(ctx, runner, actor(me), inspection_id, links)
+            await do(actions.give_survey_links, runner, actor(me), inspection_id, links)
         except ValidationError as exc:
             errors = {str(e["loc"][0]): "give the full web address, starting https://" if e["type"].startswith("url")
                       else e["msg"] for e in exc.errors()}
@@ -216,7 +224,7 @@ def console_routes(router: APIRouter, pages: Pages) -> None:
         me, form = checked
         ids = [i for i in re.split(r"[\s,;]+", _text(form, "case_ids")) if i]
         try:
-            actions.select_cases(ctx, runner, actor(me), inspection_id, ids)
+            await do(actions.select_cases, runner, actor(me), inspection_id, ids)
         except SelectionRefused as exc:
             # What was typed is not shown again: an entry that is not a case id may be a child's name.
             message = refused_entries(ids, exc.unknown) if exc.unknown else str(exc)
@@ -282,7 +290,7 @@ def console_routes(router: APIRouter, pages: Pages) -> None:
             return timetable_page(request, me, inspection_id, status=422,
                                   problems=["this preview is no longer kept: choose the file again"])
         try:
-            actions.import_timetable(ctx, runner, actor(me), inspection_id, files[0],
+            await do(actions.import_timetable, runner, actor(me), inspection_id, files[0],
                                      confirmed=_text(form, "digest"))
         except actions.PreviewOutdated as exc:
             preview = actions.preview_timetable_file(ctx, inspection_id, files[0])
@@ -316,7 +324,7 @@ def console_routes(router: APIRouter, pages: Pages) -> None:
         me, form = checked
         kept = {k: _text(form, k) for k in ("asked", "inspector", "head_of_service", "accountable_lead")}
         try:
-            actions.record_additional_request(ctx, runner, actor(me), inspection_id, asked=kept["asked"],
+            await do(actions.record_additional_request, runner, actor(me), inspection_id, asked=kept["asked"],
                                               inspector=kept["inspector"], head_of_service=kept["head_of_service"],
                                               accountable_lead=kept["accountable_lead"] or None)
         except RequestRefused as exc:
@@ -360,7 +368,7 @@ def console_routes(router: APIRouter, pages: Pages) -> None:
                 raise FeedbackRefused("outcome: choose the outcome the inspectors gave")
             priority = [parse_priority_action(line, partner_ids=partners)
                         for line in kept["priority"].splitlines() if line.strip()]
-            actions.record_inspection_feedback(ctx, runner, actor(me), inspection_id, outcome=int(kept["outcome"]),
+            await do(actions.record_inspection_feedback, runner, actor(me), inspection_id, outcome=int(kept["outcome"]),
                                                effective=kept["effective"], improve=kept["improve"],
                                                priority_actions=priority)
         except FeedbackRefused as exc:
@@ -396,7 +404,7 @@ def console_routes(router: APIRouter, pages: Pages) -> None:
         try:
             if not kept["person"]:
                 raise AbsenceRefused("person: choose who is away")
-            actions.mark_away(ctx, runner, actor(me), inspection_id, kept["person"],
+            await do(actions.mark_away, runner, actor(me), inspection_id, kept["person"],
                               from_at=parse_local(kept["from_at"], "from_at"),
                               until_at=parse_local(kept["until_at"], "until_at"))
         except ValueError as exc:
@@ -413,7 +421,7 @@ def console_routes(router: APIRouter, pages: Pages) -> None:
             return checked
         me, _ = checked
         try:
-            actions.end_away(ctx, runner, actor(me), inspection_id, absence_id)
+            await do(actions.end_away, runner, actor(me), inspection_id, absence_id)
         except AbsenceRefused as exc:
             return away_page(request, me, inspection_id, status=422, errors={"form": str(exc)})
         return pages.done(f"/console/i/{inspection_id}/away")
@@ -441,7 +449,7 @@ def console_routes(router: APIRouter, pages: Pages) -> None:
         me, form = checked
         kept = {k: _text(form, k) for k in ("item", "person")}
         try:
-            actions.give_fresh_link(ctx, actor(me), inspection_id, kept["item"], kept["person"])
+            await do(actions.give_fresh_link, actor(me), inspection_id, kept["item"], kept["person"])
         except HandoverRefused as exc:
             field, message = _field_error(str(exc))
             return items_page(request, me, inspection_id, "fresh_link.html.j2", status=422,
@@ -463,7 +471,7 @@ def console_routes(router: APIRouter, pages: Pages) -> None:
         me, form = checked
         kept = {k: _text(form, k) for k in ("item", "field", "person")}
         try:
-            actions.change_item_owner(ctx, runner, actor(me), inspection_id, kept["item"], field=kept["field"],
+            await do(actions.change_item_owner, runner, actor(me), inspection_id, kept["item"], field=kept["field"],
                                       person_key=kept["person"])
         except HandoverRefused as exc:
             field, message = _field_error(str(exc))
@@ -499,7 +507,7 @@ def console_routes(router: APIRouter, pages: Pages) -> None:
             return library_page(request, me, status=422, error="choose at least one file", kept_ref=ref)
         for upload in uploads:
             try:
-                actions.load_library(ctx, actor(me), ref, upload.filename or "file",
+                await do(actions.load_library, actor(me), ref, upload.filename or "file",
                                      await upload.read(MAX_UPLOAD_BYTES + 1))
             except (LibraryRefused, UploadRefused) as exc:
                 return library_page(request, me, status=422, error=f"{upload.filename}: {exc}", kept_ref=ref)

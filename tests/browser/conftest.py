@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from send_inspection.engine.context import EngineContext
 from send_inspection.web.app import create_app
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_until_answering
 
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRED = os.environ.get("SEND_INSPECTION_BROWSER_TESTS") == "1"
@@ -82,16 +80,7 @@ def serving(app: Any, port: int) -> Iterator[str]:
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise AssertionError("the web app did not start on " + url)
-        time.sleep(0.05)
+    wait_until_answering(f"{url}/healthz", seconds=10, alive=thread.is_alive, what="the web app")
     try:
         yield url
     finally:

@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import httpx
 import pytest
 
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_until_answering
 
 TENANT = "9f1b2c3d-0000-4000-8000-00000000d0c0"
 PEOPLE = {
@@ -55,17 +53,12 @@ def oidc_provider() -> Iterator[Provider]:
         argv += ["--user-claims", json.dumps({"sub": sub, **claims})]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     issuer = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            raise AssertionError("the OpenID Connect provider did not start")
-        time.sleep(0.1)
+    try:
+        wait_until_answering(f"{issuer}/.well-known/openid-configuration", seconds=30,
+                             alive=lambda: proc.poll() is None, what="the OpenID Connect provider")
+    except AssertionError:
+        proc.kill()
+        raise
     try:
         yield Provider(issuer=issuer)
     finally:
