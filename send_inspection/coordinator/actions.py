@@ -88,6 +88,10 @@ def start_inspection(ctx: EngineContext, runner: InspectionRunner, actor: Actor,
 def give_survey_links(ctx: EngineContext, runner: InspectionRunner, actor: Actor, inspection_id: str,
                       links: SurveyLinks) -> None:
     """Record the inspectors' survey links (and their close time, if given) and hand them to the waiting run."""
+    with ctx.session() as session:
+        inspection = session.get(m.Inspection, inspection_id)
+        if inspection is not None and inspection.kind == "full" and links.parents_carers is None:
+            raise ValueError("parents_carers: a full inspection has the survey for parents and carers too")
     record_survey_links(ctx, inspection_id, links)
     runner.give_survey_links(inspection_id, links)
     closes = f"; the surveys close {to_london(links.closes_at):%a %d %b %H:%M}" if links.closes_at else ""

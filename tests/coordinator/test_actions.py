@@ -79,12 +79,19 @@ def test_survey_links_with_the_inspectors_close_time_move_the_close(ctx: EngineC
                                  "the surveys close Tue 04 Jul 12:00")
 
 
-def test_a_close_time_before_the_call_is_refused(ctx: EngineContext, runner: RecordingRunner, iid: str) -> None:
-    """Surveys cannot close before the call: refused naming the field; no links are kept."""
-    links = SurveyLinks(children_young_people="https://s.example/c", parents_carers="https://s.example/p",
-                        practitioners="https://s.example/w", closes_at=NOTIFIED - timedelta(days=1))
-    with pytest.raises(ValueError, match="closes_at: the surveys cannot close before the inspectors' call"):
+@pytest.mark.parametrize(("family", "closes", "says"), [
+    ("https://s.example/p", NOTIFIED - timedelta(days=1), "closes_at: the surveys cannot close before the"),
+    (None, None, "parents_carers: a full inspection has the survey for parents and carers too"),
+])
+def test_links_that_cannot_be_used_are_refused(ctx: EngineContext, runner: RecordingRunner, iid: str,
+                                               family: str | None, closes: object, says: str) -> None:
+    """A close before the call, or a full inspection without the family survey: refused naming the field; nothing
+    is kept and the run is not given them."""
+    links = SurveyLinks(children_young_people="https://s.example/c", parents_carers=family,
+                        practitioners="https://s.example/w", closes_at=closes)
+    with pytest.raises(ValueError, match=says):
         actions.give_survey_links(ctx, runner, LEAH, iid, links)
+    assert ("links", iid) not in runner.calls
     with ctx.session() as session:
         assert session.get(m.Inspection, iid).survey_links is None
 
