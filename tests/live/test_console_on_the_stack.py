@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from send_inspection.calendar import LONDON
 from send_inspection.rehearsal.staff import HIDDEN
 from tests.live.stack import LiveStack
 
@@ -143,7 +144,9 @@ def test_an_inspection_driven_from_the_console_alone_reaches_the_draft_report(po
     assert "2 children chosen" in page
     arrived(pool, *(key("case", i) + ":*" for i in ids))
 
-    page = leah.act(f"{base}/away", person="hos-data", from_at="2030-06-30T09:00", until_at="2030-07-05T17:00")
+    now = datetime.now(LONDON)  # an absence is lived in real time, whatever the inspection's dates
+    page = leah.act(f"{base}/away", person="hos-data", from_at=f"{now - timedelta(minutes=1):%Y-%m-%dT%H:%M}",
+                    until_at=f"{now + timedelta(days=3):%Y-%m-%dT%H:%M}")
     assert "Ben Hollinshead away" in page
     arrived(pool, key("day2", "1.2", "submit", "r1", "away") + "*")  # the deputy's own ask
     assert any(r.to == ("owen.garside@demo-county.example",) for r in pool.received()
