@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +48,7 @@ from send_inspection.report.feedback import FeedbackRefused, parse_priority_acti
 from send_inspection.report.outcomes import outcomes_for
 
 T = TypeVar("T")
+STAGED_FOR = 24 * 3600  # seconds a timetable file waits for its preview to be confirmed
 _STAGED = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]")
 
@@ -236,6 +238,13 @@ def console_routes(router: APIRouter, pages: Pages) -> None:
     def staging() -> Path:
         return ctx.uploads_dir.parent / "console-staging"
 
+    def forget_old_previews() -> None:
+        """Remove the files of previews nobody confirmed within a day."""
+        if staging().is_dir():
+            for folder in staging().iterdir():
+                if time.time() - folder.stat().st_mtime > STAGED_FOR:
+                    shutil.rmtree(folder, ignore_errors=True)
+
     def timetable_page(request: Request, me: SignedIn, inspection_id: str, *, status: int = 200,
                        problems: list[str] | None = None, preview: actions.TimetablePreview | None = None,
                        staged: str | None = None, notice: str | None = None) -> Response:
@@ -261,6 +270,7 @@ def console_routes(router: APIRouter, pages: Pages) -> None:
         if not isinstance(upload, UploadFile) or not upload.filename:
             return timetable_page(request, me, inspection_id, status=422, problems=["choose the timetable file"])
         data = await upload.read(MAX_UPLOAD_BYTES + 1)
+        forget_old_previews()
         staged = secrets.token_urlsafe(24)
         name = _SAFE_NAME.sub("_", Path(upload.filename).name)[-120:] or "timetable.csv"
         folder = staging() / staged
