@@ -279,6 +279,44 @@ def cmd_survey_links(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_away(args: argparse.Namespace) -> int:
+    """Mark a person away from one time to another in an inspection: their deputy is asked instead meanwhile."""
+    from send_inspection.coordinator.actions import mark_away
+    from send_inspection.engine.absences import AbsenceRefused
+
+    ctx, runner, actor = _coordinator(args)
+    try:
+        absence = mark_away(ctx, runner, actor, args.inspection, args.person, from_at=args.from_at,
+                            until_at=args.until)
+    except AbsenceRefused as exc:
+        print(f"not recorded: {exc}", file=sys.stderr)
+        return 1
+    print(f"{absence.person_name} is away until {to_london(absence.until_at):%a %d %b %H:%M}; "
+          f"{absence.deputy_name} is asked instead")
+    return 0
+
+
+def cmd_handover(args: argparse.Namespace) -> int:
+    """Send someone a fresh link to an item's open step, or give the item a new owner for this inspection."""
+    from send_inspection.coordinator.actions import change_item_owner, give_fresh_link
+    from send_inspection.engine.handover import HandoverRefused
+
+    ctx, runner, actor = _coordinator(args)
+    try:
+        if args.command == "fresh-link":
+            fresh = give_fresh_link(ctx, actor, args.inspection, args.item, args.person)
+            print(f"sent a fresh link ({fresh.key}); {fresh.replaced} earlier link(s) stopped working")
+        else:
+            handover = change_item_owner(ctx, runner, actor, args.inspection, args.item, field=args.owner,
+                                         person_key=args.person)
+            print(f"{args.item}: {handover.after} instead of {handover.before}"
+                  f"{' (asked now)' if handover.asked_now else ''}")
+    except HandoverRefused as exc:
+        print(f"not done: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_rehearse(args: argparse.Namespace) -> int:
     """Rehearse notification → day-5 upload on a virtual clock and print what was sent and decided."""
     from send_inspection.rehearsal.driver import rehearse
@@ -520,6 +558,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--closes-at", type=_parse_when, help="when the surveys close, if the inspectors gave a time")
     p.add_argument("--by", help="the person id giving them (default: the operator's login)")
     p.set_defaults(func=cmd_survey_links)
+    p = sub.add_parser("away", help="mark a person away from–to: their deputy is asked instead meanwhile")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--person", required=True, help="the person id who is away")
+    p.add_argument("--from", dest="from_at", type=_parse_when, required=True, help="London time, e.g. 2026-11-24T09:00")
+    p.add_argument("--until", type=_parse_when, required=True, help="when they are back (London time)")
+    p.add_argument("--by", help="the person id recording it (default: the operator's login)")
+    p.set_defaults(func=cmd_away)
+    p = sub.add_parser("fresh-link", help="email someone a fresh link to an item's open step (the old one stops)")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--item", required=True, help="the item's reference, e.g. 1.3 or request-2")
+    p.add_argument("--person", required=True, help="the person id who lost their link")
+    p.add_argument("--by", help="the person id sending it (default: the operator's login)")
+    p.set_defaults(func=cmd_handover)
+    p = sub.add_parser("owner", help="change an item's evidence lead or accountable lead for this inspection")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--item", required=True, help="the item's reference, e.g. 1.3")
+    p.add_argument("--owner", choices=("evidence_lead", "accountable_lead"), default="evidence_lead")
+    p.add_argument("--person", required=True, help="the new owner's person id")
+    p.add_argument("--by", help="the person id changing it (default: the operator's login)")
+    p.set_defaults(func=cmd_handover)
     p = sub.add_parser("rehearse", help="rehearse notification → day-5 upload on a virtual clock")
     p.add_argument("--notified-at", type=_parse_when, default=_parse_when("2023-06-26T09:00"))
     p.add_argument("--workdir")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from send_inspection import PROJECT_ROOT
 from send_inspection.calendar import LONDON
 from send_inspection.cli import _parse_when, main
 from send_inspection.clock import VirtualClock
+from send_inspection.db import models as m
 from send_inspection.engine.phases import begin_wait
 from tests.conftest import NOTIFIED
 from tests.test_timeline import EXPECTED_JUNE_2023
@@ -258,3 +260,53 @@ def test_status_shows_phases_and_email_counts(tmp_path: Path, monkeypatch: pytes
     assert lines[2].endswith("; wakes Mon 26 Jun 14:00")
     assert lines[3] == "  emails: 8 sent"
     assert main(["status", "--inspection", "demo-county-2099-01-05"]) == 1
+
+
+def test_start_refuses_a_call_eleven_days_back_unless_deliberate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """`start` with a time 11 days back says why and opens nothing, as the console's start page does."""
+    from send_inspection.live import build_context
+    from send_inspection.settings import load_settings
+
+    monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path))
+    monkeypatch.setattr("send_inspection.cli._prefect_setup", lambda: None)
+    back = (datetime.now() - timedelta(days=11)).strftime("%Y-%m-%dT%H:%M")
+    assert main(["start", "--notified-at", back]) == 1
+    err = capsys.readouterr().err
+    assert "is more than a day ago" in err and "(--deliberate)" in err
+    with build_context(load_settings()).session() as session:
+        assert session.query(m.Inspection).count() == 0 and session.query(m.AuditEntry).count() == 0
+
+
+def test_a_timetable_is_not_sent_from_a_script_without_yes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Without a terminal to ask and without --yes, the preview is printed and nothing is imported."""
+    from send_inspection.engine.setup import open_inspection
+    from send_inspection.live import build_context
+    from send_inspection.settings import load_settings
+    from tests.conftest import NOTIFIED
+
+    monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path))
+    monkeypatch.setattr("send_inspection.cli._prefect_setup", lambda: None)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    ctx = build_context(load_settings())
+    iid = open_inspection(ctx, NOTIFIED)
+    path = tmp_path / "timetable.csv"
+    path.write_text("Slot,Kind,Title,Date,Start,End,Location,Attendees\n"
+                    "W3-1,leaders-meeting,Meeting with leaders,2023-07-10,10:00,11:00,Demo House,dcs\n")
+    assert main(["timetable", "import", "--inspection", iid, str(path)]) == 1
+    captured = capsys.readouterr()
+    assert "1 invitations\n  W3-1 Meeting with leaders: to Helen Ashcombe" in captured.out
+    assert "add --yes" in captured.err
+    with ctx.session() as session:
+        assert session.query(m.FieldworkSlot).count() == 0
+
+
+def test_away_for_someone_not_in_the_inspection_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """`away` goes through the same action as the console: its refusal names the field."""
+    monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path))
+    monkeypatch.setattr("send_inspection.cli._prefect_setup", lambda: None)
+    assert main(["away", "--inspection", "demo-county-2099-01-05", "--person", "hos-data", "--from",
+                 "2099-01-05T09:00", "--until", "2099-01-06T09:00"]) == 1
+    assert "not recorded: person: 'hos-data' is not one of this inspection's people" in capsys.readouterr().err

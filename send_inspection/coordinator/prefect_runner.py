@@ -47,9 +47,10 @@ class PrefectRunner:
             resume_flow_run(UUID(run.flow_run_id), run_input={"reason": "survey links given"})
 
     def nudge(self, inspection_id: str) -> None:
-        """Do for one inspection at once what the ticker would within a minute; a failure leaves it to the ticker."""
+        """Do for one live inspection at once what the ticker would within a minute; a failure leaves it to the
+        ticker (a rehearsal's phases are the rehearsal's to run)."""
         try:
-            for run in due_phases(self.ctx, now=self.ctx.clock.now()):
+            for run in due_phases(self.ctx, now=self.ctx.clock.now(), mode="live"):
                 if run.inspection_id != inspection_id:
                     continue
                 if run.status == "pending" and run.flow_run_id is None:
@@ -57,5 +58,5 @@ class PrefectRunner:
                         self.launcher.start(inspection_id, run.phase)
                 elif run.status == "waiting":
                     self.waker.wake(inspection_id, run.phase, reason="the coordinator changed something")
-        except (httpx.HTTPError, OSError) as exc:
+        except (httpx.HTTPError, OSError, RuntimeError) as exc:  # RuntimeError: Prefect found no server
             log.warning("could not reach Prefect to start %s's phases now (%s): the ticker does it", inspection_id, exc)
