@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import platform
+from importlib import metadata
 from pathlib import Path
 
 
 def machine(*packages: str) -> dict[str, str]:
-    """Return cores, CPU model, memory, Python and the versions of `packages` (those installed)."""
+    """Return cores, CPU model, memory, Python and the versions of `packages` (distribution names; those installed)."""
     cpu = "unknown"
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -24,7 +25,7 @@ def machine(*packages: str) -> dict[str, str]:
              "os": platform.platform()}
     for name in packages:
         try:
-            found[name] = __import__(name).__version__
-        except ImportError:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
             continue
     return found
