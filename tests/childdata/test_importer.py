@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ from send_inspection.childdata.importer import ChildData, check_list, import_lis
 from send_inspection.childdata.problems import ImportRejected, errors
 from send_inspection.childdata.synthetic import generate
 from tests.childdata.conftest import ON, child, provider, write_list
+from tests.childdata.workbooks import Formula, write_ods_cells, write_xlsx_cells
 
 
 def rejected(files: dict[ListKind, Path], config: ChildDataConfig) -> ImportRejected:
@@ -173,3 +175,62 @@ def test_sheet_named_in_config_is_read(tmp_path: Path, config: ChildDataConfig) 
     data: ChildData = import_lists({"ehc_plans": book}, config=on_sheet, notified_on=ON)
     frame = data.frame("ehc_plans")
     assert frame is not None and frame["child_id"].tolist() == ["C001"]
+
+
+def workbook_list(config: ChildDataConfig) -> list[list[object]]:
+    """Return an EHC plan list as workbook cells: dates, whole numbers, text like numbers, empty cells, formulas."""
+    born, started = date(2015, 3, 4), date(2021, 9, 1)
+    rows: list[list[object]] = [
+        ["C001", born, "ASD", 900001, "Mainstream", started],
+        [1002, datetime(2015, 3, 4, 10, 30), "ASD", 900001.0, "Mainstream", started],
+        ["007", "04/03/2015", Formula('"A"&"SD"', "ASD"), "0900001", Formula("B1", "Mainstream"), ""],
+        ["C004", None, None, 1.5, "Mainstream", None],
+        ["C005", Formula("A1"), "ASD", "", "Mainstream", datetime(2021, 9, 1, 9, 30)],
+        [Formula("1000+6", 1006), Formula("DATE(2015,3,4)", born), "ASD", 900001, "Mainstream", Formula("B2")],
+        ["C007", 42000, 5, True, "Mainstream", started],
+        ["C008", time(9, 0), "ASD", 900001, 2023, started],
+    ]
+    heads = config.columns("ehc_plans")
+    fields = ["child_id", "date_of_birth", "primary_need", "setting_urn", "setting_type", "ehcp_start_date"]
+    fixed = {"first_name": "Testy", "last_name": "Examplewick", "setting_name": "Ambleford Demo Primary School"}
+    return [list(heads.values())] + [
+        [fixed.get(f, dict(zip(fields, row, strict=True)).get(f)) for f in heads] for row in rows
+    ]
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".ods"])
+def test_workbook_cells_give_the_same_problems(tmp_path: Path, config: ChildDataConfig, suffix: str) -> None:
+    """Each kind of cell in a workbook list gives the same problems, word for word, in XLSX and ODS."""
+    sheets = {"EHCP": workbook_list(config)}
+    if suffix == ".xlsx":  # date cells shown dd/mm/yyyy, as a UK spreadsheet shows them
+        path = write_xlsx_cells(tmp_path / "ehc-plans.xlsx", sheets, uk_dates=True)
+    else:
+        path = write_ods_cells(tmp_path / "ehc-plans.ods", sheets)
+    imported = check_list(path, "ehc_plans", config=config, notified_on=ON)
+    assert [str(p) for p in imported.problems] == [
+        f"ehc-plans{suffix}, row 3, column 'DOB', child id 1002: not a valid date (write dd/mm/yyyy or yyyy-mm-dd); "
+        "the value is not shown because it is a date of birth",
+        f"ehc-plans{suffix}, row 5, column 'DOB', child id C004: the date of birth is empty",
+        f"ehc-plans{suffix}, row 5, column 'Primary Need', child id C004: the primary need is empty: "
+        "write NSA if it is not yet assessed",
+        f"ehc-plans{suffix}, row 5, column 'URN', child id C004: '1.5' is not a URN (6 to 8 digits)",
+        f"ehc-plans{suffix}, row 6, column 'DOB', child id C005: the date of birth is empty",
+        f"ehc-plans{suffix}, row 6, column 'EHCP Start Date', child id C005: '2021-09-01 09:30:00' is not a valid "
+        "date (write dd/mm/yyyy or yyyy-mm-dd)",
+        f"ehc-plans{suffix}, row 8, column 'DOB', child id C007: not a valid date (write dd/mm/yyyy or yyyy-mm-dd); "
+        "the value is not shown because it is a date of birth",
+        f"ehc-plans{suffix}, row 8, column 'Primary Need', child id C007: '5' is not a primary need code: "
+        "add it under primary_need in child_data.yaml",
+        f"ehc-plans{suffix}, row 8, column 'URN', child id C007: 'True' is not a URN (6 to 8 digits)",
+        f"ehc-plans{suffix}, row 9, column 'DOB', child id C008: not a valid date (write dd/mm/yyyy or yyyy-mm-dd); "
+        "the value is not shown because it is a date of birth",
+        f"ehc-plans{suffix}, row 9, column 'Setting Type', child id C008: '2023' is not a setting type: "
+        "add it under setting_type in child_data.yaml",
+    ]
+    rows = imported.rows
+    assert rows is not None
+    assert rows["child_id"].tolist()[:6] == ["C001", "1002", "007", "C004", "C005", "1006"]
+    assert rows["setting_urn"].tolist()[:3] == ["900001", "900001", "0900001"]
+    assert rows["date_of_birth"].tolist()[:3] == [date(2015, 3, 4), None, date(2015, 3, 4)]
+    assert rows["date_of_birth"].tolist()[5] == date(2015, 3, 4)
+    assert rows["ehcp_start_date"].tolist()[:3] == [date(2021, 9, 1), date(2021, 9, 1), None]

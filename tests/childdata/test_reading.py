@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from send_inspection.childdata.reading import ROW, Unreadable, read_table
+from tests.childdata.workbooks import Error, Formula, Inline, write_ods_cells, write_xlsx_cells
 
 
 def test_csv_keeps_ids_as_written_and_numbers_rows_as_a_spreadsheet(tmp_path: Path) -> None:
@@ -65,3 +66,58 @@ def test_unreadable_files_say_why(tmp_path: Path, name: str, content: bytes, mes
     with pytest.raises(Unreadable) as info:
         read_table(path)
     assert str(info.value) == message
+
+
+# Every kind of cell a spreadsheet program saves, and the text each has always been read as (pinned on the
+# pandas openpyxl and odf readers before the lists were read through python-calamine).
+CELLS = [
+    ("text", "Siân", "Siân"),
+    ("text like a number", "007", "007"),
+    ("inline text", Inline("0123"), "0123"),
+    ("whole number", 900001, "900001"),
+    ("whole number saved as a decimal", 900001.0, "900001"),
+    ("decimal", 1.5, "1.5"),
+    ("negative", -3, "-3"),
+    ("large number", 1e20, "100000000000000000000"),
+    ("true or false", True, "True"),
+    ("date", date(2015, 3, 4), "2015-03-04 00:00:00"),
+    ("date and time", datetime(2015, 3, 4, 10, 30), "2015-03-04 10:30:00"),
+    ("time", time(9, 0), "09:00:00"),
+    ("date as text", "04/03/2015", "04/03/2015"),
+    ("NA as text", "NA", "NA"),
+    ("padded text", "  x  ", "x"),
+    ("empty", None, ""),
+    ("formula, number", Formula("1+1", 2), "2"),
+    ("formula, text", Formula('"A"&"SD"', "ASD"), "ASD"),
+    ("formula, date", Formula("DATE(2015,3,4)", date(2015, 3, 4)), "2015-03-04 00:00:00"),
+    ("formula, true or false", Formula("1>2", False), "False"),
+    ("formula, empty text", Formula('""', ""), ""),
+    ("formula, nothing cached", Formula("A2"), ""),
+]
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".ods"])
+def test_every_kind_of_cell_reads_as_the_same_text(tmp_path: Path, suffix: str) -> None:
+    """Dates, whole numbers, text that looks like a number, empty cells and formulas read as they always have."""
+    write = write_xlsx_cells if suffix == ".xlsx" else write_ods_cells
+    headings = [name for name, _, _ in CELLS]
+    cells = [cell for _, cell, _ in CELLS]
+    path = write(tmp_path / f"cells{suffix}", {"List": [headings, cells, [None] * len(cells), cells]})
+    expected = {name: text for name, _, text in CELLS}
+    assert read_table(path).to_dict("records") == [{ROW: 2, **expected}, {ROW: 4, **expected}]
+
+
+def test_an_error_cell_of_an_xlsx_reads_as_empty(tmp_path: Path) -> None:
+    """A cell showing an error (#DIV/0!, #N/A), typed or a formula's result, reads as empty text in an XLSX list."""
+    row = ["C001", Error("#N/A"), Formula("1/0", Error("#DIV/0!"))]
+    path = write_xlsx_cells(tmp_path / "errors.xlsx", {"List": [["ID", "typed", "formula"], row]})
+    assert read_table(path).to_dict("records") == [{ROW: 2, "ID": "C001", "typed": "", "formula": ""}]
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".ods"])
+def test_headings_are_text_and_repeated_ones_numbered(tmp_path: Path, suffix: str) -> None:
+    """A number or date heading reads as text, an empty one as 'Unnamed: N', a repeated one gains '.1'."""
+    write = write_xlsx_cells if suffix == ".xlsx" else write_ods_cells
+    headings = ["ID", None, "ID", 2023, date(2015, 1, 2)]
+    path = write(tmp_path / f"headings{suffix}", {"List": [headings, ["a", "b", "c", "d", "e"]]})
+    assert list(read_table(path).columns) == [ROW, "ID", "Unnamed: 1", "ID.1", "2023", "2015-01-02 00:00:00"]
