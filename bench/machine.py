@@ -12,10 +12,13 @@ def machine(*packages: str) -> dict[str, str]:
     """Return cores, CPU model, memory, Python and the versions of `packages` (distribution names; those installed)."""
     cpu = "unknown"
     cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]
-        cpu = names[0] if names else cpu
+    if cpuinfo.exists():  # the first processor's model name, family and model (a bare "AMD EPYC" says little)
+        fields: dict[str, str] = {}
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+        if "model name" in fields:
+            cpu = f"{fields['model name']} (family {fields.get('cpu family', '?')}, model {fields.get('model', '?')})"
     memory = "unknown"
     meminfo = Path("/proc/meminfo")
     if meminfo.exists():

@@ -6,6 +6,7 @@ can read, under the product's home), never in Prefect. An import replaces the pr
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from send_inspection.childdata.checks import texts
 from send_inspection.childdata.codes import ListKind
 from send_inspection.childdata.columns import ChildDataConfig
 from send_inspection.childdata.importer import ChildData, ImportedList, import_lists
@@ -38,8 +40,8 @@ def store_lists(data: ChildData, folder: Path) -> Path:
         "problems": [dict(vars(p)) for p in data.problems],  # as asdict(p), whose deep copy is slow for thousands
     }
     for kind, imported in _checked(data):
-        imported.frame.to_csv(staging / f"{kind}.csv", index=False, date_format="%Y-%m-%d")
-    (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        _write_csv(imported.frame, staging / f"{kind}.csv")
+    (staging / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")  # no indent: the C encoder, 10x faster
     previous = folder.with_name(f".{folder.name}.previous")
     shutil.rmtree(previous, ignore_errors=True)
     if folder.exists():
@@ -47,6 +49,34 @@ def store_lists(data: ChildData, folder: Path) -> Path:
     os.replace(staging, folder)
     shutil.rmtree(previous, ignore_errors=True)
     return folder
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a checked list as CSV text: dates as yyyy-mm-dd, nothing as '' (the csv module: 3x pandas' to_csv)."""
+    columns = [_as_text(texts(frame[name])) for name in frame.columns]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(frame.columns)
+        writer.writerows(zip(*columns, strict=True))
+
+
+def _as_text(values: list[object]) -> list[object]:
+    """Return a column's values as the CSV writes them, turning each distinct value into text once."""
+    kinds = set(map(type, values))
+    if kinds <= {str}:
+        return values
+    if kinds == {int}:  # row numbers and ages
+        return list(map(str, values))
+    if bool in kinds and len(kinds) > 1:  # True == 1: no shared lookup for a mixed column
+        return [_text(v) for v in values]
+    found = {v: _text(v) for v in set(values)}
+    return [found[v] for v in values]
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def _checked(data: ChildData) -> list[tuple[str, ImportedList]]:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
 
 import pandas as pd
@@ -26,6 +27,7 @@ _ROWS_PER_BLOCK = 20_000
 _EPOCH = date(1899, 12, 30)  # Excel's day 0 (so that its day 60 is its famous 29 February 1900)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 cannot hold
 _DATE_STYLE = 1  # the cell style (in _STYLES) of a date
+_EMPTY = '"/>'  # the rest of an empty cell: `<c r="A2"/>`
 
 
 def column_letter(index: int) -> str:
@@ -63,10 +65,10 @@ def _text(value: str) -> str:
     return escape(_NOT_XML.sub("", value))
 
 
-def _cell_tail(value: Any, strings: _Strings) -> str | None:
-    """Return the rest of a cell after `<c r="A2` (from the closing quote) holding `value` (None: no cell)."""
+def _cell_tail(value: Any, strings: _Strings) -> str:
+    """Return the rest of a cell after `<c r="A2` (from the closing quote) holding `value` (empty: `"/>`)."""
     if value is None or value is pd.NaT or isinstance(value, str) and not value:
-        return None
+        return _EMPTY
     if isinstance(value, str):
         return f'" t="s"><v>{strings.add(value)}</v></c>'
     if isinstance(value, bool):
@@ -80,7 +82,7 @@ def _cell_tail(value: Any, strings: _Strings) -> str | None:
     if isinstance(value, Integral):
         return f'"><v>{int(value)}</v></c>'
     if isinstance(value, Real):
-        return None if value != value else f'"><v>{float(value)!r}</v></c>'  # NaN: empty
+        return _EMPTY if value != value else f'"><v>{float(value)!r}</v></c>'  # NaN: empty
     raise TypeError(f"cannot write a {type(value).__name__} in a workbook cell")
 
 
@@ -93,20 +95,28 @@ def _sheet_rows(frame: pd.DataFrame, strings: _Strings) -> Any:
     )
     yield f'<row r="1">{heading}</row>'
     columns = [frame.iloc[:, i].to_numpy(dtype=object).tolist() for i in range(frame.shape[1])]
+    # A row is one format call: '<row r="{0}"><c r="A{0}{1}<c r="B{0}{2}…</row>' with each cell's tail.
+    cells = "".join(f'<c r="{letter}{{0}}{{{i}}}' for i, letter in enumerate(letters, start=1))
+    template = f'<row r="{{0}}">{cells}</row>'
     for start in range(0, len(frame), _ROWS_PER_BLOCK):
         numbers = [str(r) for r in range(start + 2, min(start + _ROWS_PER_BLOCK, len(frame)) + 2)]
-        cells = []
-        for letter, values in zip(letters, columns, strict=True):
-            block = values[start : start + _ROWS_PER_BLOCK]
-            head = f'<c r="{letter}'
-            tails = {value: _cell_tail(value, strings) for value in dict.fromkeys(block)}
-            if any(isinstance(v, bool) for v in tails) and not all(isinstance(v, bool) for v in tails):
-                found = [_cell_tail(v, strings) for v in block]  # True == 1: no shared lookup for a mixed column
-            else:
-                found = list(map(tails.get, block))
-            cells.append([head + n + tail if tail else "" for n, tail in zip(numbers, found, strict=True)])
-        template = '<row r="{}">' + "{}" * len(columns) + "</row>"
+        cells = [_tails(values[start : start + _ROWS_PER_BLOCK], strings) for values in columns]
         yield "".join(map(template.format, numbers, *cells))
+
+
+def _tails(block: list[Any], strings: _Strings) -> list[str]:
+    """Return the tail of each cell of a block of one column, making each distinct value's tail once."""
+    kinds = set(map(type, block))
+    if kinds == {str}:  # the common case, without a type test per value
+        index = strings.index
+        tails = {
+            v: f'" t="s"><v>{index.setdefault(v, len(index))}</v></c>' if v else _EMPTY for v in dict.fromkeys(block)
+        }
+    elif bool in kinds and len(kinds) > 1:  # True == 1: no shared lookup for a mixed column
+        return [_cell_tail(v, strings) for v in block]
+    else:
+        tails = {v: _cell_tail(v, strings) for v in dict.fromkeys(block)}
+    return list(map(tails.__getitem__, block))
 
 
 def _sheet_xml_parts(frame: pd.DataFrame, strings: _Strings, widths: list[float]) -> Any:
@@ -134,8 +144,7 @@ def write_xlsx(path: Path, sheets: Mapping[str, pd.DataFrame], widths: Mapping[s
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as book:
         for number, (name, frame) in enumerate(sheets.items(), start=1):
             with book.open(f"xl/worksheets/sheet{number}.xml", "w", force_zip64=True) as handle:
-                for part in _sheet_xml_parts(frame, strings, widths[name]):
-                    handle.write(part.encode("utf-8"))
+                _write_parts(handle, _sheet_xml_parts(frame, strings, widths[name]))
         book.writestr("xl/sharedStrings.xml", strings.xml())
         book.writestr("[Content_Types].xml", _content_types(len(names)))
         book.writestr("_rels/.rels", _ROOT_RELS)
@@ -145,6 +154,22 @@ def write_xlsx(path: Path, sheets: Mapping[str, pd.DataFrame], widths: Mapping[s
         book.writestr("xl/_rels/workbook.xml.rels", _workbook_rels(len(names)))
         book.writestr("xl/styles.xml", _STYLES)
     return path
+
+
+def _write_parts(handle: IO[bytes], parts: Iterator[str]) -> None:
+    """Write each part to `handle`, compressing one in a second thread while the next is made.
+
+    zlib and the CRC give up the GIL, so on 2 cores compressing costs almost no time of its own.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: Future[int] | None = None
+        for part in parts:
+            data = part.encode("utf-8")
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(handle.write, data)
+        if pending is not None:
+            pending.result()
 
 
 def _workbook(names: list[str], sheets: Mapping[str, pd.DataFrame]) -> str:

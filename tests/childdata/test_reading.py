@@ -56,7 +56,9 @@ def test_named_sheet_is_read_and_a_missing_one_is_named(tmp_path: Path) -> None:
     [
         ("list.txt", b"ID\n1\n", "cannot read .txt: save the list as .csv, .xlsx or .ods"),
         ("list.csv", b"", "the file is empty"),
-        ("list.xlsx", b"not a zip", "not a readable .xlsx workbook (BadZipFile)"),
+        ("list.xlsx", b"not a zip", "not a readable .xlsx workbook (it is not a zip package: the file is damaged or "
+         "not really .xlsx)"),
+        ("list.ods", b"PK\x05\x06" + bytes(18), "not a readable .ods workbook (a part of it is missing or damaged)"),
     ],
 )
 def test_unreadable_files_say_why(tmp_path: Path, name: str, content: bytes, message: str) -> None:
@@ -107,10 +109,16 @@ def test_every_kind_of_cell_reads_as_the_same_text(tmp_path: Path, suffix: str) 
     assert read_table(path).to_dict("records") == [{ROW: 2, **expected}, {ROW: 4, **expected}]
 
 
-def test_an_error_cell_of_an_xlsx_reads_as_empty(tmp_path: Path) -> None:
-    """A cell showing an error (#DIV/0!, #N/A), typed or a formula's result, reads as empty text in an XLSX list."""
+@pytest.mark.parametrize("suffix", [".xlsx", ".ods"])
+def test_an_error_cell_reads_as_empty(tmp_path: Path, suffix: str) -> None:
+    """A cell showing an error (#DIV/0!, #N/A), typed or a formula's result, reads as empty text.
+
+    (pandas' odf reader read an ODS error as the text it shows, '#DIV/0!'; python-calamine does not tell an error
+    from an empty cell, so an ODS list now reads it as XLSX lists always have.)
+    """
+    write = write_xlsx_cells if suffix == ".xlsx" else write_ods_cells
     row = ["C001", Error("#N/A"), Formula("1/0", Error("#DIV/0!"))]
-    path = write_xlsx_cells(tmp_path / "errors.xlsx", {"List": [["ID", "typed", "formula"], row]})
+    path = write(tmp_path / f"errors{suffix}", {"List": [["ID", "typed", "formula"], row]})
     assert read_table(path).to_dict("records") == [{ROW: 2, "ID": "C001", "typed": "", "formula": ""}]
 
 
