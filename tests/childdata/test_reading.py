@@ -124,8 +124,10 @@ def test_an_error_cell_reads_as_empty(tmp_path: Path, suffix: str) -> None:
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".ods"])
 def test_headings_are_text_and_repeated_ones_numbered(tmp_path: Path, suffix: str) -> None:
-    """A number or date heading reads as text, an empty one as 'Unnamed: N', a repeated one gains '.1'."""
+    """A number or date heading reads as text, an empty one as 'Unnamed: N', a repeat (spaces aside) gains '.1'."""
     write = write_xlsx_cells if suffix == ".xlsx" else write_ods_cells
-    headings = ["ID", None, "ID", 2023, date(2015, 1, 2)]
-    path = write(tmp_path / f"headings{suffix}", {"List": [headings, ["a", "b", "c", "d", "e"]]})
-    assert list(read_table(path).columns) == [ROW, "ID", "Unnamed: 1", "ID.1", "2023", "2015-01-02 00:00:00"]
+    headings = ["ID", None, "ID", 2023, date(2015, 1, 2), " ID "]
+    path = write(tmp_path / f"headings{suffix}", {"List": [headings, ["a", "b", "c", "d", "e", "f"]]})
+    table = read_table(path)
+    assert list(table.columns) == [ROW, "ID", "Unnamed: 1", "ID.1", "2023", "2015-01-02 00:00:00", "ID.2"]
+    assert table.loc[0, "ID"] == "a" and table.loc[0, "ID.2"] == "f"
