@@ -60,6 +60,8 @@ def _missing_columns(kind: ListKind, file: str, wanted: dict[str, str], found: d
     names = ", ".join(f"{wanted[f]!r} ({f})" for f in missing)
     if any(parse_date(c) for c in found.values()):
         seen = "not shown: row 1 holds a date, so it looks like a child's record rather than headings"
+    elif not {normalise(h) for h in wanted.values()} & set(found):
+        seen = "not shown: row 1 holds none of the expected headings, so it may be a child's record"
     else:
         seen = ", ".join(repr(c) for c in found.values()) or "none"
     return Problem("error", file, f"missing column(s) {names}; columns found: {seen}", row=1)
@@ -134,8 +136,8 @@ def _on_both_lists(lists: Mapping[ListKind, ImportedList], config: ChildDataConf
     ]
 
 
-def _settings_not_listed(lists: Mapping[ListKind, ImportedList]) -> list[Problem]:
-    """Warn once per setting that children attend but the providers list does not hold."""
+def _settings_not_listed(lists: Mapping[ListKind, ImportedList], config: ChildDataConfig) -> list[Problem]:
+    """Warn once per setting that children attend but the providers list does not hold, at its first row."""
     providers = lists.get("providers")
     if not providers or providers.rows is None:
         return []
@@ -149,14 +151,15 @@ def _settings_not_listed(lists: Mapping[ListKind, ImportedList]) -> list[Problem
         rows = imported.rows
         children = rows[~rows["setting_type"].isin(NO_SETTING) & rows["setting_name"].ne("")]
         listed = children["setting_urn"].isin(urns) | children["setting_name"].map(normalise).isin(names)
-        for (name, urn), group in children[~listed].groupby(["setting_name", "setting_urn"], sort=True):
-            where = repr(name) + (f" (URN {urn})" if urn else "")
+        column = config.columns(kind)["setting_name"]
+        for _, group in children[~listed].groupby(["setting_name", "setting_urn"], sort=True):
             message = (
-                f"setting {where} is not on the providers list ({providers.file}); "
-                f"{len(group)} child(ren) on this list attend it"
+                f"this setting is not on the providers list ({providers.file}): {len(group)} child(ren) on this "
+                "list attend it, this row first; add it to the providers list if it is one of the area's"
             )
-            problems.append(Problem("warning", imported.file, message, row=int(group[ROW].iloc[0])))
-    return problems
+            first, child_id = int(group[ROW].iloc[0]), group["child_id"].iloc[0] or None
+            problems.append(Problem("warning", imported.file, message, row=first, column=column, child_id=child_id))
+    return sorted(problems, key=lambda p: (p.file, p.row or 0))
 
 
 def import_lists(files: Mapping[ListKind, Path | str], *, config: ChildDataConfig, notified_on: date) -> ChildData:
@@ -168,7 +171,7 @@ def import_lists(files: Mapping[ListKind, Path | str], *, config: ChildDataConfi
                            files.items())
         lists = dict(zip(files, checked, strict=True))
     problems = [p for imported in lists.values() for p in imported.problems]
-    problems += _on_both_lists(lists, config) + _settings_not_listed(lists)
+    problems += _on_both_lists(lists, config) + _settings_not_listed(lists, config)
     if errors(problems):
         raise ImportRejected(problems)
     return ChildData(notified_on=notified_on, lists=lists, problems=problems)

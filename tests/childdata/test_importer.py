@@ -15,6 +15,7 @@ from send_inspection.childdata.importer import ChildData, check_list, import_lis
 from send_inspection.childdata.problems import ImportRejected, errors
 from send_inspection.childdata.synthetic import generate
 from tests.childdata.conftest import ON, child, provider, write_list
+from tests.childdata.test_checks import NEED, SETTING, STARTED, URN
 from tests.childdata.workbooks import Formula, write_ods_cells, write_xlsx_cells
 
 
@@ -76,6 +77,17 @@ def test_missing_header_row_does_not_show_the_first_child(tmp_path: Path, config
     )
 
 
+def test_first_row_without_headings_is_not_shown(tmp_path: Path, config: ChildDataConfig) -> None:
+    """When row 1 holds none of the expected headings (a record, perhaps, with no date to give it away), its cells
+    are not repeated."""
+    path = tmp_path / "ehc-plans.csv"
+    path.write_text("C001,Nell,Quorngrove,4 March 2015,ASD,A School,900001,Mainstream,\n")
+    (problem,) = check_list(path, "ehc_plans", config=config, notified_on=ON).problems
+    assert "Nell" not in str(problem) and "Quorngrove" not in str(problem)
+    assert str(problem).endswith("columns found: not shown: row 1 holds none of the expected headings, so it may "
+                                 "be a child's record")
+
+
 def test_missing_optional_column_warns(tmp_path: Path, config: ChildDataConfig) -> None:
     """A list without an optional column is accepted, with a warning that it will be blank."""
     path = tmp_path / "sen-support.csv"
@@ -131,8 +143,9 @@ def test_setting_missing_from_providers_list_warns_once(tmp_path: Path, config: 
     }
     data = import_lists(files, config=config, notified_on=ON)
     assert [str(p) for p in data.problems] == [
-        "ehc-plans.csv, row 3: setting 'Farleigh Marsh Special School' is not on the providers list (providers.csv); "
-        "2 child(ren) on this list attend it"
+        "ehc-plans.csv, row 3, column 'Setting', child id C002: this setting is not on the providers list "
+        "(providers.csv): 2 child(ren) on this list attend it, this row first; add it to the providers list if it "
+        "is one of the area's"
     ]
 
 
@@ -213,19 +226,16 @@ def test_workbook_cells_give_the_same_problems(tmp_path: Path, config: ChildData
         f"ehc-plans{suffix}, row 5, column 'DOB', child id C004: the date of birth is empty",
         f"ehc-plans{suffix}, row 5, column 'Primary Need', child id C004: the primary need is empty: "
         "write NSA if it is not yet assessed",
-        f"ehc-plans{suffix}, row 5, column 'URN', child id C004: '1.5' is not a URN (6 to 8 digits)",
+        f"ehc-plans{suffix}, row 5, column 'URN', child id C004: {URN}",
         f"ehc-plans{suffix}, row 6, column 'DOB', child id C005: the date of birth is empty",
-        f"ehc-plans{suffix}, row 6, column 'EHCP Start Date', child id C005: '2021-09-01 09:30:00' is not a valid "
-        "date (write dd/mm/yyyy or yyyy-mm-dd)",
+        f"ehc-plans{suffix}, row 6, column 'EHCP Start Date', child id C005: {STARTED}",
         f"ehc-plans{suffix}, row 8, column 'DOB', child id C007: not a valid date (write dd/mm/yyyy or yyyy-mm-dd); "
         "the value is not shown because it is a date of birth",
-        f"ehc-plans{suffix}, row 8, column 'Primary Need', child id C007: '5' is not a primary need code: "
-        "add it under primary_need in child_data.yaml",
-        f"ehc-plans{suffix}, row 8, column 'URN', child id C007: 'True' is not a URN (6 to 8 digits)",
+        f"ehc-plans{suffix}, row 8, column 'Primary Need', child id C007: {NEED}",
+        f"ehc-plans{suffix}, row 8, column 'URN', child id C007: {URN}",
         f"ehc-plans{suffix}, row 9, column 'DOB', child id C008: not a valid date (write dd/mm/yyyy or yyyy-mm-dd); "
         "the value is not shown because it is a date of birth",
-        f"ehc-plans{suffix}, row 9, column 'Setting Type', child id C008: '2023' is not a setting type: "
-        "add it under setting_type in child_data.yaml",
+        f"ehc-plans{suffix}, row 9, column 'Setting Type', child id C008: {SETTING}",
     ]
     rows = imported.rows
     assert rows is not None
