@@ -20,7 +20,7 @@ from send_inspection.childdata.codes import CHILD_LISTS, LIST_TITLES, NO_SETTING
 from send_inspection.childdata.columns import ChildDataConfig, normalise, optional_fields, required_fields
 from send_inspection.childdata.dates import parse_date
 from send_inspection.childdata.problems import ImportRejected, Problem, errors
-from send_inspection.childdata.reading import ROW, Unreadable, read_table
+from send_inspection.childdata.reading import NOT_DECODED, RETYPE, ROW, NotText, Unreadable, read_table
 
 
 @dataclass(frozen=True)
@@ -85,11 +85,32 @@ def map_columns(raw: pd.DataFrame, kind: ListKind, *, file: str, config: ChildDa
     return ImportedList(kind, file, frame, problems)
 
 
+def _not_text(exc: NotText, kind: ListKind, *, file: str, config: ChildDataConfig) -> list[Problem]:
+    """Return an error for each cell whose bytes are not text, naming its row, heading and child id where known."""
+    headings = [name.strip() if not NOT_DECODED.search(name) else None for name in exc.rows[0]] if exc.rows else []
+    wanted = normalise(config.columns(kind).get("child_id", ""))
+    id_column = next((i for i, name in enumerate(headings) if name is not None and normalise(name) == wanted), None)
+    problems = []
+    for row, column in exc.cells:
+        heading = headings[column]
+        child_id = exc.rows[row - 1][id_column] if id_column is not None and row > 1 else None
+        child_id = None if child_id is None or NOT_DECODED.search(child_id) else child_id.strip()
+        what = "this cell" if heading is not None else f"the cell in column {column + 1}"
+        message = (
+            f"{what} holds bytes that are not UTF-8 text, though the rest of the file is UTF-8 (perhaps pasted in "
+            f"from a file saved another way); the value is not shown: {RETYPE}"
+        )
+        problems.append(Problem("error", file, message, row=row, column=heading, child_id=child_id or None))
+    return problems
+
+
 def check_list(path: Path | str, kind: ListKind, *, config: ChildDataConfig, notified_on: date) -> ImportedList:
     """Read and check one list without raising: its canonical rows (None if any error) and its problems."""
     path = Path(path)
     try:
         raw = read_table(path, sheet=config.sheet(kind))
+    except NotText as exc:
+        return ImportedList(kind, path.name, None, _not_text(exc, kind, file=path.name, config=config))
     except Unreadable as exc:
         return ImportedList(kind, path.name, None, [Problem("error", path.name, str(exc))])
     mapped = map_columns(raw, kind, file=path.name, config=config)

@@ -1,5 +1,10 @@
 """Read a list from CSV, XLSX or ODS as text, keeping the row number the user sees in a spreadsheet.
 
+A CSV is read as UTF-8 (with or without Excel's byte order mark), or as Windows-1252 when it holds no
+UTF-8 at all (Excel's plain "CSV"). Text is never changed by decoding: a UTF-8 file with some bytes
+that are not UTF-8 is refused (NotText) naming the cells that hold them, not decoded as Windows-1252
+throughout, which would turn every 'Siân' into 'SiÃ¢n'.
+
 Workbooks, XLSX and ODS alike, are read with python-calamine (a Rust reader: a list of 100,000 children
 in well under a second, where openpyxl took 20). Each cell becomes the text pandas' openpyxl and odf
 readers gave it, so a list gives the same problems, word for word, whichever reader read it: a whole
@@ -13,6 +18,8 @@ Headings are text too: an empty one is 'Unnamed: N' (N counts columns from 0) an
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -23,34 +30,92 @@ from python_calamine import CalamineError, CalamineWorkbook, PasswordError, ZipE
 ROW = "source_row"  # the column holding each record's spreadsheet row number (the header is row 1)
 WORKBOOKS = (".xlsx", ".ods")
 SUFFIXES = (".csv", *WORKBOOKS)
-_CSV_ENCODINGS = ("utf-8-sig", "cp1252")  # what Excel's "Save as CSV" writes, with and without UTF-8
 
 
 class Unreadable(Exception):
     """The file cannot be read as a table; the message says why, and holds no cell values."""
 
 
+class NotText(Unreadable):
+    """Some cells of a UTF-8 CSV hold bytes that are not UTF-8 text; nothing of theirs is shown.
+
+    `cells` holds the spreadsheet row (the headings are row 1) and the 0-based column of each; `rows` the file
+    as read, those cells' bytes kept as lone surrogates, so that a caller can name their headings and ids.
+    """
+
+    def __init__(self, cells: list[tuple[int, int]], rows: list[list[str]]) -> None:
+        self.cells, self.rows = cells, rows
+        shown = sorted({row for row, _ in cells})
+        listed = ", ".join(map(str, shown[:20])) + (f" and {len(shown) - 20} more" if len(shown) > 20 else "")
+        super().__init__(
+            f"row(s) {listed} hold bytes that are not UTF-8 text, though the rest of the file is UTF-8 (the values "
+            f"are not shown): {RETYPE}"
+        )
+
+
+RETYPE = "type the text again, save the file as 'CSV UTF-8' and upload it again"
+# A multi-byte UTF-8 character: a file holding one is UTF-8, whatever else it holds.
+_UTF8_CHARACTER = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|"
+    rb"\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+NOT_DECODED = re.compile("[\udc80-\udcff]")  # a byte that was not UTF-8, kept by surrogateescape
+_BOM = b"\xef\xbb\xbf"
+
+
+def _csv_encoding(data: bytes) -> str:
+    """Return how the whole file decodes without changing any text: UTF-8, or (holding no UTF-8 at all) cp1252.
+
+    Excel's "CSV UTF-8" writes UTF-8 with a byte order mark, its plain "CSV" Windows-1252. A file that is
+    UTF-8 but for some bytes is neither: decoding it all as cp1252 would turn every 'â' into 'Ã¢'. It is
+    read as UTF-8 with those bytes kept apart, and refused naming their cells (NotText).
+    """
+    try:
+        data.decode("utf-8")
+        return "utf-8-sig" if data.startswith(_BOM) else "utf-8"
+    except UnicodeDecodeError:
+        pass
+    if data.startswith(_BOM) or _UTF8_CHARACTER.search(data):
+        return "mixed"
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise Unreadable("cannot read the text: save the CSV as UTF-8 ('CSV UTF-8' in Excel)") from exc
+    return "cp1252"
+
+
 def _read_csv(path: Path) -> list[list[str]]:
-    """Return the CSV's records, each as a list of its fields' text."""
-    for encoding in _CSV_ENCODINGS:
-        try:
-            frame = pd.read_csv(
-                path,
-                header=None,
-                dtype=str,
-                keep_default_na=False,
-                na_filter=False,
-                skip_blank_lines=False,
-                encoding=encoding,
-            )
-        except UnicodeDecodeError:
-            continue
-        except pd.errors.EmptyDataError as exc:
-            raise Unreadable("the file is empty") from exc
-        except pd.errors.ParserError as exc:  # pandas names the line and field counts, never the values
-            raise Unreadable(f"not a readable CSV file ({exc})") from exc
-        return frame.to_numpy(dtype=object).tolist()
-    raise Unreadable("cannot read the text: save the CSV as UTF-8")
+    """Return the CSV's records, each as a list of its fields' text; raise NotText for bytes that are not text."""
+    data = path.read_bytes()
+    encoding = _csv_encoding(data)
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(data),
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            encoding="utf-8-sig" if encoding == "mixed" else encoding,
+            encoding_errors="surrogateescape" if encoding == "mixed" else "strict",
+        )
+    except pd.errors.EmptyDataError as exc:
+        raise Unreadable("the file is empty") from exc
+    except pd.errors.ParserError as exc:  # pandas names the line and field counts, never the values
+        raise Unreadable(f"not a readable CSV file ({exc})") from exc
+    rows = frame.to_numpy(dtype=object).tolist()
+    if encoding == "mixed":
+        raise NotText(_not_decoded(rows), rows)
+    return rows
+
+
+def _not_decoded(rows: list[list[str]]) -> list[tuple[int, int]]:
+    """Return (spreadsheet row, column) of each cell holding bytes that were not decoded, row by row."""
+    cells = []
+    for index, column in enumerate(zip(*rows, strict=True)):
+        if NOT_DECODED.search("\x00".join(column)):
+            cells += [(number, index) for number, value in enumerate(column, start=1) if NOT_DECODED.search(value)]
+    return sorted(cells)
 
 
 def _open_workbook(path: Path) -> CalamineWorkbook:

@@ -88,6 +88,32 @@ def test_first_row_without_headings_is_not_shown(tmp_path: Path, config: ChildDa
                                  "be a child's record")
 
 
+def test_stray_bytes_are_refused_at_their_cells_and_nothing_is_decoded_wrongly(
+    tmp_path: Path, config: ChildDataConfig
+) -> None:
+    """A UTF-8 list with a Windows-1252 byte in one name is refused at that cell (row, column, child id), and no
+    name is ever read as another ('Siân' as 'SiÃ¢n')."""
+    rows = [child("C001", first_name="Siân"), child("C002", last_name="Zoë")]
+    path = write_list(tmp_path / "ehc-plans.csv", "ehc_plans", rows, config)
+    path.write_bytes(path.read_bytes().replace("Zoë".encode(), "Zoë".encode("cp1252")))  # one byte, pasted in
+    imported = check_list(path, "ehc_plans", config=config, notified_on=ON)
+    assert imported.frame is None
+    assert [str(p) for p in imported.problems] == [
+        "ehc-plans.csv, row 3, column 'Surname', child id C002: this cell holds bytes that are not UTF-8 text, "
+        "though the rest of the file is UTF-8 (perhaps pasted in from a file saved another way); the value is not "
+        "shown: type the text again, save the file as 'CSV UTF-8' and upload it again"
+    ]
+    assert not any("Ã" in str(p) or "Zo" in str(p) for p in imported.problems)
+
+
+def test_stray_bytes_in_a_heading_name_its_column_number(tmp_path: Path, config: ChildDataConfig) -> None:
+    """A heading that is not text is named by its column's number."""
+    path = tmp_path / "ehc-plans.csv"
+    path.write_bytes("Case ID,Forenäme\nC001,Siân\n".encode().replace("ä".encode(), "ä".encode("cp1252")))
+    (problem,) = check_list(path, "ehc_plans", config=config, notified_on=ON).problems
+    assert str(problem).startswith("ehc-plans.csv, row 1: the cell in column 2 holds bytes that are not UTF-8 text")
+
+
 def test_missing_optional_column_warns(tmp_path: Path, config: ChildDataConfig) -> None:
     """A list without an optional column is accepted, with a warning that it will be blank."""
     path = tmp_path / "sen-support.csv"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from send_inspection.childdata.reading import ROW, Unreadable, read_table
+from send_inspection.childdata.reading import ROW, NotText, Unreadable, read_table
 from tests.childdata.workbooks import Error, Formula, Inline, write_ods_cells, write_xlsx_cells
 
 
@@ -20,11 +20,27 @@ def test_csv_keeps_ids_as_written_and_numbers_rows_as_a_spreadsheet(tmp_path: Pa
     assert frame.to_dict("records") == [{ROW: 2, "ID": "007", "Need": "NA"}, {ROW: 5, "ID": "0100", "Need": "ASD"}]
 
 
-def test_csv_saved_by_excel_in_windows_encoding_is_read(tmp_path: Path) -> None:
-    """A CSV in Windows-1252 (Excel's plain 'CSV') is read, not refused."""
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-8", "utf-8-sig"])
+def test_csv_saved_by_excel_is_read_in_its_encoding(tmp_path: Path, encoding: str) -> None:
+    """A CSV in Windows-1252 (Excel's plain 'CSV') or UTF-8 (with Excel's byte order mark or without) is read."""
     path = tmp_path / "list.csv"
-    path.write_bytes("ID,Setting\n1,Café Nursery\n".encode("cp1252"))
-    assert read_table(path)["Setting"].tolist() == ["Café Nursery"]
+    path.write_bytes("ID,Setting\n1,Café Nursery\n2,Siân's Nursery\n".encode(encoding))
+    assert read_table(path)["Setting"].tolist() == ["Café Nursery", "Siân's Nursery"]
+
+
+def test_a_utf8_csv_with_stray_bytes_is_refused_naming_their_cells(tmp_path: Path) -> None:
+    """A UTF-8 file holding one Windows-1252 byte is not decoded as Windows-1252 ('Siân' would become 'SiÃ¢n'):
+    it is refused, naming the row and column of that byte, never the text."""
+    path = tmp_path / "list.csv"
+    path.write_bytes("ID,Name\n1,Siân\n2,Zo".encode() + b"\xeb" + b"\n3,Ann\n")
+    with pytest.raises(NotText) as info:
+        read_table(path)
+    assert info.value.cells == [(3, 1)]
+    assert str(info.value) == (
+        "row(s) 3 hold bytes that are not UTF-8 text, though the rest of the file is UTF-8 (the values are not shown): "
+        "type the text again, save the file as 'CSV UTF-8' and upload it again"
+    )
+    assert "Zo" not in str(info.value)
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".ods"])
