@@ -7,6 +7,7 @@ child's case id, never the child's name or date of birth.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from send_inspection.childdata.checks import RowChecker, check_children, check_p
 from send_inspection.childdata.codes import CHILD_LISTS, LIST_TITLES, NO_SETTING, ListKind
 from send_inspection.childdata.columns import ChildDataConfig, normalise, optional_fields, required_fields
 from send_inspection.childdata.dates import parse_date
+from send_inspection.childdata.hints import missing_columns_help, second_header_row
 from send_inspection.childdata.problems import ImportRejected, Problem, errors
 from send_inspection.childdata.reading import NOT_DECODED, RETYPE, ROW, NotText, Unreadable, read_table
 
@@ -115,6 +117,10 @@ def check_list(path: Path | str, kind: ListKind, *, config: ChildDataConfig, not
         return ImportedList(kind, path.name, None, [Problem("error", path.name, str(exc))])
     mapped = map_columns(raw, kind, file=path.name, config=config)
     if mapped.rows is None:
+        hint = missing_columns_help(raw, path, kind, config=config)
+        if hint:
+            missing = mapped.problems[-1]
+            mapped.problems[-1] = dataclasses.replace(missing, message=f"{missing.message}; {hint}")
         return mapped
     if mapped.rows.empty:
         empty = Problem("error", path.name, f"the {LIST_TITLES[kind]} has no rows")
@@ -122,7 +128,8 @@ def check_list(path: Path | str, kind: ListKind, *, config: ChildDataConfig, not
     checker = RowChecker(path.name, config.columns(kind), config=config, notified_on=notified_on)
     check = check_providers if kind == "providers" else check_children
     checked = check(mapped.rows, checker)
-    problems = mapped.problems + sorted(checker.problems, key=lambda p: p.row or 0)
+    found = second_header_row(mapped.rows, checker.problems, kind, file=path.name, config=config)
+    problems = mapped.problems + sorted(found, key=lambda p: p.row or 0)
     return ImportedList(kind, path.name, checked, problems)
 
 

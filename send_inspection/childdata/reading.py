@@ -88,6 +88,7 @@ def _read_csv(path: Path) -> list[list[str]]:
     """Return the CSV's records, each as a list of its fields' text; raise NotText for bytes that are not text."""
     data = path.read_bytes()
     encoding = _csv_encoding(data)
+    _refuse_other_separators(data.split(b"\n", 1)[0].decode("utf-8" if encoding == "mixed" else encoding, "replace"))
     try:
         frame = pd.read_csv(
             io.BytesIO(data),
@@ -107,6 +108,16 @@ def _read_csv(path: Path) -> list[list[str]]:
     if encoding == "mixed":
         raise NotText(_not_decoded(rows), rows)
     return rows
+
+
+def _refuse_other_separators(headings: str) -> None:
+    """Refuse a file whose heading row is separated by semicolons or tabs rather than commas, saying so."""
+    for separator, name in ((";", "semicolons (;)"), ("\t", "tabs")):
+        if headings.count(separator) > headings.count(","):
+            raise Unreadable(
+                f"the columns are separated by {name}, not commas: save the list as 'CSV UTF-8 (Comma delimited)' "
+                "(or as .xlsx) and upload it again"
+            )
 
 
 def _not_decoded(rows: list[list[str]]) -> list[tuple[int, int]]:

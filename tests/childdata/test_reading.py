@@ -67,6 +67,20 @@ def test_named_sheet_is_read_and_a_missing_one_is_named(tmp_path: Path) -> None:
         read_table(path, sheet="SEN")
 
 
+@pytest.mark.parametrize(("separator", "name"), [(";", "semicolons (;)"), ("\t", "tabs")])
+def test_a_csv_separated_by_semicolons_or_tabs_says_so(tmp_path: Path, separator: str, name: str) -> None:
+    """A CSV saved with semicolons (Excel where a comma is the decimal separator) or tabs is refused saying so."""
+    path = tmp_path / "list.csv"
+    lines = [["Case ID", "Forename", "Surname"], ["C001", "Nell", "Smith, Jr"]]
+    path.write_text("".join(separator.join(line) + "\n" for line in lines))
+    with pytest.raises(Unreadable) as info:
+        read_table(path)
+    assert str(info.value) == (
+        f"the columns are separated by {name}, not commas: save the list as 'CSV UTF-8 (Comma delimited)' (or as "
+        ".xlsx) and upload it again"
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
