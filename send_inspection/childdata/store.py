@@ -10,7 +10,9 @@ import csv
 import json
 import os
 import shutil
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -28,27 +30,55 @@ _DATES = ("date_of_birth", "ehcp_start_date")
 
 
 def store_lists(data: ChildData, folder: Path) -> Path:
-    """Write the checked lists to `folder`, replacing an earlier import only once everything is written."""
+    """Write the checked lists to `folder`, replacing an earlier import only once everything is written.
+
+    On any failure nothing new is left and an earlier import stays as it was.
+    """
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = folder.with_name(f".{folder.name}.incoming")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(mode=0o700)
+    with staged_folder(folder) as staging:
+        write_lists(data, staging)
+    return folder
+
+
+def write_lists(data: ChildData, folder: Path) -> None:
+    """Write the checked lists and their manifest into the empty folder `folder`."""
     manifest = {
         "notified_on": data.notified_on.isoformat(),
         "lists": {kind: {"file": imported.file, "rows": len(imported.frame)} for kind, imported in _checked(data)},
         "problems": [dict(vars(p)) for p in data.problems],  # as asdict(p), whose deep copy is slow for thousands
     }
     for kind, imported in _checked(data):
-        _write_csv(imported.frame, staging / f"{kind}.csv")
-    (staging / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")  # no indent: the C encoder, 10x faster
-    previous = folder.with_name(f".{folder.name}.previous")
-    shutil.rmtree(previous, ignore_errors=True)
-    if folder.exists():
+        _write_csv(imported.frame, folder / f"{kind}.csv")
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")  # no indent: the C encoder, 10x faster
+
+
+@contextmanager
+def staged_folder(folder: Path) -> Iterator[Path]:
+    """Yield a new empty folder beside `folder` that only its owner can open; put it in `folder`'s place when the
+    block ends, or remove it if the block fails, so that `folder` holds a whole import or the one it held."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = folder.with_name(f".{folder.name}.incoming-{uuid.uuid4().hex}")
+    staging.mkdir(mode=0o700)
+    try:
+        yield staging
+        _replace_folder(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already once it has taken `folder`'s place
+
+
+def _replace_folder(new: Path, folder: Path) -> None:
+    """Put the folder `new` in the place of `folder`, removing the one it replaces (restored if the move fails)."""
+    previous = folder.with_name(f".{folder.name}.previous-{uuid.uuid4().hex}")
+    had = folder.exists()
+    if had:
         os.replace(folder, previous)
-    os.replace(staging, folder)
+    try:
+        os.replace(new, folder)
+    except BaseException:
+        if had:
+            os.replace(previous, folder)
+        raise
     shutil.rmtree(previous, ignore_errors=True)
-    return folder
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
