@@ -6,7 +6,7 @@ that are not UTF-8 is refused (NotText) naming the cells that hold them, not dec
 throughout, which would turn every 'Siân' into 'SiÃ¢n'.
 
 Workbooks, XLSX and ODS alike, are read with python-calamine (a Rust reader: a list of 100,000 children
-in well under a second, where openpyxl took 20). Each cell becomes the text pandas' openpyxl and odf
+in about a second, where openpyxl took 15 to 20). Each cell becomes the text pandas' openpyxl and odf
 readers gave it, so a list gives the same problems, word for word, whichever reader read it: a whole
 number without '.0' ('900001'), a date cell as '2015-03-04 00:00:00', a date with a time of day as
 '2015-03-04 10:30:00', a time as '09:00:00', a true/false cell as 'True'/'False', a formula as the value
