@@ -56,7 +56,7 @@ class _Strings:
         # Escaped all at once: NUL, which no text now holds, stands for the tags between two texts.
         items = escape("\x00".join(texts)).replace("\x00", '</t></si><si><t xml:space="preserve">')
         count = len(texts)
-        head = f'{_XML}<sst xmlns="{_MAIN}" count="{count}" uniqueCount="{count}">'
+        head = f'{_XML}<sst xmlns="{MAIN}" count="{count}" uniqueCount="{count}">'
         return head + (f'<si><t xml:space="preserve">{items}</t></si>' if texts else "") + "</sst>"
 
 
@@ -126,7 +126,7 @@ def _sheet_xml_parts(frame: pd.DataFrame, strings: _Strings, widths: list[float]
         f'<col min="{i}" max="{i}" width="{width}" customWidth="1"/>' for i, width in enumerate(widths, start=1)
     )
     yield (
-        f'{_XML}<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}"><sheetPr><outlinePr summaryBelow="1" '
+        f'{_XML}<worksheet xmlns="{MAIN}" xmlns:r="{REL}"><sheetPr><outlinePr summaryBelow="1" '
         f'summaryRight="1"/></sheetPr><dimension ref="A1:{last}"/><sheetViews><sheetView workbookViewId="0">'
         '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
         '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
@@ -146,14 +146,19 @@ def write_xlsx(path: Path, sheets: Mapping[str, pd.DataFrame], widths: Mapping[s
             with book.open(f"xl/worksheets/sheet{number}.xml", "w", force_zip64=True) as handle:
                 _write_parts(handle, _sheet_xml_parts(frame, strings, widths[name]))
         book.writestr("xl/sharedStrings.xml", strings.xml())
-        book.writestr("[Content_Types].xml", _content_types(len(names)))
-        book.writestr("_rels/.rels", _ROOT_RELS)
-        book.writestr("docProps/app.xml", _APP)
-        book.writestr("docProps/core.xml", _CORE)
         book.writestr("xl/workbook.xml", _workbook(names, sheets))
-        book.writestr("xl/_rels/workbook.xml.rels", _workbook_rels(len(names)))
         book.writestr("xl/styles.xml", _STYLES)
+        write_package_parts(book, len(names))
     return path
+
+
+def write_package_parts(book: zipfile.ZipFile, sheets: int) -> None:
+    """Write the parts every workbook of `sheets` sheets has besides its sheets, strings, styles and workbook.xml."""
+    book.writestr("[Content_Types].xml", _content_types(sheets))
+    book.writestr("_rels/.rels", _ROOT_RELS)
+    book.writestr("docProps/app.xml", _APP)
+    book.writestr("docProps/core.xml", _CORE)
+    book.writestr("xl/_rels/workbook.xml.rels", _workbook_rels(sheets))
 
 
 def _write_parts(handle: IO[bytes], parts: Iterator[str]) -> None:
@@ -184,7 +189,7 @@ def _workbook(names: list[str], sheets: Mapping[str, pd.DataFrame]) -> str:
         for i, n in enumerate(names)
     )
     return (
-        f'{_XML}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><workbookPr/><bookViews><workbookView '
+        f'{_XML}<workbook xmlns="{MAIN}" xmlns:r="{REL}"><workbookPr/><bookViews><workbookView '
         f'activeTab="0"/></bookViews><sheets>{entries}</sheets><definedNames>{filters}</definedNames>'
         '<calcPr calcId="124519" fullCalcOnLoad="1"/></workbook>'
     )
@@ -197,13 +202,13 @@ def _quoted(name: str) -> str:
 
 def _workbook_rels(count: int) -> str:
     sheets = "".join(
-        f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+        f'<Relationship Id="rId{i}" Type="{REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
         for i in range(1, count + 1)
     )
     return (
         f'{_XML}<Relationships xmlns="{_PKG}/relationships">{sheets}'
-        f'<Relationship Id="rId{count + 1}" Type="{_REL}/styles" Target="styles.xml"/>'
-        f'<Relationship Id="rId{count + 2}" Type="{_REL}/sharedStrings" Target="sharedStrings.xml"/>'
+        f'<Relationship Id="rId{count + 1}" Type="{REL}/styles" Target="styles.xml"/>'
+        f'<Relationship Id="rId{count + 2}" Type="{REL}/sharedStrings" Target="sharedStrings.xml"/>'
         "</Relationships>"
     )
 
@@ -230,14 +235,14 @@ def _content_types(count: int) -> str:
 
 
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"  # the namespaces a sheet and workbook.xml use
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG = "http://schemas.openxmlformats.org/package/2006"
 _ROOT_RELS = (
     f'{_XML}<Relationships xmlns="{_PKG}/relationships">'
-    f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/>'
+    f'<Relationship Id="rId1" Type="{REL}/officeDocument" Target="xl/workbook.xml"/>'
     f'<Relationship Id="rId2" Type="{_PKG}/relationships/metadata/core-properties" Target="docProps/core.xml"/>'
-    f'<Relationship Id="rId3" Type="{_REL}/extended-properties" Target="docProps/app.xml"/>'
+    f'<Relationship Id="rId3" Type="{REL}/extended-properties" Target="docProps/app.xml"/>'
     "</Relationships>"
 )
 _APP = (
@@ -250,7 +255,7 @@ _CORE = (
 )
 # Styles: 0 plain; 1 a date shown dd/mm/yyyy.
 _STYLES = (
-    f'{_XML}<styleSheet xmlns="{_MAIN}">'
+    f'{_XML}<styleSheet xmlns="{MAIN}">'
     f'<numFmts count="1"><numFmt numFmtId="164" formatCode="{DATE_FORMAT}"/></numFmts>'
     '<fonts count="1"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
     '<fills count="2"><fill><patternFill/></fill><fill><patternFill patternType="gray125"/></fill></fills>'

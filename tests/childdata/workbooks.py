@@ -4,8 +4,9 @@ Each cell is given as its value: text, a number, a bool, a date, a datetime or a
 date-formatted number in XLSX and as a date or time value in ODS), None for an empty cell, a
 `Formula` (its expression and the value the program cached when it saved) or an `Error` (#DIV/0! …).
 `Inline` is text saved in the cell itself rather than in the shared strings (as some exports do).
-Writing the package parts here, rather than through a library, lets the tests hold formulas with their
-cached values and error cells, which openpyxl and odfpy cannot write.
+Writing the sheets here, rather than through a library, lets the tests hold formulas with their cached
+values and error cells, which openpyxl and odfpy cannot write (the XLSX package's other parts are the
+return's own, send_inspection.childdata.xlsx).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
+
+from send_inspection.childdata.xlsx import MAIN, REL, column_letter, write_package_parts
 
 
 @dataclass(frozen=True)
@@ -46,15 +49,6 @@ _EPOCH = datetime(1899, 12, 30)
 _DATE, _DATETIME, _TIME, _UK_DATE = 1, 2, 3, 4
 
 
-def _letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _serial(value: date | datetime | time) -> str:
     """Return a date, datetime or time as Excel's day number."""
     if isinstance(value, time):
@@ -73,19 +67,24 @@ class _XlsxSheet:
     def cell(self, ref: str, value: object) -> str:
         if value is None:
             return ""
+        formula = ""
         if isinstance(value, Formula):
-            return self.formula(ref, value)
+            formula, value = f"<f>{escape(value.expression)}</f>", value.cached
+            if value is None:
+                return f'<c r="{ref}">{formula}</c>'
+            if isinstance(value, str):  # a formula's text result is kept in the cell
+                return f'<c r="{ref}" t="str">{formula}<v>{escape(value)}</v></c>'
         if isinstance(value, Error):
-            return f'<c r="{ref}" t="e"><v>{escape(value.code)}</v></c>'
+            return f'<c r="{ref}" t="e">{formula}<v>{escape(value.code)}</v></c>'
         if isinstance(value, Inline):
             return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(value.text)}</t></is></c>'
         if isinstance(value, str):
             return f'<c r="{ref}" t="s"><v>{self.shared(value)}</v></c>'
         if isinstance(value, bool):
-            return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+            return f'<c r="{ref}" t="b">{formula}<v>{int(value)}</v></c>'
         if isinstance(value, (date, time)):
-            return f'<c r="{ref}" s="{self.style(value)}"><v>{_serial(value)}</v></c>'
-        return f'<c r="{ref}"><v>{value!r}</v></c>'
+            return f'<c r="{ref}" s="{self.style(value)}">{formula}<v>{_serial(value)}</v></c>'
+        return f'<c r="{ref}">{formula}<v>{value!r}</v></c>'
 
     def style(self, value: date | time) -> int:
         if isinstance(value, datetime):
@@ -94,27 +93,13 @@ class _XlsxSheet:
             return _UK_DATE if self.uk_dates else _DATE
         return _TIME
 
-    def formula(self, ref: str, cell: Formula) -> str:
-        f, cached = f"<f>{escape(cell.expression)}</f>", cell.cached
-        if cached is None:
-            return f'<c r="{ref}">{f}</c>'
-        if isinstance(cached, str):
-            return f'<c r="{ref}" t="str">{f}<v>{escape(cached)}</v></c>'
-        if isinstance(cached, Error):
-            return f'<c r="{ref}" t="e">{f}<v>{escape(cached.code)}</v></c>'
-        if isinstance(cached, bool):
-            return f'<c r="{ref}" t="b">{f}<v>{int(cached)}</v></c>'
-        if isinstance(cached, (date, time)):
-            return f'<c r="{ref}" s="{self.style(cached)}">{f}<v>{_serial(cached)}</v></c>'
-        return f'<c r="{ref}">{f}<v>{cached!r}</v></c>'
-
     def xml(self, rows: Rows, *, first_row: int) -> str:
         out = []
         for number, row in enumerate(rows, start=first_row):
-            cells = "".join(self.cell(f"{_letters(i)}{number}", v) for i, v in enumerate(row))
+            cells = "".join(self.cell(f"{column_letter(i)}{number}", v) for i, v in enumerate(row))
             if cells:
                 out.append(f'<row r="{number}">{cells}</row>')
-        return f'<worksheet xmlns="{_MAIN}"><sheetData>{"".join(out)}</sheetData></worksheet>'
+        return f'<worksheet xmlns="{MAIN}"><sheetData>{"".join(out)}</sheetData></worksheet>'
 
 
 def write_xlsx_cells(path: Path, sheets: Mapping[str, Rows], *, uk_dates: bool = False, first_row: int = 1) -> Path:
@@ -125,24 +110,14 @@ def write_xlsx_cells(path: Path, sheets: Mapping[str, Rows], *, uk_dates: bool =
             sheet = _XlsxSheet(strings, uk_dates=uk_dates)
             book.writestr(f"xl/worksheets/sheet{number}.xml", sheet.xml(rows, first_row=first_row))
         items = "".join(f'<si><t xml:space="preserve">{escape(s)}</t></si>' for s in strings)
-        book.writestr("xl/sharedStrings.xml", f'<sst xmlns="{_MAIN}" count="{len(strings)}">{items}</sst>')
+        book.writestr("xl/sharedStrings.xml", f'<sst xmlns="{MAIN}" count="{len(strings)}">{items}</sst>')
         book.writestr("xl/styles.xml", _STYLES)
         entries = "".join(
             f'<sheet name={quoteattr(name)} sheetId="{i}" r:id="rId{i}"/>' for i, name in enumerate(sheets, start=1)
         )
-        workbook = f'<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><sheets>{entries}</sheets></workbook>'
+        workbook = f'<workbook xmlns="{MAIN}" xmlns:r="{REL}"><sheets>{entries}</sheets></workbook>'
         book.writestr("xl/workbook.xml", workbook)
-        count = len(sheets)
-        rels = "".join(
-            f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
-            for i in range(1, count + 1)
-        )
-        rels += f'<Relationship Id="rId{count + 1}" Type="{_REL}/styles" Target="styles.xml"/>'
-        rels += f'<Relationship Id="rId{count + 2}" Type="{_REL}/sharedStrings" Target="sharedStrings.xml"/>'
-        rels = f'<Relationships xmlns="{_PKG}/relationships">{rels}</Relationships>'
-        book.writestr("xl/_rels/workbook.xml.rels", rels)
-        book.writestr("_rels/.rels", _ROOT_RELS)
-        book.writestr("[Content_Types].xml", _content_types(count))
+        write_package_parts(book, len(sheets))
     return path
 
 
@@ -216,15 +191,8 @@ def write_ods_cells(path: Path, sheets: Mapping[str, Rows], *, first_row: int = 
     return path
 
 
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG = "http://schemas.openxmlformats.org/package/2006"
-_ROOT_RELS = (
-    f'<Relationships xmlns="{_PKG}/relationships">'
-    f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
-)
 _STYLES = (
-    f'<styleSheet xmlns="{_MAIN}"><numFmts count="1"><numFmt numFmtId="164" formatCode="dd/mm/yyyy"/></numFmts>'
+    f'<styleSheet xmlns="{MAIN}"><numFmts count="1"><numFmt numFmtId="164" formatCode="dd/mm/yyyy"/></numFmts>'
     '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
     '<fills count="2"><fill><patternFill/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
@@ -233,22 +201,6 @@ _STYLES = (
     '<xf numFmtId="21" applyNumberFormat="1"/><xf numFmtId="164" applyNumberFormat="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
 )
-
-
-def _content_types(count: int) -> str:
-    ml = "application/vnd.openxmlformats-officedocument.spreadsheetml"
-    sheets = "".join(
-        f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{ml}.worksheet+xml"/>'
-        for i in range(1, count + 1)
-    )
-    return (
-        f'<Types xmlns="{_PKG}/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        f'<Override PartName="/xl/workbook.xml" ContentType="{ml}.sheet.main+xml"/>{sheets}'
-        f'<Override PartName="/xl/styles.xml" ContentType="{ml}.styles+xml"/>'
-        f'<Override PartName="/xl/sharedStrings.xml" ContentType="{ml}.sharedStrings+xml"/></Types>'
-    )
 
 
 _ODS_NAMESPACES = (
