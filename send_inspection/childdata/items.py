@@ -1,4 +1,4 @@
-"""Which register items carry child-level data, and where their accepted lists and summary are kept."""
+"""Which register items carry child-level data, and where their accepted lists, return and summary are kept."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ SUMMARY_FILE = "summary.json"
 
 
 def data_folder(ctx: EngineContext, inspection_id: str, ref: str) -> Path:
-    """Return where the checked lists and the summary of a data item's last accepted import are kept.
+    """Return where the checked lists, the return and the summary of a data item's last accepted import are kept.
 
-    The return written from them is kept beside it, under submitted/ (named by its digest), as the submission.
+    A copy of the return is kept apart, under submitted/ (named by its digest), as the submission.
     """
     return ctx.uploads_dir / inspection_id / "child-data" / ref
 

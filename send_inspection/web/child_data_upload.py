@@ -61,7 +61,7 @@ async def data_submission(ctx: EngineContext, form: FormData, *, inspection_id: 
         raise DecisionRefused("this partnership has no child_data.yaml: the lists cannot be checked")
     folder = data_folder(ctx, inspection_id, ref)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    work = folder.parent / f".uploaded-{uuid.uuid4().hex}"  # the uploads and the return until they are kept
+    work = folder.parent / f".uploaded-{uuid.uuid4().hex}"  # the uploads, and the return until it is kept
     work.mkdir(mode=0o700)
     try:
         files: dict[ListKind, Path] = {}
@@ -108,9 +108,9 @@ def _accept(ctx: EngineContext, files: dict[ListKind, Path], *, folder: Path, wo
         with staged_folder(folder) as staging:  # replaces `folder` whole when the block ends
             write_lists(checked, staging)
             (staging / SUMMARY_FILE).write_text(json.dumps(summarise(checked), indent=2, default=str))
-            returned = write_return(checked, work / f"{ref}-return.xlsx")
-            # The submitted return is kept apart: the next accepted import replaces `folder` whole.
-            stored, placed = _keep(returned, folder.parent / "submitted" / ref)
+            returned = write_return(checked, staging / f"{ref}-return.xlsx")
+            # The submitted return is kept apart too: the next accepted import replaces `folder` whole.
+            stored, placed = _keep(shutil.copyfile(returned, work / returned.name), folder.parent / "submitted" / ref)
     except BaseException:
         if placed is not None:
             placed.unlink(missing_ok=True)

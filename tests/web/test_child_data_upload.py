@@ -88,10 +88,10 @@ def test_good_lists_become_the_return_and_a_summary(ctx: EngineContext, data_ite
     with ctx.session() as session:
         submission = session.scalars(select(m.Submission)).one()
     assert submission.filename == "child-level-data-return.xlsx"
-    kept = [f"{iid}/child-data/{data_item.ref}/{name}" for name in ("ehc_plans.csv", "sen_support.csv", "manifest.json",
-                                                                     "summary.json")]
+    names = ("ehc_plans.csv", "sen_support.csv", "manifest.json", "summary.json", f"{data_item.ref}-return.xlsx")
+    kept = [f"{iid}/child-data/{data_item.ref}/{name}" for name in names]
     kept.append(str(Path(submission.stored_path).relative_to(ctx.uploads_dir)))
-    assert files_under(ctx.uploads_dir) == sorted(kept)  # the lists once, the return once, nothing half-written
+    assert files_under(ctx.uploads_dir) == sorted(kept)  # what was accepted, and nothing half-written
     sheets = pd.read_excel(submission.stored_path, sheet_name=None, dtype=str)
     expected = sum(len(pd.read_csv(lists[k], dtype=str)) for k in ("ehc_plans", "sen_support"))
     assert sum(len(frame) for frame in sheets.values() if "Age on notification date" in frame.columns) == expected
