@@ -89,13 +89,13 @@ def map_columns(raw: pd.DataFrame, kind: ListKind, *, file: str, config: ChildDa
 
 def _not_text(exc: NotText, kind: ListKind, *, file: str, config: ChildDataConfig) -> list[Problem]:
     """Return an error for each cell whose bytes are not text, naming its row, heading and child id where known."""
-    headings = [name.strip() if not NOT_DECODED.search(name) else None for name in exc.rows[0]] if exc.rows else []
+    headings = [column[0].strip() if not NOT_DECODED.search(column[0]) else None for column in exc.columns]
     wanted = normalise(config.columns(kind).get("child_id", ""))
     id_column = next((i for i, name in enumerate(headings) if name is not None and normalise(name) == wanted), None)
     problems = []
     for row, column in exc.cells:
         heading = headings[column]
-        child_id = exc.rows[row - 1][id_column] if id_column is not None and row > 1 else None
+        child_id = exc.columns[id_column][row - 1] if id_column is not None and row > 1 else None
         child_id = None if child_id is None or NOT_DECODED.search(child_id) else child_id.strip()
         what = "this cell" if heading is not None else f"the cell in column {column + 1}"
         message = (

@@ -39,12 +39,13 @@ class Unreadable(Exception):
 class NotText(Unreadable):
     """Some cells of a UTF-8 CSV hold bytes that are not UTF-8 text; nothing of theirs is shown.
 
-    `cells` holds the spreadsheet row (the headings are row 1) and the 0-based column of each; `rows` the file
-    as read, those cells' bytes kept as lone surrogates, so that a caller can name their headings and ids.
+    `cells` holds the spreadsheet row (the headings are row 1) and the 0-based column of each; `columns` the
+    file as read, column by column from its heading, those cells' bytes kept as lone surrogates, so that a
+    caller can name their headings and ids.
     """
 
-    def __init__(self, cells: list[tuple[int, int]], rows: list[list[str]]) -> None:
-        self.cells, self.rows = cells, rows
+    def __init__(self, cells: list[tuple[int, int]], columns: list[list[str]]) -> None:
+        self.cells, self.columns = cells, columns
         shown = sorted({row for row, _ in cells})
         listed = ", ".join(map(str, shown[:20])) + (f" and {len(shown) - 20} more" if len(shown) > 20 else "")
         super().__init__(
@@ -85,7 +86,8 @@ def _csv_encoding(data: bytes) -> str:
 
 
 def _read_csv(path: Path) -> list[list[str]]:
-    """Return the CSV's records, each as a list of its fields' text; raise NotText for bytes that are not text."""
+    """Return the CSV's columns, each a list of its fields' text from the heading; raise NotText for bytes that are
+    not text."""
     data = path.read_bytes()
     encoding = _csv_encoding(data)
     _refuse_other_separators(data.split(b"\n", 1)[0].decode("utf-8" if encoding == "mixed" else encoding, "replace"))
@@ -104,10 +106,10 @@ def _read_csv(path: Path) -> list[list[str]]:
         raise Unreadable("the file is empty") from exc
     except pd.errors.ParserError as exc:  # pandas names the line and field counts, never the values
         raise Unreadable(f"not a readable CSV file ({exc})") from exc
-    rows = frame.to_numpy(dtype=object).tolist()
+    columns = [frame.iloc[:, i].to_numpy(dtype=object).tolist() for i in range(frame.shape[1])]
     if encoding == "mixed":
-        raise NotText(_not_decoded(rows), rows)
-    return rows
+        raise NotText(_not_decoded(columns), columns)
+    return columns
 
 
 def _refuse_other_separators(headings: str) -> None:
@@ -120,10 +122,10 @@ def _refuse_other_separators(headings: str) -> None:
             )
 
 
-def _not_decoded(rows: list[list[str]]) -> list[tuple[int, int]]:
+def _not_decoded(columns: list[list[str]]) -> list[tuple[int, int]]:
     """Return (spreadsheet row, column) of each cell holding bytes that were not decoded, row by row."""
     cells = []
-    for index, column in enumerate(zip(*rows, strict=True)):
+    for index, column in enumerate(columns):
         if NOT_DECODED.search("\x00".join(column)):
             cells += [(number, index) for number, value in enumerate(column, start=1) if NOT_DECODED.search(value)]
     return sorted(cells)
@@ -145,7 +147,7 @@ def _open_workbook(path: Path) -> CalamineWorkbook:
 
 
 def _read_workbook(path: Path, *, sheet: str | None) -> list[list[object]]:
-    """Return the rows of a workbook's sheet (the first if `sheet` is None) from A1, as the cells' values."""
+    """Return the columns of a workbook's sheet (the first if `sheet` is None) from A1, as the cells' values."""
     book = _open_workbook(path)
     with book:
         if sheet is not None and sheet not in book.sheet_names:
@@ -153,9 +155,10 @@ def _read_workbook(path: Path, *, sheet: str | None) -> list[list[object]]:
             raise Unreadable(f"no sheet named {sheet!r} (sheets found: {names})")
         try:
             found = book.get_sheet_by_index(0) if sheet is None else book.get_sheet_by_name(sheet)
-            return found.to_python(skip_empty_area=False)
+            rows = found.to_python(skip_empty_area=False)
         except CalamineError as exc:
             raise Unreadable(f"cannot read the sheet ({type(exc).__name__})") from exc
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 def sheet_headings(path: Path) -> dict[str, list[str]]:
@@ -202,20 +205,19 @@ def _headings(cells: Sequence[object]) -> list[str]:
     return names
 
 
-def _table(rows: list[list[object]]) -> pd.DataFrame:
-    """Return rows (the first the headings) as a frame of stripped text with each row's number in ROW."""
-    if not rows:
+def _table(columns: list[list[object]]) -> pd.DataFrame:
+    """Return columns (each from its heading) as a frame of stripped text with each row's number in ROW."""
+    if not columns:
         return pd.DataFrame({ROW: pd.Series([], dtype=int)})
-    names, body = _headings(rows[0]), rows[1:]
-    columns = [_stripped(column) for column in zip(*body, strict=True)] if body else [[] for _ in names]
-    numbers = list(range(2, len(body) + 2))
-    blank = [not any(cells) for cells in zip(*columns, strict=True)] if columns else [True] * len(body)
+    names = _headings([column[0] for column in columns])
+    texts = [_stripped(column[1:]) for column in columns]
+    numbers = list(range(2, len(texts[0]) + 2))
+    blank = [not any(cells) for cells in zip(*texts, strict=True)]
     if any(blank):
         kept = [i for i, empty in enumerate(blank) if not empty]
         numbers = [numbers[i] for i in kept]
-        columns = [[column[i] for i in kept] for column in columns]
-    texts = {name: pd.Series(column, dtype=str) for name, column in zip(names, columns, strict=True)}
-    return pd.DataFrame({ROW: numbers, **texts})
+        texts = [[column[i] for i in kept] for column in texts]
+    return pd.DataFrame({ROW: numbers, **{n: pd.Series(t, dtype=str) for n, t in zip(names, texts, strict=True)}})
 
 
 def _stripped(values: Sequence[object]) -> list[str]:
