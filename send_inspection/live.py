@@ -25,6 +25,7 @@ from send_inspection.clock import SystemClock
 from send_inspection.config.loader import calendar_for, load_config
 from send_inspection.db.session import migrate
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.mail_retry import MailRetry
 from send_inspection.engine.notification import SurveyLinks
 from send_inspection.engine.phases import beat, begin_wait, get_phase, record_flow_run
 from send_inspection.engine.recovery import MAX_RECOVERIES, CarriedPhase, carried_phases, give_up, take_over
@@ -104,6 +105,7 @@ def build_context(settings: Settings, *, clock=None) -> EngineContext:  # noqa: 
         base_url=settings.base_url,
         uploads_dir=settings.uploads_dir,
         child_data=child_data_config_if_any(settings.config_dir),
+        mail_retry=MailRetry.from_seconds(settings.mail_retry_delays),
     )
 
 

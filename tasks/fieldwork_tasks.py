@@ -13,11 +13,9 @@ from send_inspection.engine.fieldwork_phase import kit_markdown, kit_summary, re
 from send_inspection.engine.register_phase import PassResult
 from send_inspection.runtime import current_runtime
 from tasks.artifacts import publish_markdown, publish_table
-from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
 
 
-@task(name="reconcile-fieldwork", cache_policy=NO_CACHE, persist_result=False,
-      retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+@task(name="reconcile-fieldwork", cache_policy=NO_CACHE, persist_result=False)
 def reconcile_fieldwork_task(inspection_id: str) -> PassResult:
     """Chase debriefs, act on red ones and requested documents, and send the KIT summaries now due."""
     return reconcile_fieldwork(current_runtime().context, inspection_id)

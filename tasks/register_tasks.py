@@ -11,11 +11,9 @@ from send_inspection.childdata.items import DATA_ITEMS, stored_summary
 from send_inspection.engine.register_phase import PassResult, reconcile_register_phase
 from send_inspection.runtime import current_runtime
 from tasks.artifacts import publish_markdown, publish_table
-from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
 
 
-@task(name="reconcile-register", cache_policy=NO_CACHE, persist_result=False,
-      retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+@task(name="reconcile-register", cache_policy=NO_CACHE, persist_result=False)
 def reconcile_register_task(inspection_id: str, phase: str) -> PassResult:
     """Send every ask, reminder and escalation now due in the phase; return what it waits for."""
     return reconcile_register_phase(current_runtime().context, inspection_id, phase)

@@ -10,11 +10,9 @@ from send_inspection.engine.additional_requests import reconcile_request, reques
 from send_inspection.engine.register_phase import PassResult
 from send_inspection.runtime import current_runtime
 from tasks.artifacts import publish_markdown, publish_table
-from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
 
 
-@task(name="reconcile-request", cache_policy=NO_CACHE, persist_result=False,
-      retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+@task(name="reconcile-request", cache_policy=NO_CACHE, persist_result=False)
 def reconcile_request_task(inspection_id: str, number: int) -> PassResult:
     """Send the notice and every ask, reminder and escalation now due for the request."""
     return reconcile_request(current_runtime().context, inspection_id, number)

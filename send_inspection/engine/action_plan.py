@@ -17,8 +17,8 @@ from sqlalchemy import select
 from send_inspection.catalogue.phases import PRIORITY_ACTION_PLAN
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.register_phase import (
-    MailFailures,
     PassResult,
     chase_items,
     claim_pass,
@@ -65,7 +65,7 @@ def reconcile_action_plan(ctx: EngineContext, inspection_id: str) -> PassResult:
             m.RegisterItem.inspection_id == inspection_id, m.RegisterItem.phase == PHASE).order_by(m.RegisterItem.id)))
         due = milestones(session, inspection_id)
         staff = people(session, inspection_id)
-    mail = MailFailures()
+    mail = MailFailures(ctx.mail_retry)
     wake_times: list[datetime] = []
     sent, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
     finished = all(s.outcome is not None for s in statuses)

@@ -20,10 +20,10 @@ from send_inspection.catalogue.phases import ADDITIONAL_REQUEST
 from send_inspection.config.models import parse_clock_time, parse_duration
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import send_notice, when
 from send_inspection.engine.phases import ensure_phase
 from send_inspection.engine.register_phase import (
-    MailFailures,
     PassResult,
     chase_items,
     claim_pass,
@@ -129,7 +129,7 @@ def reconcile_request(ctx: EngineContext, inspection_id: str, number: int) -> Pa
             m.RegisterItem.inspection_id == inspection_id, m.RegisterItem.phase == phase)))
         due = milestones(session, inspection_id)
         staff = people(session, inspection_id)
-    mail = MailFailures()
+    mail = MailFailures(ctx.mail_retry)
     wake_times: list[datetime] = []
     roles = ctx.config.partnership.roles
     lano, hos = staff[roles.lano], staff[request.head_of_service]

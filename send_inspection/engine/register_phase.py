@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,16 +16,14 @@ from send_inspection.config.models import parse_duration
 from send_inspection.db import models as m
 from send_inspection.engine.chasing import Chain, Chase, chase_plan
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import action_message, phase_message
 from send_inspection.engine.owners import step_owner
 from send_inspection.engine.setup import milestones, people
-from send_inspection.mail.transport import MailTransportError
 from send_inspection.tokens import mint_token
 
 log = logging.getLogger(__name__)
 
-# After a mail failure that may pass (server down, busy), the phase wakes again this much later.
-MAIL_RETRY_AFTER = timedelta(minutes=5)
 
 @dataclass(frozen=True)
 class ItemStatus:
@@ -103,7 +99,7 @@ def reconcile_register_phase(ctx: EngineContext, inspection_id: str, phase: str)
                 .order_by(m.RegisterItem.id)
             )
         )
-    mail = MailFailures()
+    mail = MailFailures(ctx.mail_retry)
     sent, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
     open_items = [s for s in statuses if s.outcome is None]
     phase_deadline = due[phase_catalogue().spec(phase).closes_at]  # at it, what is still open is reported late
@@ -135,8 +131,8 @@ def pass_result(
 ) -> PassResult:
     """Close a pass: stay awake until every due email has gone, wake at the earliest time due, say what failed."""
     done = finished and not mail.retry  # the completion notice too must have gone
-    if mail.retry:
-        wake_times.append(now + MAIL_RETRY_AFTER)
+    if (retry_at := mail.retry_at(now)) is not None:
+        wake_times.append(retry_at)
     next_wake = min(wake_times) if wake_times and not done else None
     if mail.failures:
         reason = f"{mail.summary(next_wake)} {reason}"
@@ -179,29 +175,6 @@ def chase_items(
                                     expires_at=max(deadline, now) + grace, now=now)
         statuses.append(_status(item, owner, due, now))
     return sent, statuses
-
-
-class MailFailures:
-    """Collect the emails a pass could not send, so one bad address or a down server stops nothing else."""
-
-    def __init__(self) -> None:
-        self.failures: list[str] = []
-        self.retry = False
-
-    @contextmanager
-    def guard(self, key: str) -> Iterator[None]:
-        """Run one send; on a mail failure, note it and carry on with the next."""
-        try:
-            yield
-        except MailTransportError as exc:
-            self.failures.append(f"{key}: {exc}")
-            self.retry = self.retry or exc.retryable
-            log.error("email %s not sent (%s): %s", key, "will retry" if exc.retryable else "refused", exc)
-
-    def summary(self, retry_at: datetime | None) -> str:
-        """Say how many emails failed and when they are tried again."""
-        when = f"; trying again at {to_london(retry_at):%H:%M}" if self.retry and retry_at else ""
-        return f"MAIL PROBLEM: {len(self.failures)} email(s) not sent{when} (see the logs)."
 
 
 def is_late(item: m.RegisterItem, due: dict[str, datetime], now: datetime) -> bool:

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from send_inspection.catalogue.phases import TRACKED_CASE
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import send_notice
 from send_inspection.engine.register_phase import (
-    MailFailures,
     PassResult,
     chase_items,
     claim_pass,
@@ -137,7 +137,7 @@ def reconcile_case(ctx: EngineContext, inspection_id: str, child_id: str) -> Pas
         items = sorted(by_name.values(), key=lambda i: i.id)
         for item in items:
             session.expunge(item)
-    mail = MailFailures()
+    mail = MailFailures(ctx.mail_retry)
     wake_times: list[datetime] = []
     sent = 0
     if status not in ("selected",):

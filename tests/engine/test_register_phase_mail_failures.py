@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.mail_retry import MailRetry
 from send_inspection.engine.phases import ensure_phase
-from send_inspection.engine.register_phase import MAIL_RETRY_AFTER, reconcile_register_phase
+from send_inspection.engine.register_phase import reconcile_register_phase
 from send_inspection.engine.setup import open_inspection
 from send_inspection.mail.ledger import MailLedger
 from send_inspection.mail.message import OutgoingMessage, all_recipients
@@ -91,16 +92,17 @@ def test_a_refused_address_stops_no_other_ask_and_is_not_retried(ctx: EngineCont
 
 def test_a_down_mail_server_is_retried_soon_and_nothing_is_lost(ctx: EngineContext, faulty: FaultyTransport,
                                                                 iid: str, clock) -> None:  # noqa: ANN001
-    """With the server down the pass sends nothing and wakes in five minutes; once it is back every ask goes once."""
+    """With the server down the pass sends nothing and wakes after the policy's last delay; then every ask goes once."""
+    ctx.mail_retry = MailRetry.from_seconds((10, 60, 300))  # SEND_INSPECTION_MAIL_RETRY_DELAYS' default
     faulty.down = True
     result = reconcile_register_phase(ctx, iid, "day2")
     assert result.sent == 0 and len(result.mail_failures) == 8
-    assert result.next_wake_at == NOTIFIED + MAIL_RETRY_AFTER
+    assert result.next_wake_at == NOTIFIED + timedelta(minutes=5)
     assert "trying again at 09:05" in result.reason
     assert set(statuses(ctx).values()) == {"failed"}
 
     faulty.down = False
-    clock.set(NOTIFIED + MAIL_RETRY_AFTER)
+    clock.set(NOTIFIED + timedelta(minutes=5))
     result = reconcile_register_phase(ctx, iid, "day2")
     assert result.sent == 8 and result.mail_failures == []
     assert set(statuses(ctx).values()) == {"sent"}
