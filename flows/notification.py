@@ -8,7 +8,7 @@ from flows.phase_flow import phase_flow
 from flows.register_phase import reconcile_trying_mail_again
 from send_inspection.calendar import LONDON
 from send_inspection.catalogue.phases import NOTIFICATION, phase_catalogue
-from send_inspection.runtime import current_runtime
+from send_inspection.live.wiring import current_runtime
 from tasks.inspection_tasks import (
     claim_phase_task,
     finish_phase_task,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from send_inspection.catalogue.phases import phase_catalogue
 from send_inspection.engine.mail_problems import MAY_PASS
 from send_inspection.engine.register_phase import PassResult
-from send_inspection.runtime import current_runtime
+from send_inspection.live.wiring import current_runtime
 from tasks.inspection_tasks import finish_phase_task, start_phase_task
 from tasks.mail_problem_tasks import mail_problem_task
 from tasks.register_tasks import publish_register_task, reconcile_register_task

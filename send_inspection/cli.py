@@ -74,7 +74,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     from send_inspection.catalogue.phases import phase_label
     from send_inspection.db import models as m
     from send_inspection.engine.notification import survey_overview
-    from send_inspection.live import build_context
+    from send_inspection.engine.phase_rows import inspection_phases
+    from send_inspection.live.wiring import build_context
 
     ctx = build_context(load_settings())
     with ctx.session() as session:
@@ -87,9 +88,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             return 1 if args.inspection else 0
         for inspection in inspections:
             print(f"{inspection.id} (notified {to_london(inspection.notified_at):%a %d %b %Y %H:%M})")
-            runs = session.scalars(select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection.id)
-                                   .order_by(m.PhaseRun.id))
-            for run in runs:
+            for run in inspection_phases(ctx, inspection.id):
                 wake = f"; wakes {to_london(run.next_wake_at):%a %d %b %H:%M}" if run.next_wake_at else ""
                 print(f"  {phase_label(run.phase):<22} {run.status:<8} {run.reason or ''}{wake}")
             counts = dict(session.execute(
@@ -105,7 +104,7 @@ def cmd_select_cases(args: argparse.Namespace) -> int:
     """Record the children the inspectors chose to track (case ids) and print how the choice covers the usual mix."""
     from send_inspection.cases.selection import SelectionRefused, select_from_stored
     from send_inspection.engine.tracked_case import start_tracked_cases
-    from send_inspection.live import build_context
+    from send_inspection.live.wiring import build_context
 
     ids = [i for part in args.ids for i in part.split(",")]
     ctx = build_context(load_settings())
@@ -125,7 +124,7 @@ def cmd_select_cases(args: argparse.Namespace) -> int:
 def cmd_request(args: argparse.Namespace) -> int:
     """Record an additional evidence request from the inspectors (it starts at once), or list the requests."""
     from send_inspection.engine.additional_requests import RequestRefused, record_request, requests_overview
-    from send_inspection.live import build_context
+    from send_inspection.live.wiring import build_context
 
     ctx = build_context(load_settings())
     if args.action == "list":
@@ -148,7 +147,7 @@ def cmd_timetable(args: argparse.Namespace) -> int:
     """Import (or re-import) the inspectors' fieldwork timetable; fieldwork starts, debriefs follow each slot."""
     from send_inspection.fieldwork.store import InspectionNotFound, save_timetable
     from send_inspection.fieldwork.timetable import TimetableRefused, read_timetable
-    from send_inspection.live import build_context
+    from send_inspection.live.wiring import build_context
 
     ctx = build_context(load_settings())
     try:
@@ -168,7 +167,7 @@ def cmd_timetable(args: argparse.Namespace) -> int:
 
 def cmd_feedback(args: argparse.Namespace) -> int:
     """Record the inspectors' feedback (embargoed: emailed to the leadership group only); the report phase starts."""
-    from send_inspection.live import build_context
+    from send_inspection.live.wiring import build_context
     from send_inspection.report.feedback import FeedbackRefused, parse_priority_action, record_feedback
 
     ctx = build_context(load_settings())
@@ -189,7 +188,7 @@ def cmd_library(args: argparse.Namespace) -> int:
     """Load evidence into the library in advance (a new version when the content changed), or list what it holds."""
     from send_inspection.evidence.library import LibraryRefused, add_to_library, library_versions
     from send_inspection.files.storage import UploadRefused
-    from send_inspection.live import build_context
+    from send_inspection.live.wiring import build_context
 
     ctx = build_context(load_settings())
     if args.action == "add":
@@ -242,8 +241,8 @@ def cmd_survey_links(args: argparse.Namespace) -> int:
 
     from send_inspection.catalogue.phases import NOTIFICATION
     from send_inspection.engine.notification import SurveyLinks, record_survey_links
-    from send_inspection.engine.phases import get_phase
-    from send_inspection.live import build_context
+    from send_inspection.engine.phase_rows import get_phase
+    from send_inspection.live.wiring import build_context
 
     try:
         links = SurveyLinks(children_young_people=args.children_young_people, parents_carers=args.parents_carers,
@@ -312,7 +311,8 @@ def cmd_web(args: argparse.Namespace) -> int:
     _prefect_setup()
     import uvicorn
 
-    from send_inspection.live import PrefectWaker, build_context
+    from send_inspection.live.waker import PrefectWaker
+    from send_inspection.live.wiring import build_context
     from send_inspection.web.app import create_app
 
     settings = load_settings()
@@ -327,7 +327,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Serve the product's deployments (phase flows and the ticker), through restarts of the Prefect server."""
     _prefect_setup()
     from send_inspection.db.session import migrate
-    from send_inspection.deployments import serve_through_server_restarts
+    from send_inspection.live.worker import serve_through_server_restarts
 
     migrate(load_settings().database_url)
     serve_through_server_restarts()

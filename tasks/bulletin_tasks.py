@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from send_inspection.catalogue.phases import phase_artifact_key
 from send_inspection.engine.register_phase import PassResult
 from send_inspection.engine.staff_bulletin import bulletin_figures, bulletin_markdown, reconcile_bulletin
-from send_inspection.runtime import current_runtime
+from send_inspection.live.wiring import current_runtime
 
 
 @task(name="reconcile-staff-bulletin", cache_policy=NO_CACHE, persist_result=False)

@@ -8,9 +8,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from send_inspection.engine.phases import ensure_phase, finish_phase, get_phase, record_flow_run
+from send_inspection.engine.phase_rows import ensure_phase, finish_phase, get_phase, record_flow_run
 from send_inspection.engine.setup import milestone_at, open_inspection
-from send_inspection.runtime import current_runtime
+from send_inspection.live.wiring import current_runtime
 
 
 @task(name="open-inspection", cache_policy=NO_CACHE, persist_result=False)

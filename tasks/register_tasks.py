@@ -9,7 +9,7 @@ from send_inspection.catalogue.phases import phase_artifact_key
 from send_inspection.catalogue.steps import step_label
 from send_inspection.childdata.items import DATA_ITEMS, stored_summary
 from send_inspection.engine.register_phase import PassResult, reconcile_register_phase
-from send_inspection.runtime import current_runtime
+from send_inspection.live.wiring import current_runtime
 from tasks.artifacts import publish_markdown, publish_table
 
 

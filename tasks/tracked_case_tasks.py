@@ -9,7 +9,7 @@ from send_inspection.catalogue.phases import TRACKED_CASE, artifact_key, phase_a
 from send_inspection.catalogue.steps import step_label
 from send_inspection.engine.register_phase import PassResult
 from send_inspection.engine.tracked_case import case_overview, reconcile_case
-from send_inspection.runtime import current_runtime
+from send_inspection.live.wiring import current_runtime
 from tasks.artifacts import publish_markdown, publish_table
 
 

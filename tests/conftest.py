@@ -22,7 +22,7 @@ from send_inspection.config.models import PartnershipConfig  # noqa: E402
 from send_inspection.db import models as m  # noqa: E402
 from send_inspection.db.session import migrate, relax_durability  # noqa: E402
 from send_inspection.engine.context import EngineContext  # noqa: E402
-from send_inspection.engine.phases import ensure_phase  # noqa: E402
+from send_inspection.engine.phase_rows import ensure_phase  # noqa: E402
 from send_inspection.engine.register_phase import reconcile_register_phase  # noqa: E402
 from send_inspection.engine.setup import open_inspection  # noqa: E402
 from send_inspection.mail.outbox import OutboxTransport  # noqa: E402

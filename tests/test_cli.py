@@ -13,7 +13,7 @@ from send_inspection import PROJECT_ROOT
 from send_inspection.calendar import LONDON
 from send_inspection.cli import _parse_when, main
 from send_inspection.clock import VirtualClock
-from send_inspection.engine.phases import begin_wait
+from send_inspection.engine.phase_rows import begin_wait
 from tests.conftest import NOTIFIED
 from tests.test_timeline import EXPECTED_JUNE_2023
 
@@ -237,10 +237,10 @@ def test_survey_links_for_an_unknown_inspection_say_so(tmp_path: Path, monkeypat
 def test_status_shows_phases_and_email_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     """`status` lists each phase by name with what it waits for and when it wakes, and the inspection's email counts."""
-    from send_inspection.engine.phases import ensure_phase
+    from send_inspection.engine.phase_rows import ensure_phase
     from send_inspection.engine.register_phase import reconcile_register_phase
     from send_inspection.engine.setup import open_inspection
-    from send_inspection.live import build_context
+    from send_inspection.live.wiring import build_context
     from send_inspection.settings import load_settings
 
     monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path))

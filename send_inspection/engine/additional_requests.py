@@ -17,12 +17,12 @@ from sqlalchemy import func, select
 
 from send_inspection.calendar import london_time, to_london
 from send_inspection.catalogue.phases import ADDITIONAL_REQUEST
-from send_inspection.config.models import parse_clock_time, parse_duration
+from send_inspection.config.models import parse_clock_time
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import send_notice, when
-from send_inspection.engine.phases import ensure_phase
+from send_inspection.engine.phase_rows import ensure_phase
 from send_inspection.engine.register_phase import (
     PassResult,
     chase_items,
@@ -51,9 +51,9 @@ def due_time(ctx: EngineContext, received_at: datetime) -> datetime:
 
 def _step_deadlines(ctx: EngineContext, received_at: datetime, due: datetime) -> dict[str, datetime]:
     rules = ctx.config.timeline.additional_requests
-    confirm = min(received_at + parse_duration(rules.confirm_within), due)
-    submit = max(due - parse_duration(rules.submit_before_due), confirm)
-    approve = max(due - parse_duration(rules.signoff_before_due), submit)
+    confirm = min(received_at + rules.confirm_within, due)
+    submit = max(due - rules.submit_before_due, confirm)
+    approve = max(due - rules.signoff_before_due, submit)
     return {"confirm": confirm, "submit": submit, "approve": approve, "upload": due}
 
 

@@ -26,7 +26,7 @@ from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import compose, when
-from send_inspection.engine.phases import ensure_phase
+from send_inspection.engine.phase_rows import ensure_phase, note_news
 from send_inspection.engine.register_phase import PassResult, claim_pass, pass_result
 from send_inspection.mail.distribution import (
     Batch,
@@ -370,16 +370,10 @@ def send_surveys(ctx: EngineContext, inspection_id: str, links: SurveyLinks) -> 
 
 def record_survey_links(ctx: EngineContext, inspection_id: str, links: SurveyLinks) -> None:
     """Store the survey links the coordinator gave and flag the notification phase to go on."""
-    from sqlalchemy import select
-
     with ctx.session() as session:
         inspection = session.get(m.Inspection, inspection_id)
         if inspection is None:
             raise KeyError(f"no inspection {inspection_id!r}")
         inspection.survey_links = {k: str(v) for k, v in links.model_dump().items() if v is not None}
-        run = session.scalars(
-            select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == PHASE)
-        ).first()
-        if run is not None:
-            run.changes += 1
+        note_news(session, inspection_id, PHASE)
         session.commit()

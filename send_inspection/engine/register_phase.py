@@ -7,18 +7,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from send_inspection.calendar import to_london
 from send_inspection.catalogue.phases import phase_catalogue, phase_label
 from send_inspection.catalogue.steps import step_label, step_spec
-from send_inspection.config.models import parse_duration
 from send_inspection.db import models as m
 from send_inspection.engine.chasing import Chain, Chase, chase_plan
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import action_message, phase_message
 from send_inspection.engine.owners import step_owner
+from send_inspection.engine.phase_rows import claim_pass
 from send_inspection.engine.setup import milestones, people
 from send_inspection.tokens import mint_token
 
@@ -72,16 +71,6 @@ def _chain(owner: str, staff: dict[str, m.Person]) -> Chain:
 
 def _fmt(moment: datetime) -> str:
     return to_london(moment).strftime("%a %d %b %H:%M")
-
-
-def claim_pass(session: Session, inspection_id: str, phase: str, *, now: datetime) -> None:
-    """Mark the phase running and every decision so far as seen by this pass; commit."""
-    run = session.scalars(
-        select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == phase)
-    ).one()
-    run.seen_changes = run.changes
-    run.status, run.updated_at = "running", now
-    session.commit()
 
 
 def reconcile_register_phase(ctx: EngineContext, inspection_id: str, phase: str) -> PassResult:
@@ -153,7 +142,7 @@ def chase_items(
 ) -> tuple[int, list[ItemStatus]]:
     """Send every ask, reminder and escalation due for the open items; add later ones to `wake_times`."""
     chasing = ctx.config.timeline.chasing
-    token_grace = parse_duration(ctx.config.timeline.token_valid_after_deadline)
+    token_grace = ctx.config.timeline.token_valid_after_deadline
     sent = 0
     statuses: list[ItemStatus] = []
     for item in items:

@@ -34,7 +34,7 @@ from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import send_notice
-from send_inspection.engine.phases import ensure_phase
+from send_inspection.engine.phase_rows import ensure_phase
 from send_inspection.engine.register_phase import (
     PassResult,
     chase_items,

@@ -170,7 +170,7 @@ def reconcile_case(ctx: EngineContext, inspection_id: str, child_id: str) -> Pas
 
 def start_tracked_cases(ctx: EngineContext, inspection_id: str) -> list[str]:
     """Create a phase for every selected child that has none yet (due now); return the new phases."""
-    from send_inspection.engine.phases import ensure_phase
+    from send_inspection.engine.phase_rows import ensure_phase
 
     with ctx.session() as session:
         ids = list(session.scalars(select(m.TrackedCase.child_id).where(m.TrackedCase.inspection_id == inspection_id)

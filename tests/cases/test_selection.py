@@ -104,7 +104,7 @@ def test_the_cli_records_ids_from_stored_lists(tmp_path: Path, monkeypatch: pyte
     from send_inspection.childdata.store import store_lists
     from send_inspection.childdata.synthetic import generate
     from send_inspection.cli import main
-    from send_inspection.live import build_context
+    from send_inspection.live.wiring import build_context
     from send_inspection.settings import load_settings
 
     monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path / "home"))

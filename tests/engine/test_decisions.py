@@ -19,7 +19,7 @@ from send_inspection.engine.decisions import (
     latest_submission,
     record_decision,
 )
-from send_inspection.engine.phases import ensure_phase
+from send_inspection.engine.phase_rows import ensure_phase
 from send_inspection.engine.register_phase import reconcile_register_phase
 from send_inspection.engine.setup import open_inspection
 from send_inspection.mail.outbox import list_outbox, read_outbox_message

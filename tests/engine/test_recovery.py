@@ -9,8 +9,15 @@ from aiosmtpd.controller import Controller
 
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import begin_wait, ensure_phase, get_phase, record_flow_run
-from send_inspection.engine.recovery import carried_phases, give_up, take_over
+from send_inspection.engine.phase_rows import (
+    begin_wait,
+    carried_phases,
+    ensure_phase,
+    get_phase,
+    give_up,
+    record_flow_run,
+    take_over,
+)
 from send_inspection.engine.register_phase import reconcile_register_phase
 from send_inspection.engine.setup import open_inspection
 from send_inspection.mail.ledger import MailLedger

@@ -12,7 +12,7 @@ from send_inspection.clock import VirtualClock
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import record_decision
-from send_inspection.engine.phases import ensure_phase, get_phase
+from send_inspection.engine.phase_rows import ensure_phase, get_phase
 from send_inspection.engine.register_phase import reconcile_register_phase
 from send_inspection.engine.setup import open_inspection
 from send_inspection.mail.outbox import list_outbox, read_outbox_message

@@ -8,7 +8,7 @@ import pytest
 
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.mail_retry import MailRetry
-from send_inspection.engine.phases import ensure_phase
+from send_inspection.engine.phase_rows import ensure_phase
 from send_inspection.engine.register_phase import reconcile_register_phase
 from send_inspection.engine.setup import open_inspection
 from send_inspection.mail.ledger import MailLedger

@@ -10,7 +10,7 @@ from send_inspection.calendar import LONDON, to_london
 from send_inspection.db import models as m
 from send_inspection.engine.additional_requests import record_request
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import ensure_phase
+from send_inspection.engine.phase_rows import ensure_phase
 from send_inspection.engine.register_phase import reconcile_register_phase
 from send_inspection.engine.setup import open_inspection
 from send_inspection.engine.staff_bulletin import bulletin_markdown, bulletin_times, reconcile_bulletin
