@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flows.phase_flow import phase_flow
-from flows.register_phase import reconcile_trying_mail_again
+from flows.phase_loop import reconcile_trying_mail_again
 from send_inspection.calendar import LONDON
 from send_inspection.catalogue.phases import NOTIFICATION, phase_catalogue
 from send_inspection.live.wiring import current_runtime

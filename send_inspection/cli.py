@@ -217,7 +217,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 
     from send_inspection.catalogue.phases import NOTIFICATION
     from send_inspection.config.loader import load_config
-    from send_inspection.engine.setup import inspection_id_for
+    from send_inspection.engine.inspection import inspection_id_for
 
     notified_at = args.notified_at or datetime.now(LONDON).replace(second=0, microsecond=0)
     inspection_id = inspection_id_for(load_config(load_settings().config_dir), notified_at)

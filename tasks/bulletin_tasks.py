@@ -9,7 +9,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from send_inspection.catalogue.phases import phase_artifact_key
-from send_inspection.engine.register_phase import PassResult
+from send_inspection.engine.passes import PassResult
 from send_inspection.engine.staff_bulletin import bulletin_figures, bulletin_markdown, reconcile_bulletin
 from send_inspection.live.wiring import current_runtime
 

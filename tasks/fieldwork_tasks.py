@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from send_inspection.catalogue.phases import artifact_key
 from send_inspection.engine.additional_requests import requests_overview
 from send_inspection.engine.fieldwork_phase import kit_markdown, kit_summary, reconcile_fieldwork
-from send_inspection.engine.register_phase import PassResult
+from send_inspection.engine.passes import PassResult
 from send_inspection.live.wiring import current_runtime
 from tasks.artifacts import publish_markdown, publish_table
 

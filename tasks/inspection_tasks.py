@@ -8,8 +8,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from send_inspection.engine.inspection import milestone_at, open_inspection
 from send_inspection.engine.phase_rows import ensure_phase, finish_phase, get_phase, record_flow_run
-from send_inspection.engine.setup import milestone_at, open_inspection
 from send_inspection.live.wiring import current_runtime
 
 

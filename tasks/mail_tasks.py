@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from send_inspection.catalogue.phases import artifact_key
 from send_inspection.engine.notification import SurveyLinks, day_one_pass, survey_pass
-from send_inspection.engine.register_phase import PassResult
+from send_inspection.engine.passes import PassResult
 from send_inspection.live.wiring import current_runtime
 from send_inspection.mail.distribution import DistributionProgress
 

@@ -8,7 +8,7 @@ from prefect.cache_policies import NO_CACHE
 from send_inspection.catalogue.phases import phase_artifact_key
 from send_inspection.catalogue.steps import step_label
 from send_inspection.engine.action_plan import reconcile_action_plan
-from send_inspection.engine.register_phase import PassResult
+from send_inspection.engine.passes import PassResult
 from send_inspection.engine.report_phase import reconcile_report
 from send_inspection.live.wiring import current_runtime
 from tasks.artifacts import publish_table

@@ -237,9 +237,9 @@ def test_survey_links_for_an_unknown_inspection_say_so(tmp_path: Path, monkeypat
 def test_status_shows_phases_and_email_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     """`status` lists each phase by name with what it waits for and when it wakes, and the inspection's email counts."""
+    from send_inspection.engine.annex_a import reconcile_annex_a
+    from send_inspection.engine.inspection import open_inspection
     from send_inspection.engine.phase_rows import ensure_phase
-    from send_inspection.engine.register_phase import reconcile_register_phase
-    from send_inspection.engine.setup import open_inspection
     from send_inspection.live.wiring import build_context
     from send_inspection.settings import load_settings
 
@@ -248,7 +248,7 @@ def test_status_shows_phases_and_email_counts(tmp_path: Path, monkeypatch: pytes
     ctx.clock = VirtualClock(NOTIFIED)
     iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
     ensure_phase(ctx, iid, "day2")
-    result = reconcile_register_phase(ctx, iid, "day2")
+    result = reconcile_annex_a(ctx, iid, "day2")
     begin_wait(ctx, iid, "day2", reason=result.reason, next_wake_at=result.next_wake_at, flow_run_id=None)
     assert main(["status"]) == 0
     lines = capsys.readouterr().out.splitlines()

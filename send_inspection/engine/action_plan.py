@@ -17,15 +17,11 @@ from sqlalchemy import select
 from send_inspection.catalogue.phases import PRIORITY_ACTION_PLAN
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import milestones, people
+from send_inspection.engine.item_chasing import chase_items, waiting_reason
 from send_inspection.engine.mail_retry import MailFailures
-from send_inspection.engine.register_phase import (
-    PassResult,
-    chase_items,
-    claim_pass,
-    pass_result,
-    waiting_reason,
-)
-from send_inspection.engine.setup import milestones, people
+from send_inspection.engine.passes import PassResult, pass_result
+from send_inspection.engine.phase_rows import claim_pass
 
 PHASE = PRIORITY_ACTION_PLAN.key
 DEADLINES = {"submit": "action_plan_draft_due", "approve": "action_plan_signoff_due",

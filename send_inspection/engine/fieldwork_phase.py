@@ -20,16 +20,12 @@ from send_inspection.config.models import parse_clock_time
 from send_inspection.db import models as m
 from send_inspection.engine.additional_requests import record_request, requests_overview
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import milestones, people
+from send_inspection.engine.item_chasing import chase_items, waiting_reason
 from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import compose, send_notice
-from send_inspection.engine.register_phase import (
-    PassResult,
-    chase_items,
-    claim_pass,
-    pass_result,
-    waiting_reason,
-)
-from send_inspection.engine.setup import milestones, people
+from send_inspection.engine.passes import PassResult, pass_result
+from send_inspection.engine.phase_rows import claim_pass
 from send_inspection.fieldwork.invitations import calendar_attachment
 
 PHASE = FIELDWORK.key

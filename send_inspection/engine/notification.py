@@ -26,8 +26,8 @@ from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import compose, when
-from send_inspection.engine.phase_rows import ensure_phase, note_news
-from send_inspection.engine.register_phase import PassResult, claim_pass, pass_result
+from send_inspection.engine.passes import PassResult, pass_result
+from send_inspection.engine.phase_rows import claim_pass, ensure_phase, note_news
 from send_inspection.mail.distribution import (
     Batch,
     DistributionChangedError,
@@ -366,6 +366,14 @@ def _send_health_template(ctx: EngineContext, inspection_id: str, links: SurveyL
 def send_surveys(ctx: EngineContext, inspection_id: str, links: SurveyLinks) -> int:
     """Send each survey list's batches now due and forward the health template; return how many emails went now."""
     return survey_pass(ctx, inspection_id, links).sent
+
+
+def given_survey_links(ctx: EngineContext, inspection_id: str) -> SurveyLinks | None:
+    """Return the survey links the coordinator gave for the inspection, if any yet."""
+    with ctx.session() as session:
+        inspection = session.get(m.Inspection, inspection_id)
+        stored = inspection.survey_links if inspection else None
+    return SurveyLinks.model_validate(stored) if stored else None
 
 
 def record_survey_links(ctx: EngineContext, inspection_id: str, links: SurveyLinks) -> None:

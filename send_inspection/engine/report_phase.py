@@ -32,17 +32,12 @@ from send_inspection.catalogue.phases import AFTER_FIELDWORK, PRIORITY_ACTION_PL
 from send_inspection.config.models import AfterFieldwork, OutcomeFollowUp, ReportPartner, parse_clock_time
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import milestones, people
+from send_inspection.engine.item_chasing import chase_items, waiting_reason
 from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import send_notice
-from send_inspection.engine.phase_rows import ensure_phase
-from send_inspection.engine.register_phase import (
-    PassResult,
-    chase_items,
-    claim_pass,
-    pass_result,
-    waiting_reason,
-)
-from send_inspection.engine.setup import milestones, people
+from send_inspection.engine.passes import PassResult, pass_result
+from send_inspection.engine.phase_rows import claim_pass, ensure_phase
 from send_inspection.mail.message import Attachment
 from send_inspection.report.comments import AccuracyComment, merge_comments
 from send_inspection.report.documents import keep_document, latest_document

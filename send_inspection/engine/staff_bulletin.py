@@ -19,10 +19,12 @@ from send_inspection.config.models import parse_clock_time
 from send_inspection.db import models as m
 from send_inspection.engine.additional_requests import requests_overview
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import milestones
+from send_inspection.engine.item_chasing import is_late
 from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import send_notice
-from send_inspection.engine.register_phase import PassResult, claim_pass, is_late, pass_result
-from send_inspection.engine.setup import milestones
+from send_inspection.engine.passes import PassResult, pass_result
+from send_inspection.engine.phase_rows import claim_pass
 
 PHASE = STAFF_BULLETIN.key
 # The dates staff are told are coming (milestone -> what it is).

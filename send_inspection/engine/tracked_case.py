@@ -21,16 +21,12 @@ from sqlalchemy.orm import Session
 from send_inspection.catalogue.phases import TRACKED_CASE
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import milestones, people
+from send_inspection.engine.item_chasing import chase_items, waiting_reason
 from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import send_notice
-from send_inspection.engine.register_phase import (
-    PassResult,
-    chase_items,
-    claim_pass,
-    pass_result,
-    waiting_reason,
-)
-from send_inspection.engine.setup import milestones, people
+from send_inspection.engine.passes import PassResult, pass_result
+from send_inspection.engine.phase_rows import claim_pass
 
 # A case is finished in these states: nothing more is asked.
 FINISHED = frozenset({"complete", "replaced"})

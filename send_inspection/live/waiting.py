@@ -10,7 +10,7 @@ from prefect.input import RunInput
 
 from send_inspection.catalogue.phases import NOTIFICATION
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.notification import SurveyLinks
+from send_inspection.engine.notification import SurveyLinks, given_survey_links
 from send_inspection.engine.phase_rows import begin_wait
 from send_inspection.live.flow_run import current_flow_run_id
 
@@ -51,13 +51,8 @@ class SuspendWaiter:
 
     def survey_links(self, inspection_id: str) -> SurveyLinks | None:
         """Return links given by the CLI, else suspend until the coordinator gives them in the UI."""
-        from send_inspection.db import models as m
-
-        with self.ctx.session() as session:
-            inspection = session.get(m.Inspection, inspection_id)
-            stored = inspection.survey_links if inspection else None
-        if stored:
-            return SurveyLinks.model_validate(stored)
+        if (given := given_survey_links(self.ctx, inspection_id)) is not None:
+            return given
         ticket = begin_wait(self.ctx, inspection_id, NOTIFICATION.key, flow_run_id=current_flow_run_id(),
                             next_wake_at=None,
                             reason="Waiting for the coordinator to enter the three survey links (Resume this run)")

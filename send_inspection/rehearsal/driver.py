@@ -23,7 +23,8 @@ from send_inspection.config.loader import calendar_for, default_config_dir, load
 from send_inspection.db import models as m
 from send_inspection.db.session import migrate, relax_durability
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.notification import SurveyLinks, record_survey_links
+from send_inspection.engine.inspection import inspection_id_for, milestone_at
+from send_inspection.engine.notification import SurveyLinks, given_survey_links, record_survey_links
 from send_inspection.engine.phase_rows import (
     all_done,
     begin_wait,
@@ -32,7 +33,6 @@ from send_inspection.engine.phase_rows import (
     make_due_now,
     next_wake,
 )
-from send_inspection.engine.setup import inspection_id_for, milestone_at
 from send_inspection.engine.tracked_case import start_tracked_cases
 from send_inspection.mail.outbox import OutboxTransport
 from send_inspection.rehearsal.parked_runs import ParkedRuns
@@ -68,11 +68,8 @@ class RehearsalWaiter:
 
     def survey_links(self, inspection_id: str) -> SurveyLinks | None:
         """Return the links if the scripted coordinator gave them, else record the wait and end the run."""
-        with self.ctx.session() as session:
-            inspection = session.get(m.Inspection, inspection_id)
-            stored = inspection.survey_links if inspection else None
-        if stored:
-            return SurveyLinks.model_validate(stored)
+        if (given := given_survey_links(self.ctx, inspection_id)) is not None:
+            return given
         begin_wait(self.ctx, inspection_id, NOTIFICATION.key, next_wake_at=None, flow_run_id=None,
                    reason="Waiting for the coordinator to enter the three survey links")
         return None

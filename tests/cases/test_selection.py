@@ -18,7 +18,7 @@ from send_inspection.cases.selection import (
 from send_inspection.childdata.columns import ChildDataConfig
 from send_inspection.childdata.importer import ChildData, ImportedList
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
 from tests.conftest import NOTIFIED
 
 COLUMNS = ["child_id", "broad_area", "setting_type"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flows.phase_flow import phase_flow
-from flows.register_phase import run_phase_loop
+from flows.phase_loop import run_phase_loop
 from send_inspection.catalogue.phases import PHASES, Deployment, PhaseSpec, Start
 from send_inspection.db import models as m
 from send_inspection.engine.mail_retry import MailFailures
+from send_inspection.engine.passes import PassResult, pass_result
 from send_inspection.engine.phase_rows import claim_pass
-from send_inspection.engine.register_phase import PassResult, pass_result
 from send_inspection.live.wiring import current_runtime
 
 # Ten minutes after the call the forum's chair is briefed; the phase waits until then without a process.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.engine.phase_rows import begin_wait, due_phases, ensure_phase
-from send_inspection.engine.setup import open_inspection
 from tests.conftest import NOTIFIED
 
 

@@ -7,11 +7,10 @@ from collections.abc import Callable
 
 from send_inspection.catalogue.phases import phase_catalogue
 from send_inspection.engine.mail_problems import MAY_PASS
-from send_inspection.engine.register_phase import PassResult
+from send_inspection.engine.passes import PassResult
 from send_inspection.live.wiring import current_runtime
 from tasks.inspection_tasks import finish_phase_task, start_phase_task
 from tasks.mail_problem_tasks import mail_problem_task
-from tasks.register_tasks import publish_register_task, reconcile_register_task
 
 
 def run_phase_loop(
@@ -57,9 +56,3 @@ def reconcile_trying_mail_again(
         time.sleep(delay.total_seconds())
         result = reconcile()
     return result
-
-
-def run_register_phase(inspection_id: str, phase: str) -> str:
-    """Reconcile the phase's register until every item is uploaded or explained, waiting between passes."""
-    return run_phase_loop(inspection_id, phase, reconcile=lambda: reconcile_register_task(inspection_id, phase),
-                          publish=publish_register_task)
