@@ -189,7 +189,9 @@ class EwsMeetings:
             session.commit()
             if claimed.rowcount != 1:
                 return None
-            return session.scalars(select(EwsMeeting).where(EwsMeeting.key == meeting.key)).one()
+            # Read the row as it is now: the session's copy of it still has the attempt count read above.
+            return session.scalars(select(EwsMeeting).where(EwsMeeting.key == meeting.key)
+                                   .execution_options(populate_existing=True)).one()
 
     def _record(self, key: str, **values: object) -> EwsMeeting:
         with self._sessions() as session:
@@ -249,9 +251,23 @@ class EwsMeetings:
             is_response_requested=True,
             meeting_key=meeting.key,
         )
-        self.transport.call(lambda: item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY),
-                            mailbox=meeting.organiser, recipients=meeting.attendees)
+        try:
+            self.transport.call(lambda: item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY),
+                                mailbox=meeting.organiser, recipients=meeting.attendees)
+        except MailTransportError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - exchangelib could not read the answer (no item in it, say)
+            raise self._answer_lost(meeting, f"{type(exc).__name__}: {exc}") from exc
+        if not item.id:
+            raise self._answer_lost(meeting, "no item id in it")
         return item.id, item.changekey
+
+    def _answer_lost(self, meeting: Meeting, what: str) -> MailTransportError:
+        """Return the mail problem of a meeting request whose answer could not be read: it may have been created."""
+        return MailTransportError(
+            f"ews {self.transport.server}: the answer to the meeting request {meeting.key} could not be read ({what}); "
+            "the meeting may exist all the same: it is looked for by its key before it is requested again",
+            retryable=True)
 
     def _update(self, meeting: Meeting, row: EwsMeeting, changed: list[str], *, notify: str) -> tuple[str, str]:
         account = self.transport.account_for(meeting.organiser)

@@ -22,5 +22,8 @@ def fresh_protocols() -> Iterator[None]:
 
 @pytest.fixture
 def sessions(tmp_path: Path) -> Callable[[], Session]:
-    """Return a session factory on a new, migrated database (SQLite, or PostgreSQL when the tests are given one)."""
-    return sessionmaker(engine_for(fresh_database(tmp_path)))
+    """Return a session factory on a new, migrated database (SQLite, or PostgreSQL when the tests are given one).
+
+    Objects outlive their commits, as in the product's own sessions (EngineContext): a stale copy shows here too.
+    """
+    return sessionmaker(engine_for(fresh_database(tmp_path)), expire_on_commit=False)

@@ -81,6 +81,9 @@ class Script:
     # EWS response code given for every item, whoever it is addressed to.
     item_error: str | None = None
     refuse_logins: bool = False
+    # How the next meeting CreateItem is answered after the meeting was created and its invitations sent:
+    # "no item id" (a success without the item), "garbled" (not XML) or "dropped" (the connection is closed).
+    lost_meeting_answer: str | None = None
 
 
 @dataclass
@@ -471,6 +474,13 @@ class EwsServer:
                 self._notify("request", entry, mode=mode, to=entry.attendees)
             messages.append(_success("CreateItem", f'<m:Items><t:CalendarItem><t:ItemId Id="{item_id}" '
                                                    f'ChangeKey="{changekey}"/></t:CalendarItem></m:Items>'))
+        lost, self.script.lost_meeting_answer = self.script.lost_meeting_answer, None
+        if lost == "no item id":
+            return 200, _response("CreateItem", [_success("CreateItem", "<m:Items/>")])
+        if lost == "garbled":
+            return 200, b"<?xml version='1.0'?><s:Envelope><s:Body><m:CreateItemResp"
+        if lost == "dropped":
+            return 0, b""
         return 200, _response("CreateItem", messages)
 
     def _extended(self, item: ET.Element) -> dict[str, str]:
@@ -756,6 +766,9 @@ class EwsServer:
                                      extra={"WWW-Authenticate": 'Basic realm="demo-county.example"'})
                         return
                     status, payload = server._soap(root, anchor=anchor)
+                if status == 0:  # the answer is lost: close the connection without one
+                    self.close_connection = True
+                    return
                 self._answer(status, payload, content_type="text/xml; charset=utf-8")
 
             def _answer(self, status: int, payload: bytes, *, content_type: str,

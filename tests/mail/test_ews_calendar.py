@@ -259,6 +259,27 @@ def test_a_refused_request_is_reported_and_looked_for_before_trying_again(
     assert server.meeting_mail[-1].to == [ATTENDEES[0]]
 
 
+@pytest.mark.parametrize("lost", ["no item id", "garbled", "dropped"])
+def test_a_meeting_whose_answer_was_lost_is_looked_for_not_requested_twice(
+    server: EwsServer, sessions: Callable[[], Session], lost: str
+) -> None:
+    """Exchange creates the meeting but its answer has no item id, is not XML or never comes: that is a mail problem
+    that may pass, and the next attempt finds the meeting by its key instead of inviting everybody again."""
+    server.script.lost_meeting_answer = lost
+    with pytest.raises(MailTransportError) as caught:
+        meetings(server, sessions).send(meeting(), now=NOW)
+    assert caught.value.retryable is True
+    assert stored(sessions).status == "uncertain"
+    # The next pass, in a new process, long after the claim.
+    result = meetings(server, sessions).send(meeting(), now=NOW + timedelta(minutes=10))
+    assert result.action == "unchanged"
+    assert server.operations() == ["CreateItem", "FindItem", "GetItem"]
+    assert [mail.kind for mail in server.meeting_mail] == ["request"]
+    [entry] = server.calendar.values()
+    row = stored(sessions)
+    assert (row.status, row.ews_item_id, row.attempts) == ("sent", entry.item_id, 2)
+
+
 def test_a_meeting_must_be_complete() -> None:
     """A naive time, an end before the start or no attendees is refused when the meeting is built."""
     with pytest.raises(ValueError, match="aware"):
