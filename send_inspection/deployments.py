@@ -12,7 +12,15 @@ from prefect import serve
 from prefect.schedules import Cron
 
 from send_inspection.live import DEPLOYMENT_NAME
-from send_inspection.settings import load_settings
+from send_inspection.settings import Settings, load_settings
+
+
+def intake_scheduled(settings: Settings | None = None) -> bool:
+    """Say whether the mailbox intake runs on its schedule: with mail through Exchange (EWS or Graph) only."""
+    from send_inspection.intake.mailboxes import WATCHING_TRANSPORTS
+
+    settings = settings or load_settings()
+    return settings.mail_transport in WATCHING_TRANSPORTS and bool(settings.watch_inboxes)
 
 
 def serve_deployments() -> None:
@@ -52,8 +60,9 @@ def serve_deployments() -> None:
         ),
         mailbox_intake.to_deployment(
             name=DEPLOYMENT_NAME, tags=["send-inspection", "intake"],
-            schedule=Cron("*/2 * * * *", timezone="Europe/London") if load_settings().mail_transport == "ews" else None,
-            description="Every two minutes with SEND_INSPECTION_MAIL=ews: forwarded requests and emailed evidence.",
+            schedule=Cron("*/2 * * * *", timezone="Europe/London") if intake_scheduled() else None,
+            description="Every two minutes with SEND_INSPECTION_MAIL=ews or graph: forwarded requests and emailed "
+                        "evidence.",
         ),
         limit=8,
         # A worker that stops must not pause the ticker's schedule: another worker may still be serving.

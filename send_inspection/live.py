@@ -78,10 +78,14 @@ def transport_from_settings(settings: Settings) -> MailTransport:
         return GraphTransport(
             graph.tenant_id,
             graph.client_id,
-            secret=graph.secret.read,
-            token_url=graph.token_url,
+            secret=graph.secret.read if graph.secret else None,
+            certificate=graph.certificate.read if graph.certificate else None,
+            thumbprint=graph.thumbprint,
+            authority=graph.authority,
             graph_base=graph.graph_base,
             max_wait=graph.max_wait,
+            timeout=graph.timeout,
+            ca_bundle=graph.ca_bundle,
         )
     if settings.mail_transport == "smtp":
         return SmtpTransport(

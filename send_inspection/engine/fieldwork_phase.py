@@ -30,6 +30,7 @@ from send_inspection.engine.register_phase import (
 )
 from send_inspection.engine.setup import milestones, people
 from send_inspection.fieldwork.invitations import calendar_attachment
+from send_inspection.mail.meetings import calendar_for
 
 PHASE = "fieldwork"
 
@@ -167,10 +168,11 @@ def reconcile_fieldwork(ctx: EngineContext, inspection_id: str) -> PassResult:
 def _send_calendar(ctx: EngineContext, inspection_id: str, *, staff: dict[str, m.Person], now: datetime,
                    mail: MailFailures) -> int:
     """Send every invitation, update and cancellation the imported timetable left pending; keep any that fail."""
-    if ctx.transport.name == "ews":  # real Outlook meeting requests instead of .ics emails (imported only here)
-        from send_inspection.fieldwork.ews_invitations import send_slot_meetings
+    meetings = calendar_for(ctx.transport, ctx.session)
+    if meetings is not None:  # real Outlook meeting requests (EWS or Graph) instead of .ics emails
+        from send_inspection.fieldwork.slot_meetings import send_slot_meetings
 
-        return send_slot_meetings(ctx, inspection_id, staff=staff, now=now, mail=mail)
+        return send_slot_meetings(ctx, meetings, inspection_id, staff=staff, now=now, mail=mail)
     sent = 0
     with ctx.session() as session:
         rows = list(session.scalars(select(m.FieldworkSlot).where(m.FieldworkSlot.inspection_id == inspection_id)

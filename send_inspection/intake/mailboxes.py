@@ -1,11 +1,13 @@
-"""Poll the watched shared inboxes once through EWS and hand each new message to the intake for its inbox.
+"""Poll the watched shared inboxes once through Exchange (EWS or Graph) and hand each new message to its intake.
 
 comms     an inspector's request forwarded by staff becomes an additional evidence request (comms_requests)
 evidence  files sent about request N are kept with it and may answer its submit step (evidence_replies)
 
-Each inbox is watched by an InboxWatcher, which hands a message over once even across restarts; what the intake
-did is kept in inbox_messages as its outcome. Messages are looked at from the inspection's notification on. Only
-ids and counts are logged or returned: never a message's text, subject or attachment names.
+Each inbox is watched by the watcher of the mail transport (EWS: InboxWatcher; Graph: GraphInboxWatcher), which
+hands a message over once even across restarts and then marks it in the mailbox as partnership.yaml says
+(inboxes.handled); what the intake did is kept in inbox_messages as its outcome. Messages are looked at from the
+inspection's notification on. Only ids and counts are logged or returned: never a message's text, subject or
+attachment names.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 
@@ -23,15 +26,45 @@ from send_inspection.engine.context import EngineContext
 from send_inspection.intake.comms_requests import record_forwarded
 from send_inspection.intake.evidence_replies import take_evidence_reply
 from send_inspection.intake.handled import Handled
-from send_inspection.mail.ews import EwsTransport
-from send_inspection.mail.inbox_watch import InboxWatcher, ReceivedMessage
-from send_inspection.mail.transport import MailTransportError
+from send_inspection.mail.received import PollResult, ReceivedMessage
+from send_inspection.mail.transport import MailTransport, MailTransportError
 from send_inspection.settings import WATCHABLE_INBOXES
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[EngineContext, str, ReceivedMessage], Handled]
 HANDLERS: dict[str, Handler] = {"comms": record_forwarded, "evidence": take_evidence_reply}
+# The mail transports whose shared inboxes can be watched.
+WATCHING_TRANSPORTS = ("ews", "graph")
+
+
+class Watcher(Protocol):
+    """A watcher of one shared inbox: hands each new message over once per poll."""
+
+    def poll(self, *, now: datetime) -> PollResult:
+        """Hand every message not yet handled to the callback, oldest first."""
+        ...
+
+
+def watcher_for(ctx: EngineContext, transport: MailTransport, *, mailbox: str,
+                handle: Callable[[ReceivedMessage], str | None], not_before: datetime) -> Watcher:
+    """Return the watcher of `mailbox` for the transport (EWS or Graph), marking as partnership.yaml says."""
+    mark = ctx.config.partnership.inboxes.handled
+    if transport.name == "ews":
+        from send_inspection.mail.ews import EwsTransport
+        from send_inspection.mail.inbox_watch import InboxWatcher
+
+        assert isinstance(transport, EwsTransport)
+        return InboxWatcher(transport, ctx.session, mailbox=mailbox, handle=handle, not_before=not_before, mark=mark)
+    if transport.name == "graph":
+        from send_inspection.mail.graph import GraphTransport
+        from send_inspection.mail.graph_inbox import GraphInboxWatcher
+
+        assert isinstance(transport, GraphTransport)
+        return GraphInboxWatcher(transport, ctx.session, mailbox=mailbox, handle=handle, not_before=not_before,
+                                 mark=mark)
+    raise ValueError(f"mail by {transport.name}: no shared inbox can be watched (only with "
+                     f"{' or '.join(WATCHING_TRANSPORTS)})")
 
 
 class IntakeFailed(RuntimeError):
@@ -71,7 +104,7 @@ def current_inspection(ctx: EngineContext) -> str | None:
 
 def poll_inboxes(
     ctx: EngineContext,
-    transport: EwsTransport,
+    transport: MailTransport,
     *,
     inboxes: Sequence[str] = WATCHABLE_INBOXES,
     inspection_id: str | None = None,
@@ -103,7 +136,7 @@ def poll_inboxes(
     return result
 
 
-def _poll_one(ctx: EngineContext, transport: EwsTransport, name: str, *, inspection_id: str, not_before: datetime,
+def _poll_one(ctx: EngineContext, transport: MailTransport, name: str, *, inspection_id: str, not_before: datetime,
               result: IntakeResult) -> None:
     """Poll one inbox and add what its messages came to to `result`."""
     handler = HANDLERS[name]
@@ -122,8 +155,8 @@ def _poll_one(ctx: EngineContext, transport: EwsTransport, name: str, *, inspect
         return handled.outcome
 
     address = getattr(ctx.config.partnership.inboxes, name).address
-    watcher = InboxWatcher(transport, ctx.session, mailbox=address, handle=handle, not_before=not_before)
-    poll = watcher.poll(now=ctx.clock.now())
+    poll = watcher_for(ctx, transport, mailbox=address, handle=handle, not_before=not_before).poll(
+        now=ctx.clock.now())
     result.handed_over[name] = len(poll.handled)
     result.failed += len(poll.failed)
     result.gave_up += len(poll.gave_up)
