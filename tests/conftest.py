@@ -30,8 +30,8 @@ from send_inspection.mail.outbox import OutboxTransport  # noqa: E402
 NOTIFIED = datetime(2023, 6, 26, 9, 0, tzinfo=LONDON)
 
 # The `server` fixture: the local EWS endpoint that the real exchangelib client talks to (a module testing another
-# server defines its own `server`).
-pytest_plugins = ["tests.mail.ews_server"]
+# server defines its own `server`); `graph_server`: the local Graph endpoint and authority the real MSAL talks to.
+pytest_plugins = ["tests.mail.ews_server", "tests.mail.graph_server"]
 
 
 @pytest.fixture(scope="session")

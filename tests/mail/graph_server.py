@@ -600,7 +600,7 @@ class GraphServer:
         item = self.items[upload.item_id]
         attached = Attached(self._new_id("Att"), upload.name, upload.content_type, bytes(upload.data))
         item.attachments.append(attached)
-        del self.uploads[session]
+        del self.uploads[unquote(session)]
         location = f"{self.graph_base}/users/{quote(upload.mailbox)}/messages/{item.id}/attachments/{attached.id}"
         return 201, None, {"Location": location}
 
