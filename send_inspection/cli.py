@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from send_inspection.calendar import LONDON, to_london
-from send_inspection.settings import load_settings
+from send_inspection.settings import INTAKE_TRANSPORTS, Settings, load_settings
 
 
 def _parse_when(text: str) -> datetime:
@@ -357,7 +357,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         spawn("worker", [*exe, "worker"])
         _wait_for(f"http://{settings.web_host}:{settings.web_port}/healthz", seconds=60)
         print(f"\nPrefect UI:   http://127.0.0.1:4200\nWeb app:      {settings.base_url}/\n"
-              f"Outbox:       {settings.base_url}/outbox\n\nStart an inspection: "
+              f"Mail:         {_mail_line(settings)}\n\nStart an inspection: "
               f"send-inspection start --notified-at {datetime.now(LONDON):%Y-%m-%dT%H:%M}  "
               f"(or Deployments → notification → Run in the UI). Ctrl-C stops everything.")
         while all(p.poll() is None for p in procs):
@@ -376,6 +376,19 @@ def cmd_up(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(timeout=10)
+
+
+def _mail_line(settings: Settings) -> str:
+    """Say where mail goes and whether the mailbox intake reads the shared inboxes."""
+    where = {
+        "outbox": f"kept in the outbox, {settings.base_url}/outbox (nothing is sent)",
+        "smtp": f"SMTP {settings.smtp_host}:{settings.smtp_port}",
+        "ews": f"Exchange Web Services, {settings.ews.endpoint if settings.ews else ''}",
+        "graph": f"Microsoft Graph, {settings.graph.graph_base if settings.graph else ''}",
+    }[settings.mail_transport]
+    if settings.mail_transport in INTAKE_TRANSPORTS and settings.watch_inboxes:
+        where += f"; the mailbox intake reads the {' and '.join(settings.watch_inboxes)} inboxes every two minutes"
+    return where
 
 
 def _wait_for(url: str, *, seconds: float) -> None:

@@ -12,15 +12,7 @@ from prefect import serve
 from prefect.schedules import Cron
 
 from send_inspection.live import DEPLOYMENT_NAME
-from send_inspection.settings import Settings, load_settings
-
-
-def intake_scheduled(settings: Settings | None = None) -> bool:
-    """Say whether the mailbox intake runs on its schedule: with mail through Exchange (EWS or Graph) only."""
-    from send_inspection.intake.mailboxes import WATCHING_TRANSPORTS
-
-    settings = settings or load_settings()
-    return settings.mail_transport in WATCHING_TRANSPORTS and bool(settings.watch_inboxes)
+from send_inspection.settings import INTAKE_TRANSPORTS, load_settings
 
 
 def serve_deployments() -> None:
@@ -60,7 +52,8 @@ def serve_deployments() -> None:
         ),
         mailbox_intake.to_deployment(
             name=DEPLOYMENT_NAME, tags=["send-inspection", "intake"],
-            schedule=Cron("*/2 * * * *", timezone="Europe/London") if intake_scheduled() else None,
+            schedule=Cron("*/2 * * * *", timezone="Europe/London")
+            if load_settings().mail_transport in INTAKE_TRANSPORTS else None,
             description="Every two minutes with SEND_INSPECTION_MAIL=ews or graph: forwarded requests and emailed "
                         "evidence.",
         ),

@@ -16,6 +16,8 @@ EWS_AUTH_KINDS = ("oauth2", "ntlm", "basic")
 EWS_ACCESS_TYPES = ("delegate", "impersonation")
 # The shared inboxes the mailbox intake can watch (through EWS or Graph): forwarded requests, and evidence by email.
 WATCHABLE_INBOXES = ("comms", "evidence")
+# The mail transports whose shared inboxes the mailbox intake can watch (its schedule runs only with these).
+INTAKE_TRANSPORTS = ("ews", "graph")
 DEFAULT_PHASE_LEASE = 90.0
 DEFAULT_MAIL_RETRY_DELAYS = (10.0, 60.0, 300.0)
 

@@ -6,9 +6,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from send_inspection.engine.additional_requests import request_phase
-from send_inspection.intake.mailboxes import WATCHING_TRANSPORTS, poll_inboxes
+from send_inspection.intake.mailboxes import poll_inboxes
 from send_inspection.runtime import current_runtime
-from send_inspection.settings import load_settings
+from send_inspection.settings import INTAKE_TRANSPORTS, load_settings
 
 
 # No retries: the next run, two minutes later, is the retry (and a message that failed is handed over again).
@@ -17,7 +17,7 @@ def poll_inboxes_task(inspection_id: str | None = None) -> str:
     """Take the new messages in the watched inboxes once; start each request recorded, wake each step answered."""
     rt = current_runtime()
     ctx = rt.context
-    if ctx.transport.name not in WATCHING_TRANSPORTS:
+    if ctx.transport.name not in INTAKE_TRANSPORTS:
         return (f"Mailbox intake needs SEND_INSPECTION_MAIL=ews or graph (mail goes by {ctx.transport.name}): "
                 "no inbox polled.")
     inboxes = load_settings().watch_inboxes

@@ -258,3 +258,15 @@ def test_status_shows_phases_and_email_counts(tmp_path: Path, monkeypatch: pytes
     assert lines[2].endswith("; wakes Mon 26 Jun 14:00")
     assert lines[3] == "  emails: 8 sent"
     assert main(["status", "--inspection", "demo-county-2099-01-05"]) == 1
+
+
+def test_up_says_where_mail_goes_and_that_the_intake_reads_the_inboxes_through_exchange() -> None:
+    """With Graph (as with EWS) `up` says mail goes through it and the intake reads both inboxes; the outbox says so."""
+    from send_inspection.cli import _mail_line
+    from send_inspection.settings import load_settings
+
+    graph = load_settings({"SEND_INSPECTION_MAIL": "graph", "SEND_INSPECTION_GRAPH_TENANT_ID": "demo-tenant",
+                           "SEND_INSPECTION_GRAPH_CLIENT_ID": "demo-client", "SEND_INSPECTION_GRAPH_SECRET": "x"})
+    assert _mail_line(graph) == ("Microsoft Graph, https://graph.microsoft.com/v1.0; the mailbox intake reads the "
+                                 "comms and evidence inboxes every two minutes")
+    assert _mail_line(load_settings({})) == "kept in the outbox, http://127.0.0.1:8080/outbox (nothing is sent)"

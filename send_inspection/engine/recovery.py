@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.mail.meetings import release_claims
 
 # Fresh runs started in a row for one phase before the ticker stops and leaves it to an operator.
 MAX_RECOVERIES = 3
@@ -48,7 +49,8 @@ def take_over(
     Nothing changes unless the phase still points at the dead run (two tickers recover it once). The dead run's
     claims on emails (taken before `claimed_before`, when it was last alive) are marked failed, so the fresh run
     sends them now instead of after the ledger's stale-claim wait; one the mail server had accepted in the instant
-    before the process died goes again, with the same Message-ID. Return whether this call took the phase over.
+    before the process died goes again, with the same Message-ID. Its claims on meetings are made uncertain, so the
+    fresh run looks each up by its key before creating it. Return whether this call took the phase over.
     """
     now = ctx.clock.now()
     with ctx.session() as session:
@@ -70,6 +72,9 @@ def take_over(
             .values(status="failed", error=f"the run sending it ({dead.flow_run_id}) died before it was marked sent")
             .execution_options(synchronize_session=False)
         )
+        # A meeting the dead run was creating may exist: the fresh run looks it up at once instead of waiting.
+        release_claims(session, key_prefix=f"{dead.inspection_id}:{dead.phase}:", claimed_before=claimed_before,
+                       why=f"the run creating it ({dead.flow_run_id}) died before it recorded the answer")
         session.commit()
         return True
 

@@ -28,14 +28,12 @@ from send_inspection.intake.evidence_replies import take_evidence_reply
 from send_inspection.intake.handled import Handled
 from send_inspection.mail.received import PollResult, ReceivedMessage
 from send_inspection.mail.transport import MailTransport, MailTransportError
-from send_inspection.settings import WATCHABLE_INBOXES
+from send_inspection.settings import INTAKE_TRANSPORTS, WATCHABLE_INBOXES
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[EngineContext, str, ReceivedMessage], Handled]
 HANDLERS: dict[str, Handler] = {"comms": record_forwarded, "evidence": take_evidence_reply}
-# The mail transports whose shared inboxes can be watched.
-WATCHING_TRANSPORTS = ("ews", "graph")
 
 
 class Watcher(Protocol):
@@ -64,7 +62,7 @@ def watcher_for(ctx: EngineContext, transport: MailTransport, *, mailbox: str,
         return GraphInboxWatcher(transport, ctx.session, mailbox=mailbox, handle=handle, not_before=not_before,
                                  mark=mark)
     raise ValueError(f"mail by {transport.name}: no shared inbox can be watched (only with "
-                     f"{' or '.join(WATCHING_TRANSPORTS)})")
+                     f"{' or '.join(INTAKE_TRANSPORTS)})")
 
 
 class IntakeFailed(RuntimeError):

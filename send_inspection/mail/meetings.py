@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from send_inspection.mail.transport import MailTransport, MailTransportError
@@ -95,6 +96,24 @@ def meeting_digests(meeting: Meeting) -> dict[str, str]:
     """Return the field digests of `meeting`."""
     return field_digests(subject=meeting.subject, body=meeting.body, location=meeting.location,
                          start=meeting.start, end=meeting.end, attendees=meeting.attendees)
+
+
+def release_claims(session: Session, *, key_prefix: str, claimed_before: datetime, why: str) -> None:
+    """Make the creations claimed before `claimed_before` under `key_prefix` uncertain: their process died.
+
+    The next attempt then claims them at once and looks each meeting up by its key before creating it, instead of
+    waiting for the claim to go stale. Both tables follow the same claim rules (EWS and Graph).
+    """
+    from send_inspection.db.models import EwsMeeting, GraphEvent
+
+    for table in (EwsMeeting, GraphEvent):
+        session.execute(
+            update(table)
+            .where(table.key.startswith(key_prefix, autoescape=True), table.status == "creating",
+                   table.claimed_at <= claimed_before)
+            .values(status="uncertain", error=why)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def calendar_for(transport: MailTransport, sessions: Callable[[], Session]) -> Meetings | None:

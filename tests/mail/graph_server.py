@@ -240,8 +240,8 @@ class Script:
     delay: float = 0.0
     # (method, path) of a request to do and then answer nothing (the connection closed): once.
     lose_answer: Callable[[str, str], bool] | None = None
-    # (method, path) of requests whose answer is kept back while this says so (the work is done first).
-    hold: Callable[[str, str], bool] | None = None
+    # (method, path, JSON body) of a request whose answer is kept back, once its work is done, until this is None.
+    hold: Callable[[str, str, Any], bool] | None = None
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -258,6 +258,13 @@ def _iso(moment: datetime) -> str:
 
 def _error(status: int, code: str, message: str = "") -> tuple[int, dict[str, Any], dict[str, str]]:
     return status, {"error": {"code": code, "message": message or code}}, {}
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
 
 
 def _odata(value: str) -> str:
@@ -952,10 +959,12 @@ class GraphServer:
                     server.script.lose_answer = None
                     self.close_connection = True  # done, but the answer never comes
                     return
-                while server.script.hold is not None and server.script.hold(method, path):
+                hold = server.script.hold
+                if hold is not None and 200 <= status < 300 and hold(method, path, _json_or_none(body)):
                     server.holding = f"{method} {path}"
-                    time.sleep(0.05)
-                server.holding = None
+                    while server.script.hold is not None:
+                        time.sleep(0.05)
+                    server.holding = None
                 self._answer(status, payload, extra)
 
             def _work(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes,
