@@ -347,62 +347,48 @@ class InboxMessage(Base):
     marked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
-class EwsMeeting(Base):
+class MeetingClaim:
+    """The columns an Outlook meeting sent by our own key keeps, whichever way it went (EWS or Graph)."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    mailbox: Mapped[str] = mapped_column(String(320))
+    # creating -> sent -> cancelled; uncertain when a create failed in a way that may have created it.
+    status: Mapped[str] = mapped_column(String(20))
+    # How many updates were sent after the first request.
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    start_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    end_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    location: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    attendees: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A digest of each field as last sent (subject and body are not kept), to send only what changed.
+    sent_digests: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class EwsMeeting(MeetingClaim, Base):
     """An Outlook meeting sent from a shared mailbox's calendar, by our own key, with its EWS item id."""
 
     __tablename__ = "ews_meetings"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(String(300), unique=True)
-    mailbox: Mapped[str] = mapped_column(String(320))
-    # creating -> sent -> cancelled; uncertain when a create failed in a way that may have created it.
-    status: Mapped[str] = mapped_column(String(20))
     ews_item_id: Mapped[str | None] = mapped_column(String(512), nullable=True)
     changekey: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    # How many updates were sent after the first request.
-    sequence: Mapped[int] = mapped_column(Integer, default=0)
-    start_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    end_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    location: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    attendees: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # A digest of each field as last sent (subject and body are not kept), to send only what changed.
-    sent_digests: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    created_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
-class GraphEvent(Base):
+class GraphEvent(MeetingClaim, Base):
     """An Outlook meeting sent as an event of a shared mailbox's calendar through Graph, by our own key."""
 
     __tablename__ = "graph_events"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(String(300), unique=True)
-    mailbox: Mapped[str] = mapped_column(String(320))
-    # creating -> sent -> cancelled; uncertain when a create failed in a way that may have created it.
-    status: Mapped[str] = mapped_column(String(20))
     # Graph's transactionId for the create: the same create sent again makes no second event.
     transaction_id: Mapped[str] = mapped_column(String(64))
     event_id: Mapped[str | None] = mapped_column(String(512), nullable=True)
     change_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    # How many updates were sent after the first request.
-    sequence: Mapped[int] = mapped_column(Integer, default=0)
-    start_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    end_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    location: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    attendees: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # A digest of each field as last sent (subject and body are not kept), to send only what changed.
-    sent_digests: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    created_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class MailboxDelta(Base):

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from send_inspection.config.models import HandledMark
 from send_inspection.db.models import MailboxDelta
 from send_inspection.mail.graph import GraphTransport, odata_text
-from send_inspection.mail.inbox_book import InboxBook, as_utc, hand_over
+from send_inspection.mail.inbox_book import InboxBook, as_utc, check_watch, hand_over
 from send_inspection.mail.received import PollResult, ReceivedAttachment, ReceivedMessage, message_key
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,7 @@ class GraphInboxWatcher:
         max_per_poll: int = 100,
         max_attempts: int = 5,
     ) -> None:
-        if not_before.tzinfo is None:
-            raise ValueError("not_before: an aware datetime")
-        if page_size < 1 or max_per_poll < 1 or max_attempts < 1:
-            raise ValueError("page_size, max_per_poll and max_attempts: at least 1")
+        check_watch(not_before, page_size=page_size, max_per_poll=max_per_poll, max_attempts=max_attempts)
         self.client = transport.client
         self.mailbox = mailbox
         self.handle = handle

@@ -39,6 +39,14 @@ class Unmarked:
     item_id: str
 
 
+def check_watch(not_before: datetime, *, page_size: int, max_per_poll: int, max_attempts: int) -> None:
+    """Refuse a watcher's options that cannot work: a naive not_before, a page or a limit under 1."""
+    if not_before.tzinfo is None:
+        raise ValueError("not_before: an aware datetime")
+    if page_size < 1 or max_per_poll < 1 or max_attempts < 1:
+        raise ValueError("page_size, max_per_poll and max_attempts: at least 1")
+
+
 def as_utc(value: datetime | str) -> datetime:
     """Return a plain aware UTC datetime (SQLite gives aggregates back as text or naive datetimes)."""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value

@@ -17,27 +17,13 @@ from send_inspection.mail.graph_inbox import GraphInboxWatcher
 from send_inspection.mail.received import ReceivedMessage
 from send_inspection.mail.transport import MailTransportError
 from tests.mail.graph_server import CLIENT_SECRET, TENANT, GraphServer
+from tests.mail.samples import Recorder
 
 SHARED = "send.evidence@demo-county.example"
 INSPECTOR = "lead.inspector@inspectors.demo-county.example"
 MONDAY = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
 PDF = b"%PDF-1.7\n\x00\xff\xfe binary \x80\x81 bytes\n%%EOF"
 DELTA = f"GET /v1.0/users/{SHARED}/mailFolders/inbox/messages/delta"
-
-
-class Recorder:
-    """A callback that records what it is handed and fails for the subjects it is told to."""
-
-    def __init__(self) -> None:
-        self.received: list[ReceivedMessage] = []
-        self.fail: set[str] = set()
-
-    def __call__(self, message: ReceivedMessage) -> str:
-        """Record the message; raise if its subject is one to fail."""
-        self.received.append(message)
-        if message.subject in self.fail:
-            raise RuntimeError("the evidence request could not be recorded")
-        return f"recorded {message.internet_message_id}"
 
 
 def watcher(server: GraphServer, sessions: Callable[[], Session], handle: Callable[[ReceivedMessage], str | None],
