@@ -143,7 +143,9 @@ class GraphClient:
         tries = 0
         renewed = False
         while True:
-            sent_headers = {"Prefer": IMMUTABLE_IDS, **(headers or {})}
+            sent_headers = dict(headers or {})
+            # Every answer gives ids that stay the same when an item moves, whatever else the caller prefers.
+            sent_headers["Prefer"] = ", ".join(p for p in (IMMUTABLE_IDS, sent_headers.get("Prefer")) if p)
             token = self._token() if signed else None
             if token is not None:
                 sent_headers["Authorization"] = f"Bearer {token}"

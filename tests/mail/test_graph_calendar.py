@@ -63,6 +63,7 @@ def test_a_meeting_is_one_event_at_its_london_wall_time_with_attendees_key_and_t
     result = meetings(graph_server, sessions).send(meeting(start), now=NOW)
     assert result.action == "created"
     assert graph_calls(graph_server) == [f"GET {EVENTS}", f"POST {EVENTS}"]
+    assert graph_server.seen[-1].prefer == 'IdType="ImmutableId", outlook.timezone="GMT Standard Time"'
     [event] = graph_server.calendar(LOGISTICS)
     assert event.zone == "GMT Standard Time" and event.start == start  # Windows' name for Europe/London
     assert event.start.astimezone(LONDON).strftime("%Y-%m-%dT%H:%M:%S") == wall
