@@ -102,7 +102,7 @@ def main() -> int:
             os.environ.update({k: v for k, v in stack.env.items() if k.startswith("PREFECT_")})
             stack.spawn("probe", [sys.executable, str(ROOT / "bench" / "suspend_probe.py")])
             stack.wait_for(lambda: stack.deployment_count() >= 13, seconds=60, what="the probe deployment")
-            stack.cli("start", "--notified-at", "2030-06-24T09:00")
+            stack.cli("start", "--notified-at", "2030-06-24T09:00", "--deliberate")  # ahead of time, on purpose
             stack.wait_for(lambda: stack.phase(INSPECTION, "day2")[0] == "waiting", seconds=120, what="day 2")
             stack.cli("survey-links", "--inspection", INSPECTION, "--children-young-people", "https://s.example/c",
                       "--parents-carers", "https://s.example/p", "--practitioners", "https://s.example/w")

@@ -104,7 +104,7 @@ def on_the_stack(ticks: int, waits: int) -> dict[str, object]:
     stack = start_stack(Path(tempfile.mkdtemp(prefix="bench-whole-")), mail="outbox")
     try:
         baseline = len(descendants(stack.procs["worker"].pid))  # the worker's own helpers, before any flow run
-        stack.cli("start", "--notified-at", NOTIFIED)
+        stack.cli("start", "--notified-at", NOTIFIED, "--deliberate")  # ahead of time, on purpose
         stack.wait_for(lambda: all_waiting(stack), seconds=240, what="every phase waiting, its run suspended")
         samples, held = [], set()
         for _ in range(waits):

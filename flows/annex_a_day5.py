@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from prefect import flow
-
-from flows.naming import phase_run_name
+from flows.phase_flow import phase_flow
 from flows.register_phase import run_register_phase
+from send_inspection.catalogue.phases import ANNEX_A_DAY5
 
 
-@flow(name="annex-a-day-5", flow_run_name=phase_run_name("Annex A day 5"), log_prints=True,
-      retries=2, retry_delay_seconds=60)  # a pass is safe to repeat from the top
+@phase_flow(ANNEX_A_DAY5)
 def annex_a_day5(inspection_id: str) -> str:
     """Reconcile the day-5 register until every item is uploaded or explained, waiting without a process.
 
     Args:
         inspection_id: The inspection (started when day 2 is done, or at the day-2 deadline at the latest).
     """
-    return run_register_phase(inspection_id, "day5")
+    return run_register_phase(inspection_id, ANNEX_A_DAY5.key)

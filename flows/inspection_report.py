@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from prefect import flow
-
-from flows.naming import phase_run_name
+from flows.phase_flow import phase_flow
 from flows.register_phase import run_phase_loop
+from send_inspection.catalogue.phases import AFTER_FIELDWORK
 from tasks.report_tasks import publish_report_task, reconcile_report_task
 
 
-@flow(name="inspection-report", flow_run_name=phase_run_name("after fieldwork"), log_prints=True, retries=2,
-      retry_delay_seconds=60)
+@phase_flow(AFTER_FIELDWORK)
 def inspection_report(inspection_id: str) -> str:
     """Work the draft report, the response and the final report's publication, waiting between stages.
 
     Args:
         inspection_id: The inspection (started when fieldwork ends or the feedback is recorded).
     """
-    return run_phase_loop(inspection_id, "report", reconcile=lambda: reconcile_report_task(inspection_id),
+    return run_phase_loop(inspection_id, AFTER_FIELDWORK.key, reconcile=lambda: reconcile_report_task(inspection_id),
                           publish=publish_report_task)

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from send_inspection.catalogue.phases import phase_catalogue
 from send_inspection.engine.mail_problems import MAY_PASS
 from send_inspection.engine.register_phase import PassResult
 from send_inspection.runtime import current_runtime
@@ -13,9 +14,6 @@ from tasks.inspection_tasks import finish_phase_task, start_phase_task
 from tasks.mail_problem_tasks import mail_problem_task
 from tasks.register_tasks import publish_register_task, reconcile_register_task
 from tasks.retry_policy import MAIL_RETRY_DELAYS
-
-# The phase each Annex A phase starts when it is done (if not started already).
-NEXT_PHASE = {"day2": "day5", "fieldwork": "report"}
 
 
 def run_phase_loop(
@@ -32,8 +30,8 @@ def run_phase_loop(
         publish(result)
         if result.done:
             finish_phase_task(inspection_id, phase, result.reason)
-            if phase in NEXT_PHASE:
-                start_phase_task(inspection_id, NEXT_PHASE[phase])
+            if (then := phase_catalogue().spec(phase).then) is not None:
+                start_phase_task(inspection_id, then)
             return result.reason
         wake_at = min((t for t in (result.next_wake_at, retry_at) if t is not None), default=None)
         if not rt.waiter.wait(inspection_id, phase, reason=result.reason, next_wake_at=wake_at):

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from prefect import flow
-
-from flows.naming import phase_run_name
+from flows.phase_flow import phase_flow
 from flows.register_phase import run_phase_loop
+from send_inspection.catalogue.phases import STAFF_BULLETIN
 from tasks.bulletin_tasks import publish_bulletin_task, reconcile_bulletin_task
 
 
-@flow(name="staff-bulletin", flow_run_name=phase_run_name("staff bulletin"), log_prints=True, retries=2,
-      retry_delay_seconds=60)
+@phase_flow(STAFF_BULLETIN)
 def staff_bulletin(inspection_id: str) -> str:
     """Send the staff bulletin on the coordinator's days until the feedback meeting, waiting in between.
 
     Args:
         inspection_id: The inspection (started on notification day).
     """
-    return run_phase_loop(inspection_id, "bulletin", reconcile=lambda: reconcile_bulletin_task(inspection_id),
+    return run_phase_loop(inspection_id, STAFF_BULLETIN.key, reconcile=lambda: reconcile_bulletin_task(inspection_id),
                           publish=publish_bulletin_task)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from prefect import flow
-
-from flows.naming import phase_run_name
+from flows.phase_flow import phase_flow
 from flows.register_phase import run_phase_loop
+from send_inspection.catalogue.phases import TRACKED_CASE
 from tasks.tracked_case_tasks import publish_case_task, reconcile_case_task
 
 
-@flow(name="tracked-case", flow_run_name=phase_run_name("tracked case", param="child_id"),
-      log_prints=True, retries=2, retry_delay_seconds=60)
+@phase_flow(TRACKED_CASE)
 def tracked_case(inspection_id: str, child_id: str) -> str:
     """Work one tracked child's steps until every document is reviewed and every meeting requested.
 
@@ -19,6 +17,6 @@ def tracked_case(inspection_id: str, child_id: str) -> str:
         child_id: The council's case id of the child (never a name); started by the case selection.
     """
     return run_phase_loop(
-        inspection_id, f"case:{child_id}",
+        inspection_id, TRACKED_CASE.phase(child_id),
         reconcile=lambda: reconcile_case_task(inspection_id, child_id), publish=publish_case_task,
     )

@@ -1,4 +1,4 @@
-"""The product's deployments, served from one process: the phase flows and the ticker."""
+"""Serve the product's deployments from one process, as the phase catalogue declares them; outlive server restarts."""
 
 from __future__ import annotations
 
@@ -9,54 +9,31 @@ import time
 
 import httpx
 from prefect import serve
+from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
-from send_inspection.live import DEPLOYMENT_NAME
-from send_inspection.settings import INTAKE_TRANSPORTS, load_settings
+from send_inspection.catalogue.phases import DEPLOYMENT_NAME, PhaseCatalogue, phase_catalogue
+from send_inspection.settings import load_settings
+
+
+def runner_deployments(catalogue: PhaseCatalogue, *, mail_transport: str) -> list[RunnerDeployment]:
+    """Return the deployments of every phase and service in `catalogue`, as the worker serves them."""
+    served = []
+    for declared in catalogue.deployments():
+        schedule = declared.schedule
+        served.append(declared.load_flow().to_deployment(
+            name=DEPLOYMENT_NAME, description=declared.description, tags=list(declared.tags),
+            parameters=dict(declared.parameters) or None,
+            schedule=Cron(schedule.cron, timezone=schedule.timezone)
+            if schedule is not None and schedule.serves_with(mail_transport) else None,
+        ))
+    return served
 
 
 def serve_deployments() -> None:
-    """Serve the phase flows, case selection, tracked cases and the every-minute ticker (Europe/London)."""
-    from flows.additional_request import additional_request
-    from flows.annex_a_day2 import annex_a_day2
-    from flows.annex_a_day5 import annex_a_day5
-    from flows.case_selection import case_selection
-    from flows.fieldwork import fieldwork
-    from flows.inspection_report import inspection_report
-    from flows.mailbox_intake import mailbox_intake
-    from flows.notification import notification
-    from flows.priority_action_plan import priority_action_plan
-    from flows.staff_bulletin import staff_bulletin
-    from flows.ticker import ticker
-    from flows.tracked_case import tracked_case
-
-    # (flow, what operators read in the UI, tags); every phase flow is started by the engine by this name.
-    served = (
-        (notification, "Start an inspection: give the time of the inspectors' call (Europe/London).", "phase"),
-        (annex_a_day2, "Annex A day 2: started by the notification phase.", "phase"),
-        (annex_a_day5, "Annex A day 5: started when day 2 is done or at its deadline.", "phase"),
-        (case_selection, "Day 2, 17:00: enter the case ids of the children to track.", "cases"),
-        (tracked_case, "One tracked child's work (by case id): started by the case selection.", "cases"),
-        (additional_request, "One additional evidence request: started when it is recorded.", "fieldwork"),
-        (fieldwork, "Fieldwork (weeks 2-3): started when the timetable is imported.", "fieldwork"),
-        (staff_bulletin, "The staff bulletin: started on notification day, sent until feedback.", "bulletin"),
-        (inspection_report, "After fieldwork: draft report, response in 10 working days, final report.", "report"),
-        (priority_action_plan, "Outcome 3: the priority action plan, per area, after the final report.", "report"),
-    )
+    """Serve every deployment of the phase catalogue: the phase flows, the case selection, the intake, the ticker."""
     serve(
-        *(f.to_deployment(name=DEPLOYMENT_NAME, description=text, tags=["send-inspection", tag])
-          for f, text, tag in served),
-        ticker.to_deployment(
-            name=DEPLOYMENT_NAME, schedule=Cron("* * * * *", timezone="Europe/London"),
-            description="Wake phases whose reminders or deadlines are due.", tags=["send-inspection", "ticker"],
-        ),
-        mailbox_intake.to_deployment(
-            name=DEPLOYMENT_NAME, tags=["send-inspection", "intake"],
-            schedule=Cron("*/2 * * * *", timezone="Europe/London")
-            if load_settings().mail_transport in INTAKE_TRANSPORTS else None,
-            description="Every two minutes with SEND_INSPECTION_MAIL=ews or graph: forwarded requests and emailed "
-                        "evidence.",
-        ),
+        *runner_deployments(phase_catalogue(), mail_transport=load_settings().mail_transport),
         limit=8,
         # A worker that stops must not pause the ticker's schedule: another worker may still be serving.
         pause_on_shutdown=False,

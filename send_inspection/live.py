@@ -19,16 +19,15 @@ from prefect.input import RunInput
 from prefect.states import Crashed, State
 
 from send_inspection.calendar import to_london
+from send_inspection.catalogue.phases import NOTIFICATION, phase_catalogue, phase_label
 from send_inspection.childdata.columns import child_data_config_if_any
 from send_inspection.clock import SystemClock
 from send_inspection.config.loader import calendar_for, load_config
 from send_inspection.db.session import migrate
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.notification import SurveyLinks
-from send_inspection.engine.phase_flows import phase_flow
 from send_inspection.engine.phases import beat, begin_wait, get_phase, record_flow_run
 from send_inspection.engine.recovery import MAX_RECOVERIES, CarriedPhase, carried_phases, give_up, take_over
-from send_inspection.engine.register_phase import phase_label
 from send_inspection.mail.outbox import OutboxTransport
 from send_inspection.mail.smtp import SmtpTransport
 from send_inspection.mail.transport import MailTransport
@@ -36,8 +35,6 @@ from send_inspection.runtime import Runtime
 from send_inspection.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
-
-DEPLOYMENT_NAME = "send-inspection"
 
 class Wake(RunInput):
     """Why a suspended phase run was resumed."""
@@ -169,7 +166,7 @@ class SuspendWaiter:
             stored = inspection.survey_links if inspection else None
         if stored:
             return SurveyLinks.model_validate(stored)
-        ticket = begin_wait(self.ctx, inspection_id, "notification", flow_run_id=_flow_run_id(), next_wake_at=None,
+        ticket = begin_wait(self.ctx, inspection_id, NOTIFICATION.key, flow_run_id=_flow_run_id(), next_wake_at=None,
                             reason="Waiting for the coordinator to enter the three survey links (Resume this run)")
         if ticket.superseded:
             return None  # a fresh run carries the phase now
@@ -193,7 +190,7 @@ class DeploymentLauncher:
         from prefect.deployments import run_deployment
 
         flow_run = run_deployment(
-            name=f"{phase_flow(phase)[0]}/{DEPLOYMENT_NAME}",
+            name=phase_catalogue().spec(phase).deployment.name,
             parameters=self._parameters(inspection_id, phase),
             timeout=0,
             idempotency_key=idempotency_key,
@@ -202,8 +199,9 @@ class DeploymentLauncher:
         return str(flow_run.id)
 
     def _parameters(self, inspection_id: str, phase: str) -> dict[str, object]:
-        if phase != "notification":
-            return {"inspection_id": inspection_id} | phase_flow(phase)[1]
+        spec = phase_catalogue().spec(phase)
+        if not spec.starts.by_coordinator:
+            return spec.run_parameters(inspection_id, phase)
         from send_inspection.db import models as m
 
         with self.ctx.session() as session:  # the coordinator's run: started again with what it was given

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from send_inspection.settings import Settings
 
@@ -25,3 +26,25 @@ def apply_prefect_env(settings: Settings) -> None:
     """Set the product's Prefect environment in this process unless already set (call before importing flows)."""
     for key, value in prefect_env(settings).items():
         os.environ.setdefault(key, value)
+
+
+def rehearsal_prefect_home(settings: Settings) -> Path:
+    """Return where rehearsals keep their Prefect store: in the product's home, apart from the live server's."""
+    return settings.home / "rehearsals" / "prefect"
+
+
+def apply_rehearsal_prefect_env(settings: Settings) -> Path:
+    """Point this process's Prefect at a temporary server on the rehearsals' own store; return the store's folder.
+
+    Call before importing Prefect. A rehearsal's runs never go to the live server (PREFECT_API_URL) nor to a
+    Prefect home outside the product's.
+    """
+    home = rehearsal_prefect_home(settings)
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["PREFECT_HOME"] = str(home)
+    os.environ.pop("PREFECT_API_URL", None)
+    os.environ["PREFECT_SERVER_EPHEMERAL_ENABLED"] = "true"
+    # The first start creates the store's schema, and a busy machine is slow: Prefect's 20 s is not always enough.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    return home

@@ -6,6 +6,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from send_inspection.catalogue.phases import artifact_key
 from send_inspection.runtime import current_runtime
 
 
@@ -22,7 +23,7 @@ def record_selection_task(inspection_id: str, case_ids: list[str], selected_by: 
         # Prefect keeps a failure's message, its log lines and events: never repeat what was typed there.
         raise SelectionRefused(refused_entries(case_ids, exc.unknown)) from None
     report = coverage.markdown()
-    create_markdown_artifact(key=f"{inspection_id}-case-selection".lower(), markdown=report,
+    create_markdown_artifact(key=artifact_key(inspection_id, "case-selection"), markdown=report,
                              description="The children selected for tracking: coverage (counts only)")
     return report
 

@@ -7,13 +7,13 @@ from datetime import date
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from send_inspection.catalogue.phases import artifact_key
 from send_inspection.engine.additional_requests import requests_overview
 from send_inspection.engine.fieldwork_phase import kit_markdown, kit_summary, reconcile_fieldwork
 from send_inspection.engine.register_phase import PassResult
 from send_inspection.runtime import current_runtime
 from tasks.artifacts import publish_markdown, publish_table
 from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
-from tasks.tracked_case_tasks import artifact_key
 
 
 @task(name="reconcile-fieldwork", cache_policy=NO_CACHE, persist_result=False,

@@ -4,13 +4,42 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from prefect import task
+from prefect import get_client, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from send_inspection.engine.phases import ensure_phase, finish_phase, get_phase, record_flow_run
-from send_inspection.engine.setup import milestone_at, open_inspection
+from send_inspection.engine.setup import inspection_exists, inspection_id_for, milestone_at, open_inspection
+from send_inspection.engine.start_time import check_start_time
 from send_inspection.runtime import current_runtime
+
+
+@task(name="check-start-time", cache_policy=NO_CACHE, persist_result=False)
+def check_start_time_task(notified_at: datetime, inspection_id: str | None, deliberate: bool) -> str | None:
+    """Refuse a new inspection's call time over a day ago or ahead unless deliberate; return why, or None.
+
+    A deliberate start logs so before anything else. A refusal turns off this run's retries: they would be refused.
+    """
+    ctx = current_runtime().context
+    verdict = check_start_time(notified_at, clock=ctx.clock, deliberate=deliberate)
+    logger = get_run_logger()
+    if verdict.note:
+        logger.warning(verdict.note)
+    if inspection_exists(ctx, inspection_id or inspection_id_for(ctx.config, notified_at)):
+        return None  # opened by the console or the CLI after the same check, or a resumed or retried run
+    if verdict.refused:
+        logger.error(verdict.refused)
+        _no_more_tries()
+    return verdict.refused
+
+
+def _no_more_tries() -> None:
+    """Set this flow run's retries to none, so that the failure it is about to give is final."""
+    if flow_run.id is None:
+        return
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(flow_run.id)
+        client.update_flow_run(run.id, empirical_policy=run.empirical_policy.model_copy(update={"retries": 0}))
 
 
 @task(name="open-inspection", cache_policy=NO_CACHE, persist_result=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from send_inspection.engine.additional_requests import request_phase
+from send_inspection.catalogue.phases import ADDITIONAL_REQUEST
 from send_inspection.intake.mailboxes import poll_inboxes
 from send_inspection.runtime import current_runtime
 from send_inspection.settings import INTAKE_TRANSPORTS, load_settings
@@ -26,7 +26,7 @@ def poll_inboxes_task(inspection_id: str | None = None) -> str:
     result = poll_inboxes(ctx, ctx.transport, inboxes=inboxes, inspection_id=inspection_id)
     if result.inspection_id is not None:
         for number in result.recorded:
-            rt.launcher.start(result.inspection_id, request_phase(number))
+            rt.launcher.start(result.inspection_id, ADDITIONAL_REQUEST.phase(number))
         for phase in result.to_wake:
             rt.waker.wake(result.inspection_id, phase, reason="evidence received by email")
     return result.summary()

@@ -9,7 +9,8 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
-from send_inspection.engine.mail_problems import artifact_key, mail_problem
+from send_inspection.catalogue.phases import artifact_key
+from send_inspection.engine.mail_problems import mail_problem
 from send_inspection.runtime import current_runtime
 
 
@@ -19,6 +20,7 @@ def mail_problem_task(inspection_id: str, phase: str, failures: list[str], retry
     problem = mail_problem(current_runtime().context, inspection_id, phase, failures)
     message = problem.message(retry_at=retry_at)
     get_run_logger().error("%s", message)
-    create_markdown_artifact(key=artifact_key(inspection_id, phase), markdown=problem.markdown(retry_at=retry_at),
+    create_markdown_artifact(key=artifact_key(inspection_id, phase, "mail"),
+                             markdown=problem.markdown(retry_at=retry_at),
                              description="Emails this phase could not send, and when they are tried again")
     return Failed(name=problem.state_name, message=message)

@@ -8,12 +8,12 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
+from send_inspection.catalogue.phases import artifact_key
 from send_inspection.engine.notification import SurveyLinks, day_one_pass, survey_pass
 from send_inspection.engine.register_phase import PassResult
 from send_inspection.mail.distribution import DistributionProgress
 from send_inspection.runtime import current_runtime
 from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
-from tasks.tracked_case_tasks import artifact_key
 
 
 @task(name="send-notifications", cache_policy=NO_CACHE, persist_result=False,

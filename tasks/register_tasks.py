@@ -5,8 +5,10 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from send_inspection.catalogue.phases import phase_artifact_key
+from send_inspection.catalogue.steps import step_label
 from send_inspection.childdata.items import DATA_ITEMS, stored_summary
-from send_inspection.engine.register_phase import STEP_LABELS, PassResult, reconcile_register_phase
+from send_inspection.engine.register_phase import PassResult, reconcile_register_phase
 from send_inspection.runtime import current_runtime
 from tasks.artifacts import publish_markdown, publish_table
 from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
@@ -22,13 +24,12 @@ def reconcile_register_task(inspection_id: str, phase: str) -> PassResult:
 @task(name="publish-register", cache_policy=NO_CACHE, persist_result=False)
 def publish_register_task(result: PassResult) -> None:
     """Show the register, the waiting reason and the accepted data lists' counts as artifacts."""
-    base = f"{result.inspection_id}-{result.phase}".lower()
     rows = [
         {
             "ref": s.ref,
             "item": s.title,
             "group": s.group,
-            "waiting for": "—" if s.outcome else STEP_LABELS.get(s.step, s.step),
+            "waiting for": "—" if s.outcome else step_label(s.step),
             "owner": s.owner or "—",
             "due": s.due_at,
             "round": s.round,
@@ -36,8 +37,9 @@ def publish_register_task(result: PassResult) -> None:
         }
         for s in result.items
     ]
-    publish_table(key=f"{base}-register", table=rows, description=f"Annex A register, {result.phase}")
-    publish_markdown(key=f"{base}-status", markdown=f"**{result.reason}**",
+    iid, phase = result.inspection_id, result.phase
+    publish_table(key=phase_artifact_key(iid, phase, "register"), table=rows, description=f"Annex A register, {phase}")
+    publish_markdown(key=phase_artifact_key(iid, phase, "status"), markdown=f"**{result.reason}**",
                      description="What this phase is waiting for")
     ctx = current_runtime().context
     for ref in DATA_ITEMS:
@@ -45,5 +47,5 @@ def publish_register_task(result: PassResult) -> None:
         if summary is not None and any(s.ref == ref for s in result.items):
             from send_inspection.childdata.returns import summary_markdown  # pandas only when there is a summary
 
-            publish_markdown(key=f"{base}-{ref}-summary", markdown=summary_markdown(summary),
+            publish_markdown(key=phase_artifact_key(iid, phase, ref, "summary"), markdown=summary_markdown(summary),
                              description=f"What the accepted {ref} lists hold (counts only)")

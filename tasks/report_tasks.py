@@ -5,13 +5,14 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from send_inspection.catalogue.phases import phase_artifact_key
+from send_inspection.catalogue.steps import step_label
 from send_inspection.engine.action_plan import reconcile_action_plan
-from send_inspection.engine.register_phase import STEP_LABELS, PassResult
+from send_inspection.engine.register_phase import PassResult
 from send_inspection.engine.report_phase import reconcile_report
 from send_inspection.runtime import current_runtime
 from tasks.artifacts import publish_table
 from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
-from tasks.tracked_case_tasks import artifact_key
 
 
 @task(name="reconcile-report", cache_policy=NO_CACHE, persist_result=False,
@@ -22,7 +23,7 @@ def reconcile_report_task(inspection_id: str) -> PassResult:
 
 
 def _rows(result: PassResult) -> list[dict[str, object]]:
-    return [{"item": s.ref, "waiting for": "—" if s.outcome else STEP_LABELS.get(s.step, s.step),
+    return [{"item": s.ref, "waiting for": "—" if s.outcome else step_label(s.step),
              "owner": s.owner or "—", "due": s.due_at, "state": s.outcome or ("LATE" if s.late else "open")}
             for s in result.items]
 
@@ -30,7 +31,7 @@ def _rows(result: PassResult) -> list[dict[str, object]]:
 @task(name="publish-report", cache_policy=NO_CACHE, persist_result=False)
 def publish_report_task(result: PassResult) -> None:
     """Show the items after fieldwork (reference, step, owner, due, state) as a table artifact."""
-    publish_table(key=artifact_key(result.inspection_id, "after-fieldwork"), table=_rows(result),
+    publish_table(key=phase_artifact_key(result.inspection_id, result.phase), table=_rows(result),
                   description=f"After fieldwork: {result.reason}")
 
 
@@ -44,5 +45,5 @@ def reconcile_action_plan_task(inspection_id: str) -> PassResult:
 @task(name="publish-action-plan", cache_policy=NO_CACHE, persist_result=False)
 def publish_action_plan_task(result: PassResult) -> None:
     """Show each area's priority action plan (reference, step, owner, due, state) as a table artifact."""
-    publish_table(key=artifact_key(result.inspection_id, "priority-action-plan"), table=_rows(result),
+    publish_table(key=phase_artifact_key(result.inspection_id, result.phase), table=_rows(result),
                   description=f"Priority action plan: {result.reason}")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from send_inspection.catalogue.phases import artifact_key, phase_artifact_key
 from send_inspection.engine.additional_requests import reconcile_request, requests_overview
 from send_inspection.engine.register_phase import PassResult
 from send_inspection.runtime import current_runtime
 from tasks.artifacts import publish_markdown, publish_table
 from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
-from tasks.tracked_case_tasks import artifact_key
 
 
 @task(name="reconcile-request", cache_policy=NO_CACHE, persist_result=False,
@@ -26,5 +26,5 @@ def publish_requests_task(result: PassResult) -> None:
     rows = requests_overview(current_runtime().context, result.inspection_id)
     publish_table(key=artifact_key(result.inspection_id, "additional-requests"), table=rows,
                   description="Additional evidence requests: received, due, step, state, time taken")
-    publish_markdown(key=artifact_key(result.inspection_id, result.phase, "status"),
+    publish_markdown(key=phase_artifact_key(result.inspection_id, result.phase, "status"),
                      markdown=f"**{result.reason}**", description="What this request is waiting for")

@@ -7,6 +7,7 @@ from datetime import timedelta
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from send_inspection.catalogue.phases import phase_catalogue
 from send_inspection.engine.phases import due_phases
 from send_inspection.runtime import current_runtime
 from send_inspection.settings import load_settings
@@ -36,7 +37,7 @@ def wake_due_phases_task() -> int:
     touched = 0
     for run in due_phases(rt.context, now=now, mode="live"):
         if run.status == "pending" and run.flow_run_id is None:
-            if run.phase == "notification":
+            if phase_catalogue().spec(run.phase).starts.by_coordinator:
                 continue  # the coordinator's own run carries it
             rt.launcher.start(run.inspection_id, run.phase)
         else:

@@ -5,17 +5,13 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from send_inspection.engine.register_phase import STEP_LABELS, PassResult
-from send_inspection.engine.tracked_case import case_overview, child_of, reconcile_case
+from send_inspection.catalogue.phases import TRACKED_CASE, artifact_key, phase_artifact_key
+from send_inspection.catalogue.steps import step_label
+from send_inspection.engine.register_phase import PassResult
+from send_inspection.engine.tracked_case import case_overview, reconcile_case
 from send_inspection.runtime import current_runtime
 from tasks.artifacts import publish_markdown, publish_table
 from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
-
-
-def artifact_key(*parts: str) -> str:
-    """Return a Prefect artifact key (lower-case letters, digits and dashes) made of `parts`."""
-    text = "-".join(parts).lower()
-    return "".join(c if c.isalnum() else "-" for c in text)
 
 
 @task(name="reconcile-tracked-case", cache_policy=NO_CACHE, persist_result=False,
@@ -28,11 +24,11 @@ def reconcile_case_task(inspection_id: str, child_id: str) -> PassResult:
 @task(name="publish-tracked-case", cache_policy=NO_CACHE, persist_result=False)
 def publish_case_task(result: PassResult) -> None:
     """Show the case's steps and the overview of every tracked case as artifacts."""
-    child_id = child_of(result.phase) or ""
+    child_id = TRACKED_CASE.value_of(result.phase)
     rows = [
         {
             "step": s.title.split(": ", 1)[-1],
-            "waiting for": "—" if s.outcome else STEP_LABELS.get(s.step, s.step),
+            "waiting for": "—" if s.outcome else step_label(s.step),
             "owner": s.owner or "—",
             "due": s.due_at,
             "round": s.round,
@@ -40,10 +36,10 @@ def publish_case_task(result: PassResult) -> None:
         }
         for s in result.items
     ]
-    publish_table(key=artifact_key(result.inspection_id, "case", child_id), table=rows,
+    publish_table(key=phase_artifact_key(result.inspection_id, result.phase), table=rows,
                   description=f"Tracked case {child_id}: {result.reason}")
     overview = case_overview(current_runtime().context, result.inspection_id)
     publish_table(key=artifact_key(result.inspection_id, "tracked-cases"), table=overview,
                   description="Every tracked case (case ids only): state and steps done")
-    publish_markdown(key=artifact_key(result.inspection_id, "case", child_id, "status"),
+    publish_markdown(key=phase_artifact_key(result.inspection_id, result.phase, "status"),
                      markdown=f"**{result.reason}**", description="What this tracked case is waiting for")

@@ -20,6 +20,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from send_inspection.catalogue.phases import PHASES
+from send_inspection.catalogue.steps import ANNEX_A_CHAIN, TRACKED_CASE_STEPS
 from send_inspection.mail.message import is_sendable_address
 from send_inspection.timeline import AfterRule, DayRule, MilestoneRule
 
@@ -285,6 +287,66 @@ class ParentCarerForum(Strict):
     _address = field_validator("address")(classmethod(lambda cls, v: _check_email(v)))
 
 
+_HOST = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+
+
+class LinkChecks(Strict):
+    """Whether the links in submitted evidence are tried from the server, and which intranet hosts may be.
+
+    Links are tried only on the public internet unless a host is listed here: a link is text a submitter wrote,
+    and trying it inside the council's network would tell an outsider what listens there. Turning checks off,
+    or listing hosts, needs its reason written down.
+    """
+
+    check: bool = True
+    # Intranet host names (exact, or '*.' and a domain for every host under it) whose links are tried although
+    # they resolve to private addresses; never link-local, unspecified or multicast ones.
+    intranet_hosts: list[str] = Field(default_factory=list)
+    reason: str = ""
+
+    @field_validator("intranet_hosts")
+    @classmethod
+    def _hosts(cls, values: list[str]) -> list[str]:
+        hosts = [v.strip().lower().rstrip(".") for v in values]
+        for given, host in zip(values, hosts, strict=True):
+            if not _HOST.match(host):
+                raise ValueError(f"{given!r} is not a host name like 'intranet.demo-county.example' or "
+                                 "'*.demo-county.example'")
+        return hosts
+
+    @model_validator(mode="after")
+    def _reasoned(self) -> LinkChecks:
+        if (not self.check or self.intranet_hosts) and not self.reason.strip():
+            raise ValueError("say why in 'reason': link checks are turned off or intranet hosts are listed")
+        return self
+CONSOLE_ROLES = ("viewer", "coordinator")  # in order of what they allow: a viewer reads, a coordinator acts
+
+
+class ConsoleAccess(Strict):
+    """Who may use the coordinator's console (the web pages behind sign-in) and what they may do there.
+
+    Coordinators may do every coordinator action; viewers may only look. Anyone else is refused. With an identity
+    provider (Microsoft Entra ID) the person signing in is found by the object id (`oid`) listed here for them, else
+    by their email address; `tenant_id`, if set, must be the `tid` of their sign-in, and `app_roles`, if set, names
+    the app roles the provider must also have given them (its `roles` claim): the console grants the lesser of what
+    this file and the provider allow.
+    """
+
+    coordinators: list[str] = Field(default_factory=list)
+    viewers: list[str] = Field(default_factory=list)
+    tenant_id: str | None = None
+    # Console role -> the app role's value in the identity provider, e.g. {coordinator: Inspection.Coordinator}.
+    app_roles: dict[Literal["viewer", "coordinator"], str] = Field(default_factory=dict)
+    # Person id -> their object id (`oid`) at the identity provider.
+    object_ids: dict[str, str] = Field(default_factory=dict)
+
+    def role_of(self, person_id: str) -> str | None:
+        """Return the console role this file gives a person (coordinator, viewer), or None."""
+        if person_id in self.coordinators:
+            return "coordinator"
+        return "viewer" if person_id in self.viewers else None
+
+
 class Partnership(Strict):
     """The contents of partnership.yaml."""
 
@@ -306,6 +368,10 @@ class Partnership(Strict):
     parent_carer_forum: ParentCarerForum | None = None
     # Who updates the strategic plan after the report and drafts any priority action plan (a person id).
     improvement_lead: str | None = None
+    # Whether the links in submitted evidence are tried, and which intranet hosts may be (with the reason).
+    link_checks: LinkChecks = Field(default_factory=LinkChecks)
+    # Who may sign in to the coordinator's console, and as what.
+    console: ConsoleAccess = Field(default_factory=ConsoleAccess)
 
     @model_validator(mode="after")
     def _references(self) -> Partnership:
@@ -338,11 +404,40 @@ class Partnership(Strict):
         refs += [(("health_template_contacts", i), r) for i, r in enumerate(self.health_template_contacts)]
         refs += [(("leadership_group", i), r) for i, r in enumerate(self.leadership_group)]
         refs.append((("improvement_lead",), self.improvement_lead))
+        for group in ("coordinators", "viewers"):
+            refs += [(("console", group, i), r) for i, r in enumerate(getattr(self.console, group))]
+        refs += [(("console", "object_ids", r), r) for r in self.console.object_ids]
+        both = set(self.console.coordinators) & set(self.console.viewers)
+        problems += [(("console", "viewers", self.console.viewers.index(r)),
+                      f"{r!r} is also a coordinator: list each person once", r) for r in sorted(both)]
         for i, partner in enumerate(self.report_partners):
             refs += [(("report_partners", i, "reviewers", j), r) for j, r in enumerate(partner.reviewers)]
             refs += [(("report_partners", i, f), getattr(partner, f)) for f in ("accountable_officer", "publisher")]
         refs += [((*loc, "members", i), r) for loc, lst in self._lists() for i, r in enumerate(lst.members)]
-        return [*_check_refs(refs, {p.id for p in self.people}, "person id"), *problems]
+        return [*_check_refs(refs, {p.id for p in self.people}, "person id"), *problems, *self._escalation_circles()]
+
+    def _escalation_circles(self) -> list[Problem]:
+        """Report each circle of escalates_to (a to b, b to a) once, at the first of its people in the file."""
+        index = {p.id: i for i, p in enumerate(self.people)}
+        problems: list[Problem] = []
+        reported: set[str] = set()
+        for person in self.people:
+            trail = [person.id]
+            while (up := self.people[index[trail[-1]]].escalates_to) in index and up not in trail:
+                trail.append(up)
+            if up not in trail or up in reported:
+                continue  # the chain reaches the top (or an unknown id, reported above)
+            circle = trail[trail.index(up):]
+            reported.update(circle)
+            if len(circle) == 1:
+                continue  # escalating to oneself is reported above
+            first = min(circle, key=index.__getitem__)
+            at = circle.index(first)
+            shown = [*circle[at:], *circle[:at], first]
+            message = (f"escalation goes round in a circle: {' -> '.join(shown)}; the person at the top of a chain "
+                       "escalates to nobody (leave escalates_to out)")
+            problems.append((("people", index[first], "escalates_to"), message, self.people[index[first]].escalates_to))
+        return problems
 
     def person(self, person_id: str) -> Person:
         """Return the person with this id."""
@@ -354,9 +449,10 @@ class Partnership(Strict):
 
 # ---------------------------------------------------------------- register.yaml
 
-Phase = Literal["day2", "day5"]
-Step = Literal["submit", "approve", "check", "upload"]
-STEPS: tuple[Step, ...] = ("submit", "approve", "check", "upload")
+# The phases whose items are Annex A rows, and the chain of steps each row is worked through (the catalogues').
+Phase = Literal[tuple(PHASES.annex_a())]  # type: ignore[valid-type]
+Step = Literal[ANNEX_A_CHAIN]  # type: ignore[valid-type]
+STEPS: tuple[Step, ...] = ANNEX_A_CHAIN
 
 
 class Group(Strict):
@@ -429,8 +525,8 @@ class Register(Strict):
 
 # ---------------------------------------------------------------- tracked_cases.yaml
 
-CaseStep = Literal["identify", "agree", "inform", "submit", "review", "arrange"]
-CASE_STEPS: tuple[CaseStep, ...] = ("identify", "agree", "inform", "submit", "review", "arrange")
+CaseStep = Literal[TRACKED_CASE_STEPS]  # type: ignore[valid-type]
+CASE_STEPS: tuple[CaseStep, ...] = TRACKED_CASE_STEPS
 # Who provides a tracked-case document when `provided_by` is not a person id.
 CASE_PROVIDERS = ("practitioner", "qa_manager")
 
@@ -681,6 +777,54 @@ class CoreGroupMeeting(Strict):
         return v
 
 
+# When a milestone falls, as an inspection day (notification day = 1) and a wall time: the same order for any date.
+DayAndTime = tuple[int, time]
+
+
+def _shown(when: DayAndTime) -> str:
+    return f"day {when[0]} {when[1]:%H:%M}"
+
+
+def out_of_order_steps(due: dict[Step, DayAndTime], *, moved: Iterable[Step] = ()) -> dict[Step, list[Step]]:
+    """Return the steps of a sign-off chain due out of order, each with the steps it conflicts with.
+
+    The steps kept in order are the most that can be (preferring those not `moved`); the others are out of order.
+    """
+    steps = [step for step in STEPS if step in due]
+    moved = set(moved)
+    best: tuple[int, int] = (-1, -1)
+    kept: list[Step] = []
+    for mask in range(1 << len(steps)):
+        chosen = [step for n, step in enumerate(steps) if mask >> n & 1]
+        if all(due[a] <= due[b] for a, b in zip(chosen, chosen[1:], strict=False)):
+            score = (len(chosen), sum(1 for step in chosen if step not in moved))
+            if score > best:
+                best, kept = score, chosen
+    order = {step: n for n, step in enumerate(steps)}
+    return {
+        step: [other for other in kept if (order[other] < order[step]) == (due[other] > due[step])]
+        for step in steps if step not in kept
+    }
+
+
+def chain_order_message(step: Step, conflicts: list[Step], due: dict[Step, DayAndTime],
+                        milestone: dict[Step, str]) -> str:
+    """Say which step is due out of order, when, and against which steps."""
+    def one(s: Step) -> str:
+        return f"{s} ({milestone[s]}, {_shown(due[s])})"
+
+    order = {s: n for n, s in enumerate(STEPS)}
+    before = [s for s in conflicts if order[s] < order[step]]
+    after = [s for s in conflicts if order[s] > order[step]]
+    def listed(steps: list[Step]) -> str:
+        return " and ".join([", ".join(one(s) for s in steps[:-1]), one(steps[-1])] if len(steps) > 1
+                            else [one(steps[0])])
+
+    clauses = ([f"before {listed(before)}"] if before else []) + ([f"after {listed(after)}"] if after else [])
+    return (f"step {one(step)} is due {' and '.join(clauses)}: the steps {' -> '.join(STEPS)} must fall in that "
+            "order (a step may share its deadline with the next)")
+
+
 class Timeline(Strict):
     """The contents of timeline.yaml."""
 
@@ -712,8 +856,37 @@ class Timeline(Strict):
         ]
         refs += [(("chains", ph, st), ms) for ph, steps in self.chains.items() for st, ms in steps.items()]
         refs.append((("staff_bulletin", "until"), self.staff_bulletin.until))
-        raise_problems("Timeline", [*_check_refs(refs, names, "milestone"), *self._cycle_problems()])
+        problems = [*_check_refs(refs, names, "milestone"), *self._cycle_problems()]
+        raise_problems("Timeline", problems or self._chain_order_problems())
         return self
+
+    def days_and_times(self) -> dict[str, DayAndTime]:
+        """Return each milestone's inspection day and wall time (the milestones refer to known ones, in no circle)."""
+        found: dict[str, DayAndTime] = {}
+
+        def place(name: str) -> DayAndTime:
+            if name not in found:
+                spec = self.milestones[name]
+                if spec.day is not None:
+                    found[name] = (spec.day, parse_clock_time(spec.at or ""))
+                else:
+                    day, at = place(spec.after or "")
+                    found[name] = (day + (spec.working_days or 0), parse_clock_time(spec.at) if spec.at else at)
+            return found[name]
+
+        for name in self.milestones:
+            place(name)
+        return found
+
+    def _chain_order_problems(self) -> list[Problem]:
+        when = self.days_and_times()
+        problems: list[Problem] = []
+        for phase, chain in self.chains.items():
+            due = {step: when[name] for step, name in chain.items()}
+            for step, conflicts in out_of_order_steps(due).items():
+                problems.append((("chains", phase, step), chain_order_message(step, conflicts, due, chain),
+                                 chain[step]))
+        return problems
 
     def _cycle_problems(self) -> list[Problem]:
         problems: list[Problem] = []
@@ -781,6 +954,23 @@ class PartnershipConfig(Strict):
                     "in timeline.yaml or to this item's deadlines"
                 )
                 problems.append((("annex_a", "items", i, "phase"), message, item.phase))
+        return problems or self._item_order_problems()
+
+    def _item_order_problems(self) -> list[Problem]:
+        """Report an item whose own deadlines put its sign-off chain out of order (its phase's chain is in order)."""
+        when = self.timeline.days_and_times()
+        problems: list[Problem] = []
+        listed = [(("annex_a", "items", i), item) for i, item in enumerate(self.annex_a.items)]
+        listed += [(("annex_a", "monitoring_items", i), item) for i, item in enumerate(self.annex_a.monitoring_items)]
+        for loc, item in listed:
+            chain = self.timeline.chains.get(item.phase, {})
+            milestone = {step: item.deadlines.get(step) or chain.get(step) for step in STEPS}
+            if not item.deadlines or not set(milestone.values()) <= set(when):
+                continue  # no deadline of its own, or a step without one or naming no milestone (reported)
+            due = {step: when[name] for step, name in milestone.items()}
+            for step, conflicts in out_of_order_steps(due, moved=item.deadlines).items():
+                field: Loc = (*loc, "deadlines", step) if step in item.deadlines else (*loc, "deadlines")
+                problems.append((field, chain_order_message(step, conflicts, due, milestone), milestone[step]))
         return problems
 
     def step_milestone(self, item: RegisterItem, step: Step) -> str:

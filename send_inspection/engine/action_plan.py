@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from send_inspection.catalogue.phases import PRIORITY_ACTION_PLAN
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.register_phase import (
@@ -26,7 +27,7 @@ from send_inspection.engine.register_phase import (
 )
 from send_inspection.engine.setup import milestones, people
 
-PHASE = "action-plan"
+PHASE = PRIORITY_ACTION_PLAN.key
 DEADLINES = {"submit": "action_plan_draft_due", "approve": "action_plan_signoff_due",
              "upload": "action_plan_submit_due"}
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from send_inspection.calendar import london_time, to_london
+from send_inspection.catalogue.phases import ADDITIONAL_REQUEST
 from send_inspection.config.models import parse_clock_time, parse_duration
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
@@ -31,22 +32,11 @@ from send_inspection.engine.register_phase import (
 )
 from send_inspection.engine.setup import milestones, people
 
-REQUEST_PREFIX = "request:"
 STEPS = ("confirm", "submit", "approve", "upload")
 
 
 class RequestRefused(ValueError):
     """The request cannot be recorded; the message says which field is wrong."""
-
-
-def request_phase(number: int) -> str:
-    """Return the phase name of request `number`."""
-    return f"{REQUEST_PREFIX}{number}"
-
-
-def request_of(phase: str) -> int | None:
-    """Return the request number of a request phase, or None for another phase."""
-    return int(phase.removeprefix(REQUEST_PREFIX)) if phase.startswith(REQUEST_PREFIX) else None
 
 
 def due_time(ctx: EngineContext, received_at: datetime) -> datetime:
@@ -109,11 +99,12 @@ def record_request(
             deadlines[step] = name
         session.add(m.RegisterItem(
             inspection_id=inspection_id, ref=f"request-{number}", title=f"Additional evidence request {number}",
-            group_name="Additional evidence requests", phase=request_phase(number), evidence_lead=head_of_service,
-            accountable_lead=accountable_lead, deadlines=deadlines, step="confirm", round=1, step_started_at=now,
+            group_name="Additional evidence requests", phase=ADDITIONAL_REQUEST.phase(number),
+            evidence_lead=head_of_service, accountable_lead=accountable_lead, deadlines=deadlines, step="confirm",
+            round=1, step_started_at=now,
         ))
         session.commit()
-    ensure_phase(ctx, inspection_id, request_phase(number))
+    ensure_phase(ctx, inspection_id, ADDITIONAL_REQUEST.phase(number))
     return number
 
 
@@ -129,7 +120,7 @@ def _accountable_for(ctx: EngineContext, head_of_service: str) -> str:
 def reconcile_request(ctx: EngineContext, inspection_id: str, number: int) -> PassResult:
     """Tell the LANO and head of service, chase the open step, report lateness once; say whether it is done."""
     now = ctx.clock.now()
-    phase = request_phase(number)
+    phase = ADDITIONAL_REQUEST.phase(number)
     with ctx.session() as session:
         claim_pass(session, inspection_id, phase, now=now)
         request = session.scalars(select(m.EvidenceRequest).where(
@@ -144,11 +135,12 @@ def reconcile_request(ctx: EngineContext, inspection_id: str, number: int) -> Pa
     lano, hos = staff[roles.lano], staff[request.head_of_service]
     sent = 0
     key = f"{inspection_id}:{phase}:received"
+    # A reply to a request's notice, like one to its asks, goes to the evidence inbox that takes the request's mail.
     with mail.guard(key):
         sent += send_notice(ctx, inspection_id, key, "request_received", to=[lano.email, hos.email], now=now,
                             sender_inbox="evidence", cc=[ctx.config.partnership.inboxes.evidence.address],
-                            request=request, due=when(request.due_at), lano_name=lano.name,
-                        hos_name=hos.name)
+                            reply_inbox="evidence", request=request, due=when(request.due_at), lano_name=lano.name,
+                            hos_name=hos.name)
     chased, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
     sent += chased
     finished = all(s.outcome is not None for s in statuses)
@@ -157,7 +149,7 @@ def reconcile_request(ctx: EngineContext, inspection_id: str, number: int) -> Pa
         to = [staff[k].email for k in dict.fromkeys((roles.lano, roles.coordinator, request.accountable_lead))]
         with mail.guard(key):
             sent += send_notice(ctx, inspection_id, key, "request_late", to=to, now=now, sender_inbox="evidence",
-                                request=request, due=when(request.due_at), waiting=statuses)
+                                reply_inbox="evidence", request=request, due=when(request.due_at), waiting=statuses)
     elif not finished:
         wake_times.append(request.due_at)
     label = f"Additional evidence request {number}"
@@ -175,7 +167,8 @@ def requests_overview(ctx: EngineContext, inspection_id: str) -> list[dict[str, 
         requests = list(session.scalars(select(m.EvidenceRequest).where(
             m.EvidenceRequest.inspection_id == inspection_id).order_by(m.EvidenceRequest.number)))
         items = {i.ref: i for i in session.scalars(select(m.RegisterItem).where(
-            m.RegisterItem.inspection_id == inspection_id, m.RegisterItem.phase.startswith(REQUEST_PREFIX)))}
+            m.RegisterItem.inspection_id == inspection_id,
+            m.RegisterItem.phase.startswith(f"{ADDITIONAL_REQUEST.key}:")))}
     rows = []
     for r in requests:
         item = items.get(f"request-{r.number}")

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from send_inspection.calendar import london_time, to_london
+from send_inspection.catalogue.phases import FIELDWORK
 from send_inspection.config.models import parse_clock_time
 from send_inspection.db import models as m
 from send_inspection.engine.additional_requests import record_request, requests_overview
@@ -32,7 +33,7 @@ from send_inspection.engine.setup import milestones, people
 from send_inspection.fieldwork.invitations import calendar_attachment
 from send_inspection.mail.meetings import calendar_for
 
-PHASE = "fieldwork"
+PHASE = FIELDWORK.key
 
 
 def relevant_director(staff: dict[str, m.Person], person_key: str, *, fallback: str) -> str:
@@ -152,7 +153,7 @@ def reconcile_fieldwork(ctx: EngineContext, inspection_id: str) -> PassResult:
             sent += fresh
             if fresh:
                 kits_sent.append(day.isoformat())
-    feedback = due.get("feedback_meeting")
+    feedback = due.get(FIELDWORK.closes_at or "")  # the feedback meeting
     open_items = [s for s in statuses if s.outcome is None]
     kits_pending = [d for d in days if london_time(d, kit_at) > now]
     finished = feedback is not None and now >= feedback and not open_items and not kits_pending

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 
 from send_inspection.calendar import to_london
+from send_inspection.catalogue.phases import phase_label
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.register_phase import phase_label
 
 # The state name of the failed `mail-problem` task run when trying again may help (server down, busy), and when
 # the server refused the emails for good (an address to correct); operators see it on the run.
@@ -79,8 +78,3 @@ def mail_problem(ctx: EngineContext, inspection_id: str, phase: str, failures: l
         emails.append(FailedEmail(key=key, status=row.status if row else "failed", attempts=row.attempts if row else 0,
                                   error=error))
     return MailProblem(inspection_id=inspection_id, phase=phase, emails=emails)
-
-
-def artifact_key(inspection_id: str, phase: str) -> str:
-    """Return the artifact key of a phase's mail problems (lower case letters, digits and dashes)."""
-    return re.sub(r"[^a-z0-9]+", "-", f"{inspection_id}-{phase}-mail".lower()).strip("-")

@@ -7,60 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from send_inspection.calendar import to_london
+from send_inspection.catalogue.phases import phase_catalogue, phase_label
+from send_inspection.catalogue.steps import step_label, step_spec
 from send_inspection.db import models as m
 from send_inspection.engine.chasing import Chase
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.owners import step_owner
 from send_inspection.mail.message import Attachment, OutgoingMessage
-
-ACTION_WORDS = {
-    "submit": "submit the evidence",
-    "approve": "review and sign off the evidence",
-    "check": "give the final director check",
-    "upload": "confirm the upload to the inspectorate",
-    "confirm": "say whether this evidence exists, and by when you will send it",
-    "debrief": "record the debrief of the meeting with the inspectors",
-    "identify": "name the practitioners and settings of a tracked case",
-    "agree": "record whether the family agrees to take part",
-    "inform": "tell the lead inspector the family declined, and record their answer",
-    "review": "review the document before it goes to the inspectors",
-    "arrange": "request the meeting and record when",
-    "receive": "record the report's arrival and keep it (restricted)",
-    "comment": "send your factual-accuracy comments on the restricted draft report",
-    "publish": "publish the final report on your organisation's website and confirm the link",
-}
-
-
-# What each step of the sign-off chain is called where people read it.
-STEP_LABELS = {
-    "submit": "evidence lead",
-    "approve": "accountable lead",
-    "check": "director check",
-    "upload": "LANO upload",
-    "confirm": "head of service confirms",
-    "debrief": "debrief",
-    "identify": "practitioners named",
-    "agree": "family agreement",
-    "inform": "inspectors told",
-    "review": "LANO review",
-    "arrange": "meeting requested",
-    "receive": "report received",
-    "comment": "reviewer's comments",
-    "publish": "published",
-}
-
-
-def _noun(phase: str) -> str:
-    """Return what an item of `phase` is called in an email."""
-    if phase.startswith("case:"):
-        return "tracked case step"
-    if phase.startswith("request:"):
-        return "the inspectors' additional evidence request"
-    if phase == "fieldwork":
-        return "a fieldwork meeting"
-    if phase == "report":
-        return "the inspection report, step"
-    return "Annex A item"
 
 
 def when(moment: datetime) -> str:
@@ -117,12 +70,13 @@ def send_notice(
     now: datetime,
     sender_inbox: str,
     cc: Iterable[str] = (),
+    reply_inbox: str = "comms",
     **context: Any,
 ) -> int:
     """Send a notice (an email with no link to answer) once, however often this runs; return 1 if it went now."""
     return int(ctx.ledger.send_once(
         key, lambda: compose(ctx, template, key=key, sender_inbox=sender_inbox, to=list(dict.fromkeys(to)), cc=cc,
-                             **context),
+                             reply_inbox=reply_inbox, **context),
         inspection_id=inspection_id, template=template, now=now,
     ))
 
@@ -141,14 +95,15 @@ def action_message(
 ) -> OutgoingMessage:
     """Build an ask, reminder or escalation for one step, with the person's own link."""
     owner_key = step_owner(ctx, item)
+    phase, step = phase_catalogue().spec(item.phase), step_spec(item.step)
     return compose(
         ctx,
-        "action_request",
+        step.email,
         key=key,
         sender_inbox="evidence",
         # A reply to an additional request's ask, with the document attached, goes where the mailbox intake takes
         # it as the request's evidence (its subject names "request N").
-        reply_inbox="evidence" if item.phase.startswith("request:") else "comms",
+        reply_inbox=phase.replies_to,
         to=[person.email],
         kind=chase.kind.split("-")[0],
         escalation_level=chase.kind,
@@ -157,10 +112,10 @@ def action_message(
         is_owner=person.person_key == owner_key,
         item_ref=item.ref,
         item_title=item.title,
-        item_noun=_noun(item.phase),
+        item_noun=phase.item_noun,
         group_name=item.group_name,
         step=item.step,
-        action_words=ACTION_WORDS[item.step],
+        action_words=step.asks,
         round=item.round,
         deadline=when(deadline),
         link=f"{ctx.base_url}/a/{token}",
@@ -184,10 +139,10 @@ def phase_message(
         sender_inbox="comms",
         to=list(recipients),
         inspection_id=inspection_id,
-        phase=phase,
+        phase_label=phase_label(phase),
         items=statuses,
         open_items=[s for s in statuses if s.outcome is None],
         names={person.id: person.name for person in p.people},
-        step_labels=STEP_LABELS,
+        step_label=step_label,
         outbox_url=f"{ctx.base_url}/outbox",
     )

@@ -28,9 +28,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from send_inspection.calendar import london_time, to_london
+from send_inspection.catalogue.phases import AFTER_FIELDWORK, PRIORITY_ACTION_PLAN
 from send_inspection.config.models import AfterFieldwork, OutcomeFollowUp, ReportPartner, parse_clock_time
 from send_inspection.db import models as m
-from send_inspection.engine.action_plan import PHASE as ACTION_PLAN_PHASE
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.outgoing import send_notice
 from send_inspection.engine.phases import ensure_phase
@@ -49,7 +49,7 @@ from send_inspection.report.documents import keep_document, latest_document
 from send_inspection.report.response_docx import write_response_docx
 from send_inspection.report.response_xlsx import write_response_xlsx
 
-PHASE = "report"
+PHASE = AFTER_FIELDWORK.key
 GROUP = "After fieldwork"
 # Milestones set when a report arrives: name -> the after_fieldwork setting giving its working days.
 DRAFT_MILESTONES = {"report_comments_due": "comments_within", "report_signoff_due": "signoff_within",
@@ -209,7 +209,7 @@ def _open_follow_up(ctx: EngineContext, session: Session, inspection_id: str, it
           now=now)
     session.commit()
     if needs_plan:
-        ensure_phase(ctx, inspection_id, ACTION_PLAN_PHASE)  # carried by the priority-action-plan flow
+        ensure_phase(ctx, inspection_id, PRIORITY_ACTION_PLAN.key)  # carried by the priority-action-plan flow
 
 
 def _send_to_forum(ctx: EngineContext, inspection_id: str, *, now: datetime, mail: MailFailures) -> int:

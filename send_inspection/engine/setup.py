@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from send_inspection.calendar import to_london
+from send_inspection.catalogue.phases import NOTIFICATION
 from send_inspection.config.models import STEPS, PartnershipConfig
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
@@ -84,9 +85,15 @@ def open_inspection(
                     step_started_at=now,
                 )
             )
-        session.add(m.PhaseRun(inspection_id=inspection_id, phase="notification", status="pending", updated_at=now))
+        session.add(m.PhaseRun(inspection_id=inspection_id, phase=NOTIFICATION.key, status="pending", updated_at=now))
         session.commit()
     return inspection_id
+
+
+def inspection_exists(ctx: EngineContext, inspection_id: str) -> bool:
+    """Say whether the inspection has been opened."""
+    with ctx.session() as session:
+        return session.get(m.Inspection, inspection_id) is not None
 
 
 def milestones(session: Session, inspection_id: str) -> dict[str, datetime]:

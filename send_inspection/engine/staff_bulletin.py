@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from send_inspection.calendar import london_time, to_london
+from send_inspection.catalogue.phases import STAFF_BULLETIN, phase_catalogue
 from send_inspection.config.models import parse_clock_time
 from send_inspection.db import models as m
 from send_inspection.engine.additional_requests import requests_overview
@@ -22,9 +23,7 @@ from send_inspection.engine.outgoing import send_notice
 from send_inspection.engine.register_phase import MailFailures, PassResult, claim_pass, is_late, pass_result
 from send_inspection.engine.setup import milestones
 
-PHASE = "bulletin"
-# The register phases a bulletin reports on, as staff know them.
-REGISTER_PHASES = {"day2": "Annex A evidence due on day 2", "day5": "Annex A evidence due on day 5"}
+PHASE = STAFF_BULLETIN.key
 # The dates staff are told are coming (milestone -> what it is).
 AHEAD = {"surveys_close": "The online surveys close", "onsite_start": "Inspectors on site",
          "feedback_meeting": "The inspectors' feedback meeting"}
@@ -51,14 +50,15 @@ def bulletin_times(ctx: EngineContext, inspection_id: str) -> list[datetime]:
 def bulletin_figures(ctx: EngineContext, inspection_id: str, *, day: date, now: datetime) -> dict[str, object]:
     """Return the figures of the bulletin for `day`: register, requests, debrief ratings and what comes next."""
     with ctx.session() as session:
+        counted = phase_catalogue().in_bulletin()  # the phases whose items staff are told about, as they know them
         items = list(session.scalars(select(m.RegisterItem).where(m.RegisterItem.inspection_id == inspection_id,
-                                                                   m.RegisterItem.phase.in_(REGISTER_PHASES))))
+                                                                   m.RegisterItem.phase.in_(counted))))
         slots = {s.slot_id: s for s in session.scalars(select(m.FieldworkSlot).where(
             m.FieldworkSlot.inspection_id == inspection_id, ~m.FieldworkSlot.cancelled))}
         ratings = list(session.scalars(select(m.Debrief.rating).where(m.Debrief.inspection_id == inspection_id)))
         due = milestones(session, inspection_id)
     register = []
-    for phase, label in REGISTER_PHASES.items():
+    for phase, label in counted.items():
         mine = [i for i in items if i.phase == phase]
         if mine:
             register.append({"label": label, "total": len(mine), "done": sum(i.outcome is not None for i in mine),

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from send_inspection.catalogue.phases import TRACKED_CASE
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.outgoing import send_notice
@@ -31,19 +32,8 @@ from send_inspection.engine.register_phase import (
 )
 from send_inspection.engine.setup import milestones, people
 
-CASE_PREFIX = "case:"
 # A case is finished in these states: nothing more is asked.
 FINISHED = frozenset({"complete", "replaced"})
-
-
-def case_phase(child_id: str) -> str:
-    """Return the phase name of a tracked child's work."""
-    return f"{CASE_PREFIX}{child_id}"
-
-
-def child_of(phase: str) -> str | None:
-    """Return the case id of a tracked-case phase, or None for another phase."""
-    return phase.removeprefix(CASE_PREFIX) if phase.startswith(CASE_PREFIX) else None
 
 
 @dataclass(frozen=True)
@@ -63,7 +53,7 @@ def _load(session: Session, inspection_id: str, child_id: str) -> tuple[m.Tracke
     ).one()
     items = session.scalars(
         select(m.RegisterItem).where(m.RegisterItem.inspection_id == inspection_id,
-                                     m.RegisterItem.phase == case_phase(child_id)).order_by(m.RegisterItem.id)
+                                     m.RegisterItem.phase == TRACKED_CASE.phase(child_id)).order_by(m.RegisterItem.id)
     )
     return case, {item.ref.split(":", 1)[1]: item for item in items}
 
@@ -71,7 +61,7 @@ def _load(session: Session, inspection_id: str, child_id: str) -> tuple[m.Tracke
 def _open(session: Session, case: m.TrackedCase, step: _Step, *, now: datetime) -> m.RegisterItem:
     item = m.RegisterItem(
         inspection_id=case.inspection_id, ref=f"{case.child_id}:{step.name}", title=f"{case.child_id}: {step.title}",
-        group_name=f"Tracked case {case.child_id}", phase=case_phase(case.child_id), evidence_lead=step.lead,
+        group_name=f"Tracked case {case.child_id}", phase=TRACKED_CASE.phase(case.child_id), evidence_lead=step.lead,
         accountable_lead=step.reviewer, deadlines=step.deadlines, step=next(iter(step.deadlines)), round=1,
         step_started_at=now,
     )
@@ -135,7 +125,7 @@ def advance_case(ctx: EngineContext, session: Session, case: m.TrackedCase, item
 def reconcile_case(ctx: EngineContext, inspection_id: str, child_id: str) -> PassResult:
     """Open what the case has reached, send what is due, and say whether it is finished and when to wake."""
     now = ctx.clock.now()
-    phase = case_phase(child_id)
+    phase = TRACKED_CASE.phase(child_id)
     with ctx.session() as session:
         claim_pass(session, inspection_id, phase, now=now)
         case, by_name = _load(session, inspection_id, child_id)
@@ -185,7 +175,7 @@ def start_tracked_cases(ctx: EngineContext, inspection_id: str) -> list[str]:
     with ctx.session() as session:
         ids = list(session.scalars(select(m.TrackedCase.child_id).where(m.TrackedCase.inspection_id == inspection_id)
                                    .order_by(m.TrackedCase.id)))
-    return [case_phase(i) for i in ids if ensure_phase(ctx, inspection_id, case_phase(i))]
+    return [TRACKED_CASE.phase(i) for i in ids if ensure_phase(ctx, inspection_id, TRACKED_CASE.phase(i))]
 
 
 def case_overview(ctx: EngineContext, inspection_id: str) -> list[dict[str, object]]:
@@ -196,10 +186,10 @@ def case_overview(ctx: EngineContext, inspection_id: str) -> list[dict[str, obje
                                      .order_by(m.TrackedCase.id)))
         due = milestones(session, inspection_id)
         items = list(session.scalars(select(m.RegisterItem).where(m.RegisterItem.inspection_id == inspection_id,
-                                                                  m.RegisterItem.phase.startswith(CASE_PREFIX))))
+                                                                  m.RegisterItem.phase.startswith(f"{TRACKED_CASE.key}:"))))
     rows = []
     for case in cases:
-        mine = [i for i in items if i.phase == case_phase(case.child_id)]
+        mine = [i for i in items if i.phase == TRACKED_CASE.phase(case.child_id)]
         late = [i for i in mine if i.outcome is None and now >= due[i.deadlines[i.step]]]
         rows.append({"case": case.child_id, "list": case.list_kind, "alternative provision": case.alternative_provision,
                      "state": case.status, "steps done": f"{sum(i.outcome is not None for i in mine)} of {len(mine)}",

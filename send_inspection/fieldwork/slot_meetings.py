@@ -19,6 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from send_inspection.catalogue.phases import FIELDWORK
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.register_phase import MAIL_RETRY_AFTER, MailFailures
@@ -28,7 +29,7 @@ from send_inspection.mail.meetings import Meeting, Meetings, request_meeting
 
 log = logging.getLogger(__name__)
 
-PHASE = "fieldwork"
+PHASE = FIELDWORK.key
 CANCELLED_MESSAGE = "This meeting with the inspectors has been taken off the fieldwork timetable."
 
 

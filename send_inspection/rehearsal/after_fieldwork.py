@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from send_inspection.calendar import LONDON
+from send_inspection.catalogue.phases import NOTIFICATION
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.phases import finish_phase
 from send_inspection.engine.setup import open_inspection
@@ -46,7 +47,7 @@ def rehearse_after_fieldwork(workdir: Path, *, outcome: int, kind: str = "full")
     """Run feedback → response → final report → publication (and any action plan); report it."""
     ctx, staff = rehearsal_context(workdir, notified_at=NOTIFIED)
     iid = open_inspection(ctx, NOTIFIED, mode="rehearsal", kind=kind)
-    finish_phase(ctx, iid, "notification", reason="not rehearsed here")
+    finish_phase(ctx, iid, NOTIFICATION.key, reason="not rehearsed here")
     ctx.clock.set(FEEDBACK_RECORDED)  # type: ignore[attr-defined]
     record_demo_feedback(ctx, iid, outcome=outcome, kind=kind)
     staff.arrivals = dict(REPORT_ARRIVALS)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,6 +15,7 @@ from sqlalchemy import select
 
 from send_inspection.calendar import to_london
 from send_inspection.cases.selection import select_from_stored
+from send_inspection.catalogue.phases import NOTIFICATION, phase_catalogue
 from send_inspection.childdata.columns import child_data_config_if_any
 from send_inspection.childdata.items import data_folder
 from send_inspection.childdata.store import MANIFEST, load_stored
@@ -23,7 +26,6 @@ from send_inspection.db import models as m
 from send_inspection.db.session import migrate, relax_durability
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.notification import SurveyLinks, record_survey_links
-from send_inspection.engine.phase_flows import phase_flow
 from send_inspection.engine.phases import begin_wait, due_phases
 from send_inspection.engine.setup import inspection_id_for, milestone_at
 from send_inspection.engine.tracked_case import start_tracked_cases
@@ -44,6 +46,8 @@ DEMO_LINKS = SurveyLinks(
 
 # Fictional children in the lists the rehearsal's data lead uploads (enough to exercise every check).
 DEMO_CHILDREN = 300
+# Where in its folder a rehearsal writes those lists (the returns made from them go under its uploads).
+CHILD_LISTS = "child-data"
 
 
 class RehearsalWaiter:
@@ -66,7 +70,7 @@ class RehearsalWaiter:
             stored = inspection.survey_links if inspection else None
         if stored:
             return SurveyLinks.model_validate(stored)
-        begin_wait(self.ctx, inspection_id, "notification", next_wake_at=None, flow_run_id=None,
+        begin_wait(self.ctx, inspection_id, NOTIFICATION.key, next_wake_at=None, flow_run_id=None,
                    reason="Waiting for the coordinator to enter the three survey links")
         return None
 
@@ -115,22 +119,6 @@ class RehearsalReport:
     finished_at: str
 
 
-def _flows() -> dict:
-    from flows.additional_request import additional_request
-    from flows.annex_a_day2 import annex_a_day2
-    from flows.annex_a_day5 import annex_a_day5
-    from flows.fieldwork import fieldwork
-    from flows.inspection_report import inspection_report
-    from flows.notification import notification
-    from flows.priority_action_plan import priority_action_plan
-    from flows.staff_bulletin import staff_bulletin
-    from flows.tracked_case import tracked_case
-
-    flows = (notification, annex_a_day2, annex_a_day5, fieldwork, tracked_case, additional_request, staff_bulletin,
-             inspection_report, priority_action_plan)
-    return {f.name: f for f in flows}
-
-
 def rehearse(
     workdir: Path,
     *,
@@ -175,7 +163,7 @@ def rehearsal_context(workdir: Path, *, notified_at: datetime, behaviours: dict[
         outbox=outbox,
         client=TestClient(create_app(ctx)),
         behaviours={emails_by_person.get(k, k): v for k, v in (behaviours or {}).items()},
-        data_files=_demo_data(ctx, workdir / "child-data", notified_at),
+        data_files=_demo_data(ctx, workdir / CHILD_LISTS, notified_at),
     )
     return ctx, staff
 
@@ -186,7 +174,7 @@ def run_world(world: World, *, notified_at: datetime, start_with_notification: b
     parked = ParkedRuns()
     runtime = Runtime(context=ctx, waiter=RehearsalWaiter(ctx, parked), launcher=InlineLauncher(ctx),
                       waker=NoWaker(), mode="rehearsal")
-    flows = _flows()
+    catalogue = phase_catalogue()
     from tasks.artifacts import publish_deferred
 
     # Heartbeats detect crashed runs in real time; on a virtual clock in one process they only add a second's
@@ -194,17 +182,17 @@ def run_world(world: World, *, notified_at: datetime, start_with_notification: b
     with use_runtime(runtime), temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         try:
             if start_with_notification:
-                parked.run((world.inspection_id, "notification"), flows["notification"],
+                parked.run((world.inspection_id, NOTIFICATION.key), NOTIFICATION.deployment.load_flow(),
                            params={"notified_at": notified_at, "inspection_id": world.inspection_id})
             while True:
                 acted = world.settle()
                 ran = False
                 for run in due_phases(ctx, now=ctx.clock.now(), mode="rehearsal"):
-                    params = {"inspection_id": run.inspection_id}
-                    if run.phase == "notification":
-                        params["notified_at"] = notified_at
-                    name, extra = phase_flow(run.phase)
-                    parked.run((run.inspection_id, run.phase), flows[name], params={**params, **extra})
+                    spec = catalogue.spec(run.phase)
+                    params = spec.run_parameters(run.inspection_id, run.phase)
+                    if spec.starts.by_coordinator:
+                        params["notified_at"] = notified_at  # the coordinator's run, given the time of the call
+                    parked.run((run.inspection_id, run.phase), spec.deployment.load_flow(), params=params)
                     ran = True
                 if ran or acted:
                     continue
@@ -290,6 +278,30 @@ def _demo_data(ctx: EngineContext, folder: Path, notified_at: datetime) -> dict[
         return {}
     return dict(generate(folder, children=DEMO_CHILDREN, seed=1, as_of=to_london(notified_at).date(),
                          config=ctx.child_data))
+
+
+def remove_child_data(workdir: Path) -> list[Path]:
+    """Remove a rehearsal's children's lists and the checked lists and returns made from them; return what went."""
+    # The checked lists and returns of each inspection are kept under <uploads>/<inspection>/child-data/ (data_folder).
+    folders = [workdir / CHILD_LISTS, *sorted((workdir / "uploads").glob("*/child-data"))]
+    removed = [folder for folder in folders if folder.is_dir()]
+    for folder in removed:
+        shutil.rmtree(folder)
+    return removed
+
+
+@contextmanager
+def child_data_removed(workdir: Path, *, keep: bool = False) -> Iterator[list[Path]]:
+    """Run a rehearsal in `workdir`, then remove the children's lists and returns it made, unless `keep`.
+
+    Yields the list of the folders removed, filled when the block ends (however it ends).
+    """
+    removed: list[Path] = []
+    try:
+        yield removed
+    finally:
+        if not keep:
+            removed += remove_child_data(workdir)
 
 
 def _all_done(ctx: EngineContext) -> bool:

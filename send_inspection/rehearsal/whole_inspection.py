@@ -79,6 +79,36 @@ class InspectionSummary:
         ]
         return "\n".join(lines)
 
+    def golden_lines(self) -> list[str]:
+        """Return the figures as sorted lines for the golden file: one count, late answer or phase a line."""
+        late = sorted((a.ref, a.step, a.decided_by, int(a.late_by.total_seconds())) for a in self.late_answers)
+        return [
+            *(f"email {k} {n}" for k, n in sorted(self.emails_by_template.items())),
+            *(f"answer {k} {n}" for k, n in sorted(self.answers_by_step.items())),
+            *(f"items {k} {n}" for k, n in sorted(self.register_items.items())),
+            *(f"late {ref} {step} {who} {seconds}s" for ref, step, who, seconds in late),
+            *(f"phase {k} {v}" for k, v in sorted(self.phases.items())),
+        ]
+
+
+GOLDEN_HEADER = """\
+# The whole-inspection rehearsal's summary (outcome 2): emails by template, answers by step, register items by
+# phase, every answer given after its deadline (ref, step, who, seconds late) and each phase's end.
+# tests/rehearsal/test_whole_inspection.py compares a fresh rehearsal with it. After a change of behaviour made on
+# purpose, regenerate it and review the diff:
+#   .venv/bin/send-inspection rehearse --whole 2 --write-golden tests/rehearsal/whole_inspection.golden
+"""
+
+
+def write_golden(summary: InspectionSummary, path: Path) -> None:
+    """Write the summary's golden lines under their header to `path`."""
+    path.write_text(GOLDEN_HEADER + "\n".join(summary.golden_lines()) + "\n")
+
+
+def read_golden(path: Path) -> list[str]:
+    """Return the golden lines of `path` (comments and blank lines left out)."""
+    return [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+
 
 def _hours(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600

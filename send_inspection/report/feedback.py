@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from send_inspection.catalogue.phases import AFTER_FIELDWORK
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.outgoing import send_notice
 from send_inspection.engine.phases import ensure_phase
-from send_inspection.engine.report_phase import PHASE as REPORT_PHASE
 from send_inspection.report.outcomes import outcome_words, outcomes_for
 
 
@@ -77,8 +77,8 @@ def record_feedback(
             recorded_by=recorded_by, recorded_at=now))
         session.commit()
     to = [ctx.config.partnership.person(k).email for k in group]
-    send_notice(ctx, inspection_id, f"{inspection_id}:{REPORT_PHASE}:feedback", "feedback_embargoed", to=to,
+    send_notice(ctx, inspection_id, f"{inspection_id}:{AFTER_FIELDWORK.key}:feedback", "feedback_embargoed", to=to,
                 now=now, sender_inbox="comms", outcome=outcome, of=len(outcomes_for(kind)), words=words,
                 effective=effective, improve=improve,
                 priority=[(a.area, [partners[p] for p in a.partners]) for a in priority_actions])
-    ensure_phase(ctx, inspection_id, REPORT_PHASE)
+    ensure_phase(ctx, inspection_id, AFTER_FIELDWORK.key)

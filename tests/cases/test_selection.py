@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
 from send_inspection.cases.selection import (
+    CaseId,
     SelectionRefused,
     assess,
     record_selection,
@@ -108,6 +110,7 @@ def test_the_cli_records_ids_from_stored_lists(tmp_path: Path, monkeypatch: pyte
     from send_inspection.settings import load_settings
 
     monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr("send_inspection.cli._prefect_setup", lambda: None)  # keep this process's Prefect settings
     ctx = build_context(load_settings())
     iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
     assert main(["select-cases", "--inspection", iid, "E1"]) == 1
@@ -124,3 +127,17 @@ def test_the_cli_records_ids_from_stored_lists(tmp_path: Path, monkeypatch: pyte
     assert tracked_cases(ctx, iid) == ids
     assert main(["select-cases", "--inspection", iid, "NOT-A-CASE"]) == 1
     assert "not in the accepted child-level data lists: NOT-A-CASE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case_id", ["DC1166379", "1166379", "AB-12/345", "c_42.7"])
+def test_a_case_id_is_letters_and_digits(case_id: str) -> None:
+    """A case management system's reference, with at least one digit, is a case id."""
+    assert TypeAdapter(CaseId).validate_python(case_id) == case_id
+
+
+@pytest.mark.parametrize("typed", ["Qzvtyped Qzvmistake", "Smith", "O'Brien", "Siân", "DC 1166379", "DC1166379\n",
+                                   "DC" + "1" * 40])
+def test_a_name_is_not_a_case_id(typed: str) -> None:
+    """A name (no digit), text with a space, a quote or an accent, or an over-long entry is not a case id."""
+    with pytest.raises(ValidationError):
+        TypeAdapter(CaseId).validate_python(typed)

@@ -147,6 +147,32 @@ def test_demo_every_item_has_a_deadline_for_every_step(demo: PartnershipConfig) 
             assert demo.step_milestone(item, step) in demo.timeline.milestones
 
 
+def test_demo_every_milestone_is_used(demo: PartnershipConfig) -> None:
+    """Every milestone of timeline.yaml is a deadline, a start, a wait or an anchor: none is written for nothing."""
+    used = {demo.step_milestone(item, step) for item in demo.annex_a.items for step in STEPS}
+    used |= set(demo.tracked_cases.deadlines.values()) | {demo.timeline.staff_bulletin.until}
+    used |= {spec.after for spec in demo.timeline.milestones.values() if spec.after}
+    engine = set()  # named in the product's code (the phases' starts, the day-2 and day-5 late reports...)
+    for path in [*(PROJECT_ROOT / "send_inspection").rglob("*.py"), *(PROJECT_ROOT / "flows").rglob("*.py")]:
+        text = path.read_text(encoding="utf-8")
+        engine |= {name for name in demo.timeline.milestones if f'"{name}"' in text}
+    assert sorted(set(demo.timeline.milestones) - used - engine) == []
+
+
+def test_the_lists_go_to_inspectors_at_their_own_times(broken: Path) -> None:
+    """The child-level data and providers list items are uploaded by child_level_data_due and providers_list_due."""
+    for name in ("child_level_data_due", "providers_list_due"):
+        old = f'{name}:'
+        text = (broken / "timeline.yaml").read_text(encoding="utf-8")
+        line = next(x for x in text.splitlines() if x.strip().startswith(old))
+        edit(broken, "timeline.yaml", line, line.replace('"12:00"', '"17:00"'))
+    config = load_config(broken)
+    timeline = timeline_for(config, datetime(2023, 6, 26, 9, 0))
+    upload = {item.ref: timeline[config.step_milestone(item, "upload")] for item in config.annex_a.items}
+    assert upload["child-level-data"] == upload["providers-settings"] == datetime(2023, 6, 27, 17, 0, tzinfo=LONDON)
+    assert upload["1.1"] == datetime(2023, 6, 27, 12, 0, tzinfo=LONDON)
+
+
 def test_default_config_dir_is_demo_county(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without SEND_INSPECTION_CONFIG the shipped Demo County folder is used."""
     monkeypatch.delenv("SEND_INSPECTION_CONFIG", raising=False)
@@ -350,6 +376,39 @@ def test_milestone_cycle_is_reported(broken: Path) -> None:
     assert (
         "draft_report_expected_by -> final_report_expected_by -> draft_report_expected_by" in problem.message
     )
+
+
+def test_escalation_circle_is_reported(broken: Path, demo: PartnershipConfig) -> None:
+    """Two people escalating to each other are reported once, at the first of them in the file, naming the circle."""
+    old = "    deputy: deputy-dcs\n"
+    line = edit(broken, "partnership.yaml", old, old + "    escalates_to: dir-inclusion\n") + 1
+    [problem] = problems_of(broken)
+    assert problem.file.endswith("partnership.yaml")
+    assert (problem.line, problem.field) == (line, f"people[{person_index(demo, 'dcs')}].escalates_to")
+    assert problem.message.startswith("escalation goes round in a circle: dcs -> dir-inclusion -> dcs; ")
+
+
+def test_chain_step_due_after_the_next_is_reported(broken: Path) -> None:
+    """The accountable review moved to day 3, after the director's check and the upload, is refused at its step."""
+    edit(broken, "timeline.yaml", 'accountable_review_initial_due: {day: 2, at: "10:00"}',
+         'accountable_review_initial_due: {day: 3, at: "10:00"}')
+    line = edit(broken, "timeline.yaml", "approve: accountable_review_initial_due",
+                "approve: accountable_review_initial_due")
+    [problem] = problems_of(broken)
+    assert problem.file.endswith("timeline.yaml")
+    assert (problem.line, problem.field) == (line, "chains.day2.approve")
+    assert problem.message.startswith(
+        "step approve (accountable_review_initial_due, day 3 10:00) is due after check (director_check_initial_due, "
+        "day 2 11:00) and upload (annex_a_initial_due, day 2 12:00): the steps submit -> approve -> check -> upload")
+
+
+def test_item_deadline_out_of_chain_order_is_reported(broken: Path, demo: PartnershipConfig) -> None:
+    """An item's own deadline that puts its step after the next step's is refused at that item's deadline."""
+    line = edit(broken, "register.yaml", "approve: health_template_due", "approve: tracked_case_agreement_due")
+    [problem] = problems_of(broken)
+    assert problem.file.endswith("register.yaml")
+    assert (problem.line, problem.field) == (line, f"items[{item_index(demo, 'health-template')}].deadlines.approve")
+    assert "step approve (tracked_case_agreement_due, day 3 17:00) is due after check" in problem.message
 
 
 def test_duplicate_yaml_key_is_reported(broken: Path, demo: PartnershipConfig) -> None:

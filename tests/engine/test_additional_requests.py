@@ -98,6 +98,7 @@ def test_a_request_goes_confirm_submit_signoff_send_the_same_day(ctx: EngineCont
     message = read_outbox_message(ctx.transport.folder, outbox_id_for(notice[0].key))
     assert message.to == ["nadia.pemberton@demo-county.example", "catherine.lowther@demo-county.example"]
     assert message.cc == ["send.evidence@demo-county.example"]
+    assert message.reply_to == "send.evidence@demo-county.example"  # where the request's own asks reply
     assert ASKED in " ".join((message.text or "").split())
     client = TestClient(create_app(ctx))
     link = ask_link(ctx, inspection, number, "confirm")
@@ -148,6 +149,8 @@ def test_a_late_request_is_reported_once_and_still_chased(ctx: EngineContext, in
     assert len(rows) == 1
     assert rows[0].recipients == ["nadia.pemberton@demo-county.example", "leah.marchetti@demo-county.example",
                                   "samantha.cole-brierley@demo-county.example"]
+    assert read_outbox_message(ctx.transport.folder, outbox_id_for(rows[0].key)).reply_to == \
+        "send.evidence@demo-county.example"
     assert requests_overview(ctx, inspection)[0]["state"] == "LATE"
     escalations = [r.key for r in ledger(ctx, "action-escalate-up-1")]
     assert escalations  # the head of service's chain is escalated to as well

@@ -9,7 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.mail_problems import MAY_PASS, REFUSED, artifact_key, mail_problem
+from send_inspection.engine.mail_problems import MAY_PASS, REFUSED, mail_problem
 from send_inspection.engine.phases import ensure_phase
 from send_inspection.engine.register_phase import reconcile_register_phase
 from send_inspection.engine.setup import open_inspection
@@ -70,7 +70,3 @@ def test_recipients_refused_for_good_are_a_problem_for_a_person(ctx: EngineConte
     assert (problem.may_pass, problem.state_name) == (False, REFUSED)
     assert "The server refused them: correct the address" in problem.message(retry_at=None)
 
-
-def test_artifact_keys_are_made_of_what_prefect_allows() -> None:
-    """A tracked case's phase name (with a colon) gives a key of lower-case letters, digits and dashes."""
-    assert artifact_key("demo-county-2030-06-24", "case:DC-0042") == "demo-county-2030-06-24-case-dc-0042-mail"

@@ -181,7 +181,7 @@ def test_late_report_at_phase_deadline_sent_once(ctx: EngineContext, clock: Virt
         "marcus.fenwick@demo-county.example"])]
     entry = next(e for e in list_outbox(ctx.transport.folder) if e.key == f"{IID}:day2:late_report")
     view = read_outbox_message(ctx.transport.folder, entry.id)
-    assert view.subject == "LATE: 8 Annex A item(s) not uploaded by the day 2 deadline"
+    assert view.subject == "LATE: 8 item(s) not uploaded by the Annex A day 2 deadline"
     assert "send-inspection.comms@demo-county.example" in view.sender
     for line in [
         "- child-level-data Child-level data: waiting for the evidence lead (Ben Hollinshead), due Mon 26 Jun 17:00",
@@ -212,7 +212,7 @@ def test_late_report_names_only_late_items(ctx: EngineContext, clock: VirtualClo
     assert "1.1 " not in result.reason
     entry = next(e for e in list_outbox(ctx.transport.folder) if e.key == f"{IID}:day2:late_report")
     view = read_outbox_message(ctx.transport.folder, entry.id)
-    assert view.subject == "LATE: 7 Annex A item(s) not uploaded by the day 2 deadline"
+    assert view.subject == "LATE: 7 item(s) not uploaded by the Annex A day 2 deadline"
     assert not any(line.startswith("- 1.1 ") for line in view.text.splitlines())
     assert "Uploaded or explained so far: 1 of 8." in view.text
 

@@ -9,8 +9,6 @@ one stack and one inspection.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -21,13 +19,12 @@ from typing import Any
 import pytest
 
 from send_inspection.calendar import LONDON
-from send_inspection.cli import build_parser
 from tests.live.stack import LEASE_SECONDS, LiveStack, start_stack, stop_stack
 from tests.mail.graph_server import GraphServer
 
 pytestmark = pytest.mark.timeout(600)
 
-NOTIFIED = "2030-09-02T09:00"  # a Monday far enough ahead that no reminder falls due while the tests run
+NOTIFIED = "2030-09-02T09:00"  # a Monday far ahead (so deliberately dated): no reminder falls due meanwhile
 INSPECTION = "demo-county-2030-09-02"
 LOGISTICS = "inspection-logistics@demo-county.example"
 COMMS = "send-inspection.comms@demo-county.example"
@@ -87,15 +84,6 @@ def token_in(text: str) -> str:
     return text.split("/a/", 1)[1].split('"')[0].split()[0].split("<")[0]
 
 
-def start_arguments() -> list[str]:
-    """Return the start command for the test's call time, said to be deliberate where the command asks it."""
-    arguments = ["start", "--notified-at", NOTIFIED]
-    with contextlib.redirect_stderr(io.StringIO()), contextlib.suppress(SystemExit):
-        build_parser().parse_args([*arguments, "--deliberate"])
-        return [*arguments, "--deliberate"]
-    return arguments
-
-
 def events(graph: GraphServer) -> Counter[str]:
     """Count the events in the logistics calendar by subject."""
     return Counter(e.subject for e in graph.calendar(LOGISTICS))
@@ -106,7 +94,7 @@ def test_invitations_go_as_events_each_once_though_the_worker_dies_mid_create(st
     """The notification invites the core group with an event and starts day 2, whose asks go by sendMail; the
     timetable's slots become events; the worker killed while Graph creates the second is replaced, the dead run's
     event is found by its key, and each event exists once, each invitation sent once."""
-    stack.cli(*start_arguments())
+    stack.cli("start", "--notified-at", NOTIFIED, "--deliberate")
     day2_asks = {key("day2", ref, "submit", "r1", "ask") for ref in ("1.1", "1.2", "1.3")}
     # Day 2's asks are all sent before the worker is killed below: the kill is to catch an event being created.
     stack.wait_for(lambda: day2_asks <= set(sent(graph)), seconds=300, what="day 2's asks through Graph")
@@ -117,7 +105,7 @@ def test_invitations_go_as_events_each_once_though_the_worker_dies_mid_create(st
     try:
         timetable = tmp_path / "timetable.csv"
         timetable.write_text(TIMETABLE)
-        stack.cli("timetable", "import", "--inspection", INSPECTION, str(timetable))
+        stack.cli("timetable", "import", "--inspection", INSPECTION, str(timetable), "--yes")
         stack.tick()  # starts the fieldwork phase, as the every-minute schedule would
         stack.wait_for(lambda: graph.holding is not None, seconds=300, what="Graph creating the second slot's event")
         stack.kill("worker")

@@ -83,7 +83,7 @@ def test_an_inspection_started_with_the_worker_killed_mid_batch_sends_every_emai
     stack.mail.delay = 0.25  # a slow server: day 2's asks go out one by one
     stack.mail.hold = lambda k: k in day2_asks and len(day2_asks & set(stack.keys_of(INSPECTION))) >= 3
     try:
-        stack.cli("start", "--notified-at", NOTIFIED)
+        stack.cli("start", "--notified-at", NOTIFIED, "--deliberate")  # ahead of time, on purpose
         stack.wait_for(lambda: stack.mail.holding is not None, seconds=120, what="day 2 in the middle of its asks")
         stack.kill("worker")
         killed_at = time.monotonic()

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from prefect import flow, get_run_logger, task
@@ -16,6 +17,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.exceptions import PrefectHTTPStatusError
 from prefect.logging.handlers import APILogHandler
 from prefect.settings import (
     PREFECT_LOCAL_STORAGE_PATH,
@@ -26,6 +28,7 @@ from prefect.settings import (
 
 from flows.case_selection import case_selection
 from send_inspection.calendar import LONDON, to_london
+from send_inspection.cases.selection import CASE_ID_PATTERN
 from send_inspection.childdata.codes import ListKind
 from send_inspection.childdata.columns import ChildDataConfig
 from send_inspection.childdata.items import data_folder
@@ -70,6 +73,8 @@ CONTROL = "control"
 # Not a child on the lists either: what the coordinator types by mistake in place of one case id.
 TYPED_NAME = f"{MARKER}typed {MARKER}mistake"
 TYPED = "typed in place of a case id"
+# A case id in the right form that is on no list (the synthetic ids run from DC1000000).
+UNKNOWN_ID = "DC0000001"
 
 
 @dataclass(frozen=True)
@@ -99,18 +104,31 @@ def privacy_control(name: str, born: str) -> str:
     return f"{name} {born}"
 
 
-def select_through_the_flow(ctx: EngineContext, staff: ScriptedStaff, inspection_id: str, *,
+def select_through_the_flow(ctx: EngineContext, staff: ScriptedStaff, inspection_id: str, *, deployment: UUID,
                              refusals: list[str]) -> Callable[[], int]:
-    """Return the coordinator's act: six case ids through the case-selection flow, first with a name by mistake."""
+    """Return the coordinator's act: six case ids through the case-selection flow, after two mistakes.
+
+    First a name typed among the ids in the deployment's form (Prefect's API is asked for the run, as the form asks
+    it), then an id in the right form that is on no list, given to the flow.
+    """
 
     def select() -> int:
         ids = choose_demo_cases(load_stored(data_folder(ctx, inspection_id, "child-level-data")), count=6)
-        refused = case_selection(inspection_id=inspection_id, case_ids=[ids[0], TYPED_NAME, *ids[1:]],
+        with get_client(sync_client=True) as client:
+            try:
+                client.create_flow_run_from_deployment(
+                    deployment, parameters={"inspection_id": inspection_id, "case_ids": [ids[0], TYPED_NAME, *ids[1:]]})
+            except PrefectHTTPStatusError as exc:
+                named = f"does not match '{CASE_ID_PATTERN}'" in exc.response.text
+                refusals.append(f"{exc.response.status_code}: {'the case-id pattern' if named else exc.response.text}")
+            else:
+                refusals.append("the run was created")
+        refused = case_selection(inspection_id=inspection_id, case_ids=[ids[0], UNKNOWN_ID, *ids[1:]],
                                  return_state=True)
         refusals.append(refused.message or "")
         case_selection(inspection_id=inspection_id, case_ids=ids)
         staff.family_declines.add(ids[-1])
-        return 2
+        return 3
 
     return select
 
@@ -157,7 +175,8 @@ def rehearsed(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -
         staff.data_files = dict(generate(workdir / "seeded-lists", children=DEMO_CHILDREN, seed=1,
                                          config=ctx.child_data, as_of=to_london(NOTIFIED).date(), name_marker=MARKER))
         iid = inspection_id_for(ctx.config, NOTIFIED)
-        select = select_through_the_flow(ctx, staff, iid, refusals=refusals)
+        deployment = case_selection.to_deployment(name="data-protection").apply()
+        select = select_through_the_flow(ctx, staff, iid, deployment=deployment, refusals=refusals)
         world = World(ctx=ctx, staff=staff, inspection_id=iid, links_at=NOTIFIED + timedelta(hours=1),
                       end=NOTIFIED + UNTIL, events=[(SELECT_AT, select)])
         run_world(world, notified_at=NOTIFIED, start_with_notification=True)
@@ -225,12 +244,12 @@ def test_our_database_holds_case_ids_only(rehearsed: Rehearsed) -> None:
     assert child_hits(rehearsed.our_database) == []
 
 
-def test_a_name_typed_as_a_case_id_stays_only_where_it_was_typed(rehearsed: Rehearsed) -> None:
-    """A name entered in place of a case id is refused by position; Prefect keeps it only as the entered parameter."""
-    assert rehearsed.refusals == ["Flow run encountered an exception: SelectionRefused: entry 2 of 7 is not a case id "
-                                  "in the accepted child-level data lists (what was entered is not repeated here: it "
-                                  "may be a name); check the ids with the inspectors and enter them again (nothing "
-                                  "was recorded)"]
-    places = {h.where.split(" id=")[0] for h in rehearsed.prefect.hits if h.label == TYPED}
-    assert "flow_run.parameters" in places
-    assert places <= {"flow_run.parameters", "raw bytes of prefect-test.db", "raw bytes of prefect-test.db-wal"}
+def test_a_name_typed_as_a_case_id_is_refused_before_prefect_stores_it(rehearsed: Rehearsed) -> None:
+    """A name typed among the case ids is refused by Prefect's API (the form's pattern) and is in no Prefect store;
+    an id in the right form that is on no list is refused by the flow by position, its value not repeated."""
+    assert rehearsed.refusals == [
+        "409: the case-id pattern",
+        "Flow run encountered an exception: SelectionRefused: entry 2 of 7 is not a case id in the accepted "
+        "child-level data lists (what was entered is not repeated here: it may be a name); check the ids with the "
+        "inspectors and enter them again (nothing was recorded)"]
+    assert [str(h) for h in rehearsed.prefect.hits if h.label == TYPED] == []

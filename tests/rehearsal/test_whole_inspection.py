@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import csv
 import sqlite3
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from send_inspection.rehearsal.driver import RehearsalReport
+from send_inspection.calendar import to_london
+from send_inspection.childdata.columns import ChildDataConfig
+from send_inspection.childdata.synthetic import generate
+from send_inspection.rehearsal.after_fieldwork import NOTIFIED
+from send_inspection.rehearsal.driver import CHILD_LISTS, DEMO_CHILDREN, RehearsalReport, child_data_removed
 from send_inspection.rehearsal.fieldwork import CHANGED_SLOT, RED_SLOT
-from send_inspection.rehearsal.whole_inspection import InspectionSummary, rehearse_whole_inspection
+from send_inspection.rehearsal.privacy_scan import Needles, date_forms, scan_files
+from send_inspection.rehearsal.whole_inspection import (
+    InspectionSummary,
+    LateAnswer,
+    read_golden,
+    rehearse_whole_inspection,
+    write_golden,
+)
+
+GOLDEN = Path(__file__).with_name("whole_inspection.golden")
 
 INSPECTION = "demo-county-2023-11-13"
 CORE_GROUP = ("samantha.cole-brierley@demo-county.example", "margaret.quinlan@demo-icb.nhs.example",
@@ -28,8 +43,9 @@ def whole_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def whole(prefect_harness: None, whole_dir: Path) -> tuple[RehearsalReport, InspectionSummary]:
-    """Rehearse the whole demo inspection once (outcome 2)."""
-    return rehearse_whole_inspection(whole_dir, outcome=2)
+    """Rehearse the whole demo inspection once (outcome 2), as `send-inspection rehearse --whole 2` does."""
+    with child_data_removed(whole_dir):
+        return rehearse_whole_inspection(whole_dir, outcome=2)
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +73,23 @@ def test_every_phase_runs_to_its_end_on_the_real_flows(summary: InspectionSummar
         ["notification", "day2", "day5", "bulletin", "fieldwork", "report"] + ["case"] * 6 + ["request"] * 10)
     assert set(summary.phases.values()) == {"done"}
     assert report.finished_at.startswith("2024-01-15")  # the publishers confirm on the day the final report came
+
+
+def test_the_summary_is_the_reviewed_one(summary: InspectionSummary) -> None:
+    """Emails by template, answers by step, late answers and phase ends equal the committed golden summary."""
+    assert summary.golden_lines() == read_golden(GOLDEN)
+
+
+def test_a_written_golden_reads_back_as_the_summary_lines(tmp_path: Path) -> None:
+    """The file the CLI writes reads back as the summary's lines, its header left out."""
+    small = InspectionSummary(emails_by_template={"action-ask": 2}, answers_by_step={"submit:submitted": 1},
+                              register_items={"day2": 1}, phases={"day2": "done"},
+                              late_answers=[LateAnswer(ref="1.1", step="submit", decided_by="hos-send",
+                                                       late_by=timedelta(minutes=15))])
+    write_golden(small, tmp_path / "summary.golden")
+    assert read_golden(tmp_path / "summary.golden") == small.golden_lines() == [
+        "email action-ask 2", "answer submit:submitted 1", "items day2 1", "late 1.1 submit hos-send 900s",
+        "phase day2 done"]
 
 
 def test_the_register_holds_thirty_items_six_children_forty_meetings_and_ten_requests(
@@ -124,3 +157,28 @@ def test_after_fieldwork_the_response_and_publication_follow_the_feedback(report
     assert due["draft_response_due"].startswith("2024-01-04 17:00")
     assert due["next_full_inspection_expected"].startswith("2027-01-15")  # outcome 2: three years on
     assert "monitoring_inspection_expected" not in due
+
+
+def test_the_rehearsal_leaves_no_childs_list_behind(whole: tuple[RehearsalReport, InspectionSummary], whole_dir: Path,
+                                                   demo_child_data: ChildDataConfig, tmp_path: Path) -> None:
+    """When it ends, the rehearsal's children's lists and the returns made from them are gone: no fictional child's
+    full name or date of birth is in any file it leaves; its emails and its database stay."""
+    assert (whole_dir / "outbox").is_dir() and (whole_dir / "rehearsal.db").is_file()
+    assert not (whole_dir / CHILD_LISTS).exists()
+    assert list((whole_dir / "uploads").glob("*/child-data")) == []
+    # The same fictional lists again (the same seed), for the names and birth dates to look for.
+    lists = generate(tmp_path, children=DEMO_CHILDREN, seed=1, as_of=to_london(NOTIFIED).date(), config=demo_child_data)
+    needles: list[tuple[str, str]] = []
+    for kind in ("ehc_plans", "sen_support"):
+        heads = demo_child_data.columns(kind)  # type: ignore[arg-type]
+        with dict(lists)[kind].open(encoding="utf-8") as handle:  # type: ignore[index]
+            for row in csv.DictReader(handle):
+                child = row[heads["child_id"]]
+                needles.append((f"{row[heads['first_name']]} {row[heads['last_name']]}", f"{child} name"))
+                born = datetime.strptime(row[heads["date_of_birth"]], "%d/%m/%Y").date()
+                needles += [(form, f"{child} date of birth") for form in date_forms(born) if len(form) >= 10]
+    assert len(needles) > DEMO_CHILDREN
+    assert scan_files(tmp_path, Needles(needles)).hits  # the needles find the children in lists like those
+    scan = scan_files(whole_dir, Needles(needles), store="the rehearsal's folder")
+    assert scan.scanned["the rehearsal's folder:files"] > 400
+    assert [str(hit) for hit in scan.hits] == []

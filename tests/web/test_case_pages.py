@@ -10,10 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from send_inspection.catalogue.phases import TRACKED_CASE
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.register_phase import PassResult
-from send_inspection.engine.tracked_case import case_phase, reconcile_case, start_tracked_cases
+from send_inspection.engine.tracked_case import reconcile_case, start_tracked_cases
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from send_inspection.web.app import create_app
 from tests.cases.test_people_form import CASE, good_form, select_case
@@ -33,7 +34,7 @@ def ref(name: str) -> str:
 
 def asked(ctx: EngineContext, iid: str, name: str, step: str, round_no: int = 1) -> tuple[str, list[str]]:
     """Return the token in the ask email for this item, step and round, and whom it went to."""
-    key = f"{iid}:{case_phase(CASE)}:{ref(name)}:{step}:r{round_no}:ask"
+    key = f"{iid}:{TRACKED_CASE.phase(CASE)}:{ref(name)}:{step}:r{round_no}:ask"
     try:
         message = read_outbox_message(ctx.transport.folder, outbox_id_for(key))
     except KeyError:
@@ -87,7 +88,7 @@ def reconcile(ctx: EngineContext, iid: str) -> PassResult:
 def case(ctx: EngineContext) -> str:
     """Select one case, start its phase and run its first pass (the identify ask goes out); return the inspection."""
     iid = select_case(ctx)
-    assert start_tracked_cases(ctx, iid) == [case_phase(CASE)]
+    assert start_tracked_cases(ctx, iid) == [TRACKED_CASE.phase(CASE)]
     first = reconcile(ctx, iid)
     assert (first.sent, first.done) == (1, False)
     return iid

@@ -1,0 +1,1 @@
+"""What an inspection is made of, each declared once: its phases and the kinds of step staff answer."""
