@@ -7,7 +7,7 @@ from prefect.cache_policies import NO_CACHE
 
 from send_inspection.catalogue.phases import ADDITIONAL_REQUEST
 from send_inspection.intake.mailboxes import poll_inboxes
-from send_inspection.runtime import current_runtime
+from send_inspection.live.wiring import current_runtime
 from send_inspection.settings import INTAKE_TRANSPORTS, load_settings
 
 

@@ -22,9 +22,10 @@ from sqlalchemy import select
 from send_inspection.catalogue.phases import FIELDWORK
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.register_phase import MAIL_RETRY_AFTER, MailFailures
+from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.fieldwork.invitations import CalendarSender, description, sender_for
 from send_inspection.fieldwork.timetable import Slot
+from send_inspection.mail.ledger import STALE_CLAIM
 from send_inspection.mail.meetings import Meeting, Meetings, request_meeting
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,8 @@ def send_slot_meetings(ctx: EngineContext, meetings: Meetings, inspection_id: st
                        now: datetime, mail: MailFailures, wake_times: list[datetime]) -> int:
     """Send every slot's pending invitation, update or cancellation as an Outlook meeting; keep any that fail.
 
-    A slot whose meeting another process is creating right now (or was, when it died) is looked at again after
-    MAIL_RETRY_AFTER, added to `wake_times`.
+    A slot whose meeting another process is creating right now (or was, when it died) is looked at again once that
+    process's claim would be stale (STALE_CLAIM), added to `wake_times`.
     """
     sender = sender_for(ctx.config.partnership, inspection_id=inspection_id)
     with ctx.session() as session:
@@ -86,7 +87,7 @@ def send_slot_meetings(ctx: EngineContext, meetings: Meetings, inspection_id: st
         with mail.guard(meeting_key(inspection_id, row.slot_id)):
             done = _bring_up_to_date(meetings, row, sender=sender, staff=staff, now=now)
         if done is None:
-            wake_times.append(now + MAIL_RETRY_AFTER)
+            wake_times.append(now + STALE_CLAIM)
         if len(mail.failures) > before or done is None:
             continue
         sent += int(done)

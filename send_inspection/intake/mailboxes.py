@@ -17,7 +17,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy import select
 
@@ -26,43 +25,15 @@ from send_inspection.engine.context import EngineContext
 from send_inspection.intake.comms_requests import record_forwarded
 from send_inspection.intake.evidence_replies import take_evidence_reply
 from send_inspection.intake.handled import Handled
-from send_inspection.mail.received import PollResult, ReceivedMessage
+from send_inspection.mail.received import ReceivedMessage
 from send_inspection.mail.transport import MailTransport, MailTransportError
-from send_inspection.settings import INTAKE_TRANSPORTS, WATCHABLE_INBOXES
+from send_inspection.mail.transports import inbox_watcher_for
+from send_inspection.settings import WATCHABLE_INBOXES
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[EngineContext, str, ReceivedMessage], Handled]
 HANDLERS: dict[str, Handler] = {"comms": record_forwarded, "evidence": take_evidence_reply}
-
-
-class Watcher(Protocol):
-    """A watcher of one shared inbox: hands each new message over once per poll."""
-
-    def poll(self, *, now: datetime) -> PollResult:
-        """Hand every message not yet handled to the callback, oldest first."""
-        ...
-
-
-def watcher_for(ctx: EngineContext, transport: MailTransport, *, mailbox: str,
-                handle: Callable[[ReceivedMessage], str | None], not_before: datetime) -> Watcher:
-    """Return the watcher of `mailbox` for the transport (EWS or Graph), marking as partnership.yaml says."""
-    mark = ctx.config.partnership.inboxes.handled
-    if transport.name == "ews":
-        from send_inspection.mail.ews import EwsTransport
-        from send_inspection.mail.inbox_watch import InboxWatcher
-
-        assert isinstance(transport, EwsTransport)
-        return InboxWatcher(transport, ctx.session, mailbox=mailbox, handle=handle, not_before=not_before, mark=mark)
-    if transport.name == "graph":
-        from send_inspection.mail.graph import GraphTransport
-        from send_inspection.mail.graph_inbox import GraphInboxWatcher
-
-        assert isinstance(transport, GraphTransport)
-        return GraphInboxWatcher(transport, ctx.session, mailbox=mailbox, handle=handle, not_before=not_before,
-                                 mark=mark)
-    raise ValueError(f"mail by {transport.name}: no shared inbox can be watched (only with "
-                     f"{' or '.join(INTAKE_TRANSPORTS)})")
 
 
 class IntakeFailed(RuntimeError):
@@ -153,8 +124,9 @@ def _poll_one(ctx: EngineContext, transport: MailTransport, name: str, *, inspec
         return handled.outcome
 
     address = getattr(ctx.config.partnership.inboxes, name).address
-    poll = watcher_for(ctx, transport, mailbox=address, handle=handle, not_before=not_before).poll(
-        now=ctx.clock.now())
+    watcher = inbox_watcher_for(transport, ctx.session, mailbox=address, handle=handle, not_before=not_before,
+                                mark=ctx.config.partnership.inboxes.handled)
+    poll = watcher.poll(now=ctx.clock.now())
     result.handed_over[name] = len(poll.handled)
     result.failed += len(poll.failed)
     result.gave_up += len(poll.gave_up)

@@ -1,15 +1,16 @@
 """Outlook meeting requests from a shared mailbox's calendar, whichever way Exchange is reached (EWS or Graph).
 
-The engine asks `calendar_for(transport, sessions)` for the meetings of its mail transport and gets an object with
-the `Meetings` interface, or None when mail goes another way (then invitations go as .ics emails). Each meeting
-is found by our own key; `send` brings Exchange's meeting to what the meeting is now (a request, an update of
-what changed, or nothing) and `cancel` cancels it. Exchange sends the invitations, updates and cancellations.
+The engine asks `meetings_for(transport, sessions)` (mail.transports) for the meetings of its mail transport and
+gets an object with the `Meetings` interface, or None when mail goes another way (then invitations go as .ics
+emails). Each meeting is found by our own key; `send` brings Exchange's meeting to what the meeting is now (a
+request, an update of what changed, or nothing) and `cancel` cancels it. Exchange sends the invitations, updates
+and cancellations.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
@@ -17,7 +18,7 @@ from typing import Literal, Protocol
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from send_inspection.mail.transport import MailTransport, MailTransportError
+from send_inspection.mail.transport import MailTransportError
 
 Action = Literal["created", "updated", "unchanged", "cancelled", "busy"]
 # The fields of a meeting compared with what was last sent, in the order an update names them.
@@ -98,8 +99,8 @@ def meeting_digests(meeting: Meeting) -> dict[str, str]:
                          start=meeting.start, end=meeting.end, attendees=meeting.attendees)
 
 
-def release_claims(session: Session, *, key_prefix: str, claimed_before: datetime, why: str) -> None:
-    """Make the creations claimed before `claimed_before` under `key_prefix` uncertain: their process died.
+def release_meeting_claims(session: Session, prefix: str, *, claimed_before: datetime, error: str) -> None:
+    """Make the meeting creations on keys starting with `prefix` claimed before `claimed_before` uncertain.
 
     The next attempt then claims them at once and looks each meeting up by its key before creating it, instead of
     waiting for the claim to go stale. Both tables follow the same claim rules (EWS and Graph).
@@ -109,28 +110,11 @@ def release_claims(session: Session, *, key_prefix: str, claimed_before: datetim
     for table in (EwsMeeting, GraphEvent):
         session.execute(
             update(table)
-            .where(table.key.startswith(key_prefix, autoescape=True), table.status == "creating",
+            .where(table.key.startswith(prefix, autoescape=True), table.status == "creating",
                    table.claimed_at <= claimed_before)
-            .values(status="uncertain", error=why)
+            .values(status="uncertain", error=error)
             .execution_options(synchronize_session=False)
         )
-
-
-def calendar_for(transport: MailTransport, sessions: Callable[[], Session]) -> Meetings | None:
-    """Return the meetings of the transport's Exchange calendar (EWS or Graph), or None for mail without one."""
-    if transport.name == "ews":
-        from send_inspection.mail.ews import EwsTransport
-        from send_inspection.mail.ews_calendar import EwsMeetings
-
-        assert isinstance(transport, EwsTransport)
-        return EwsMeetings(transport, sessions)
-    if transport.name == "graph":
-        from send_inspection.mail.graph import GraphTransport
-        from send_inspection.mail.graph_calendar import GraphMeetings
-
-        assert isinstance(transport, GraphTransport)
-        return GraphMeetings(transport, sessions)
-    return None
 
 
 def request_meeting(meetings: Meetings, meeting: Meeting, *, now: datetime) -> bool | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,14 @@ class PollResult:
     already_handled: int = 0
     busy: int = 0
     marked: int = 0
+
+
+class Watcher(Protocol):
+    """A watcher of one shared inbox (EWS or Graph): hands each new message over once per poll."""
+
+    def poll(self, *, now: datetime) -> PollResult:
+        """Hand every message not yet handled to the callback, oldest first."""
+        ...
 
 
 def message_key(message_id: str | None, item_id: str, *, source: str) -> str:

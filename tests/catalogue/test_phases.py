@@ -92,7 +92,7 @@ def test_a_catalogue_that_does_not_hold_together_is_refused(extra: PhaseSpec, pr
 def test_the_mailbox_intake_is_scheduled_with_mail_through_exchange_only(mail: str, scheduled: bool) -> None:
     """The worker schedules the intake every two minutes with EWS or Graph, not with SMTP or the outbox."""
     from send_inspection.catalogue.phases import MAILBOX_INTAKE
-    from send_inspection.deployments import runner_deployments
+    from send_inspection.live.worker import runner_deployments
 
     assert MAILBOX_INTAKE.schedule is not None and MAILBOX_INTAKE.schedule.serves_with(mail) is scheduled
     [intake] = [d for d in runner_deployments(PHASES, mail_transport=mail) if d.flow_name == "mailbox-intake"]

@@ -12,8 +12,8 @@ from send_inspection.clock import VirtualClock
 from send_inspection.config.loader import calendar_for
 from send_inspection.config.models import PartnershipConfig, SurveyDistribution
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.engine.notification import SurveyLinks, survey_pass
-from send_inspection.engine.setup import open_inspection
 from send_inspection.mail.graph import GraphTransport
 from tests.conftest import NOTIFIED, fresh_database
 from tests.mail.graph_server import CLIENT_SECRET, TENANT, GraphServer

@@ -13,8 +13,9 @@ from send_inspection.calendar import LONDON
 from send_inspection.db.models import GraphEvent
 from send_inspection.mail.graph import GraphTransport
 from send_inspection.mail.graph_calendar import KEY_PROPERTY, GraphMeetings, transaction_id
-from send_inspection.mail.meetings import Meeting, calendar_for
+from send_inspection.mail.meetings import Meeting
 from send_inspection.mail.transport import MailTransportError
+from send_inspection.mail.transports import meetings_for
 from tests.mail.graph_server import CLIENT_SECRET, TENANT, GraphServer
 
 LOGISTICS = "inspection-logistics@demo-county.example"
@@ -28,7 +29,7 @@ def meetings(server: GraphServer, sessions: Callable[[], Session]) -> GraphMeeti
     """Return the meetings of the logistics calendar through `server` (a new one is what a new process builds)."""
     transport = GraphTransport(TENANT, "demo-client", secret=CLIENT_SECRET, authority=server.authority,
                                graph_base=server.graph_base, ca_bundle=server.ca_bundle, max_wait=2.0, timeout=5.0)
-    found = calendar_for(transport, sessions)
+    found = meetings_for(transport, sessions)
     assert isinstance(found, GraphMeetings)
     return found
 
