@@ -350,3 +350,15 @@ def test_away_for_someone_not_in_the_inspection_is_refused(tmp_path: Path, monke
     assert main(["away", "--inspection", "demo-county-2099-01-05", "--person", "hos-data", "--from",
                  "2099-01-05T09:00", "--until", "2099-01-06T09:00"]) == 1
     assert "not recorded: person: 'hos-data' is not one of this inspection's people" in capsys.readouterr().err
+
+
+def test_up_says_where_mail_goes_and_that_the_intake_reads_the_inboxes_through_exchange() -> None:
+    """With Graph (as with EWS) `up` says mail goes through it and the intake reads both inboxes; the outbox says so."""
+    from send_inspection.cli import _mail_line
+    from send_inspection.settings import load_settings
+
+    graph = load_settings({"SEND_INSPECTION_MAIL": "graph", "SEND_INSPECTION_GRAPH_TENANT_ID": "demo-tenant",
+                           "SEND_INSPECTION_GRAPH_CLIENT_ID": "demo-client", "SEND_INSPECTION_GRAPH_SECRET": "x"})
+    assert _mail_line(graph) == ("Microsoft Graph, https://graph.microsoft.com/v1.0; the mailbox intake reads the "
+                                 "comms and evidence inboxes every two minutes")
+    assert _mail_line(load_settings({})) == "kept in the outbox, http://127.0.0.1:8080/outbox (nothing is sent)"
