@@ -54,6 +54,28 @@ def clock() -> VirtualClock:
     return VirtualClock(NOTIFIED)
 
 
+def _own_database_per_test_process() -> None:
+    """Give each pytest-xdist process a PostgreSQL database of its own, so parallel tests never share a schema."""
+    url, worker = os.environ.get("SEND_INSPECTION_TEST_DB_URL", ""), os.environ.get("PYTEST_XDIST_WORKER")
+    if not url.startswith("postgresql") or not worker:
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    os.environ["SEND_INSPECTION_TEST_DB_URL"] = base.set(database=name).render_as_string(hide_password=False)
+
+
+_own_database_per_test_process()
+
 # Set to a PostgreSQL URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/si_test) to run the engine's
 # database tests on PostgreSQL instead of SQLite; each test starts from an empty schema.
 TEST_DB_URL = os.environ.get("SEND_INSPECTION_TEST_DB_URL")
