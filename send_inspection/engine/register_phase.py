@@ -194,9 +194,12 @@ class MailFailures:
         try:
             yield
         except MailTransportError as exc:
-            self.failures.append(f"{key}: {exc}")
+            # Prefect sees the product's words only: the server's answer may quote an address or a subject (the
+            # ledger keeps it).
+            words = exc.for_operators()
+            self.failures.append(f"{key}: {words}")
             self.retry = self.retry or exc.retryable
-            log.error("email %s not sent (%s): %s", key, "will retry" if exc.retryable else "refused", exc)
+            log.error("email %s not sent (%s): %s", key, "will retry" if exc.retryable else "refused", words)
 
     def summary(self, retry_at: datetime | None) -> str:
         """Say how many emails failed and when they are tried again."""
