@@ -212,6 +212,45 @@ def cmd_library(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retention(args: argparse.Namespace) -> int:
+    """Show what will be deleted when, or put a hold on deletion (a complaint, a legal hold), or lift one."""
+    from send_inspection.live import build_context
+    from send_inspection.retention.holds import HoldRefused
+    from send_inspection.retention.service import lift, put_on_hold, retention_schedule
+
+    ctx = build_context(load_settings())
+    try:
+        if args.action == "hold":
+            number = put_on_hold(ctx, args.inspection, kind=args.kind, reason=args.reason, by=args.by)
+            print(f"hold {number} placed on {args.inspection}: nothing of it is deleted until the hold is lifted "
+                  f"(send-inspection retention lift --inspection {args.inspection} --hold {number} --reason ...)")
+        elif args.action == "lift":
+            lift(ctx, args.inspection, args.hold, reason=args.reason, by=args.by)
+            print(f"hold {args.hold} lifted: what has fallen due is deleted at the next retention run")
+        for inspection in retention_schedule(ctx, args.inspection):
+            print("\n".join(inspection.lines(ctx.clock.now())))
+    except (HoldRefused, ValueError) as exc:
+        print(f"nothing changed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """Export the inspection's record as one archive for the council's records system; print where and what."""
+    from send_inspection.live import build_context
+    from send_inspection.retention.service import export_now
+
+    ctx = build_context(load_settings())
+    try:
+        exported = export_now(ctx, args.inspection, by=args.by, to=Path(args.out) if args.out else None)
+    except (ValueError, OSError) as exc:
+        print(f"not exported: {exc}", file=sys.stderr)
+        return 1
+    print(f"{exported.path}: {exported.entries} files ({exported.size_bytes:,} bytes, sha256 {exported.sha256}); "
+          f"manifest.json lists them and what is left out")
+    return 0
+
+
 def cmd_start(args: argparse.Namespace) -> int:
     """Start an inspection by running the notification deployment with the time of the call."""
     from send_inspection.clock import SystemClock
@@ -502,6 +541,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = actions.add_parser("list", help="list every version the library holds")
     p.add_argument("--ref", help="only this Annex A row")
     p.set_defaults(func=cmd_library)
+    retention = sub.add_parser("retention", help="what will be deleted when; holds on deletion")
+    retention_actions = retention.add_subparsers(dest="action", required=True)
+    p = retention_actions.add_parser("show", help="show what will be deleted when, the holds and the exports")
+    p.add_argument("--inspection", help="one inspection id (default: every inspection)")
+    p.set_defaults(func=cmd_retention)
+    p = retention_actions.add_parser("hold", help="stop every deletion of an inspection's data, saying why")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--kind", required=True, choices=("complaint", "legal"), help="a complaint or a legal hold")
+    p.add_argument("--reason", required=True, help="why (kept in our database, never sent to Prefect)")
+    p.add_argument("--by", default="inspection-coordinator", help="who placed it")
+    p.set_defaults(func=cmd_retention)
+    p = retention_actions.add_parser("lift", help="lift a hold, saying why: what fell due goes at the next run")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--hold", type=int, required=True, help="the hold's number (retention show lists them)")
+    p.add_argument("--reason", required=True, help="why it is lifted")
+    p.add_argument("--by", default="inspection-coordinator", help="who lifted it")
+    p.set_defaults(func=cmd_retention)
+    p = sub.add_parser("record", help="export an inspection's record as one archive for the records system")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--out", help="the zip file to write (default: var/records/<inspection>/...)")
+    p.add_argument("--by", default="inspection-coordinator", help="who asked for it")
+    p.set_defaults(func=cmd_record)
     p = sub.add_parser("status", help="show each inspection's phases and what they wait for")
     p.add_argument("--inspection", help="one inspection id, e.g. demo-county-2026-11-23")
     p.set_defaults(func=cmd_status)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from send_inspection.db.models import ActionToken
@@ -77,3 +77,10 @@ def check_token(session: Session, raw: str, *, now: datetime) -> TokenCheck:
     if now >= token.expires_at:
         return TokenCheck(TokenStatus.EXPIRED, token)
     return TokenCheck(TokenStatus.VALID, token)
+
+
+def close_links(session: Session, inspection_id: str, *, now: datetime) -> int:
+    """Make every link of the inspection stop working from `now` (it has finished); return how many were open."""
+    result = session.execute(update(ActionToken).where(ActionToken.inspection_id == inspection_id,
+                                                       ActionToken.expires_at > now).values(expires_at=now))
+    return result.rowcount or 0

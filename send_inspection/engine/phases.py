@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.tokens import close_links
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def begin_wait(
 
 
 def finish_phase(ctx: EngineContext, inspection_id: str, phase: str, *, reason: str) -> None:
-    """Mark the phase done."""
+    """Mark the phase done; when it was the last one open, the inspection's personal links stop working."""
     with ctx.session() as session:
         run = session.scalars(
             select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == phase)
@@ -107,6 +108,11 @@ def finish_phase(ctx: EngineContext, inspection_id: str, phase: str, *, reason: 
         run.status, run.reason, run.next_wake_at = "done", reason, None
         run.recoveries = 0
         run.updated_at = ctx.clock.now()
+        session.flush()
+        still_open = session.scalar(select(m.PhaseRun.id).where(m.PhaseRun.inspection_id == inspection_id,
+                                                                m.PhaseRun.status != "done").limit(1))
+        if still_open is None:
+            close_links(session, inspection_id, now=run.updated_at)
         session.commit()
 
 
