@@ -6,7 +6,9 @@ holding one out of the inspection's record, while the accepted lists still say w
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -80,6 +82,19 @@ class ChildNames:
     def found_in(self, text: str) -> bool:
         """Say whether `text` holds a name or date of birth on the lists."""
         return bool(self.pattern and text and self.pattern.search(text))
+
+    def found_in_file(self, data: bytes) -> bool:
+        """Say whether a file's text, or that of any part of an Office or OpenDocument package, holds one."""
+        if self.pattern is None:
+            return False
+        texts = [data]
+        if data.startswith(b"PK\x03\x04"):
+            try:
+                with zipfile.ZipFile(io.BytesIO(data)) as package:
+                    texts += [package.read(info) for info in package.infolist() if info.file_size < 64 << 20]
+            except (zipfile.BadZipFile, OSError):
+                pass
+        return any(self.found_in(text.decode("utf-8", errors="replace")) for text in texts)
 
 
 def names_in_lists(folder: Path) -> ChildNames:

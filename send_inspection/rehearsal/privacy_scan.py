@@ -1,4 +1,4 @@
-"""Search the Prefect server's stores for given strings: its database, result storage, logs and artifacts.
+"""Search the Prefect server's stores, or the product's own, for given strings: databases, files, logs, artifacts.
 
 Children's names and dates of birth must never reach Prefect. Give this module the strings to look for
 (each with a label that may be shown, such as a case id), and it reports every place one of them occurs,
@@ -7,7 +7,9 @@ Nothing is unpickled: result files are searched as bytes, through any base64, co
 
     python -m send_inspection.rehearsal.privacy_scan --needles-file needles.txt [--database-url URL]
 
-scans an installation (one name or yyyy-mm-dd date of birth a line; exit 1 if any is found).
+scans an installation's Prefect stores (one name or yyyy-mm-dd date of birth a line; exit 1 if any is found);
+with --ours, the product's own stores (its database, uploads, child-data folders, outbox and logs), which after
+the retention rules have run hold none of the children's names either.
 """
 
 from __future__ import annotations
@@ -415,6 +417,44 @@ def scan_prefect(
     return scan
 
 
+def scan_our_stores(
+    needles: Needles,
+    *,
+    database_url: str,
+    uploads: Path,
+    outbox: Path | None = None,
+    log_folder: Path | None = None,
+    log_records: Sequence[tuple[str, str]] = (),
+) -> Scan:
+    """Search the product's own stores: its database, the uploads (with each inspection's child-data folder), the
+    outbox, the log files and captured log records."""
+    scan = scan_database(database_url, needles, store="our database")
+    scan.add(scan_files(uploads, needles, store="uploads"))
+    for child_data in sorted(uploads.glob("*/child-data")) if uploads.is_dir() else []:
+        scan.add(scan_files(child_data, needles, store="child-data folder"))
+    if outbox is not None:
+        scan.add(scan_files(outbox, needles, store="outbox"))
+    if log_folder is not None:
+        scan.add(scan_files(log_folder, needles, store="log files"))
+    scan.add(scan_log_records(log_records, needles, store="our log records"))
+    return scan
+
+
+@contextmanager
+def logs_to_prefect(*loggers: str) -> Iterator[None]:
+    """Send these loggers' records to the Prefect API, as production does (PREFECT_LOGGING_EXTRA_LOGGERS)."""
+    from prefect.logging.handlers import APILogHandler
+
+    handler = APILogHandler()
+    for name in loggers:
+        logging.getLogger(name).addHandler(handler)
+    try:
+        yield
+    finally:
+        for name in loggers:
+            logging.getLogger(name).removeHandler(handler)
+
+
 def read_needles(path: Path) -> Needles:
     """Read needles from a file, one a line (a yyyy-mm-dd date stands for all its forms); labels are line numbers."""
     labelled: list[tuple[str, str]] = []
@@ -441,13 +481,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--database-url", help="the Prefect server's database (default: from Prefect's settings)")
     parser.add_argument("--storage", type=Path, help="result storage folder (default: PREFECT_LOCAL_STORAGE_PATH)")
     parser.add_argument("--no-api", action="store_true", help="do not read artifacts through the Prefect API")
+    parser.add_argument("--ours", action="store_true",
+                        help="scan the product's own stores instead (its database, uploads, outbox and logs, from "
+                             "the SEND_INSPECTION_* settings): after retention they hold none of the needles")
     args = parser.parse_args(argv)
     from sqlalchemy.exc import SQLAlchemyError
 
     try:
         needles = read_needles(args.needles_file)
-        scan = scan_prefect(needles, database_url=args.database_url, storage=args.storage,
-                            artifacts_api=not args.no_api)
+        if args.ours:
+            from send_inspection.settings import load_settings
+
+            settings = load_settings()
+            scan = scan_our_stores(needles, database_url=settings.database_url, uploads=settings.uploads_dir,
+                                   outbox=settings.outbox_dir, log_folder=settings.home / "logs")
+        else:
+            scan = scan_prefect(needles, database_url=args.database_url, storage=args.storage,
+                                artifacts_api=not args.no_api)
     except (OSError, ValueError, SQLAlchemyError) as exc:
         print(exc, file=sys.stderr)
         return 2

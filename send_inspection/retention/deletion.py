@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from send_inspection.catalogue.phases import TRACKED_CASE
 from send_inspection.childdata.items import DATA_ITEMS, data_folder
-from send_inspection.childdata.names import names_in_lists
+from send_inspection.childdata.names import ChildNames, names_in_lists
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.report.documents import report_folder
@@ -73,15 +73,42 @@ def _child_data_folder(ctx: EngineContext, inspection_id: str) -> Path:
 
 
 def delete_child_data(ctx: EngineContext, session: Session, inspection_id: str) -> Deleted:
-    """Remove the children's names from typed text, then the lists, the checked lists, the returns and their rows."""
+    """Remove the children's names from typed text and every file naming one, then the lists, returns and rows.
+
+    The lists are the only place that says whose names to look for: once they go, nothing could find them.
+    """
     done = Deleted()
     names = names_in_lists(data_folder(ctx, inspection_id, "child-level-data"))
     done.redacted = redact_typed_text(session, names)
+    _files_naming_a_child(session, done, inspection_id, names)
     items = list(session.scalars(select(m.RegisterItem.id).where(m.RegisterItem.inspection_id == inspection_id,
                                                                  m.RegisterItem.ref.in_(DATA_ITEMS))))
     _submissions(session, done, items)
     done.remove(_child_data_folder(ctx, inspection_id))
     return done
+
+
+def _files_naming_a_child(session: Session, done: Deleted, inspection_id: str, names: ChildNames) -> None:
+    """Remove each file handed in or kept for the inspection whose text names a child on the lists."""
+    if names.pattern is None:
+        return
+    items = select(m.RegisterItem.id).where(m.RegisterItem.inspection_id == inspection_id)
+    for submission in session.scalars(select(m.Submission).where(m.Submission.item_id.in_(items),
+                                                                 m.Submission.stored_path.is_not(None))).all():
+        if _names_a_child(names, submission.stored_path):
+            done.remove(submission.stored_path)
+            submission.stored_path = None
+            done.rows += 1
+    for document in session.scalars(select(m.RestrictedDocument).where(
+            m.RestrictedDocument.inspection_id == inspection_id)).all():
+        if _names_a_child(names, document.stored_path):
+            done.remove(document.stored_path)
+            session.delete(document)
+            done.rows += 1
+
+
+def _names_a_child(names: ChildNames, path: str | None) -> bool:
+    return bool(path) and Path(path).is_file() and names.found_in_file(Path(path).read_bytes())  # type: ignore[arg-type]
 
 
 def delete_tracked_cases(ctx: EngineContext, session: Session, inspection_id: str) -> Deleted:

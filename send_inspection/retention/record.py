@@ -65,20 +65,6 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def _contains_names(names: ChildNames, data: bytes) -> bool:
-    """Say whether a file's text, or the text of any part of an Office or OpenDocument package, holds a name."""
-    if names.pattern is None:
-        return False
-    texts = [data]
-    if data.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as package:
-                texts += [package.read(info) for info in package.infolist() if info.file_size < 64 << 20]
-        except (zipfile.BadZipFile, OSError):
-            pass
-    return any(names.found_in(text.decode("utf-8", errors="replace")) for text in texts)
-
-
 @dataclass
 class _Archive:
     """The archive being written: its entries and the manifest's list of them."""
@@ -105,7 +91,7 @@ class _Archive:
             self.left_out.append({"what": what, "why": "no longer kept (see the deletions)"})
             return "not kept"
         data = Path(stored).read_bytes()
-        if _contains_names(self.names, data):
+        if self.names.found_in_file(data):
             self.left_out.append({"what": what, "why": WITHHELD})
             return WITHHELD
         self.add(path, data, what=what)

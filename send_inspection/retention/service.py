@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from send_inspection.calendar import to_london
 from send_inspection.catalogue.phases import AFTER_FIELDWORK, phase_label
 from send_inspection.db import models as m
+from send_inspection.db.session import compact
 from send_inspection.engine.context import EngineContext
 from send_inspection.retention.deletion import DELETERS
 from send_inspection.retention.holds import HOLD_KINDS, every_hold, holds_in_force, lift_hold, place_hold
@@ -41,7 +42,7 @@ def facts_of(session: Session, inspection_id: str) -> Facts:
     open_phases = tuple(phase_label(phase) for phase, status, _ in runs if status != "done")
     finished_at = max(at for _, _, at in runs) if runs and not open_phases else None
     deleted = dict(session.execute(select(m.DeletionRecord.kind, m.DeletionRecord.deleted_at).where(
-        m.DeletionRecord.inspection_id == inspection_id)).tuples())
+        m.DeletionRecord.inspection_id == inspection_id)).tuples().all())
     return Facts(inspection_id=inspection_id, report_published_at=report_published_at, finished_at=finished_at,
                  open_phases=open_phases, holds=holds_in_force(session, inspection_id), deleted=deleted)
 
@@ -146,6 +147,8 @@ def apply_retention(ctx: EngineContext) -> RetentionPass:
                                  why="before deletion")
         for deletion in due:
             rows.append(_delete(ctx, iid, deletion, export_id=exported.id, now=now))
+    if any(r["state"] == "deleted now" for r in rows):
+        compact(ctx.db_url)  # what was deleted or replaced must not linger in the database's files
     return RetentionPass(rows)
 
 
