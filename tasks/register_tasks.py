@@ -6,8 +6,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from send_inspection.catalogue.phases import phase_artifact_key
+from send_inspection.catalogue.steps import step_label
 from send_inspection.childdata.items import DATA_ITEMS, stored_summary
-from send_inspection.engine.register_phase import STEP_LABELS, PassResult, reconcile_register_phase
+from send_inspection.engine.register_phase import PassResult, reconcile_register_phase
 from send_inspection.runtime import current_runtime
 from tasks.artifacts import publish_markdown, publish_table
 from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
@@ -28,7 +29,7 @@ def publish_register_task(result: PassResult) -> None:
             "ref": s.ref,
             "item": s.title,
             "group": s.group,
-            "waiting for": "—" if s.outcome else STEP_LABELS.get(s.step, s.step),
+            "waiting for": "—" if s.outcome else step_label(s.step),
             "owner": s.owner or "—",
             "due": s.due_at,
             "round": s.round,

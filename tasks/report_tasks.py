@@ -6,8 +6,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from send_inspection.catalogue.phases import phase_artifact_key
+from send_inspection.catalogue.steps import step_label
 from send_inspection.engine.action_plan import reconcile_action_plan
-from send_inspection.engine.register_phase import STEP_LABELS, PassResult
+from send_inspection.engine.register_phase import PassResult
 from send_inspection.engine.report_phase import reconcile_report
 from send_inspection.runtime import current_runtime
 from tasks.artifacts import publish_table
@@ -22,7 +23,7 @@ def reconcile_report_task(inspection_id: str) -> PassResult:
 
 
 def _rows(result: PassResult) -> list[dict[str, object]]:
-    return [{"item": s.ref, "waiting for": "—" if s.outcome else STEP_LABELS.get(s.step, s.step),
+    return [{"item": s.ref, "waiting for": "—" if s.outcome else step_label(s.step),
              "owner": s.owner or "—", "due": s.due_at, "state": s.outcome or ("LATE" if s.late else "open")}
             for s in result.items]
 

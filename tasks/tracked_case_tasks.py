@@ -6,7 +6,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from send_inspection.catalogue.phases import TRACKED_CASE, artifact_key, phase_artifact_key
-from send_inspection.engine.register_phase import STEP_LABELS, PassResult
+from send_inspection.catalogue.steps import step_label
+from send_inspection.engine.register_phase import PassResult
 from send_inspection.engine.tracked_case import case_overview, reconcile_case
 from send_inspection.runtime import current_runtime
 from tasks.artifacts import publish_markdown, publish_table
@@ -27,7 +28,7 @@ def publish_case_task(result: PassResult) -> None:
     rows = [
         {
             "step": s.title.split(": ", 1)[-1],
-            "waiting for": "—" if s.outcome else STEP_LABELS.get(s.step, s.step),
+            "waiting for": "—" if s.outcome else step_label(s.step),
             "owner": s.owner or "—",
             "due": s.due_at,
             "round": s.round,

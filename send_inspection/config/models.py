@@ -20,6 +20,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from send_inspection.catalogue.phases import PHASES
+from send_inspection.catalogue.steps import ANNEX_A_CHAIN, TRACKED_CASE_STEPS
 from send_inspection.mail.message import is_sendable_address
 from send_inspection.timeline import AfterRule, DayRule, MilestoneRule
 
@@ -264,6 +266,66 @@ class ParentCarerForum(Strict):
     _address = field_validator("address")(classmethod(lambda cls, v: _check_email(v)))
 
 
+_HOST = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+
+
+class LinkChecks(Strict):
+    """Whether the links in submitted evidence are tried from the server, and which intranet hosts may be.
+
+    Links are tried only on the public internet unless a host is listed here: a link is text a submitter wrote,
+    and trying it inside the council's network would tell an outsider what listens there. Turning checks off,
+    or listing hosts, needs its reason written down.
+    """
+
+    check: bool = True
+    # Intranet host names (exact, or '*.' and a domain for every host under it) whose links are tried although
+    # they resolve to private addresses; never link-local, unspecified or multicast ones.
+    intranet_hosts: list[str] = Field(default_factory=list)
+    reason: str = ""
+
+    @field_validator("intranet_hosts")
+    @classmethod
+    def _hosts(cls, values: list[str]) -> list[str]:
+        hosts = [v.strip().lower().rstrip(".") for v in values]
+        for given, host in zip(values, hosts, strict=True):
+            if not _HOST.match(host):
+                raise ValueError(f"{given!r} is not a host name like 'intranet.demo-county.example' or "
+                                 "'*.demo-county.example'")
+        return hosts
+
+    @model_validator(mode="after")
+    def _reasoned(self) -> LinkChecks:
+        if (not self.check or self.intranet_hosts) and not self.reason.strip():
+            raise ValueError("say why in 'reason': link checks are turned off or intranet hosts are listed")
+        return self
+CONSOLE_ROLES = ("viewer", "coordinator")  # in order of what they allow: a viewer reads, a coordinator acts
+
+
+class ConsoleAccess(Strict):
+    """Who may use the coordinator's console (the web pages behind sign-in) and what they may do there.
+
+    Coordinators may do every coordinator action; viewers may only look. Anyone else is refused. With an identity
+    provider (Microsoft Entra ID) the person signing in is found by the object id (`oid`) listed here for them, else
+    by their email address; `tenant_id`, if set, must be the `tid` of their sign-in, and `app_roles`, if set, names
+    the app roles the provider must also have given them (its `roles` claim): the console grants the lesser of what
+    this file and the provider allow.
+    """
+
+    coordinators: list[str] = Field(default_factory=list)
+    viewers: list[str] = Field(default_factory=list)
+    tenant_id: str | None = None
+    # Console role -> the app role's value in the identity provider, e.g. {coordinator: Inspection.Coordinator}.
+    app_roles: dict[Literal["viewer", "coordinator"], str] = Field(default_factory=dict)
+    # Person id -> their object id (`oid`) at the identity provider.
+    object_ids: dict[str, str] = Field(default_factory=dict)
+
+    def role_of(self, person_id: str) -> str | None:
+        """Return the console role this file gives a person (coordinator, viewer), or None."""
+        if person_id in self.coordinators:
+            return "coordinator"
+        return "viewer" if person_id in self.viewers else None
+
+
 class Partnership(Strict):
     """The contents of partnership.yaml."""
 
@@ -285,6 +347,10 @@ class Partnership(Strict):
     parent_carer_forum: ParentCarerForum | None = None
     # Who updates the strategic plan after the report and drafts any priority action plan (a person id).
     improvement_lead: str | None = None
+    # Whether the links in submitted evidence are tried, and which intranet hosts may be (with the reason).
+    link_checks: LinkChecks = Field(default_factory=LinkChecks)
+    # Who may sign in to the coordinator's console, and as what.
+    console: ConsoleAccess = Field(default_factory=ConsoleAccess)
 
     @model_validator(mode="after")
     def _references(self) -> Partnership:
@@ -317,6 +383,12 @@ class Partnership(Strict):
         refs += [(("health_template_contacts", i), r) for i, r in enumerate(self.health_template_contacts)]
         refs += [(("leadership_group", i), r) for i, r in enumerate(self.leadership_group)]
         refs.append((("improvement_lead",), self.improvement_lead))
+        for group in ("coordinators", "viewers"):
+            refs += [(("console", group, i), r) for i, r in enumerate(getattr(self.console, group))]
+        refs += [(("console", "object_ids", r), r) for r in self.console.object_ids]
+        both = set(self.console.coordinators) & set(self.console.viewers)
+        problems += [(("console", "viewers", self.console.viewers.index(r)),
+                      f"{r!r} is also a coordinator: list each person once", r) for r in sorted(both)]
         for i, partner in enumerate(self.report_partners):
             refs += [(("report_partners", i, "reviewers", j), r) for j, r in enumerate(partner.reviewers)]
             refs += [(("report_partners", i, f), getattr(partner, f)) for f in ("accountable_officer", "publisher")]
@@ -356,9 +428,10 @@ class Partnership(Strict):
 
 # ---------------------------------------------------------------- register.yaml
 
-Phase = Literal["day2", "day5"]
-Step = Literal["submit", "approve", "check", "upload"]
-STEPS: tuple[Step, ...] = ("submit", "approve", "check", "upload")
+# The phases whose items are Annex A rows, and the chain of steps each row is worked through (the catalogues').
+Phase = Literal[tuple(PHASES.annex_a())]  # type: ignore[valid-type]
+Step = Literal[ANNEX_A_CHAIN]  # type: ignore[valid-type]
+STEPS: tuple[Step, ...] = ANNEX_A_CHAIN
 
 
 class Group(Strict):
@@ -431,8 +504,8 @@ class Register(Strict):
 
 # ---------------------------------------------------------------- tracked_cases.yaml
 
-CaseStep = Literal["identify", "agree", "inform", "submit", "review", "arrange"]
-CASE_STEPS: tuple[CaseStep, ...] = ("identify", "agree", "inform", "submit", "review", "arrange")
+CaseStep = Literal[TRACKED_CASE_STEPS]  # type: ignore[valid-type]
+CASE_STEPS: tuple[CaseStep, ...] = TRACKED_CASE_STEPS
 # Who provides a tracked-case document when `provided_by` is not a person id.
 CASE_PROVIDERS = ("practitioner", "qa_manager")
 

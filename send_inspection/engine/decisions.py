@@ -9,56 +9,24 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from send_inspection.catalogue.steps import in_order, step_spec
 from send_inspection.db import models as m
-
-# The order of every step an item can have; an item's own steps are the keys of its `deadlines`.
-#   Annex A register items: submit -> approve -> check -> upload
-#   A tracked child's work: identify; agree; inform (if the family declined); submit -> review; arrange
-#   An additional evidence request: confirm -> submit -> approve -> upload
-#   A fieldwork slot's debrief: debrief
-#   After fieldwork (one step each): receive (a report arrived), comment (on the draft), approve, upload, publish
-STEP_ORDER = ("identify", "agree", "inform", "confirm", "receive", "comment", "submit", "approve", "check", "review",
-              "upload", "arrange", "debrief", "publish")
-# step -> the answers that complete it (the item moves to its next step, or is done after its last).
-FORWARD: dict[str, frozenset[str]] = {
-    "submit": frozenset({"submitted", "explained"}),
-    "approve": frozenset({"approved"}),
-    "check": frozenset({"approved"}),
-    "review": frozenset({"approved"}),
-    "upload": frozenset({"confirmed"}),
-    "identify": frozenset({"identified"}),
-    "confirm": frozenset({"exists", "not-held"}),
-    "agree": frozenset({"agreed", "declined"}),
-    "inform": frozenset({"replace", "records"}),
-    "arrange": frozenset({"requested"}),
-    "debrief": frozenset({"debriefed"}),
-    "receive": frozenset({"received"}),
-    "comment": frozenset({"commented", "no-comments"}),
-    "publish": frozenset({"published"}),
-}
-# Steps whose reviewer may send the item back to the submitter, starting a new round.
-RETURNABLE = frozenset({"approve", "check", "review"})
-# Steps whose answer must come with a comment (the comment says what was done or why).
-COMMENT_NEEDED = {"returned": "say why you are returning it: the comment goes to the person who submitted it",
-                  "requested": "give the date and time requested",
-                  "exists": "say by when you will send it (for example: today 15:00)"}
 
 
 def item_steps(item: m.RegisterItem) -> list[str]:
     """Return the item's steps in the order they are worked through."""
-    return [step for step in STEP_ORDER if step in item.deadlines]
+    return in_order(item.deadlines)
 
 
 def _final_outcome(session: Session, item: m.RegisterItem, step: str, outcome: str) -> str:
     """Return what a finished item is marked: the evidence's fate for evidence chains, else the answer."""
-    if step not in ("upload", "review"):
+    finished_as = step_spec(step).finished_as
+    if finished_as is None:
         return outcome
     kind = session.scalar(
         select(m.Submission.kind).where(m.Submission.item_id == item.id).order_by(m.Submission.id.desc()).limit(1)
     )
-    if kind == "explanation":
-        return "explained"
-    return "uploaded" if step == "upload" else "reviewed"
+    return "explained" if kind == "explanation" else finished_as
 
 
 class DecisionRefused(Exception):
@@ -104,11 +72,12 @@ def record_decision(
         raise DecisionRefused("this link is for an item that does not exist")
     if item.outcome is not None or item.step != token.step or item.round != token.round:
         raise DecisionRefused("this request has already been answered and the item has moved on")
-    returning = outcome == "returned" and token.step in RETURNABLE and "submit" in item.deadlines
-    if outcome not in FORWARD[token.step] and not returning:
+    button = step_spec(token.step).button(outcome)
+    returning = button is not None and button.returns and "submit" in item.deadlines
+    if button is None or (button.returns and not returning):
         raise DecisionRefused(f"'{outcome}' is not an answer to this step")
-    if outcome in COMMENT_NEEDED and not (comment and comment.strip()):
-        raise DecisionRefused(COMMENT_NEEDED[outcome], field="comment")
+    if button.comment_needed and not (comment and comment.strip()):
+        raise DecisionRefused(button.comment_needed, field="comment")
     session.add(
         m.Decision(
             item_id=item.id,

@@ -8,47 +8,12 @@ from typing import Any
 
 from send_inspection.calendar import to_london
 from send_inspection.catalogue.phases import phase_catalogue, phase_label
+from send_inspection.catalogue.steps import step_label, step_spec
 from send_inspection.db import models as m
 from send_inspection.engine.chasing import Chase
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.owners import step_owner
 from send_inspection.mail.message import Attachment, OutgoingMessage
-
-ACTION_WORDS = {
-    "submit": "submit the evidence",
-    "approve": "review and sign off the evidence",
-    "check": "give the final director check",
-    "upload": "confirm the upload to the inspectorate",
-    "confirm": "say whether this evidence exists, and by when you will send it",
-    "debrief": "record the debrief of the meeting with the inspectors",
-    "identify": "name the practitioners and settings of a tracked case",
-    "agree": "record whether the family agrees to take part",
-    "inform": "tell the lead inspector the family declined, and record their answer",
-    "review": "review the document before it goes to the inspectors",
-    "arrange": "request the meeting and record when",
-    "receive": "record the report's arrival and keep it (restricted)",
-    "comment": "send your factual-accuracy comments on the restricted draft report",
-    "publish": "publish the final report on your organisation's website and confirm the link",
-}
-
-
-# What each step of the sign-off chain is called where people read it.
-STEP_LABELS = {
-    "submit": "evidence lead",
-    "approve": "accountable lead",
-    "check": "director check",
-    "upload": "LANO upload",
-    "confirm": "head of service confirms",
-    "debrief": "debrief",
-    "identify": "practitioners named",
-    "agree": "family agreement",
-    "inform": "inspectors told",
-    "review": "LANO review",
-    "arrange": "meeting requested",
-    "receive": "report received",
-    "comment": "reviewer's comments",
-    "publish": "published",
-}
 
 
 def when(moment: datetime) -> str:
@@ -130,10 +95,10 @@ def action_message(
 ) -> OutgoingMessage:
     """Build an ask, reminder or escalation for one step, with the person's own link."""
     owner_key = step_owner(ctx, item)
-    phase = phase_catalogue().spec(item.phase)
+    phase, step = phase_catalogue().spec(item.phase), step_spec(item.step)
     return compose(
         ctx,
-        "action_request",
+        step.email,
         key=key,
         sender_inbox="evidence",
         # A reply to an additional request's ask, with the document attached, goes where the mailbox intake takes
@@ -150,7 +115,7 @@ def action_message(
         item_noun=phase.item_noun,
         group_name=item.group_name,
         step=item.step,
-        action_words=ACTION_WORDS[item.step],
+        action_words=step.asks,
         round=item.round,
         deadline=when(deadline),
         link=f"{ctx.base_url}/a/{token}",
@@ -178,6 +143,6 @@ def phase_message(
         items=statuses,
         open_items=[s for s in statuses if s.outcome is None],
         names={person.id: person.name for person in p.people},
-        step_labels=STEP_LABELS,
+        step_label=step_label,
         outbox_url=f"{ctx.base_url}/outbox",
     )

@@ -1,23 +1,24 @@
-"""Say who answers each step of an item: the one place that maps steps to people."""
+"""Say who answers each step of an item, as the step catalogue declares it: the one place that maps steps to people."""
 
 from __future__ import annotations
 
+from send_inspection.catalogue.steps import LEAD, REVIEWER, step_spec
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-
-# Steps answered by the item's `evidence_lead` (who provides or does the thing)...
-_LEAD_STEPS = frozenset({"submit", "identify", "agree", "inform", "confirm", "arrange", "debrief", "receive",
-                         "comment", "publish"})
-# ...and steps answered by its `accountable_lead` (who reviews it).
-_REVIEW_STEPS = frozenset({"approve", "review"})
 
 
 def step_owner(ctx: EngineContext, item: m.RegisterItem, step: str | None = None) -> str:
     """Return the person key of whoever answers `step` (default: the item's current step)."""
     step = step or item.step
-    if step in _LEAD_STEPS:
-        return item.evidence_lead
-    if step in _REVIEW_STEPS:
-        return item.accountable_lead
-    roles = ctx.config.partnership.roles
-    return {"check": roles.director_final_check, "upload": roles.lano}[step]
+    field = owner_field(step)
+    if field is not None:
+        return str(getattr(item, field))
+    return getattr(ctx.config.partnership.roles, step_spec(step).answered_by)
+
+
+def owner_field(step: str) -> str | None:
+    """Return the item's field naming who answers `step` ("evidence_lead", "accountable_lead"), None for a role."""
+    answered_by = step_spec(step).answered_by
+    if answered_by == LEAD:
+        return "evidence_lead"
+    return "accountable_lead" if answered_by == REVIEWER else None

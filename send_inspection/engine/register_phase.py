@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 
 from send_inspection.calendar import to_london
 from send_inspection.catalogue.phases import phase_catalogue, phase_label
+from send_inspection.catalogue.steps import step_label, step_spec
 from send_inspection.config.models import parse_duration
 from send_inspection.db import models as m
+from send_inspection.engine.absences import absences_of, covering, next_change
 from send_inspection.engine.chasing import Chain, Chase, chase_plan
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.outgoing import STEP_LABELS, action_message, phase_message
+from send_inspection.engine.outgoing import action_message, phase_message
 from send_inspection.engine.owners import step_owner
 from send_inspection.engine.setup import milestones, people
 from send_inspection.mail.transport import MailTransportError
@@ -27,8 +29,6 @@ log = logging.getLogger(__name__)
 
 # After a mail failure that may pass (server down, busy), the phase wakes again this much later.
 MAIL_RETRY_AFTER = timedelta(minutes=5)
-# A report the inspectorate sends late can still be recorded through the link asking for it this much later.
-LATE_ARRIVAL_GRACE = timedelta(days=60)
 
 @dataclass(frozen=True)
 class ItemStatus:
@@ -61,7 +61,7 @@ class PassResult:
     summaries_sent: list[str] = field(default_factory=list)
 
 
-def _chain(owner: str, staff: dict[str, m.Person]) -> Chain:
+def _chain(owner: str, staff: dict[str, m.Person], *, away: bool = False) -> Chain:
     person = staff[owner]
     deputy = person.deputy_key
     ups: list[str] = []
@@ -69,8 +69,8 @@ def _chain(owner: str, staff: dict[str, m.Person]) -> Chain:
     while cursor and cursor not in ups and cursor != owner and len(ups) < 3:
         ups.append(cursor)
         cursor = staff[cursor].escalates_to_key
-    if person.absent and deputy:
-        # Someone marked absent is not asked at all: their deputy is, from the start.
+    if away and deputy:
+        # Someone away is not asked at all: their deputy is, from the start.
         return Chain(owner=deputy, deputy=None, escalation=tuple(ups))
     return Chain(owner=owner, deputy=deputy, escalation=tuple(ups))
 
@@ -161,23 +161,39 @@ def chase_items(
     token_grace = parse_duration(ctx.config.timeline.token_valid_after_deadline)
     sent = 0
     statuses: list[ItemStatus] = []
+    away: list[m.Absence] = []
+    if items:
+        with ctx.session() as session:
+            away = absences_of(session, items[0].inspection_id)
     for item in items:
         if item.outcome is not None:
             statuses.append(_status(item, "", due, now))
             continue
         owner = step_owner(ctx, item)
         deadline = due[item.deadlines[item.step]]
-        plan = chase_plan(_chain(owner, staff), item.step_started_at, deadline, chasing=chasing, calendar=ctx.calendar)
+        absence = covering(away, owner, now) if staff[owner].deputy_key else None
+        chain = _chain(owner, staff, away=absence is not None)
+        started = item.step_started_at
+        # A new owner (a handover) or a deputy covering an absence is asked afresh, under keys of their own.
         prefix = f"{item.inspection_id}:{item.phase}:{item.ref}:{item.step}:r{item.round}:"
+        prefix += f"h{item.handovers}:" if item.handovers else ""
+        if absence is not None:
+            started = max(started, absence.from_at, absence.recorded_at)
+            prefix += f"away{absence.id}:"
+        change = next_change(away, owner, now)
+        if change is not None:
+            wake_times.append(change)
+        plan = chase_plan(chain, started, deadline, chasing=chasing, calendar=ctx.calendar)
         for chase in plan:
             if chase.due_at > now:
                 wake_times.append(chase.due_at)
                 continue
             with mail.guard(prefix + chase.kind):
-                grace = max(token_grace, LATE_ARRIVAL_GRACE) if item.step == "receive" else token_grace
+                late_answers = step_spec(item.step).late_answers_for
+                grace = max(token_grace, late_answers) if late_answers else token_grace
                 sent += _send_chase(ctx, item, chase, staff=staff, key=prefix + chase.kind, deadline=deadline,
                                     expires_at=max(deadline, now) + grace, now=now)
-        statuses.append(_status(item, owner, due, now))
+        statuses.append(_status(item, chain.owner, due, now))
     return sent, statuses
 
 
@@ -233,7 +249,7 @@ def waiting_reason(phase: str, statuses: list[ItemStatus], staff: dict[str, m.Pe
     if not waiting:
         return f"{phase_label(phase)}: all {len(statuses)} items uploaded or explained"
     parts = [
-        f"{s.ref} {STEP_LABELS[s.step]} ({staff[s.owner].name}) due {s.due_at}{' LATE' if s.late else ''}"
+        f"{s.ref} {step_label(s.step)} ({staff[s.owner].name}) due {s.due_at}{' LATE' if s.late else ''}"
         for s in waiting[:6]
     ]
     more = f"; and {len(waiting) - 6} more" if len(waiting) > 6 else ""

@@ -1,28 +1,38 @@
 """Check a submitted document the way a careful reviewer would start: its date, leftover edits, 'draft', links.
 
 The results are shown to the accountable lead beside the Evidence Quality Assurance Checklist. They inform;
-they never refuse. A link that cannot be reached from here is 'unverifiable', not 'broken': the server may
-be inside the council's network.
+they never refuse. A package's sizes are read from its zip directory before any part is opened, and its XML is
+read as a stream (entities and DTDs refused), so memory stays small whatever the document holds. The links it
+finds are listed here and tried elsewhere (send_inspection/evidence/link_checks.py), after the answer is sent.
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
-from xml.etree import ElementTree
+from typing import IO
+from xml.etree.ElementTree import Element, ParseError
 
-import httpx
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import iterparse
+
+from send_inspection.files.content import package_problem
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+DCTERMS = "{http://purl.org/dc/terms/}"
+CORE_TEXT = {"{http://purl.org/dc/elements/1.1/}title", "{http://purl.org/dc/elements/1.1/}subject",
+             "{http://schemas.openxmlformats.org/package/2006/metadata/core-properties}keywords",
+             "{http://schemas.openxmlformats.org/package/2006/metadata/core-properties}contentStatus"}
+RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 OOXML = (".docx", ".xlsx", ".pptx")
 DRAFT = re.compile(r"\bdraft\b", re.IGNORECASE)
 STALE_AFTER_DAYS = 365
-MAX_LINKS = 25
-LINK_TIMEOUT = 4.0
+# Text of one paragraph kept to look for 'draft' across its runs; a longer paragraph is searched in pieces.
+_TEXT_WINDOW = 4096
 
 
 @dataclass
@@ -42,8 +52,7 @@ class DocumentReport:
         return asdict(self)
 
 
-def check_document(path: Path, *, today: date, check_links: bool = True,
-                   client: httpx.Client | None = None) -> DocumentReport:
+def check_document(path: Path, *, today: date) -> DocumentReport:
     """Check the document at `path` as of `today`; never raise for a document it cannot read."""
     report = DocumentReport()
     suffix = path.suffix.lower()
@@ -54,43 +63,78 @@ def check_document(path: Path, *, today: date, check_links: bool = True,
             _check_pdf(path, report)
         else:
             report.notes.append(f"no automatic checks for {suffix or 'this'} files")
-    except (zipfile.BadZipFile, ElementTree.ParseError, KeyError, OSError) as exc:
+    except (zipfile.BadZipFile, ParseError, DefusedXmlException, KeyError, OSError, EOFError) as exc:
         report.notes.append(f"the file could not be read as {suffix}: {type(exc).__name__}")
     if report.dated:
         report.stale = (today - date.fromisoformat(report.dated)).days > STALE_AFTER_DAYS
-    if check_links and report.links:
-        report.links = check_links_reachable(list(report.links), client=client)
     return report
+
+
+def _elements(stream: IO[bytes]) -> Iterator[Element]:
+    """Yield each element of an XML stream as it ends, then drop it, so that memory holds one path at a time."""
+    path: list[Element] = []
+    for event, element in iterparse(stream, events=("start", "end"), forbid_dtd=True):
+        if event == "start":
+            path.append(element)
+            continue
+        path.pop()
+        yield element
+        if path:
+            del path[-1][-1]  # an element that ends is its parent's last child so far
 
 
 def _check_ooxml(path: Path, report: DocumentReport) -> None:
     with zipfile.ZipFile(path) as package:
+        problem = package_problem(package, package_bytes=path.stat().st_size)
+        if problem:
+            report.notes.append(f"the machine did not open this document: {problem}")
+            return
         names = set(package.namelist())
         if "docProps/core.xml" in names:
-            core = package.read("docProps/core.xml").decode("utf-8", "replace")
-            stamp = re.search(r"<dcterms:modified[^>]*>([^<]+)<", core) or re.search(
-                r"<dcterms:created[^>]*>([^<]+)<", core)
-            if stamp:
-                report.dated = stamp.group(1)[:10]
-            meta = " ".join(re.findall(r"<(?:dc:title|cp:keywords|cp:contentStatus|dc:subject)>([^<]*)<", core))
-            report.marked_draft = bool(DRAFT.search(meta))
+            _read_core(package, report)
         if "word/document.xml" in names:
-            body = ElementTree.fromstring(package.read("word/document.xml"))
-            report.tracked_changes = sum(1 for _ in body.iter(f"{W}ins")) + sum(1 for _ in body.iter(f"{W}del"))
-            text = " ".join(t.text or "" for t in body.iter(f"{W}t"))
-            report.marked_draft = report.marked_draft or bool(DRAFT.search(text))
+            _read_body(package, report)
         if "word/comments.xml" in names:
-            report.comments = sum(1 for _ in ElementTree.fromstring(package.read("word/comments.xml")).iter(
-                f"{W}comment"))
+            with package.open("word/comments.xml") as stream:
+                report.comments = sum(1 for element in _elements(stream) if element.tag == f"{W}comment")
         links: list[str] = []
         for name in sorted(n for n in names if n.endswith(".rels")):
-            rels = package.read(name).decode("utf-8", "replace")
-            for tag in re.findall(r"<Relationship\b[^>]*>", rels):
-                if 'TargetMode="External"' in tag and "/hyperlink" in tag:
-                    target = re.search(r'Target="([^"]+)"', tag)
-                    if target and target.group(1).startswith(("http://", "https://")):
-                        links.append(target.group(1).replace("&amp;", "&"))
-        report.links = dict.fromkeys(dict.fromkeys(links), "not checked")
+            with package.open(name) as stream:
+                links += [element.get("Target", "") for element in _elements(stream) if element.tag == RELATIONSHIP
+                          and element.get("TargetMode") == "External"
+                          and element.get("Type", "").endswith("/hyperlink")]
+        report.links = dict.fromkeys(dict.fromkeys(u for u in links if u.startswith(("http://", "https://"))),
+                                     "not checked")
+
+
+def _read_core(package: zipfile.ZipFile, report: DocumentReport) -> None:
+    """Take the date the document was last saved (dcterms:modified, never the created date a template carries)."""
+    with package.open("docProps/core.xml") as stream:
+        for element in _elements(stream):
+            text = (element.text or "").strip()
+            if element.tag == f"{DCTERMS}modified" and re.match(r"\d{4}-\d{2}-\d{2}", text):
+                report.dated = text[:10]
+            elif element.tag in CORE_TEXT and DRAFT.search(text):
+                report.marked_draft = True
+
+
+def _read_body(package: zipfile.ZipFile, report: DocumentReport) -> None:
+    """Count tracked changes and look for 'draft' in the text, a paragraph at a time."""
+    paragraph = ""
+    with package.open("word/document.xml") as stream:
+        for element in _elements(stream):
+            tag = element.tag
+            if tag in (f"{W}ins", f"{W}del"):
+                report.tracked_changes += 1
+            elif tag == f"{W}t" and not report.marked_draft:
+                paragraph += element.text or ""
+                if len(paragraph) > _TEXT_WINDOW:
+                    report.marked_draft = bool(DRAFT.search(paragraph))
+                    paragraph = paragraph[-16:]
+            elif tag == f"{W}p":
+                report.marked_draft = report.marked_draft or bool(DRAFT.search(paragraph))
+                paragraph = ""
+    report.marked_draft = report.marked_draft or bool(DRAFT.search(paragraph))
 
 
 def _check_pdf(path: Path, report: DocumentReport) -> None:
@@ -103,34 +147,6 @@ def _check_pdf(path: Path, report: DocumentReport) -> None:
     report.marked_draft = bool(title and DRAFT.search(title.group(1).decode("latin-1")))
     links = [m.decode("latin-1") for m in re.findall(rb"/URI\s*\((https?://[^)]+)\)", data)]
     report.links = dict.fromkeys(dict.fromkeys(links), "not checked")
-
-
-def check_links_reachable(urls: list[str], *, client: httpx.Client | None = None) -> dict[str, str]:
-    """Return 'reachable', 'broken (HTTP n)' or 'unverifiable' for each URL (at most MAX_LINKS are tried)."""
-    own = client is None
-    client = client or httpx.Client(timeout=LINK_TIMEOUT, follow_redirects=True)
-
-    def one(url: str) -> str:
-        try:
-            response = client.head(url)
-            if response.status_code in (405, 501):
-                response = client.get(url)
-        except httpx.HTTPError:
-            return "unverifiable"
-        if response.status_code < 400:
-            return "reachable"
-        if response.status_code in (401, 403):
-            return "unverifiable"  # needs a login we do not have: a person must look
-        return f"broken (HTTP {response.status_code})"
-
-    try:
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            results = dict(zip(urls[:MAX_LINKS], pool.map(one, urls[:MAX_LINKS]), strict=True))
-    finally:
-        if own:
-            client.close()
-    results.update(dict.fromkeys(urls[MAX_LINKS:], "not checked (too many links)"))
-    return results
 
 
 def summary_lines(report: dict) -> list[str]:
@@ -151,4 +167,3 @@ def summary_lines(report: dict) -> list[str]:
         lines.append(f"Link {url}: {state}.")
     lines += report.get("notes") or []
     return lines
-

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from send_inspection.calendar import to_london
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.evidence.document_checks import check_document
+from send_inspection.evidence.document_checks import DocumentReport
+from send_inspection.evidence.isolated_checks import check_isolated
 from send_inspection.files.storage import store_upload
 
 
@@ -38,8 +39,12 @@ def library_dir(ctx: EngineContext) -> Path:
     return ctx.uploads_dir.parent / "library"
 
 
-def add_to_library(ctx: EngineContext, ref: str, name: str, data: bytes, *, loaded_by: str) -> Loaded:
-    """Keep `data` as the next version of row `ref`'s evidence, unless it is the same as the latest version."""
+def add_to_library(ctx: EngineContext, ref: str, name: str, data: bytes, *, loaded_by: str,
+                   checked: DocumentReport | None = None) -> Loaded:
+    """Keep `data` as the next version of row `ref`'s evidence, unless it is the same as the latest version.
+
+    `checked` is the report of these bytes when the caller has already checked them.
+    """
     refs = [item.ref for item in ctx.config.annex_a.items]
     if ref not in refs:
         raise LibraryRefused(f"{ref!r} is not an Annex A row in register.yaml (rows: {', '.join(refs)})")
@@ -48,7 +53,7 @@ def add_to_library(ctx: EngineContext, ref: str, name: str, data: bytes, *, load
     stored = store_upload(library_dir(ctx) / ref, name, data)  # refuses bad types, empty and oversized files
     if latest is not None and latest.sha256 == stored.sha256:
         return Loaded(ref, latest.version, latest.filename, new=False)
-    report = check_document(stored.path, today=to_london(ctx.clock.now()).date(), check_links=False)
+    report = checked or check_isolated(stored.path, today=to_london(ctx.clock.now()).date())
     with ctx.session() as session:
         version = (session.scalar(select(func.max(m.LibraryDocument.version)).where(
             m.LibraryDocument.partnership_id == partnership, m.LibraryDocument.ref == ref)) or 0) + 1

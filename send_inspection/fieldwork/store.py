@@ -11,7 +11,7 @@ from send_inspection.config.models import parse_duration
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.phases import ensure_phase
-from send_inspection.fieldwork.invitations import calendar_messages, sender_for
+from send_inspection.fieldwork.invitations import CalendarMessage, calendar_messages, sender_for
 from send_inspection.fieldwork.timetable import Slot, TimetableChanges, timetable_changes
 
 FIELDWORK_PHASE = FIELDWORK.key
@@ -34,6 +34,23 @@ def _slot(row: m.FieldworkSlot) -> Slot:
                 location=row.location, attendees=tuple(row.attendees), debriefer=row.debriefer, focus=row.focus)
 
 
+def _sequences(rows: Iterable[m.FieldworkSlot]) -> dict[str, int]:
+    """Return the last SEQUENCE sent for each stored slot."""
+    return {row.slot_id: row.version - 1 for row in rows}
+
+
+def preview_timetable(ctx: EngineContext, inspection_id: str, slots: Iterable[Slot]) -> list[CalendarMessage]:
+    """Return the invitations, updates and cancellations saving `slots` would send, without saving anything."""
+    new = list(slots)
+    with ctx.session() as session:
+        if session.get(m.Inspection, inspection_id) is None:
+            raise InspectionNotFound(f"no inspection {inspection_id!r} (yet)")
+        rows = list(session.scalars(select(m.FieldworkSlot).where(m.FieldworkSlot.inspection_id == inspection_id)))
+    changes = timetable_changes(stored_slots(ctx, inspection_id), new)
+    sender = sender_for(ctx.config.partnership, inspection_id=inspection_id)
+    return calendar_messages(changes, sender=sender, sequences=_sequences(rows), stamp=ctx.clock.now())
+
+
 def save_timetable(ctx: EngineContext, inspection_id: str, slots: Iterable[Slot]) -> TimetableChanges:
     """Save a new version of the timetable, keep each slot's debrief item in step, and start fieldwork."""
     new = list(slots)
@@ -53,7 +70,7 @@ def save_timetable(ctx: EngineContext, inspection_id: str, slots: Iterable[Slot]
             m.RegisterItem.inspection_id == inspection_id, m.RegisterItem.phase == FIELDWORK_PHASE))}
         marks = {x.name: x for x in session.scalars(select(m.Milestone).where(
             m.Milestone.inspection_id == inspection_id, m.Milestone.name.startswith("debrief-")))}
-        sequences = {sid: row.version - 1 for sid, row in rows.items()}  # the last SEQUENCE sent, per slot
+        sequences = _sequences(rows.values())
         for slot in new:
             row = rows.get(slot.slot_id)
             if row is None:

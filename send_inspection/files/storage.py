@@ -1,4 +1,4 @@
-"""Upload limits: size, allowed types and safe file names for submitted evidence."""
+"""The one door for files people hand in: size, allowed types, content that matches the type, safe names."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from send_inspection.files.content import content_problem
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 ALLOWED_EXTENSIONS = {
@@ -51,6 +53,9 @@ def store_upload(folder: Path, name: str, data: bytes) -> StoredFile:
         raise UploadRefused(f"'{filename}' is empty")
     if len(data) > MAX_UPLOAD_BYTES:
         raise UploadRefused(f"'{filename}' is larger than the 25 MB limit: share it by hyperlink instead")
+    problem = content_problem(filename, data)  # the bytes must be the type the name declares
+    if problem:
+        raise UploadRefused(problem)
     digest = hashlib.sha256(data).hexdigest()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{digest[:12]}-{filename}"

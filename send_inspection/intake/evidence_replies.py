@@ -62,7 +62,8 @@ def take_evidence_reply(ctx: EngineContext, inspection_id: str, message: Receive
     if item is None:
         return ignored(f"no request {number} in this inspection")
     submissions, refused, repeated = _store(ctx, item, files, submitted_by=sender.id)
-    counts = f"{len(submissions)} file(s) kept" + (f", {refused} refused (type or size)" if refused else "") + (
+    counts = f"{len(submissions)} file(s) kept" + (
+        f", {refused} refused (type, content or size)" if refused else "") + (
         f", {repeated} already held" if repeated else "")
     if not submissions:
         return Handled("ignored", f"request {number}: {counts}", request=number)

@@ -22,14 +22,13 @@ from send_inspection.mail.outbox import (
 from send_inspection.web.templating import london
 
 # The pages show mail content written by templates fed with people's answers: nothing may run,
-# load from elsewhere or post anywhere. A srcdoc iframe inherits this policy too.
-_SECURITY_HEADERS = {
+# load from elsewhere or post anywhere. A srcdoc iframe inherits this policy too. (The app adds the other
+# security headers to every answer: send_inspection/web/security_headers.py.)
+_CONTENT_POLICY = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-        "frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+        "frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
 }
 _HEAD = re.compile(r"<head(\s[^>]*)?>", re.IGNORECASE)
 
@@ -67,7 +66,7 @@ def outbox_router(folder: Path, templates: jinja2.Environment) -> APIRouter:
 
     def page(name: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
         body = templates.get_template(name).render(**context)
-        return HTMLResponse(body, status_code=status_code, headers=_SECURITY_HEADERS)
+        return HTMLResponse(body, status_code=status_code, headers=_CONTENT_POLICY)
 
     def not_found(request: Request, detail: str) -> HTMLResponse:
         return page(

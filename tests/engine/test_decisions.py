@@ -8,12 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from send_inspection.calendar import LONDON
+from send_inspection.catalogue.steps import step_spec
 from send_inspection.clock import VirtualClock
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import (
-    FORWARD,
-    RETURNABLE,
     DecisionRefused,
     SubmissionData,
     item_steps,
@@ -247,9 +246,10 @@ def test_register_chain_order() -> None:
     """A register item's steps run submit, approve, check, upload; the reviewers may return it."""
     item = m.RegisterItem(deadlines={"upload": "d", "check": "c", "submit": "a", "approve": "b"})
     assert item_steps(item) == ["submit", "approve", "check", "upload"]
-    assert FORWARD["submit"] == {"submitted", "explained"}
-    assert FORWARD["upload"] == {"confirmed"}
-    assert {"approve", "check"} <= RETURNABLE and "submit" not in RETURNABLE and "upload" not in RETURNABLE
+    assert step_spec("submit").moves_on == {"submitted", "explained"}
+    assert step_spec("upload").moves_on == {"confirmed"}
+    assert step_spec("approve").returnable and step_spec("check").returnable
+    assert not step_spec("submit").returnable and not step_spec("upload").returnable
 
 
 def snapshot(ctx: EngineContext, ref: str) -> tuple[object, ...]:

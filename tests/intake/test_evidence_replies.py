@@ -105,10 +105,11 @@ def test_files_sent_before_the_submit_step_are_kept_and_nothing_moves_on(
     files = (ReceivedAttachment("audit.pdf", "application/pdf", PDF), ReceivedAttachment("run.exe", "x", b"MZ"))
     message = received("Here it is.", subject="[Request 1] audit", sender=HOS, attachments=files)
     handled = take_evidence_reply(ctx, inspection, message)
-    assert handled.outcome == "kept: request 1 at confirm: 1 file(s) kept, 1 refused (type or size), not answered"
+    assert handled.outcome == ("kept: request 1 at confirm: 1 file(s) kept, 1 refused (type, content or size), "
+                               "not answered")
     assert handled.wake_phase is None and item(ctx).step == "confirm"
     again = take_evidence_reply(ctx, inspection, message)  # handed over again: the same file is not kept twice
-    assert again.outcome == "ignored: request 1: 0 file(s) kept, 1 refused (type or size), 1 already held"
+    assert again.outcome == "ignored: request 1: 0 file(s) kept, 1 refused (type, content or size), 1 already held"
     assert [s.filename for s in submissions(ctx)] == ["audit.pdf"]
 
 

@@ -15,7 +15,6 @@ from send_inspection.engine.context import EngineContext
 from send_inspection.engine.register_phase import reconcile_register_phase
 from send_inspection.files.storage import MAX_UPLOAD_BYTES, UploadRefused, safe_filename, store_upload
 from send_inspection.web.app import create_app
-from tests.helpers import free_port
 from tests.web.test_sign_off import count, item_state, link_for, submit_form
 
 PDF = b"%PDF-1.7 Demo County self-evaluation"
@@ -106,7 +105,7 @@ def test_a_submitted_link_is_tried_after_the_answer(ctx: EngineContext, started:
     """With link checks on, a hyperlink nobody answers is recorded as unverifiable once the answer is sent."""
     _, item = started
     ctx.check_links = True
-    dead = f"http://127.0.0.1:{free_port()}/evidence"
+    dead = "https://evidence.demo-county.example/strategy"  # .example names never resolve
     client = TestClient(create_app(ctx))
     response = client.post(f"/a/{link_for(ctx, item.evidence_lead, item.ref)}",
                            data=submit_form(item, outcome="submitted", link_url=dead))

@@ -1,0 +1,140 @@
+"""The step catalogue: each kind of step staff answer through their personal link, declared once.
+
+A step is declared here with who answers it, what they are asked, the part of the page that asks it (and the form
+its answer comes on), its buttons and the outcomes they record, which outcome must come with a comment, and the
+email that asks for it. The engine records answers, chases and builds emails from it; the web app builds each
+step's page and buttons from it. The order of the entries is the order an item's steps are worked through.
+How to add a step: docs/adding-a-phase-or-step.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+# Who answers a step: the item's own people, or a role of partnership.yaml (`roles`).
+LEAD = "lead"          # the item's evidence lead: whoever provides or does the thing
+REVIEWER = "reviewer"  # the item's accountable lead: whoever reviews it
+# The outcome of a button that sends the item back to whoever submitted it, starting a new round.
+RETURNED = "returned"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button on a step's page: the outcome it records, its words, and what to say if a needed comment is missing."""
+
+    outcome: str
+    text: str
+    comment_needed: str | None = None
+
+    @property
+    def returns(self) -> bool:
+        """Say whether pressing it sends the item back to its submitter instead of moving it on."""
+        return self.outcome == RETURNED
+
+
+def _return_button(text: str = "Return with comment") -> Button:
+    return Button(RETURNED, text, "say why you are returning it: the comment goes to the person who submitted it")
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """One kind of step, declared once."""
+
+    key: str
+    # What the step is called where people read it (registers, waiting reasons, late reports).
+    label: str
+    # What the person is asked to do, as the email and the page say it: "Please <asks> for ...".
+    asks: str
+    # LEAD, REVIEWER, or a role of partnership.yaml (e.g. "lano").
+    answered_by: str
+    buttons: tuple[Button, ...]
+    # The part of the sign-off page that asks it (templates/web/steps/), inside the form with the buttons.
+    page: str
+    # The form its answer comes on beyond the buttons and the comment (read by the web app), if any.
+    form: str | None = None
+    # The email that asks for it, reminds and escalates (templates/email/).
+    email: str = "action_request"
+    # What a finished item is marked after its last step is this one: the evidence's fate, not the button's word.
+    finished_as: str | None = None
+    # How long after its deadline the person's link still records an answer (else the timeline's token grace).
+    late_answers_for: timedelta | None = None
+
+    @property
+    def moves_on(self) -> frozenset[str]:
+        """Return the outcomes that complete the step (the item moves to its next step, or is done)."""
+        return frozenset(b.outcome for b in self.buttons if not b.returns)
+
+    @property
+    def returnable(self) -> bool:
+        """Say whether its reviewer may send the item back to the submitter."""
+        return any(b.returns for b in self.buttons)
+
+    def button(self, outcome: str) -> Button | None:
+        """Return the button recording `outcome`, if the step has one."""
+        return next((b for b in self.buttons if b.outcome == outcome), None)
+
+
+# A report the inspectorate sends late can still be recorded through the link asking for it this much later.
+LATE_ARRIVAL_GRACE = timedelta(days=60)
+
+STEPS = (
+    StepSpec("identify", "practitioners named", "name the practitioners and settings of a tracked case", LEAD,
+             (Button("identified", "Record the practitioners and settings"),), page="identify", form="people"),
+    StepSpec("agree", "family agreement", "record whether the family agrees to take part", LEAD,
+             (Button("agreed", "The family agrees to take part"), Button("declined", "The family declines")),
+             page="agree"),
+    StepSpec("inform", "inspectors told", "tell the lead inspector the family declined, and record their answer", LEAD,
+             (Button("records", "The inspectors will track this child from the records"),
+              Button("replace", "The inspectors will choose another child")), page="inform"),
+    StepSpec("confirm", "head of service confirms", "say whether this evidence exists, and by when you will send it",
+             LEAD, (Button("exists", "It exists: I will send it by the time given",
+                           "say by when you will send it (for example: today 15:00)"),
+                    Button("not-held", "It does not exist: I will explain why")), page="confirm"),
+    StepSpec("receive", "report received", "record the report's arrival and keep it (restricted)", LEAD,
+             (Button("received", "Record the report as received"),), page="receive", form="report-file",
+             late_answers_for=LATE_ARRIVAL_GRACE),
+    StepSpec("comment", "reviewer's comments", "send your factual-accuracy comments on the restricted draft report",
+             LEAD, (Button("commented", "Send my comments"), Button("no-comments", "No comments on the draft")),
+             page="comment", form="accuracy-comments"),
+    StepSpec("submit", "evidence lead", "submit the evidence", LEAD,
+             (Button("submitted", "Submit evidence"), Button("explained", "Submit an explanation instead")),
+             page="submit", form="evidence"),
+    StepSpec("approve", "accountable lead", "review and sign off the evidence", REVIEWER,
+             (Button("approved", "Approve"), _return_button()), page="approve"),
+    StepSpec("check", "director check", "give the final director check", "director_final_check",
+             (Button("approved", "Final check passed"), _return_button()), page="check"),
+    StepSpec("review", "LANO review", "review the document before it goes to the inspectors", REVIEWER,
+             (Button("approved", "Reviewed: it can go to the inspectors"), _return_button()), page="review",
+             finished_as="reviewed"),
+    StepSpec("upload", "LANO upload", "confirm the upload to the inspectorate", "lano",
+             (Button("confirmed", "Confirm uploaded to the inspectorate"),), page="upload", finished_as="uploaded"),
+    StepSpec("arrange", "meeting requested", "request the meeting and record when", LEAD,
+             (Button("requested", "Record the meeting as requested", "give the date and time requested"),),
+             page="arrange", form="meeting-slot"),
+    StepSpec("debrief", "debrief", "record the debrief of the meeting with the inspectors", LEAD,
+             (Button("debriefed", "Record the debrief"),), page="debrief", form="debrief"),
+    StepSpec("publish", "published", "publish the final report on your organisation's website and confirm the link",
+             LEAD, (Button("published", "Confirm it is published"),), page="publish", form="website"),
+)
+_BY_KEY = {s.key: s for s in STEPS}
+
+# The chains of steps items are worked through, as config and the phases build them.
+ANNEX_A_CHAIN = ("submit", "approve", "check", "upload")
+TRACKED_CASE_STEPS = ("identify", "agree", "inform", "submit", "review", "arrange")
+
+
+def step_spec(step: str) -> StepSpec:
+    """Return the entry of step `step` (KeyError for a step no entry declares)."""
+    return _BY_KEY[step]
+
+
+def step_label(step: str) -> str:
+    """Return what a step is called where people read it (the step itself if no entry declares it)."""
+    spec = _BY_KEY.get(step)
+    return spec.label if spec else step
+
+
+def in_order(steps: set[str] | dict[str, object]) -> list[str]:
+    """Return `steps` in the order items are worked through."""
+    return [s.key for s in STEPS if s.key in steps]
