@@ -234,18 +234,18 @@ def cmd_library(args: argparse.Namespace) -> int:
 
 def cmd_retention(args: argparse.Namespace) -> int:
     """Show what will be deleted when, or put a hold on deletion (a complaint, a legal hold), or lift one."""
-    from send_inspection.live import build_context
+    from send_inspection.coordinator.actions import hold_deletion, lift_deletion_hold
     from send_inspection.retention.holds import HoldRefused
-    from send_inspection.retention.service import lift, put_on_hold, retention_schedule
+    from send_inspection.retention.service import retention_schedule
 
-    ctx = build_context(load_settings())
+    ctx, _runner, actor = _coordinator(args)
     try:
         if args.action == "hold":
-            number = put_on_hold(ctx, args.inspection, kind=args.kind, reason=args.reason, by=args.by)
+            number = hold_deletion(ctx, actor, args.inspection, kind=args.kind, reason=args.reason)
             print(f"hold {number} placed on {args.inspection}: nothing of it is deleted until the hold is lifted "
                   f"(send-inspection retention lift --inspection {args.inspection} --hold {number} --reason ...)")
         elif args.action == "lift":
-            lift(ctx, args.inspection, args.hold, reason=args.reason, by=args.by)
+            lift_deletion_hold(ctx, actor, args.inspection, args.hold, reason=args.reason)
             print(f"hold {args.hold} lifted: what has fallen due is deleted at the next retention run")
         for inspection in retention_schedule(ctx, args.inspection):
             print("\n".join(inspection.lines(ctx.clock.now())))
@@ -257,12 +257,11 @@ def cmd_retention(args: argparse.Namespace) -> int:
 
 def cmd_record(args: argparse.Namespace) -> int:
     """Export the inspection's record as one archive for the council's records system; print where and what."""
-    from send_inspection.live import build_context
-    from send_inspection.retention.service import export_now
+    from send_inspection.coordinator.actions import export_inspection_record
 
-    ctx = build_context(load_settings())
+    ctx, _runner, actor = _coordinator(args)
     try:
-        exported = export_now(ctx, args.inspection, by=args.by, to=Path(args.out) if args.out else None)
+        exported = export_inspection_record(ctx, actor, args.inspection, to=Path(args.out) if args.out else None)
     except (ValueError, OSError) as exc:
         print(f"not exported: {exc}", file=sys.stderr)
         return 1
@@ -627,18 +626,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inspection", required=True)
     p.add_argument("--kind", required=True, choices=("complaint", "legal"), help="a complaint or a legal hold")
     p.add_argument("--reason", required=True, help="why (kept in our database, never sent to Prefect)")
-    p.add_argument("--by", default="inspection-coordinator", help="who placed it")
+    p.add_argument("--by", help="the person id placing it (default: the operator's login)")
     p.set_defaults(func=cmd_retention)
     p = retention_actions.add_parser("lift", help="lift a hold, saying why: what fell due goes at the next run")
     p.add_argument("--inspection", required=True)
     p.add_argument("--hold", type=int, required=True, help="the hold's number (retention show lists them)")
     p.add_argument("--reason", required=True, help="why it is lifted")
-    p.add_argument("--by", default="inspection-coordinator", help="who lifted it")
+    p.add_argument("--by", help="the person id lifting it (default: the operator's login)")
     p.set_defaults(func=cmd_retention)
     p = sub.add_parser("record", help="export an inspection's record as one archive for the records system")
     p.add_argument("--inspection", required=True)
     p.add_argument("--out", help="the zip file to write (default: var/records/<inspection>/...)")
-    p.add_argument("--by", default="inspection-coordinator", help="who asked for it")
+    p.add_argument("--by", help="the person id asking for it (default: the operator's login)")
     p.set_defaults(func=cmd_record)
     p = sub.add_parser("status", help="show each inspection's phases and what they wait for")
     p.add_argument("--inspection", help="one inspection id, e.g. demo-county-2026-11-23")

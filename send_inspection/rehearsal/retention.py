@@ -26,6 +26,8 @@ from send_inspection.catalogue.phases import NOTIFICATION
 from send_inspection.childdata.items import data_folder
 from send_inspection.childdata.store import load_stored
 from send_inspection.childdata.synthetic import generate
+from send_inspection.coordinator.actions import hold_deletion, lift_deletion_hold
+from send_inspection.coordinator.audit import CONSOLE, Actor
 from send_inspection.db import models as m
 from send_inspection.engine.additional_requests import record_request
 from send_inspection.engine.context import EngineContext
@@ -50,7 +52,7 @@ from send_inspection.rehearsal.driver import (
 )
 from send_inspection.rehearsal.staff import Action, Behaviour
 from send_inspection.report.feedback import PriorityAction, record_feedback
-from send_inspection.retention.service import lift, put_on_hold, retention_schedule
+from send_inspection.retention.service import retention_schedule
 from send_inspection.runtime import Runtime, use_runtime
 from send_inspection.tokens import mint_token
 
@@ -207,7 +209,9 @@ def _past_the_dates(rehearsal: RetentionRehearsal, *, hold_reason: str,
     [schedule] = retention_schedule(ctx, iid)
     rehearsal.schedule = schedule.lines(ctx.clock.now())
     due = {d.kind: d.due_at for d in schedule.deletions}
-    hold = put_on_hold(ctx, iid, kind="complaint", reason=hold_reason, by=ctx.config.partnership.roles.lano)
+    lano = ctx.config.partnership.person(ctx.config.partnership.roles.lano)
+    coordinator = Actor(key=lano.id, name=lano.name, channel=CONSOLE)  # as the console's retention page would
+    hold = hold_deletion(ctx, coordinator, iid, kind="complaint", reason=hold_reason)
     runtime = Runtime(context=ctx, waiter=None, launcher=None, waker=NoWaker(), mode="rehearsal")  # type: ignore[arg-type]
 
     def run(at: datetime) -> RunSeen:
@@ -224,6 +228,6 @@ def _past_the_dates(rehearsal: RetentionRehearsal, *, hold_reason: str,
     rehearsal.kept_while_held = data_folder(ctx, iid, "child-level-data").is_dir()
     if while_held is not None:
         while_held(rehearsal)
-    lift(ctx, iid, hold, reason="The complaint was answered and closed", by=ctx.config.partnership.roles.lano)
+    lift_deletion_hold(ctx, coordinator, iid, hold, reason="The complaint was answered and closed")
     rehearsal.runs.append(run(ctx.clock.now() + timedelta(minutes=5)))
     rehearsal.runs.append(run(max(at for at in due.values() if at is not None) + timedelta(hours=1)))

@@ -51,6 +51,12 @@ class Deleted:
         self.rows += session.execute(statement).rowcount or 0  # type: ignore[call-overload]
 
 
+def _prune(folder: Path) -> None:
+    """Remove the inspection's folder once nothing is left in it."""
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
 def _items(session: Session, inspection_id: str, *, case_work: bool) -> list[int]:
     """Return the ids of the inspection's register items: a tracked child's (or everything else)."""
     phase = m.RegisterItem.phase.startswith(f"{TRACKED_CASE.key}:")
@@ -85,6 +91,7 @@ def delete_child_data(ctx: EngineContext, session: Session, inspection_id: str) 
                                                                  m.RegisterItem.ref.in_(DATA_ITEMS))))
     _submissions(session, done, items)
     done.remove(_child_data_folder(ctx, inspection_id))
+    _prune(ctx.uploads_dir / inspection_id)
     return done
 
 
@@ -156,6 +163,7 @@ def delete_uploads(ctx: EngineContext, session: Session, inspection_id: str) -> 
     for leftover in sorted(folder.iterdir()) if folder.is_dir() else []:
         if leftover != _child_data_folder(ctx, inspection_id):  # the child-data kind's, removed with the names
             done.remove(leftover)
+    _prune(folder)
     return done
 
 

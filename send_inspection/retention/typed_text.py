@@ -18,6 +18,7 @@ from send_inspection.db import models as m
 
 TYPED: dict[str, tuple[str, ...]] = {
     "accuracy_comments": ("paragraph", "comment", "evidence"),
+    "audit_log": ("what",),
     "debriefs": ("interviewees", "focus", "evidence_used", "documents_requested", "unexpected_questions",
                  "points_for_others"),
     "decisions": ("comment",),
@@ -37,8 +38,11 @@ TYPED: dict[str, tuple[str, ...]] = {
     "tracked_cases": ("settings",),
 }
 STRUCTURED: dict[str, tuple[str, ...]] = {
+    "absences": ("inspection_id", "person_key", "recorded_by"),
     "accuracy_comments": ("inspection_id", "partner", "reviewer"),
     "action_tokens": ("token_hash", "inspection_id", "person_key", "step"),
+    "audit_log": ("actor", "actor_name", "channel", "action", "inspection_id"),
+    "console_sessions": ("session_hash", "person_key", "role", "via", "csrf_token", "ended_why"),
     "debriefs": ("inspection_id", "slot_id", "debriefer", "rating"),
     "decisions": ("step", "outcome", "decided_by", "remote_addr", "user_agent"),
     "deletion_records": ("inspection_id", "kind", "rule"),
@@ -59,6 +63,8 @@ STRUCTURED: dict[str, tuple[str, ...]] = {
                        "deadlines", "step", "outcome"),
     "restricted_documents": ("inspection_id", "kind", "stored_path", "sha256", "recorded_by"),
     "retention_holds": ("inspection_id", "kind", "placed_by", "lifted_by"),
+    "sign_in_attempts": ("attempt_hash", "state", "nonce", "code_verifier", "redirect_uri"),
+    "sign_in_links": ("token_hash", "person_key"),
     "submissions": ("kind", "stored_path", "sha256", "checklist", "submitted_by"),
     "tracked_cases": ("inspection_id", "child_id", "list_kind", "selected_by", "status", "practitioner_key",
                       "other_practitioner_keys"),
