@@ -56,6 +56,8 @@ class InspectionRetention:
     holds: list[m.RetentionHold]
     exports: list[m.RecordExport]
     finished_at: datetime | None
+    # Person id -> name, for who placed and lifted the holds.
+    names: dict[str, str]
 
     def lines(self, now: datetime) -> list[str]:
         """Say it for the coordinator, a line each: links, each kind, each hold, each export."""
@@ -64,10 +66,11 @@ class InspectionRetention:
         lines = [f"{self.inspection_id}: {links}"]
         lines += [f"  {d.describe(now)}" for d in self.deletions]
         for h in self.holds:
-            state = (f"lifted {to_london(h.lifted_at):%d %b %Y} by {h.lifted_by}: {h.lift_reason}" if h.lifted_at
+            lifted = self.names.get(h.lifted_by or "", h.lifted_by)
+            state = (f"lifted {to_london(h.lifted_at):%d %b %Y} by {lifted}: {h.lift_reason}" if h.lifted_at
                      else "IN FORCE: nothing is deleted")
             lines.append(f"  hold {h.id} ({HOLD_KINDS.get(h.kind, h.kind)}) placed {to_london(h.placed_at):%d %b %Y} "
-                         f"by {h.placed_by}: {h.reason}; {state}")
+                         f"by {self.names.get(h.placed_by, h.placed_by)}: {h.reason}; {state}")
         lines += [f"  record exported {to_london(e.made_at):%d %b %Y %H:%M} ({e.why}): {e.path}" for e in self.exports]
         return lines
 
@@ -84,8 +87,10 @@ def retention_schedule(ctx: EngineContext, inspection_id: str | None = None) -> 
             facts = facts_of(session, iid)
             exports = list(session.scalars(select(m.RecordExport).where(m.RecordExport.inspection_id == iid)
                                            .order_by(m.RecordExport.id)))
+            names = {p.person_key: p.name for p in session.scalars(select(m.Person).where(
+                m.Person.inspection_id == iid))}
             found.append(InspectionRetention(iid, plan_deletions(facts, ctx.config.retention, ctx.calendar),
-                                             every_hold(session, iid), exports, facts.finished_at))
+                                             every_hold(session, iid), exports, facts.finished_at, names))
         return found
 
 
