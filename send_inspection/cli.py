@@ -372,9 +372,15 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     summary = None
+    retained = None
     # The fictional children's lists and the returns made from them go when it ends, unless asked to keep them.
     with child_data_removed(workdir, keep=args.keep) as removed:
-        if args.after_fieldwork:
+        if args.retention:
+            from send_inspection.rehearsal.retention import rehearse_retention
+
+            retained = rehearse_retention(workdir)
+            report = retained.report
+        elif args.after_fieldwork:
             from send_inspection.rehearsal.after_fieldwork import rehearse_after_fieldwork
 
             report = rehearse_after_fieldwork(workdir, outcome=args.after_fieldwork)
@@ -394,6 +400,12 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
 
             write_golden(summary, Path(args.write_golden))
             print(f"golden summary written to {args.write_golden}")
+    if retained is not None:
+        print("\nOnce the report was published:\n" + "\n".join(retained.schedule))
+        for when, run in zip(("under the hold, past the first date", "the hold lifted", "past the last date"),
+                             retained.runs, strict=True):
+            print(f"retention run, {when}: {run.summary}")
+        print(f"The records exported before each deletion are in {workdir / 'records'}.")
     print(f"\n{len(report.emails)} emails, {len(report.answers)} answers; phases: {report.phases}; "
           f"virtual end {report.finished_at}; wall time {elapsed:.1f}s")
     print(f"\nThe rehearsal's files are in {workdir} (its emails in {workdir / 'outbox'}, its database "
@@ -689,6 +701,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --whole: write the summary as golden lines to FILE")
     p.add_argument("--after-fieldwork", type=int, choices=(1, 2, 3),
                    help="rehearse feedback → draft → response → final report → publication for this outcome")
+    p.add_argument("--retention", action="store_true",
+                   help="rehearse fieldwork's end to the published report with children's data, then retention past "
+                        "its dates: a complaint's hold, the record exported, everything deleted in turn")
     p.add_argument("--keep", action="store_true",
                    help="keep the fictional children's lists and returns (removed when the rehearsal ends)")
     p.set_defaults(func=cmd_rehearse)
