@@ -402,8 +402,8 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
             print(f"golden summary written to {args.write_golden}")
     if retained is not None:
         print("\nOnce the report was published:\n" + "\n".join(retained.schedule))
-        for when, run in zip(("under the hold, past the first date", "the hold lifted", "past the last date"),
-                             retained.runs, strict=True):
+        moments = ("under the hold, past the children's data's date", "the hold lifted", "past the last date")
+        for when, run in zip(moments, retained.runs, strict=True):
             print(f"retention run, {when}: {run.summary}")
         print(f"The records exported before each deletion are in {workdir / 'records'}.")
     print(f"\n{len(report.emails)} emails, {len(report.answers)} answers; phases: {report.phases}; "
