@@ -281,12 +281,14 @@ class InboxWatcher:
             if attempt >= self.max_attempts:
                 self._finish(key, handled_at=now, outcome=f"gave up after {attempt} attempts", error=error)
                 result.gave_up.append(key)
-                log.error("inbox %s: gave up on %s after %d attempts: %s", self.mailbox, key, attempt, error)
+                # The log goes to Prefect: the failure's kind only (its text may quote the message); the row has it.
+                log.error("inbox %s: gave up on %s after %d attempts: %s", self.mailbox, key, attempt,
+                          type(exc).__name__)
             else:
                 self._finish(key, error=error)
                 result.failed.append((key, error))
                 log.error("inbox %s: %s not handled (attempt %d of %d), will try again: %s", self.mailbox, key,
-                          attempt, self.max_attempts, error)
+                          attempt, self.max_attempts, type(exc).__name__)
             return
         self._finish(key, handled_at=now, outcome=(outcome or "handled")[:_MAX_TEXT], error=None)
         result.handled.append(key)

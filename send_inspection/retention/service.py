@@ -9,7 +9,7 @@ reason, like everything typed, stays in our database.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -28,6 +28,8 @@ from send_inspection.retention.record import Exported, export_record, records_fo
 
 # Who the scheduled run acts as, in the exports and deletion records it leaves.
 RETENTION_RUN = "retention"
+# How long after a deletion each run rewrites the database's files (once would do, unless that one failed).
+COMPACT_AFTER_DELETION = timedelta(days=7)
 
 
 def facts_of(session: Session, inspection_id: str) -> Facts:
@@ -152,7 +154,10 @@ def apply_retention(ctx: EngineContext) -> RetentionPass:
                                  why="before deletion")
         for deletion in due:
             rows.append(_delete(ctx, iid, deletion, export_id=exported.id, now=now))
-    if any(r["state"] == "deleted now" for r in rows):
+    with ctx.session() as session:  # also the nights after a deletion: a compaction that failed is done again
+        recent = session.scalar(select(m.DeletionRecord.id).where(
+            m.DeletionRecord.deleted_at >= now - COMPACT_AFTER_DELETION).limit(1))
+    if recent is not None:
         compact(ctx.db_url)  # what was deleted or replaced must not linger in the database's files
     return RetentionPass(rows)
 
