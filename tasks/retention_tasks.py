@@ -5,8 +5,8 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from send_inspection.live.wiring import current_runtime
 from send_inspection.retention.service import RetentionPass, apply_retention
-from send_inspection.runtime import current_runtime
 from tasks.artifacts import publish_table
 
 

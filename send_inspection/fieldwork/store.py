@@ -7,10 +7,9 @@ from collections.abc import Iterable
 from sqlalchemy import select
 
 from send_inspection.catalogue.phases import FIELDWORK
-from send_inspection.config.models import parse_duration
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import ensure_phase
+from send_inspection.engine.phase_rows import ensure_phase, note_news
 from send_inspection.fieldwork.invitations import CalendarMessage, calendar_messages, sender_for
 from send_inspection.fieldwork.timetable import Slot, TimetableChanges, timetable_changes
 
@@ -62,7 +61,7 @@ def save_timetable(ctx: EngineContext, inspection_id: str, slots: Iterable[Slot]
     now = ctx.clock.now()
     sender = sender_for(ctx.config.partnership, inspection_id=inspection_id)
     lano = ctx.config.partnership.roles.lano
-    within = parse_duration(ctx.config.timeline.fieldwork.debrief_within)
+    within = ctx.config.timeline.fieldwork.debrief_within
     with ctx.session() as session:
         rows = {r.slot_id: r for r in session.scalars(
             select(m.FieldworkSlot).where(m.FieldworkSlot.inspection_id == inspection_id))}
@@ -133,7 +132,5 @@ def _debrief_item(session, inspection_id: str, slot: Slot, *, items: dict, marks
 def _flag(ctx: EngineContext, inspection_id: str) -> None:
     """Make a waiting fieldwork phase look again (the new timetable may need invitations)."""
     with ctx.session() as session:
-        run = session.scalars(select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id,
-                                                       m.PhaseRun.phase == FIELDWORK_PHASE)).one()
-        run.changes += 1
+        note_news(session, inspection_id, FIELDWORK_PHASE)
         session.commit()

@@ -31,8 +31,8 @@ from send_inspection.coordinator.audit import CONSOLE, Actor
 from send_inspection.db import models as m
 from send_inspection.engine.additional_requests import record_request
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import finish_phase
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
+from send_inspection.engine.phase_rows import finish_phase
 from send_inspection.fieldwork.store import save_timetable
 from send_inspection.fieldwork.timetable import Slot
 from send_inspection.rehearsal.after_fieldwork import (

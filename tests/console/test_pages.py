@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from send_inspection.db import models as m
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import ensure_phase
-from send_inspection.engine.register_phase import reconcile_register_phase
+from send_inspection.engine.phase_rows import ensure_phase
 from tests.console.conftest import COORDINATOR
 from tests.coordinator.fake_runner import RecordingRunner
 
@@ -44,7 +44,7 @@ def test_a_coordinator_runs_the_inspection_from_the_pages(ctx: EngineContext, ap
     assert "started the full inspection" in done(app_client, post("/console/start", notified_at="2023-06-26T09:00",
                                                                   kind="full"))
     ensure_phase(ctx, IID, "day2")  # as the notification run would, then day 2's run: the asks go
-    reconcile_register_phase(ctx, IID, "day2")
+    reconcile_annex_a(ctx, IID, "day2")
 
     base = f"/console/i/{IID}"
     bad = post(f"{base}/survey-links", children_young_people="not a link", practitioners="https://s.example/w")
@@ -115,7 +115,7 @@ def test_a_coordinator_holds_deletion_lifts_the_hold_and_exports_the_record(ctx:
                                                                            sign_in: Callable[[str], str]) -> None:
     """The retention page shows each kind's rule; a hold without a reason is refused at its field, one with a reason
     is placed and listed, then lifted; the record is exported; the audit log never repeats the reason."""
-    from send_inspection.engine.setup import open_inspection
+    from send_inspection.engine.inspection import open_inspection
     from tests.conftest import NOTIFIED
 
     open_inspection(ctx, NOTIFIED, mode="rehearsal")

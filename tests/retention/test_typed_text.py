@@ -9,7 +9,7 @@ from sqlalchemy import JSON, String, Text
 from send_inspection.childdata.names import REMOVED, ChildNames
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.report.feedback import PriorityAction, record_feedback
 from send_inspection.retention.typed_text import STRUCTURED, TYPED, redact_typed_text
 from tests.conftest import NOTIFIED

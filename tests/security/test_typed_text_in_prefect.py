@@ -17,11 +17,11 @@ from aiosmtpd.controller import Controller
 from markdown_it import MarkdownIt
 
 from send_inspection import PROJECT_ROOT
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.engine.mail_problems import mail_problem
-from send_inspection.engine.phases import ensure_phase
-from send_inspection.engine.register_phase import reconcile_register_phase
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.phase_rows import ensure_phase
 from send_inspection.mail.ledger import MailLedger
 from send_inspection.mail.smtp import SmtpTransport
 from tasks.artifacts import inert
@@ -92,7 +92,7 @@ def test_a_mail_servers_answer_stays_in_the_ledger_and_prefect_gets_the_products
     iid = open_inspection(ctx, NOTIFIED, mode="live")
     ensure_phase(ctx, iid, "day2")
     with caplog.at_level(logging.DEBUG, logger="send_inspection"):
-        failures = reconcile_register_phase(ctx, iid, "day2").mail_failures
+        failures = reconcile_annex_a(ctx, iid, "day2").mail_failures
     problem = mail_problem(ctx, iid, "day2", failures)
     retry_at = ctx.clock.now() + timedelta(seconds=300)
     shown = [*failures, problem.message(retry_at=retry_at), problem.markdown(retry_at=retry_at),
