@@ -400,11 +400,7 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
             write_golden(summary, Path(args.write_golden))
             print(f"golden summary written to {args.write_golden}")
     if retained is not None:
-        print("\nOnce the report was published:\n" + "\n".join(retained.schedule))
-        moments = ("under the hold, past the children's data's date", "the hold lifted", "past the last date")
-        for when, run in zip(moments, retained.runs, strict=True):
-            print(f"retention run, {when}: {run.summary}")
-        print(f"The records exported before each deletion are in {workdir / 'records'}.")
+        print("\n" + "\n".join(retained.describe()))
     print(f"\n{len(report.emails)} emails, {len(report.answers)} answers; phases: {report.phases}; "
           f"virtual end {report.finished_at}; wall time {elapsed:.1f}s")
     print(f"\nThe rehearsal's files are in {workdir} (its emails in {workdir / 'outbox'}, its database "

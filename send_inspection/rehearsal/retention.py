@@ -52,6 +52,7 @@ from send_inspection.rehearsal.driver import (
 )
 from send_inspection.rehearsal.staff import Action, Behaviour
 from send_inspection.report.feedback import PriorityAction, record_feedback
+from send_inspection.retention.record import records_folder
 from send_inspection.retention.service import retention_schedule
 from send_inspection.runtime import Runtime, use_runtime
 from send_inspection.tokens import mint_token
@@ -105,6 +106,13 @@ class RetentionRehearsal:
     runs: list[RunSeen] = field(default_factory=list)
     # Whether the child-level data folder was still there after the run the hold stopped.
     kept_while_held: bool = False
+
+    def describe(self) -> list[str]:
+        """Say what retention would delete when, what each run did and where the exported records are."""
+        moments = ("under the hold, past the children's data's date", "the hold lifted", "past the last date")
+        return ["Once the report was published:", *self.schedule,
+                *(f"retention run, {when}: {run.summary}" for when, run in zip(moments, self.runs, strict=True)),
+                f"The records exported before each deletion are in {records_folder(self.ctx)}."]
 
 
 def _children(ctx: EngineContext, inspection_id: str) -> list[Child]:

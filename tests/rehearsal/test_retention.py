@@ -8,7 +8,10 @@ then the retention runs. It also shows issue 22's promise on the running flows: 
 from __future__ import annotations
 
 import json
+import logging
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +42,7 @@ from send_inspection.rehearsal.privacy_scan import (
     scan_our_stores,
     scan_prefect,
 )
-from send_inspection.rehearsal.retention import RetentionRehearsal, rehearse_retention
+from send_inspection.rehearsal.retention import HOLD_REASON, MARKER, RetentionRehearsal, rehearse_retention
 from send_inspection.rehearsal.staff import LINK
 from send_inspection.tokens import hash_token
 from send_inspection.web.app import create_app
@@ -73,6 +76,20 @@ def _unused_link(rehearsal: RetentionRehearsal, outbox: Path) -> str:
     raise AssertionError("no unused personal link in the outbox")
 
 
+@contextmanager
+def log_file(folder: Path) -> Iterator[Path]:
+    """Write every log record to a file in `folder`, as `send-inspection up` keeps each process's log."""
+    folder.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(folder / "engine.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    try:
+        yield folder
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
 @pytest.fixture(scope="module")
 def retained(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Retained:
     """Rehearse retention with results persisted and the engine's logs sent to Prefect, scanning as it goes."""
@@ -85,7 +102,7 @@ def retained(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) ->
     def ours(rehearsal: RetentionRehearsal, records: list[tuple[str, str]]) -> Scan:
         ctx = rehearsal.ctx
         return scan_our_stores(needles_of(rehearsal), database_url=ctx.db_url, uploads=ctx.uploads_dir,
-                               outbox=workdir / "outbox", log_records=records)
+                               outbox=workdir / "outbox", log_folder=workdir / "logs", log_records=records)
 
     def needles_of(rehearsal: RetentionRehearsal) -> Needles:
         if "needles" not in seen:
@@ -93,8 +110,8 @@ def retained(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) ->
                 c.child_id, first_name=c.first_name, last_name=c.last_name, born=c.born).items()])
         return seen["needles"]  # type: ignore[return-value]
 
-    with capture_logs("send_inspection", "flows", "tasks") as logs, logs_to_prefect("send_inspection"), \
-            temporary_settings(updates=settings), child_data_removed(workdir):
+    with capture_logs("send_inspection", "flows", "tasks") as logs, log_file(workdir / "logs"), \
+            logs_to_prefect("send_inspection"), temporary_settings(updates=settings), child_data_removed(workdir):
         def while_held(rehearsal: RetentionRehearsal) -> None:
             seen["link"] = _unused_link(rehearsal, workdir / "outbox")
             seen["ours"] = ours(rehearsal, list(logs.records))
@@ -134,8 +151,11 @@ def test_a_hold_stops_deletion_and_its_removal_lets_it_go_on(retained: Retained)
 
 
 def test_past_the_last_date_no_childs_name_or_birth_date_is_in_our_stores(retained: Retained) -> None:
-    """Our database, uploads, child-data folders, outbox and log records hold no name or date of birth of a child."""
+    """Our database, uploads, child-data folders, outbox, log file and log records hold no name or date of birth of
+    a child."""
     assert [str(h) for h in retained.ours_at_the_end.hits] == []
+    scanned = retained.ours_at_the_end.scanned
+    assert scanned["log files:files"] == 1 and scanned["our log records:records"] > 100
     assert retained.ours_at_the_end.scanned["our database:deletion_records"] == len(EVERY_KIND)
 
 
@@ -180,3 +200,14 @@ def test_the_schedule_says_what_goes_when_and_the_run_shows_figures_only(retaine
         shown = json.dumps([a.model_dump(mode="json") for a in client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["retention"])))])
     assert "deleted now" in shown and "held" in shown and "complaint" not in shown
+
+
+def test_the_rehearsal_tells_what_went_when_and_where_the_records_are(retained: Retained) -> None:
+    """What `send-inspection rehearse --retention` prints: the schedule, each run's figures, the records' folder."""
+    said = retained.rehearsal.describe()
+    assert said[0] == "Once the report was published:" and said[1:-4] == retained.rehearsal.schedule
+    held, lifted, last = said[-4:-1]
+    assert held.startswith("retention run, under the hold, past the children's data's date: ")
+    assert lifted.startswith("retention run, the hold lifted: ") and last.startswith("retention run, past the last")
+    assert said[-1] == f"The records exported before each deletion are in {retained.rehearsal.workdir / 'records'}."
+    assert not any(needle in line for line in said for needle in (MARKER, HOLD_REASON))  # no name, no reason
