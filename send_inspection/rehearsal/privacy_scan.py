@@ -8,7 +8,8 @@ Nothing is unpickled: result files are searched as bytes, through any base64, co
     python -m send_inspection.rehearsal.privacy_scan --needles-file needles.txt [--database-url URL]
 
 scans an installation's Prefect stores (one name or yyyy-mm-dd date of birth a line; exit 1 if any is found);
-with --ours, the product's own stores (its database, uploads, child-data folders, outbox and logs), which after
+with --ours, the product's own stores (its database, uploads, child-data folders, outbox, logs and record exports),
+which after
 the retention rules have run hold none of the children's names either.
 """
 
@@ -424,10 +425,11 @@ def scan_our_stores(
     uploads: Path,
     outbox: Path | None = None,
     log_folder: Path | None = None,
+    records: Path | None = None,
     log_records: Sequence[tuple[str, str]] = (),
 ) -> Scan:
     """Search the product's own stores: its database, the uploads (with each inspection's child-data folder), the
-    outbox, the log files and captured log records."""
+    outbox, the log files, the record exports and captured log records."""
     scan = scan_database(database_url, needles, store="our database")
     scan.add(scan_files(uploads, needles, store="uploads"))
     for child_data in sorted(uploads.glob("*/child-data")) if uploads.is_dir() else []:
@@ -436,6 +438,8 @@ def scan_our_stores(
         scan.add(scan_files(outbox, needles, store="outbox"))
     if log_folder is not None:
         scan.add(scan_files(log_folder, needles, store="log files"))
+    if records is not None:
+        scan.add(scan_files(records, needles, store="record exports"))
     scan.add(scan_log_records(log_records, needles, store="our log records"))
     return scan
 
@@ -482,19 +486,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--storage", type=Path, help="result storage folder (default: PREFECT_LOCAL_STORAGE_PATH)")
     parser.add_argument("--no-api", action="store_true", help="do not read artifacts through the Prefect API")
     parser.add_argument("--ours", action="store_true",
-                        help="scan the product's own stores instead (its database, uploads, outbox and logs, from "
-                             "the SEND_INSPECTION_* settings): after retention they hold none of the needles")
+                        help="scan the product's own stores instead (its database, uploads, outbox, logs and record "
+                             "exports, from the SEND_INSPECTION_* settings): after retention they hold none of the "
+                             "needles")
     args = parser.parse_args(argv)
     from sqlalchemy.exc import SQLAlchemyError
 
     try:
         needles = read_needles(args.needles_file)
         if args.ours:
+            from send_inspection.retention.record import records_folder
             from send_inspection.settings import load_settings
 
             settings = load_settings()
             scan = scan_our_stores(needles, database_url=settings.database_url, uploads=settings.uploads_dir,
-                                   outbox=settings.outbox_dir, log_folder=settings.home / "logs")
+                                   outbox=settings.outbox_dir, log_folder=settings.home / "logs",
+                                   records=records_folder(settings.uploads_dir))
         else:
             scan = scan_prefect(needles, database_url=args.database_url, storage=args.storage,
                                 artifacts_api=not args.no_api)

@@ -112,7 +112,7 @@ class RetentionRehearsal:
         moments = ("under the hold, past the children's data's date", "the hold lifted", "past the last date")
         return ["Once the report was published:", *self.schedule,
                 *(f"retention run, {when}: {run.summary}" for when, run in zip(moments, self.runs, strict=True)),
-                f"The records exported before each deletion are in {records_folder(self.ctx)}."]
+                f"The records exported before each deletion are in {records_folder(self.ctx.uploads_dir)}."]
 
 
 def _children(ctx: EngineContext, inspection_id: str) -> list[Child]:

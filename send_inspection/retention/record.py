@@ -47,9 +47,9 @@ NOT_INCLUDED = {
 }
 
 
-def records_folder(ctx: EngineContext) -> Path:
+def records_folder(uploads_dir: Path) -> Path:
     """Return the folder where the record exports are kept until the council's records system takes them."""
-    return ctx.uploads_dir.parent / "records"
+    return uploads_dir.parent / "records"
 
 
 def _when(moment: datetime | None) -> str:

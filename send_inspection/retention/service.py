@@ -114,7 +114,7 @@ def lift(ctx: EngineContext, inspection_id: str, hold_id: int, *, reason: str, b
 def default_export_path(ctx: EngineContext, inspection_id: str) -> Path:
     """Return where an export made now is written: the records folder, by inspection and time."""
     stamp = f"{to_london(ctx.clock.now()):%Y%m%d-%H%M%S}"
-    return records_folder(ctx) / inspection_id / f"{inspection_id}-record-{stamp}.zip"
+    return records_folder(ctx.uploads_dir) / inspection_id / f"{inspection_id}-record-{stamp}.zip"
 
 
 def export_now(ctx: EngineContext, inspection_id: str, *, by: str, to: Path | None = None) -> Exported:

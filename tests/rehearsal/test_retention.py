@@ -42,8 +42,10 @@ from send_inspection.rehearsal.privacy_scan import (
     scan_our_stores,
     scan_prefect,
 )
+from send_inspection.rehearsal.privacy_scan import main as privacy_scan
 from send_inspection.rehearsal.retention import HOLD_REASON, MARKER, RetentionRehearsal, rehearse_retention
 from send_inspection.rehearsal.staff import LINK
+from send_inspection.retention.record import records_folder
 from send_inspection.tokens import hash_token
 from send_inspection.web.app import create_app
 
@@ -102,7 +104,8 @@ def retained(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) ->
     def ours(rehearsal: RetentionRehearsal, records: list[tuple[str, str]]) -> Scan:
         ctx = rehearsal.ctx
         return scan_our_stores(needles_of(rehearsal), database_url=ctx.db_url, uploads=ctx.uploads_dir,
-                               outbox=workdir / "outbox", log_folder=workdir / "logs", log_records=records)
+                               outbox=workdir / "outbox", log_folder=workdir / "logs",
+                               records=records_folder(ctx.uploads_dir), log_records=records)
 
     def needles_of(rehearsal: RetentionRehearsal) -> Needles:
         if "needles" not in seen:
@@ -211,3 +214,26 @@ def test_the_rehearsal_tells_what_went_when_and_where_the_records_are(retained: 
     assert lifted.startswith("retention run, the hold lifted: ") and last.startswith("retention run, past the last")
     assert said[-1] == f"The records exported before each deletion are in {retained.rehearsal.workdir / 'records'}."
     assert not any(needle in line for line in said for needle in (MARKER, HOLD_REASON))  # no name, no reason
+
+
+def test_the_privacy_scan_of_our_stores_finds_no_child_and_would_say_where_it_did(
+        retained: Retained, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`privacy_scan --ours` on the installation's settings searches every store of ours and finds no child there;
+    a needle that is there (the partnership's name) is reported by store and line, never quoted."""
+    rehearsal = retained.rehearsal
+    workdir = rehearsal.workdir
+    settings = {"SEND_INSPECTION_HOME": workdir, "SEND_INSPECTION_DB_URL": rehearsal.ctx.db_url,
+                "SEND_INSPECTION_UPLOADS": rehearsal.ctx.uploads_dir, "SEND_INSPECTION_OUTBOX": workdir / "outbox"}
+    for name, value in settings.items():
+        monkeypatch.setenv(name, str(value))
+    needles = workdir / "needles.txt"
+    needles.write_text("".join(f"{c.first_name} {c.last_name}\n{c.born:%Y-%m-%d}\n" for c in rehearsal.children))
+    assert privacy_scan(["--needles-file", str(needles), "--ours"]) == 0
+    said = capsys.readouterr().out
+    assert said.endswith("\n0 hits\n")
+    for store in ("our database", "uploads", "outbox", "log files", "record exports"):
+        assert f"{store}: " in said.splitlines()[0], store
+    needles.write_text(needles.read_text() + "Demo County\n")
+    assert privacy_scan(["--needles-file", str(needles), "--ours"]) == 1
+    said = capsys.readouterr().out
+    assert "outbox" in said and "line " in said and "Demo County" not in said
