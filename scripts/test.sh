@@ -16,6 +16,7 @@ SEND_INSPECTION_BROWSER_TESTS=1 .venv/bin/python -m pytest "$@" tests/browser
 if [ "${SEND_INSPECTION_SKIP_POSTGRES:-0}" != "1" ]; then
   bash scripts/with-postgres.sh .venv/bin/python -m pytest "$@" tests/engine tests/web tests/cases tests/db tests/test_tokens.py tests/evidence/test_library.py \
     tests/mail/test_ledger.py tests/mail/test_distribution.py tests/mail/test_ews_calendar.py tests/mail/test_inbox_watch.py \
+    tests/mail/test_graph_calendar.py tests/mail/test_graph_inbox.py tests/mail/test_exchange_scenarios.py \
     tests/intake tests/fieldwork/test_ews_invitations.py tests/rehearsal/test_privacy_scan.py tests/coordinator tests/console \
     tests/retention \
     tests/live/test_pool_on_postgres.py tests/live/test_console_on_the_stack.py

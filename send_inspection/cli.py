@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from send_inspection.calendar import LONDON, to_london
-from send_inspection.settings import load_settings
+from send_inspection.settings import INTAKE_TRANSPORTS, Settings, load_settings
 
 
 def _parse_when(text: str) -> datetime:
@@ -478,7 +478,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         spawn("web", [*exe, "web"])
         spawn("worker", [*exe, "worker"])
         _wait_for(f"http://{settings.web_host}:{settings.web_port}/healthz", seconds=60)
-        print(ready_message(settings.base_url, now=datetime.now(LONDON), sign_in=_sign_in_hint(settings)))
+        print(ready_message(settings.base_url, now=datetime.now(LONDON), sign_in=_sign_in_hint(settings),
+                            mail=_mail_line(settings)))
         while all(p.poll() is None for p in procs):
             time.sleep(1)
         print("a process stopped; see the logs", file=sys.stderr)
@@ -497,6 +498,19 @@ def cmd_up(args: argparse.Namespace) -> int:
                 p.wait(timeout=10)
 
 
+def _mail_line(settings: Settings) -> str:
+    """Say where mail goes and whether the mailbox intake reads the shared inboxes."""
+    where = {
+        "outbox": f"kept in the outbox, {settings.base_url}/outbox (nothing is sent)",
+        "smtp": f"SMTP {settings.smtp_host}:{settings.smtp_port}",
+        "ews": f"Exchange Web Services, {settings.ews.endpoint if settings.ews else ''}",
+        "graph": f"Microsoft Graph, {settings.graph.graph_base if settings.graph else ''}",
+    }[settings.mail_transport]
+    if settings.mail_transport in INTAKE_TRANSPORTS and settings.watch_inboxes:
+        where += f"; the mailbox intake reads the {' and '.join(settings.watch_inboxes)} inboxes every two minutes"
+    return where
+
+
 def command_name() -> str:
     """Return how to type `send-inspection` here: its name if PATH finds this one, else its path (from here)."""
     script = Path(sys.executable).with_name("send-inspection")
@@ -511,10 +525,10 @@ def command_name() -> str:
         return str(script)
 
 
-def ready_message(base_url: str, *, now: datetime, sign_in: str = "") -> str:
-    """Return what `up` prints once everything answers: where things are, how to sign in, how to start."""
+def ready_message(base_url: str, *, now: datetime, sign_in: str = "", mail: str = "") -> str:
+    """Return what `up` prints once everything answers: where things are, where mail goes, how to sign in, start."""
     return (f"\nPrefect UI:   http://127.0.0.1:4200\nConsole:      {base_url}/console/\n"
-            f"Outbox:       {base_url}/outbox\n\n{sign_in}\n\n"
+            f"Outbox:       {base_url}/outbox\n" + (f"Mail:         {mail}\n" if mail else "") + f"\n{sign_in}\n\n"
             f"Start an inspection: {command_name()} start --notified-at {to_london(now):%Y-%m-%dT%H:%M}  "
             "(or the console's 'Start an inspection' page, or Deployments → notification → Run in the Prefect UI). "
             "Ctrl-C stops everything.")

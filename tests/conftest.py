@@ -31,8 +31,9 @@ from tests.coordinator.fake_runner import RecordingRunner  # noqa: E402
 NOTIFIED = datetime(2023, 6, 26, 9, 0, tzinfo=LONDON)
 
 # The `server` fixture: the local EWS endpoint that the real exchangelib client talks to (a module testing another
-# server defines its own `server`). The `oidc_provider` fixture: a real OpenID Connect provider on loopback.
-pytest_plugins = ["tests.mail.ews_server", "tests.console.oidc_provider"]
+# server defines its own `server`); `graph_server`: the local Graph endpoint and authority the real MSAL talks to.
+# The `oidc_provider` fixture: a real OpenID Connect provider on loopback.
+pytest_plugins = ["tests.mail.ews_server", "tests.mail.graph_server", "tests.console.oidc_provider"]
 
 
 @pytest.fixture(scope="session")

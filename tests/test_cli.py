@@ -382,3 +382,15 @@ def test_retention_show_hold_lift_and_record(tmp_path: Path, monkeypatch: pytest
         audited = [e.what for e in session.query(m.AuditEntry).order_by(m.AuditEntry.id)]
     assert audited[0] == "placed hold 1 (a complaint about the inspection) on deleting the inspection's data"
     assert len(audited) == 3 and not [w for w in audited if "parent" in w]
+
+
+def test_up_says_where_mail_goes_and_that_the_intake_reads_the_inboxes_through_exchange() -> None:
+    """With Graph (as with EWS) `up` says mail goes through it and the intake reads both inboxes; the outbox says so."""
+    from send_inspection.cli import _mail_line
+    from send_inspection.settings import load_settings
+
+    graph = load_settings({"SEND_INSPECTION_MAIL": "graph", "SEND_INSPECTION_GRAPH_TENANT_ID": "demo-tenant",
+                           "SEND_INSPECTION_GRAPH_CLIENT_ID": "demo-client", "SEND_INSPECTION_GRAPH_SECRET": "x"})
+    assert _mail_line(graph) == ("Microsoft Graph, https://graph.microsoft.com/v1.0; the mailbox intake reads the "
+                                 "comms and evidence inboxes every two minutes")
+    assert _mail_line(load_settings({})) == "kept in the outbox, http://127.0.0.1:8080/outbox (nothing is sent)"

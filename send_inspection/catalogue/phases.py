@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from send_inspection.settings import INTAKE_TRANSPORTS
+
 # Every deployment of the product has this name; a flow's deployment is "<flow name>/send-inspection".
 DEPLOYMENT_NAME = "send-inspection"
 PRODUCT_TAG = "send-inspection"
@@ -26,13 +28,13 @@ class Schedule:
 
     cron: str
     timezone: str = "Europe/London"
-    # Only when mail goes this way (SEND_INSPECTION_MAIL): a work pool gets the schedule turned off until an
-    # operator turns it on, and the worker's own `serve` schedules it only when the setting matches.
-    needs_mail: str | None = None
+    # Only when mail goes one of these ways (SEND_INSPECTION_MAIL): a work pool gets the schedule turned off until
+    # an operator turns it on, and the worker's own `serve` schedules it only when the setting is one of them.
+    needs_mail: tuple[str, ...] = ()
 
     def serves_with(self, mail_transport: str) -> bool:
         """Say whether the worker serving the deployments schedules it, given how mail goes."""
-        return self.needs_mail is None or self.needs_mail == mail_transport
+        return not self.needs_mail or mail_transport in self.needs_mail
 
 
 @dataclass(frozen=True)
@@ -297,11 +299,11 @@ CASE_SELECTION = Deployment(
     description="Day 2, 17:00: enter the case ids of the children the inspectors chose to track.")
 MAILBOX_INTAKE = Deployment(
     flow_name="mailbox-intake", entrypoint="flows/mailbox_intake.py:mailbox_intake", tags=(PRODUCT_TAG, "intake"),
-    schedule=Schedule("*/2 * * * *", needs_mail="ews"),
-    description="Every two minutes, take what arrived in the comms and evidence inboxes through EWS: an inspector's "
-                "request forwarded to comms becomes an additional evidence request, files sent to the evidence inbox "
-                "about request N answer its submit step. Needs SEND_INSPECTION_MAIL=ews: its schedule is off until "
-                "you turn it on (prefect deployment schedule resume).")
+    schedule=Schedule("*/2 * * * *", needs_mail=INTAKE_TRANSPORTS),
+    description="Every two minutes, take what arrived in the comms and evidence inboxes through EWS or Graph: an "
+                "inspector's request forwarded to comms becomes an additional evidence request, files sent to the "
+                "evidence inbox about request N answer its submit step. Needs SEND_INSPECTION_MAIL=ews or graph: its "
+                "schedule is off until you turn it on (prefect deployment schedule resume).")
 TICKER = Deployment(
     flow_name="ticker", entrypoint="flows/ticker.py:ticker", tags=(PRODUCT_TAG, "ticker"),
     schedule=Schedule("* * * * *"),

@@ -182,12 +182,33 @@ class Inbox(Strict):
     _email = field_validator("address")(classmethod(lambda cls, v: _check_email(v)))
 
 
+class HandledMark(Strict):
+    """How the mailbox intake marks each message it has taken in a shared inbox: an Outlook category or a folder.
+
+    A category shows beside the message in Outlook and leaves it where it is; a folder (under the inbox, made if
+    it is not there) takes it out of the inbox. Messages the intake gave up on are left unmarked, for a person.
+    """
+
+    category: str | None = None
+    folder: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> HandledMark:
+        chosen = [name for name in (self.category, self.folder) if name is not None]
+        if len(chosen) != 1:
+            raise ValueError("give either category or folder (the name the partnership uses), not both")
+        if not chosen[0].strip() or len(chosen[0]) > 255 or "," in chosen[0]:
+            raise ValueError("the name: 1 to 255 characters, without a comma")
+        return self
+
+
 class Inboxes(Strict):
-    """The three inspection inboxes."""
+    """The three inspection inboxes, and how the mailbox intake marks the messages it has taken in them."""
 
     comms: Inbox
     logistics: Inbox
     evidence: Inbox
+    handled: HandledMark = Field(default_factory=lambda: HandledMark(category="SEND inspection: taken in"))
 
 
 class Roles(Strict):

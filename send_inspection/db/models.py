@@ -334,7 +334,8 @@ class InboxMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     mailbox: Mapped[str] = mapped_column(String(320))
     internet_message_id: Mapped[str] = mapped_column(String(500))
-    ews_item_id: Mapped[str] = mapped_column(String(512))
+    # The mailbox's own id of the message where it was last seen: the EWS item id or the Graph message id.
+    item_id: Mapped[str] = mapped_column(String(512))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Set while one watcher hands the message over, so another leaves it alone; cleared when that fails.
@@ -345,20 +346,18 @@ class InboxMessage(Base):
     # What the callback said it did, or why the watcher gave up; never the message's text.
     outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Set once the message carries the partnership's handled mark in the mailbox (a category, or moved to a folder).
+    marked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
-class EwsMeeting(Base):
-    """An Outlook meeting sent from a shared mailbox's calendar, by our own key, with its EWS item id."""
-
-    __tablename__ = "ews_meetings"
+class MeetingClaim:
+    """The columns an Outlook meeting sent by our own key keeps, whichever way it went (EWS or Graph)."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(300), unique=True)
     mailbox: Mapped[str] = mapped_column(String(320))
     # creating -> sent -> cancelled; uncertain when a create failed in a way that may have created it.
     status: Mapped[str] = mapped_column(String(20))
-    ews_item_id: Mapped[str | None] = mapped_column(String(512), nullable=True)
-    changekey: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # How many updates were sent after the first request.
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     start_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
@@ -373,6 +372,42 @@ class EwsMeeting(Base):
     last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class EwsMeeting(MeetingClaim, Base):
+    """An Outlook meeting sent from a shared mailbox's calendar, by our own key, with its EWS item id."""
+
+    __tablename__ = "ews_meetings"
+
+    ews_item_id: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    changekey: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class GraphEvent(MeetingClaim, Base):
+    """An Outlook meeting sent as an event of a shared mailbox's calendar through Graph, by our own key."""
+
+    __tablename__ = "graph_events"
+
+    # Graph's transactionId for the create: the same create sent again makes no second event.
+    transaction_id: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    change_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class MailboxDelta(Base):
+    """Where the Graph intake's delta query of a shared inbox got to: the @odata.deltaLink of its last round."""
+
+    __tablename__ = "mailbox_deltas"
+    __table_args__ = (UniqueConstraint("mailbox", "folder"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mailbox: Mapped[str] = mapped_column(String(320))
+    folder: Mapped[str] = mapped_column(String(80))
+    # The first round asked for messages received from this time on (the inspection's notification).
+    not_before: Mapped[datetime] = mapped_column(UtcDateTime())
+    delta_link: Mapped[str] = mapped_column(Text)
+    rounds: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class FeedbackRecord(Base):

@@ -28,6 +28,7 @@ from send_inspection.engine.passes import PassResult, pass_result
 from send_inspection.engine.phase_rows import claim_pass
 from send_inspection.fieldwork.invitations import calendar_attachment
 from send_inspection.fieldwork.timetable import KIND_TITLES
+from send_inspection.mail.transports import meetings_for
 
 PHASE = FIELDWORK.key
 
@@ -120,7 +121,7 @@ def reconcile_fieldwork(ctx: EngineContext, inspection_id: str) -> PassResult:
     mail = MailFailures(ctx.mail_retry)
     wake_times: list[datetime] = []
     sent, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
-    sent += _send_calendar(ctx, inspection_id, staff=staff, now=now, mail=mail)
+    sent += _send_calendar(ctx, inspection_id, staff=staff, now=now, mail=mail, wake_times=wake_times)
     roles = ctx.config.partnership.roles
     comms = ctx.config.partnership.inboxes.comms.address
     for d in debriefs:
@@ -170,12 +171,14 @@ def reconcile_fieldwork(ctx: EngineContext, inspection_id: str) -> PassResult:
 
 
 def _send_calendar(ctx: EngineContext, inspection_id: str, *, staff: dict[str, m.Person], now: datetime,
-                   mail: MailFailures) -> int:
+                   mail: MailFailures, wake_times: list[datetime]) -> int:
     """Send every invitation, update and cancellation the imported timetable left pending; keep any that fail."""
-    if ctx.transport.name == "ews":  # real Outlook meeting requests instead of .ics emails (imported only here)
-        from send_inspection.fieldwork.ews_invitations import send_slot_meetings
+    meetings = meetings_for(ctx.transport, ctx.session)
+    if meetings is not None:  # real Outlook meeting requests (EWS or Graph) instead of .ics emails
+        from send_inspection.fieldwork.slot_meetings import send_slot_meetings
 
-        return send_slot_meetings(ctx, inspection_id, staff=staff, now=now, mail=mail)
+        return send_slot_meetings(ctx, meetings, inspection_id, staff=staff, now=now, mail=mail,
+                                  wake_times=wake_times)
     sent = 0
     with ctx.session() as session:
         rows = list(session.scalars(select(m.FieldworkSlot).where(m.FieldworkSlot.inspection_id == inspection_id)

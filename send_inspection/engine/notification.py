@@ -43,7 +43,9 @@ from send_inspection.mail.distribution import (
 )
 from send_inspection.mail.invite import meeting_invite
 from send_inspection.mail.ledger import STALE_CLAIM
+from send_inspection.mail.meetings import Meeting, request_meeting
 from send_inspection.mail.message import OutgoingMessage
+from send_inspection.mail.transports import meetings_for
 
 log = logging.getLogger(__name__)
 
@@ -161,14 +163,11 @@ def _invite_core_group(ctx: EngineContext, inspection_id: str, key: str, *, now:
     rules = ctx.config.timeline.core_group_meeting
     start, end = _core_meeting_times(ctx, inspection_id)
     attendees = tuple(cfg.person(pid).email for pid in cfg.core_group)
-    if ctx.transport.name == "ews" and not ctx.ledger.already_sent(key):  # not invited by email before
-        from send_inspection.mail.ews import EwsTransport
-        from send_inspection.mail.ews_calendar import EwsMeetings, Meeting, request_meeting
-
-        assert isinstance(ctx.transport, EwsTransport)
+    meetings = meetings_for(ctx.transport, ctx.session)
+    if meetings is not None and not ctx.ledger.already_sent(key):  # an Outlook meeting, unless invited by email
         meeting = Meeting(key=key, organiser=cfg.inboxes.logistics.address, subject=CORE_MEETING_SUBJECT,
                           body=CORE_MEETING_TEXT, location=rules.location, start=start, end=end, attendees=attendees)
-        return request_meeting(EwsMeetings(ctx.transport, ctx.session), meeting, now=now)
+        return request_meeting(meetings, meeting, now=now)
 
     def build_invite():  # noqa: ANN202
         invite = meeting_invite(

@@ -28,7 +28,7 @@ from send_inspection.engine.context import EngineContext
 from send_inspection.engine.outgoing import send_notice, when
 from send_inspection.intake.forwarded import is_forward_subject, read_forwarded
 from send_inspection.intake.handled import Handled, Kind, find_person, ignored, own_addresses, person_with_address
-from send_inspection.mail.inbox_watch import ReceivedMessage
+from send_inspection.mail.received import ReceivedMessage
 from send_inspection.mail.transport import MailTransportError
 
 log = logging.getLogger(__name__)

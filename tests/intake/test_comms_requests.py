@@ -15,8 +15,8 @@ from send_inspection.intake.comms_requests import message_marker, record_forward
 from send_inspection.intake.handled import Handled
 from send_inspection.intake.mailboxes import HANDLERS, poll_inboxes
 from send_inspection.mail.ews import EwsTransport
-from send_inspection.mail.inbox_watch import ReceivedMessage
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
+from send_inspection.mail.received import ReceivedMessage
 from tests.intake.conftest import COMMS, COORDINATOR, EVIDENCE, HOS, LANO, MONDAY, received
 from tests.mail.ews_server import EwsServer
 

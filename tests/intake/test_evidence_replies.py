@@ -17,8 +17,8 @@ from send_inspection.engine.inspection import open_inspection
 from send_inspection.intake.evidence_replies import request_number, take_evidence_reply
 from send_inspection.intake.mailboxes import poll_inboxes
 from send_inspection.mail.ews import EwsTransport
-from send_inspection.mail.inbox_watch import ReceivedAttachment
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
+from send_inspection.mail.received import ReceivedAttachment
 from send_inspection.web.app import create_app
 from tests.conftest import NOTIFIED
 from tests.intake.conftest import COORDINATOR, EVIDENCE, HOS, MONDAY, received

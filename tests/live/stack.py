@@ -198,10 +198,14 @@ class LiveStack:
 
     def tick(self) -> dict:
         """Run the ticker now (as its every-minute schedule would) and return its finished flow run."""
-        deployment = self.api("GET", "/deployments/name/ticker/send-inspection")
+        return self.run_now("ticker")
+
+    def run_now(self, flow: str) -> dict:
+        """Run a flow's deployment now (as its schedule would) and return its finished flow run."""
+        deployment = self.api("GET", f"/deployments/name/{flow}/send-inspection")
         run_id = self.api("POST", f"/deployments/{deployment['id']}/create_flow_run", json={})["id"]
         self.wait_for(lambda: self.flow_run(run_id)["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED"),
-                      seconds=90, what="the ticker run")
+                      seconds=90, what=f"the {flow} run")
         return self.flow_run(run_id)
 
     def log(self, name: str) -> str:
@@ -346,12 +350,13 @@ class LiveStack:
 
 
 def _stack(root: Path, *, mail: str, product_db: str | None = None, prefect_db: str | None = None,
-           auth_string: str | None = None) -> LiveStack:
+           auth_string: str | None = None, env: dict[str, str] | None = None) -> LiveStack:
     """Return a stack's settings on free loopback ports (nothing started yet); with `auth_string` the Prefect server
-    requires it, and every process of the stack is given it."""
+    requires it, and every process of the stack is given it; `env` adds or overrides settings."""
     root.mkdir(parents=True, exist_ok=True)
     smtp_port, api_port, web_port = free_port(), free_port(), free_port()
     home = root / "home"
+    extra = env or {}
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SEND_INSPECTION_"))},
         "PREFECT_HOME": str(root / "prefect"),
@@ -369,6 +374,7 @@ def _stack(root: Path, *, mail: str, product_db: str | None = None, prefect_db: 
         "SEND_INSPECTION_PHASE_LEASE": str(LEASE_SECONDS),
         "SEND_INSPECTION_MAIL_RETRY_DELAYS": MAIL_RETRY_DELAYS,
     }
+    env.update(extra)
     if prefect_db:
         env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_db
     if auth_string:
@@ -377,12 +383,13 @@ def _stack(root: Path, *, mail: str, product_db: str | None = None, prefect_db: 
                      mail=LiveMail(), smtp_port=smtp_port, outbox=home / "outbox" if mail == "outbox" else None)
 
 
-def start_stack(root: Path, *, mail: str = "smtp") -> LiveStack:
+def start_stack(root: Path, *, mail: str = "smtp", env: dict[str, str] | None = None) -> LiveStack:
     """Start an SMTP server, a Prefect server on SQLite, the web app and the worker, all on free ports.
 
-    With mail="outbox" the product writes to its local outbox instead of the SMTP server.
+    With mail="outbox" the product writes to its local outbox instead of the SMTP server; with mail="graph", `env`
+    holds the SEND_INSPECTION_GRAPH_* settings of the Graph endpoint to use.
     """
-    stack = _stack(root, mail=mail)
+    stack = _stack(root, mail=mail, env=env)
     return _start(stack, workers=stack.start_worker)
 
 
