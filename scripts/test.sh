@@ -23,5 +23,6 @@ if [ "${SEND_INSPECTION_SKIP_POSTGRES:-0}" != "1" ]; then
     tests/mail/test_ledger.py tests/mail/test_distribution.py tests/mail/test_ews_calendar.py tests/mail/test_inbox_watch.py \
     tests/mail/test_graph_calendar.py tests/mail/test_graph_inbox.py tests/mail/test_exchange_scenarios.py \
     tests/intake tests/fieldwork/test_ews_invitations.py tests/rehearsal/test_privacy_scan.py tests/coordinator tests/console \
+    tests/retention \
     tests/live/test_pool_on_postgres.py tests/live/test_console_on_the_stack.py
 fi

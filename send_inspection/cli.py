@@ -231,6 +231,44 @@ def cmd_library(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retention(args: argparse.Namespace) -> int:
+    """Show what will be deleted when, or put a hold on deletion (a complaint, a legal hold), or lift one."""
+    from send_inspection.coordinator.actions import hold_deletion, lift_deletion_hold
+    from send_inspection.retention.holds import HoldRefused
+    from send_inspection.retention.service import retention_schedule
+
+    ctx, _runner, actor = _coordinator(args)
+    try:
+        if args.action == "hold":
+            number = hold_deletion(ctx, actor, args.inspection, kind=args.kind, reason=args.reason)
+            print(f"hold {number} placed on {args.inspection}: nothing of it is deleted until the hold is lifted "
+                  f"(send-inspection retention lift --inspection {args.inspection} --hold {number} --reason ...)")
+        elif args.action == "lift":
+            lift_deletion_hold(ctx, actor, args.inspection, args.hold, reason=args.reason)
+            print(f"hold {args.hold} lifted: what has fallen due is deleted at the next retention run")
+        for inspection in retention_schedule(ctx, args.inspection):
+            print("\n".join(inspection.lines(ctx.clock.now())))
+    except (HoldRefused, ValueError) as exc:
+        print(f"nothing changed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """Export the inspection's record as one archive for the council's records system; print where and what."""
+    from send_inspection.coordinator.actions import export_inspection_record
+
+    ctx, _runner, actor = _coordinator(args)
+    try:
+        exported = export_inspection_record(ctx, actor, args.inspection, to=Path(args.out) if args.out else None)
+    except (ValueError, OSError) as exc:
+        print(f"not exported: {exc}", file=sys.stderr)
+        return 1
+    print(f"{exported.path}: {exported.entries} files ({exported.size_bytes:,} bytes, sha256 {exported.sha256}); "
+          f"manifest.json lists them and what is left out")
+    return 0
+
+
 def cmd_start(args: argparse.Namespace) -> int:
     """Start an inspection by running the notification deployment with the time of the call."""
     from send_inspection.coordinator.actions import start_inspection
@@ -333,9 +371,15 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     summary = None
+    retained = None
     # The fictional children's lists and the returns made from them go when it ends, unless asked to keep them.
     with child_data_removed(workdir, keep=args.keep) as removed:
-        if args.after_fieldwork:
+        if args.retention:
+            from send_inspection.rehearsal.retention import rehearse_retention
+
+            retained = rehearse_retention(workdir)
+            report = retained.report
+        elif args.after_fieldwork:
             from send_inspection.rehearsal.after_fieldwork import rehearse_after_fieldwork
 
             report = rehearse_after_fieldwork(workdir, outcome=args.after_fieldwork)
@@ -355,6 +399,8 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
 
             write_golden(summary, Path(args.write_golden))
             print(f"golden summary written to {args.write_golden}")
+    if retained is not None:
+        print("\n" + "\n".join(retained.describe()))
     print(f"\n{len(report.emails)} emails, {len(report.answers)} answers; phases: {report.phases}; "
           f"virtual end {report.finished_at}; wall time {elapsed:.1f}s")
     print(f"\nThe rehearsal's files are in {workdir} (its emails in {workdir / 'outbox'}, its database "
@@ -593,6 +639,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = actions.add_parser("list", help="list every version the library holds")
     p.add_argument("--ref", help="only this Annex A row")
     p.set_defaults(func=cmd_library)
+    retention = sub.add_parser("retention", help="what will be deleted when; holds on deletion")
+    retention_actions = retention.add_subparsers(dest="action", required=True)
+    p = retention_actions.add_parser("show", help="show what will be deleted when, the holds and the exports")
+    p.add_argument("--inspection", help="one inspection id (default: every inspection)")
+    p.set_defaults(func=cmd_retention)
+    p = retention_actions.add_parser("hold", help="stop every deletion of an inspection's data, saying why")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--kind", required=True, choices=("complaint", "legal"), help="a complaint or a legal hold")
+    p.add_argument("--reason", required=True, help="why (kept in our database, never sent to Prefect)")
+    p.add_argument("--by", help="the person id placing it (default: the operator's login)")
+    p.set_defaults(func=cmd_retention)
+    p = retention_actions.add_parser("lift", help="lift a hold, saying why: what fell due goes at the next run")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--hold", type=int, required=True, help="the hold's number (retention show lists them)")
+    p.add_argument("--reason", required=True, help="why it is lifted")
+    p.add_argument("--by", help="the person id lifting it (default: the operator's login)")
+    p.set_defaults(func=cmd_retention)
+    p = sub.add_parser("record", help="export an inspection's record as one archive for the records system")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--out", help="the zip file to write (default: var/records/<inspection>/...)")
+    p.add_argument("--by", help="the person id asking for it (default: the operator's login)")
+    p.set_defaults(func=cmd_record)
     p = sub.add_parser("status", help="show each inspection's phases and what they wait for")
     p.add_argument("--inspection", help="one inspection id, e.g. demo-county-2026-11-23")
     p.set_defaults(func=cmd_status)
@@ -643,6 +711,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --whole: write the summary as golden lines to FILE")
     p.add_argument("--after-fieldwork", type=int, choices=(1, 2, 3),
                    help="rehearse feedback → draft → response → final report → publication for this outcome")
+    p.add_argument("--retention", action="store_true",
+                   help="rehearse fieldwork's end to the published report with children's data, then retention past "
+                        "its dates: a complaint's hold, the record exported, everything deleted in turn")
     p.add_argument("--keep", action="store_true",
                    help="keep the fictional children's lists and returns (removed when the rehearsal ends)")
     p.set_defaults(func=cmd_rehearse)

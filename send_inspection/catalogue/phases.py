@@ -151,7 +151,7 @@ class PhaseCatalogue:
     """The phases of an inspection in the order they are started, and the deployments that are not phases."""
 
     phases: tuple[PhaseSpec, ...]
-    # The deployments that carry no phase: the case selection, the mailbox intake, the ticker.
+    # The deployments that carry no phase: the case selection, the mailbox intake, the ticker, retention.
     services: tuple[Deployment, ...] = ()
 
     def __post_init__(self) -> None:
@@ -308,11 +308,17 @@ TICKER = Deployment(
     flow_name="ticker", entrypoint="flows/ticker.py:ticker", tags=(PRODUCT_TAG, "ticker"),
     schedule=Schedule("* * * * *"),
     description="Every minute, wake the phases whose reminders or deadlines are due.")
+RETENTION = Deployment(
+    flow_name="retention", entrypoint="flows/retention.py:retention", tags=(PRODUCT_TAG, "retention"),
+    schedule=Schedule("30 2 * * *"),
+    description="Every night at 02:30, apply the retention rules of retention.yaml: export the record of each "
+                "inspection with data due for deletion, then delete that data (files and rows) unless a hold stands, "
+                "leaving a deletion record. send-inspection retention show says what goes when.")
 
 PHASES = PhaseCatalogue(
     phases=(NOTIFICATION, ANNEX_A_DAY2, ANNEX_A_DAY5, STAFF_BULLETIN, TRACKED_CASE, ADDITIONAL_REQUEST, FIELDWORK,
             AFTER_FIELDWORK, PRIORITY_ACTION_PLAN),
-    services=(CASE_SELECTION, MAILBOX_INTAKE, TICKER),
+    services=(CASE_SELECTION, MAILBOX_INTAKE, TICKER, RETENTION),
 )
 
 _active: list[PhaseCatalogue] = [PHASES]

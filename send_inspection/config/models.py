@@ -898,6 +898,53 @@ class Timeline(Strict):
         return {name: spec.rule() for name, spec in self.milestones.items()}
 
 
+# What a rule counts from: the final report confirmed on every partner's website, or every phase of the inspection
+# done (the report published, the strategic plan updated, any priority action plan submitted).
+Anchor = Literal["report_published", "inspection_finished"]
+ANCHOR_WORDS: dict[str, str] = {
+    "report_published": "the final report was published",
+    "inspection_finished": "the inspection finished",
+}
+
+
+class RetentionRule(Strict):
+    """Keep one kind of data until `working_days` after `after`; `reason` says why (shown to the coordinator)."""
+
+    after: Anchor
+    working_days: int = Field(ge=0, le=2600)
+    reason: str = Field(min_length=10)
+
+    def words(self) -> str:
+        """Say the rule in a few words, e.g. '20 working days after the final report was published'."""
+        return f"{self.working_days} working days after {ANCHOR_WORDS[self.after]}"
+
+
+class Retention(Strict):
+    """The rule of each kind of data the product deletes, and the time of day deletions fall due."""
+
+    child_data: RetentionRule
+    tracked_cases: RetentionRule
+    restricted_draft: RetentionRule
+    uploads: RetentionRule
+    outbox: RetentionRule
+    links: RetentionRule
+    due_at: str = "02:00"
+
+    @field_validator("due_at")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        parse_clock_time(v)
+        return v
+
+    def rules(self) -> dict[str, RetentionRule]:
+        """Return each kind's rule, by kind, in the order deletions are listed."""
+        return {kind: getattr(self, kind) for kind in RETENTION_KINDS}
+
+
+# The kinds of data retention deletes, in the order they are listed (retention/deletion.py deletes each).
+RETENTION_KINDS = ("child_data", "tracked_cases", "restricted_draft", "uploads", "outbox", "links")
+
+
 class PartnershipConfig(Strict):
     """Everything loaded from one partnership's config folder."""
 
@@ -905,6 +952,7 @@ class PartnershipConfig(Strict):
     annex_a: Register
     timeline: Timeline
     tracked_cases: TrackedCases
+    retention: Retention
 
     @model_validator(mode="after")
     def _cross_references(self) -> PartnershipConfig:

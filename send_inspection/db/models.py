@@ -556,3 +556,61 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(60))
     inspection_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
     what: Mapped[str] = mapped_column(Text)
+
+
+class RetentionHold(Base):
+    """A hold on deleting an inspection's data (a complaint, a legal hold): while it stands, nothing is deleted."""
+
+    __tablename__ = "retention_holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    # "complaint" or "legal" (retention/holds.py HOLD_KINDS).
+    kind: Mapped[str] = mapped_column(String(20))
+    # Why, as the coordinator put it: kept here, never sent to Prefect.
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[str] = mapped_column(String(80))
+    placed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    lifted_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    lift_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class RecordExport(Base):
+    """One export of an inspection's record for the council's records system: which file, when, why, its digest."""
+
+    __tablename__ = "record_exports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    path: Mapped[str] = mapped_column(String(1000))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    # How many files the archive holds (the manifest lists them).
+    entries: Mapped[int] = mapped_column(Integer)
+    # "on demand" or "before deletion".
+    why: Mapped[str] = mapped_column(String(40))
+    made_by: Mapped[str] = mapped_column(String(80))
+    made_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DeletionRecord(Base):
+    """What retention deleted of one inspection: which kind of data, how many files and rows, when (no one named)."""
+
+    __tablename__ = "deletion_records"
+    __table_args__ = (UniqueConstraint("inspection_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    # One of config.models.RETENTION_KINDS: child_data, tracked_cases, restricted_draft, uploads, outbox, links.
+    kind: Mapped[str] = mapped_column(String(30))
+    files: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(Integer)
+    rows: Mapped[int] = mapped_column(Integer)
+    # Texts in the database from which a child's name or date of birth was removed (child_data only).
+    redacted: Mapped[int] = mapped_column(Integer, default=0)
+    # The rule applied, in words (e.g. "20 working days after the final report was published"), and when it fell due.
+    rule: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    deleted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    record_export_id: Mapped[int | None] = mapped_column(ForeignKey("record_exports.id"), nullable=True)

@@ -27,6 +27,7 @@ from send_inspection.engine.outgoing import compose, send_notice
 from send_inspection.engine.passes import PassResult, pass_result
 from send_inspection.engine.phase_rows import claim_pass
 from send_inspection.fieldwork.invitations import calendar_attachment
+from send_inspection.fieldwork.timetable import KIND_TITLES
 from send_inspection.mail.transports import meetings_for
 
 PHASE = FIELDWORK.key
@@ -73,24 +74,31 @@ def kit_summary(ctx: EngineContext, inspection_id: str, day: date) -> dict[str, 
                       for d in debriefs],
         "themes": [d.unexpected_questions for d in debriefs if d.unexpected_questions],
         "documents": [(doc, slots[d.slot_id].title) for d in debriefs for doc in d.documents_requested],
+        "documents_by_slot": {d.slot_id: len(d.documents_requested) for d in debriefs if d.documents_requested},
         "requests": requests_overview(ctx, inspection_id),
         "tomorrow": tomorrow,
     }
 
 
 def kit_markdown(summary: dict[str, object]) -> str:
-    """Return a KIT summary as markdown for the Prefect artifact (staff roles and slot titles only)."""
+    """Return a KIT summary for the Prefect artifact: figures, slot ids, kinds, times and who debriefs.
+
+    Nothing typed is shown (a debrief's focus, the documents asked for, a slot's title or room): what people
+    write about a meeting can name a child, and Prefect keeps artifacts for good.
+    """
     day: date = summary["day"]  # type: ignore[assignment]
     r: dict[str, int] = summary["ratings"]  # type: ignore[assignment]
+    documents: dict[str, int] = summary["documents_by_slot"]  # type: ignore[assignment]
     lines = [f"# Keeping in touch: {day:%A %d %B %Y}", "",
              f"{summary['slots_today']} meetings; debriefs: {r['red']} red, {r['amber']} amber, {r['green']} green; "
-             f"{len(summary['missing'])} not yet in.", "", "## Headlines"]  # type: ignore[arg-type]
-    lines += [f"- **{d.rating.upper()}** {slot.title} ({to_london(slot.start_at):%H:%M}, debrief by {who}): {d.focus}"
+             f"{len(summary['missing'])} not yet in.", "", "## Debriefs"]  # type: ignore[arg-type]
+    lines += [f"- **{d.rating.upper()}** {slot.slot_id}: {KIND_TITLES.get(slot.kind, slot.kind)} "
+              f"({to_london(slot.start_at):%H:%M}, debrief by {who})"
               for slot, d, who in summary["headlines"]] or ["- none yet"]  # type: ignore[attr-defined]
-    lines += ["", "## Documents requested"]
-    lines += [f"- {doc} (in {title})" for doc, title in summary["documents"]] or ["- none"]  # type: ignore[attr-defined]
+    lines += ["", "## Documents requested (each is an additional evidence request)"]
+    lines += [f"- {slot_id}: {n}" for slot_id, n in documents.items()] or ["- none"]
     lines += ["", "## Tomorrow"]
-    lines += [f"- {to_london(s.start_at):%a %H:%M} {s.title} ({s.location})"
+    lines += [f"- {to_london(s.start_at):%a %H:%M} {s.slot_id}: {KIND_TITLES.get(s.kind, s.kind)}"
               for s in summary["tomorrow"]] or ["- nothing on the timetable"]  # type: ignore[attr-defined]
     return "\n".join(lines) + "\n"
 

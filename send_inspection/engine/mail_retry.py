@@ -50,9 +50,12 @@ class MailFailures:
         try:
             yield
         except MailTransportError as exc:
-            self.failures.append(f"{key}: {exc}")
+            # Prefect sees the product's words only: the server's answer may quote an address or a subject (the
+            # ledger keeps it).
+            words = exc.for_operators()
+            self.failures.append(f"{key}: {words}")
             self.retry = self.retry or exc.retryable
-            log.error("email %s not sent (%s): %s", key, "will retry" if exc.retryable else "refused", exc)
+            log.error("email %s not sent (%s): %s", key, "will retry" if exc.retryable else "refused", words)
 
     def retry_at(self, now: datetime) -> datetime | None:
         """Return when the phase wakes to try its failed emails again (None: nothing to try again)."""

@@ -18,6 +18,7 @@ from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.mail.ledger import release_claims
 from send_inspection.mail.meetings import release_meeting_claims
+from send_inspection.tokens import close_links
 
 # Fresh runs started in a row for one phase before the ticker stops and leaves it to an operator.
 MAX_RECOVERIES = 3
@@ -157,12 +158,17 @@ def begin_wait(
 
 
 def finish_phase(ctx: EngineContext, inspection_id: str, phase: str, *, reason: str) -> None:
-    """Mark the phase done."""
+    """Mark the phase done; when it was the last one open, the inspection's personal links stop working."""
     with ctx.session() as session:
         run = session.scalars(_row(inspection_id, phase)).one()
         run.status, run.reason, run.next_wake_at = "done", reason, None
         run.recoveries = 0
         run.updated_at = ctx.clock.now()
+        session.flush()
+        still_open = session.scalar(select(m.PhaseRun.id).where(m.PhaseRun.inspection_id == inspection_id,
+                                                                m.PhaseRun.status != "done").limit(1))
+        if still_open is None:
+            close_links(session, inspection_id, now=run.updated_at)
         session.commit()
 
 

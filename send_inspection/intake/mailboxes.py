@@ -97,11 +97,13 @@ def poll_inboxes(
         try:
             _poll_one(ctx, transport, name, inspection_id=inspection_id, not_before=notified_at, result=result)
         except MailTransportError as exc:
-            log.error("inbox %s not polled: %s", name, exc)
+            log.error("inbox %s not polled: %s", name, exc.for_operators())
             problems.append(exc)
     log.info("intake %s", result.summary())
     if problems:
-        raise problems[0]
+        # Prefect keeps a failure's message: the product's words only (the server's answer may quote a message).
+        raise MailTransportError(f"inbox not polled: {problems[0].for_operators()}",
+                                 retryable=problems[0].retryable) from None
     return result
 
 

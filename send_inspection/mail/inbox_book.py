@@ -200,12 +200,14 @@ def hand_over(book: InboxBook, key: str, item_id: str, received_at: datetime, *,
         if attempt >= max_attempts:
             book.finish(key, handled_at=now, outcome=f"gave up after {attempt} attempts", error=error)
             result.gave_up.append(key)
-            log.error("inbox %s: gave up on %s after %d attempts: %s", book.mailbox, key, attempt, error)
+            # The log goes to Prefect: the failure's kind only (its text may quote the message); the row has it.
+            log.error("inbox %s: gave up on %s after %d attempts: %s", book.mailbox, key, attempt,
+                      type(exc).__name__)
         else:
             book.finish(key, error=error)
             result.failed.append((key, error))
             log.error("inbox %s: %s not handled (attempt %d of %d), will try again: %s", book.mailbox, key,
-                      attempt, max_attempts, error)
+                      attempt, max_attempts, type(exc).__name__)
         return
     book.finish(key, handled_at=now, outcome=(outcome or "handled")[:_MAX_TEXT], error=None)
     result.handled.append(key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import message_from_bytes
@@ -66,6 +67,10 @@ DEBRIEF = {"outcome": "debriefed", "interviewees": "Two practitioners and a team
            "focus": "How plans are reviewed and kept up to date", "evidence_used": "The annual review dashboard",
            "unexpected_questions": "How do families hear about the local offer?",
            "points_for_others": "Expect follow-up questions on waiting times"}
+
+# The fields of the staff pages where people type freely: a rehearsal may have everything typed there carry a text.
+TYPED_FIELDS = ("explanation", "comment", "interviewees", "focus", "evidence_used", "unexpected_questions",
+                "points_for_others", "comment_1", "evidence_1", "comment_2", "evidence_2")
 
 # How the scripted staff answer each tracked-case step: (case id, now, declining cases) -> form fields.
 CASE_ANSWERS = {"identify": _identify, "agree": _agree, "inform": _inform, "arrange": _arrange}
@@ -135,6 +140,11 @@ class ScriptedStaff:
     documents_in: dict[str, str] = field(default_factory=dict)
     # After fieldwork: when each report reaches the LANO (by item ref); its arrival is recorded then.
     arrivals: dict[str, datetime] = field(default_factory=dict)
+    # What everyone adds to whatever they type (TYPED_FIELDS, the documents asked for in a debrief): a rehearsal of
+    # careless or hostile writing, e.g. a child's name and a link.
+    typed: str = ""
+    # A file to hand in at a submit step, by item ref (None: a hyperlink, as usual).
+    files_for: Callable[[str], tuple[str, bytes] | None] | None = None
 
     def _behaviour(self, email: str) -> Behaviour:
         return self.behaviours.get(email, self.default)
@@ -185,6 +195,9 @@ class ScriptedStaff:
             elif data_inputs:
                 data.update(outcome="submitted", check=["dated", "recent", "titled"])
                 files = {kind: (self.data_files[kind].name, self.data_files[kind].read_bytes()) for kind in data_inputs}
+            elif self.files_for is not None and (handed := self.files_for(ref)) is not None:
+                data.update(outcome="submitted", check=["dated", "recent", "titled"])
+                files = {"file": handed}
             else:
                 data.update(outcome="submitted", link_url=f"https://evidence.demo-county.example/{ref}",
                             check=["dated", "recent", "titled", "links-work"])
@@ -208,6 +221,12 @@ class ScriptedStaff:
                 data.update(outcome="approved")
         else:
             data.update(outcome="confirmed")
+        if self.typed:
+            for name in TYPED_FIELDS:
+                if isinstance(data.get(name), str) and data[name]:
+                    data[name] = f"{data[name]} {self.typed}"
+            if data.get("documents_requested") not in (None, "none"):
+                data["documents_requested"] = f"{data['documents_requested']} {self.typed}"
         response = self.client.post(url, data=data, files=files or None)
         self.log.append((now, action.person_email, ref, f"{step}:{data['outcome']}", response.status_code))
         return int(response.status_code == 200)
