@@ -28,7 +28,7 @@ def publish_fieldwork_task(result: PassResult) -> None:
     """Show the debriefs, the requests and each KIT summary sent so far as artifacts."""
     ctx = current_runtime().context
     rows = [{"slot": s.ref.removeprefix("debrief-"), "meeting": s.title.removeprefix("Debrief: "),
-             "debriefer": s.owner or "—", "due": s.due_at, "state": s.outcome or ("LATE" if s.late else "open")}
+             "debriefer": s.owner_name or "—", "due": s.due_at, "state": s.outcome or ("LATE" if s.late else "open")}
             for s in result.items]
     publish_table(key=artifact_key(result.inspection_id, "debriefs"), table=rows,
                   description=f"Debriefs: {result.reason}")

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
@@ -39,6 +40,17 @@ def ensure_phase(ctx: EngineContext, inspection_id: str, phase: str, *, not_befo
         except IntegrityError:
             return False
         return True
+
+
+def note_news(session: Session, inspection_id: str, phase: str, *, now: datetime | None = None) -> None:
+    """Count news for the phase (a decision, links given) in `session`, so it looks again; the caller commits."""
+    run = session.scalars(
+        select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == phase)
+    ).first()
+    if run is not None:
+        run.changes += 1
+        if now is not None:
+            run.updated_at = now
 
 
 def get_phase(ctx: EngineContext, inspection_id: str, phase: str) -> m.PhaseRun | None:

@@ -18,9 +18,10 @@ from send_inspection.config.models import parse_duration
 from send_inspection.db import models as m
 from send_inspection.engine.chasing import Chain, Chase, chase_plan
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.outgoing import action_message, phase_message
+from send_inspection.engine.outgoing import action_message, item_label, phase_message
 from send_inspection.engine.owners import step_owner
 from send_inspection.engine.setup import milestones, people
+from send_inspection.mail.ledger import MailDeferred
 from send_inspection.mail.transport import MailTransportError
 from send_inspection.tokens import mint_token
 
@@ -42,6 +43,13 @@ class ItemStatus:
     due_at: str
     late: bool
     outcome: str | None
+    # The owner's name, as people read it (staff only; `owner` is their person id).
+    owner_name: str = ""
+
+    @property
+    def label(self) -> str:
+        """Return the item as people read it ("1.3 Self-evaluation"; a title alone where the ref is the engine's)."""
+        return item_label(self.ref, self.title)
 
 
 @dataclass(frozen=True)
@@ -134,9 +142,13 @@ def pass_result(
     summaries_sent: list[str] | None = None,
 ) -> PassResult:
     """Close a pass: stay awake until every due email has gone, wake at the earliest time due, say what failed."""
-    done = finished and not mail.retry  # the completion notice too must have gone
+    done = finished and not mail.retry and not mail.deferred  # the completion notice too must have gone
     if mail.retry:
         wake_times.append(now + MAIL_RETRY_AFTER)
+    if mail.deferred:
+        held_until = min(mail.deferred.values())
+        wake_times.append(held_until)
+        reason = f"{reason} ({len(mail.deferred)} email(s) held for the quiet hours until {_fmt(held_until)})"
     next_wake = min(wake_times) if wake_times and not done else None
     if mail.failures:
         reason = f"{mail.summary(next_wake)} {reason}"
@@ -177,7 +189,7 @@ def chase_items(
                 grace = max(token_grace, late_answers) if late_answers else token_grace
                 sent += _send_chase(ctx, item, chase, staff=staff, key=prefix + chase.kind, deadline=deadline,
                                     expires_at=max(deadline, now) + grace, now=now)
-        statuses.append(_status(item, owner, due, now))
+        statuses.append(_status(item, owner, due, now, owner_name=staff[owner].name if owner in staff else owner))
     return sent, statuses
 
 
@@ -187,12 +199,16 @@ class MailFailures:
     def __init__(self) -> None:
         self.failures: list[str] = []
         self.retry = False
+        # Emails held back by the quiet hours: key -> when each may go.
+        self.deferred: dict[str, datetime] = {}
 
     @contextmanager
     def guard(self, key: str) -> Iterator[None]:
-        """Run one send; on a mail failure, note it and carry on with the next."""
+        """Run one send; on a mail failure, note it and carry on with the next; note an email held back."""
         try:
             yield
+        except MailDeferred as held:
+            self.deferred[key] = held.until
         except MailTransportError as exc:
             self.failures.append(f"{key}: {exc}")
             self.retry = self.retry or exc.retryable
@@ -209,7 +225,8 @@ def is_late(item: m.RegisterItem, due: dict[str, datetime], now: datetime) -> bo
     return item.outcome is None and now >= due[item.deadlines[item.step]]
 
 
-def _status(item: m.RegisterItem, owner: str, due: dict[str, datetime], now: datetime) -> ItemStatus:
+def _status(item: m.RegisterItem, owner: str, due: dict[str, datetime], now: datetime, *,
+            owner_name: str = "") -> ItemStatus:
     deadline = due[item.deadlines[item.step]]
     return ItemStatus(
         ref=item.ref,
@@ -221,6 +238,7 @@ def _status(item: m.RegisterItem, owner: str, due: dict[str, datetime], now: dat
         due_at=_fmt(deadline),
         late=is_late(item, due, now),
         outcome=item.outcome,
+        owner_name=owner_name,
     )
 
 
@@ -273,8 +291,9 @@ def _send_chase(
         return action_message(ctx, item, chase=chase, person=person, staff=staff, key=key, token=raw,
                               deadline=deadline, returned_comment=comment)
 
-    return int(ctx.ledger.send_once(key, build, inspection_id=item.inspection_id, template=f"action-{chase.kind}",
-                                    now=now, due_at=chase.due_at))
+    # The ask carries the step's deadline: one that falls in the quiet hours cannot wait for them to end.
+    return int(ctx.ledger.send_once(key, build, inspection_id=item.inspection_id, template=chase.email_kind,
+                                    now=now, due_at=chase.due_at, deadline=deadline if chase.kind == "ask" else None))
 
 
 def _phase_email(

@@ -74,7 +74,8 @@ def send_slot_meetings(ctx: EngineContext, inspection_id: str, *, staff: dict[st
                        mail: MailFailures) -> int:
     """Send every slot's pending invitation, update or cancellation as an Outlook meeting; keep any that fail."""
     assert isinstance(ctx.transport, EwsTransport)
-    meetings = EwsMeetings(ctx.transport, ctx.session)
+    meetings = EwsMeetings(ctx.transport, ctx.session,
+                           allowed=lambda due: ctx.send_window.may_send_at("slot_invitation", due))
     sender = sender_for(ctx.config.partnership, inspection_id=inspection_id)
     with ctx.session() as session:
         rows = [row for row in session.scalars(select(m.FieldworkSlot).where(

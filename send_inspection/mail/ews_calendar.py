@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from send_inspection.db.models import EwsMeeting
 from send_inspection.mail.ews import EwsTransport, mailbox_folder
+from send_inspection.mail.ledger import MailDeferred
 from send_inspection.mail.transport import MailTransportError
 
 log = logging.getLogger(__name__)
@@ -152,9 +153,17 @@ def _attendees(addresses: Sequence[str]) -> list[Attendee]:
 class EwsMeetings:
     """Send, update and cancel Outlook meeting requests from a shared mailbox, finding each by our own key."""
 
-    def __init__(self, transport: EwsTransport, sessions: Callable[[], Session]) -> None:
+    def __init__(self, transport: EwsTransport, sessions: Callable[[], Session], *,
+                 allowed: Callable[[datetime], datetime] | None = None) -> None:
         self.transport = transport
         self._sessions = sessions
+        # When a meeting request due now may go (the partnership's quiet hours); None: at once.
+        self._allowed = allowed
+
+    def _hold(self, key: str, now: datetime) -> None:
+        """Raise MailDeferred if nothing may go now (the quiet hours): the caller tries again when it says."""
+        if self._allowed is not None and (at := self._allowed(now)) > now:
+            raise MailDeferred(key, at)
 
     # --- the table ------------------------------------------------------------------------------------------
 
@@ -340,7 +349,9 @@ class EwsMeetings:
 
         With notify="changed" Exchange sends the update to every attendee when the time or the place changed,
         else only to attendees added (and a cancellation to those removed); notify="all" sends it to everyone.
+        Raise MailDeferred when the quiet hours hold it back.
         """
+        self._hold(meeting.key, now)
         row = self._row(meeting.key)
         if row is not None and row.status == "cancelled":
             raise ValueError(f"meeting {meeting.key} was cancelled: request it again under a new key")
@@ -383,7 +394,11 @@ class EwsMeetings:
         return MeetingResult(meeting.key, "updated", item_id, row.sequence)
 
     def cancel(self, key: str, *, message: str, now: datetime) -> MeetingResult:
-        """Cancel the meeting with our key `key`, sending attendees the cancellation with `message`."""
+        """Cancel the meeting with our key `key`, sending attendees the cancellation with `message`.
+
+        Raise MailDeferred when the quiet hours hold it back.
+        """
+        self._hold(key, now)
         row = self._row(key)
         if row is None:
             raise KeyError(f"no meeting with the key {key}")
