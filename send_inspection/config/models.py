@@ -573,7 +573,8 @@ _ACTION_KIND = re.compile(r"^action-(ask|remind-\d+[mhd]|escalate-deputy|escalat
 class QuietHours(Strict):
     """No email between `start` and `end`, nor (if set) at weekends and bank holidays, but the urgent kinds.
 
-    An ask whose deadline falls before the quiet hours end goes at once too (see engine/send_window.py).
+    An ask whose deadline falls before the quiet hours end goes at once too (see engine/send_window.py). `start`
+    after `end` spans midnight; `start` equal to `end` means no quiet hours in the day.
     """
 
     start: str = "19:00"

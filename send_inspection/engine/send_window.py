@@ -25,12 +25,15 @@ def quiet_until(moment: datetime, *, rules: QuietHours, calendar: WorkingCalenda
     start, end = parse_clock_time(rules.start), parse_clock_time(rules.end)
     local = to_london(moment)
     day, clock = local.date(), local.time()
-    if clock < end:
+    candidate = local
+    if start > end:  # overnight, e.g. 19:00 to 07:30
+        if clock < end:
+            candidate = london_time(day, end)
+        elif clock >= start:
+            candidate = london_time(day + timedelta(days=1), end)
+    elif start < end and start <= clock < end:  # within one day
         candidate = london_time(day, end)
-    elif clock >= start:
-        candidate = london_time(day + timedelta(days=1), end)
-    else:
-        candidate = local
+    # start == end: no quiet hours in the day
     if rules.non_working_days:
         cday = to_london(candidate).date()
         if not calendar.is_working_day(cday):

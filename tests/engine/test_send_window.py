@@ -48,3 +48,12 @@ def test_an_ask_whose_deadline_falls_before_the_quiet_hours_end_goes_at_once() -
     assert WINDOW.may_send_at("action-ask", at(11, 13, 20), at(11, 14, 7, 30)) == at(11, 14, 7, 30)
     assert WINDOW.may_send_at("action-ask", at(11, 13, 20), at(11, 13, 17)) == at(11, 14, 7, 30)
     assert WINDOW.may_send_at("request_received", at(11, 13, 20), None) == at(11, 14, 7, 30)
+
+
+def test_quiet_hours_within_a_day_or_none() -> None:
+    """Quiet from 12:00 to 13:00 holds 12:30 until 13:00 only; equal start and end (no days off) hold nothing."""
+    lunch = QuietHours(start="12:00", end="13:00", non_working_days=False)
+    assert quiet_until(at(11, 13, 12, 30), rules=lunch, calendar=CAL) == at(11, 13, 13)
+    assert quiet_until(at(11, 13, 20), rules=lunch, calendar=CAL) == at(11, 13, 20)
+    never = QuietHours(start="00:00", end="00:00", non_working_days=False)
+    assert quiet_until(at(11, 18, 23, 59), rules=never, calendar=CAL) == at(11, 18, 23, 59)  # a Saturday night
