@@ -21,17 +21,18 @@ from send_inspection.config.loader import calendar_for, default_config_dir, load
 from send_inspection.config.models import PartnershipConfig  # noqa: E402
 from send_inspection.db import models as m  # noqa: E402
 from send_inspection.db.session import migrate, relax_durability  # noqa: E402
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext  # noqa: E402
-from send_inspection.engine.phases import ensure_phase  # noqa: E402
-from send_inspection.engine.register_phase import reconcile_register_phase  # noqa: E402
-from send_inspection.engine.setup import open_inspection  # noqa: E402
+from send_inspection.engine.inspection import open_inspection  # noqa: E402
+from send_inspection.engine.phase_rows import ensure_phase  # noqa: E402
 from send_inspection.mail.outbox import OutboxTransport  # noqa: E402
+from tests.coordinator.fake_runner import RecordingRunner  # noqa: E402
 
 NOTIFIED = datetime(2023, 6, 26, 9, 0, tzinfo=LONDON)
 
 # The `server` fixture: the local EWS endpoint that the real exchangelib client talks to (a module testing another
-# server defines its own `server`).
-pytest_plugins = ["tests.mail.ews_server"]
+# server defines its own `server`). The `oidc_provider` fixture: a real OpenID Connect provider on loopback.
+pytest_plugins = ["tests.mail.ews_server", "tests.console.oidc_provider"]
 
 
 @pytest.fixture(scope="session")
@@ -111,11 +112,17 @@ def ctx(tmp_path: Path, demo_config: PartnershipConfig, demo_child_data: ChildDa
 
 
 @pytest.fixture
+def runner() -> RecordingRunner:
+    """Return a fake orchestrator for the coordinator's actions that records what it is asked."""
+    return RecordingRunner()
+
+
+@pytest.fixture
 def started(ctx: EngineContext) -> tuple[str, m.RegisterItem]:
     """Open the demo inspection, send the day-2 asks and return the id and day-2 item 1.1."""
     iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
     ensure_phase(ctx, iid, "day2")
-    reconcile_register_phase(ctx, iid, "day2")
+    reconcile_annex_a(ctx, iid, "day2")
     with ctx.session() as session:
         item = session.scalars(select(m.RegisterItem).where(m.RegisterItem.phase == "day2",
                                                             m.RegisterItem.ref == "1.1")).one()

@@ -13,6 +13,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -37,13 +39,34 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def parse_duration(text: str) -> timedelta:
-    """Parse '90m', '3h' or '1d' into a timedelta."""
-    m = _DURATION.match(text.strip())
-    if not m:
-        raise ValueError(f"{text!r} is not a duration like '30m', '3h' or '1d'")
-    n, unit = int(m.group(1)), m.group(2)
-    return {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}[unit]
+class Duration(timedelta):
+    """A length of time read from config ('90m', '3h', '1d'), keeping the words it was written in (`text`)."""
+
+    text: str
+
+    def __new__(cls, text: str) -> Duration:  # noqa: D102 - parse; a timedelta subclass cannot take __init__
+        m = _DURATION.match(str(text).strip())
+        if not m:
+            raise ValueError(f"{text!r} is not a duration like '30m', '3h' or '1d'")
+        n, unit = int(m.group(1)), m.group(2)
+        self = super().__new__(cls, **{{"m": "minutes", "h": "hours", "d": "days"}[unit]: n})
+        self.text = str(text)
+        return self
+
+    def __repr__(self) -> str:
+        return f"Duration({self.text!r})"
+
+    def __reduce__(self) -> tuple[type[Duration], tuple[str]]:
+        return Duration, (self.text,)
+
+
+def parse_duration(text: str | Duration) -> Duration:
+    """Parse '90m', '3h' or '1d' into a Duration (a timedelta that remembers its words)."""
+    return text if isinstance(text, Duration) else Duration(text)
+
+
+# A duration field of the config: written '90m', '3h' or '1d' in YAML, a timedelta once loaded.
+DurationField = Annotated[Duration, PlainValidator(parse_duration), PlainSerializer(lambda d: d.text, return_type=str)]
 
 
 def parse_clock_time(text: str) -> time:
@@ -301,6 +324,32 @@ class LinkChecks(Strict):
         if (not self.check or self.intranet_hosts) and not self.reason.strip():
             raise ValueError("say why in 'reason': link checks are turned off or intranet hosts are listed")
         return self
+CONSOLE_ROLES = ("viewer", "coordinator")  # in order of what they allow: a viewer reads, a coordinator acts
+
+
+class ConsoleAccess(Strict):
+    """Who may use the coordinator's console (the web pages behind sign-in) and what they may do there.
+
+    Coordinators may do every coordinator action; viewers may only look. Anyone else is refused. With an identity
+    provider (Microsoft Entra ID) the person signing in is found by the object id (`oid`) listed here for them, else
+    by their email address; `tenant_id`, if set, must be the `tid` of their sign-in, and `app_roles`, if set, names
+    the app roles the provider must also have given them (its `roles` claim): the console grants the lesser of what
+    this file and the provider allow.
+    """
+
+    coordinators: list[str] = Field(default_factory=list)
+    viewers: list[str] = Field(default_factory=list)
+    tenant_id: str | None = None
+    # Console role -> the app role's value in the identity provider, e.g. {coordinator: Inspection.Coordinator}.
+    app_roles: dict[Literal["viewer", "coordinator"], str] = Field(default_factory=dict)
+    # Person id -> their object id (`oid`) at the identity provider.
+    object_ids: dict[str, str] = Field(default_factory=dict)
+
+    def role_of(self, person_id: str) -> str | None:
+        """Return the console role this file gives a person (coordinator, viewer), or None."""
+        if person_id in self.coordinators:
+            return "coordinator"
+        return "viewer" if person_id in self.viewers else None
 
 
 class Partnership(Strict):
@@ -326,6 +375,8 @@ class Partnership(Strict):
     improvement_lead: str | None = None
     # Whether the links in submitted evidence are tried, and which intranet hosts may be (with the reason).
     link_checks: LinkChecks = Field(default_factory=LinkChecks)
+    # Who may sign in to the coordinator's console, and as what.
+    console: ConsoleAccess = Field(default_factory=ConsoleAccess)
 
     @model_validator(mode="after")
     def _references(self) -> Partnership:
@@ -358,6 +409,12 @@ class Partnership(Strict):
         refs += [(("health_template_contacts", i), r) for i, r in enumerate(self.health_template_contacts)]
         refs += [(("leadership_group", i), r) for i, r in enumerate(self.leadership_group)]
         refs.append((("improvement_lead",), self.improvement_lead))
+        for group in ("coordinators", "viewers"):
+            refs += [(("console", group, i), r) for i, r in enumerate(getattr(self.console, group))]
+        refs += [(("console", "object_ids", r), r) for r in self.console.object_ids]
+        both = set(self.console.coordinators) & set(self.console.viewers)
+        problems += [(("console", "viewers", self.console.viewers.index(r)),
+                      f"{r!r} is also a coordinator: list each person once", r) for r in sorted(both)]
         for i, partner in enumerate(self.report_partners):
             refs += [(("report_partners", i, "reviewers", j), r) for j, r in enumerate(partner.reviewers)]
             refs += [(("report_partners", i, f), getattr(partner, f)) for f in ("accountable_officer", "publisher")]
@@ -605,23 +662,10 @@ class QuietHours(Strict):
 class Chasing(Strict):
     """When reminders go before a deadline and escalations after it."""
 
-    reminders_before: list[str] = Field(default_factory=lambda: ["3h", "1h"])
-    escalate_to_deputy_after: str = "0m"
-    escalate_up_after: str = "1h"
+    reminders_before: list[DurationField] = Field(default_factory=lambda: [Duration("3h"), Duration("1h")])
+    escalate_to_deputy_after: DurationField = Duration("0m")
+    escalate_up_after: DurationField = Duration("1h")
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
-
-    @field_validator("reminders_before")
-    @classmethod
-    def _durations(cls, values: list[str]) -> list[str]:
-        for v in values:
-            parse_duration(v)
-        return values
-
-    @field_validator("escalate_to_deputy_after", "escalate_up_after")
-    @classmethod
-    def _duration(cls, v: str) -> str:
-        parse_duration(v)
-        return v
 
 
 class AdditionalRequests(Strict):
@@ -630,9 +674,9 @@ class AdditionalRequests(Strict):
     due_same_day_at: str = "18:00"     # a request is due the same working day at this time...
     arriving_after: str = "16:00"      # ...unless it arrives after this time (or outside a working day),
     next_day_due_at: str = "10:00"     # ...then at this time on the next working day
-    confirm_within: str = "30m"        # the head of service says whether it exists, and by when
-    submit_before_due: str = "2h"      # the evidence or an explanation, this long before it is due
-    signoff_before_due: str = "1h"     # the accountable lead's sign-off, this long before it is due
+    confirm_within: DurationField = Duration("30m")      # the head of service says whether it exists, and by when
+    submit_before_due: DurationField = Duration("2h")    # the evidence or an explanation, this long before it is due
+    signoff_before_due: DurationField = Duration("1h")   # the accountable lead's sign-off, this long before it is due
 
     @field_validator("due_same_day_at", "arriving_after", "next_day_due_at")
     @classmethod
@@ -640,24 +684,12 @@ class AdditionalRequests(Strict):
         parse_clock_time(v)
         return v
 
-    @field_validator("confirm_within", "submit_before_due", "signoff_before_due")
-    @classmethod
-    def _duration(cls, v: str) -> str:
-        parse_duration(v)
-        return v
-
 
 class Fieldwork(Strict):
     """Fieldwork in weeks 2 and 3: when debriefs are due and when the daily KIT summary goes."""
 
-    debrief_within: str = "2h"         # a slot's debrief is due this long after the slot ends
+    debrief_within: DurationField = Duration("2h")       # a slot's debrief is due this long after the slot ends
     kit_summary_at: str = "17:30"      # the internal keeping-in-touch summary, each fieldwork day
-
-    @field_validator("debrief_within")
-    @classmethod
-    def _duration(cls, v: str) -> str:
-        parse_duration(v)
-        return v
 
     @field_validator("kit_summary_at")
     @classmethod
@@ -808,15 +840,9 @@ class Timeline(Strict):
     staff_bulletin: StaffBulletin = Field(default_factory=StaffBulletin)
     after_fieldwork: AfterFieldwork = Field(default_factory=AfterFieldwork)
     outcome_follow_up: OutcomeFollowUp = Field(default_factory=OutcomeFollowUp)
-    token_valid_after_deadline: str = "3d"
+    token_valid_after_deadline: DurationField = Duration("3d")
     extra_bank_holidays: list[date] = Field(default_factory=list)
     not_bank_holidays: list[date] = Field(default_factory=list)
-
-    @field_validator("token_valid_after_deadline")
-    @classmethod
-    def _duration(cls, v: str) -> str:
-        parse_duration(v)
-        return v
 
     @model_validator(mode="after")
     def _references(self) -> Timeline:

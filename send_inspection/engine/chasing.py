@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from send_inspection.calendar import WorkingCalendar
-from send_inspection.config.models import Chasing, parse_duration
+from send_inspection.config.models import Chasing
 from send_inspection.engine.send_window import SendWindow
 
 
@@ -58,18 +58,18 @@ def chase_plan(
 
     asked_at = window.may_send_at(email_kind("ask"), started_at, deadline)
     plan = [Chase("ask", asked_at, chain.owner)]
-    for text in chasing.reminders_before:
-        due = deadline - parse_duration(text)
+    for before in chasing.reminders_before:
+        due = deadline - before
         if due <= asked_at:
             continue
-        due = allowed(f"remind-{text}", due)
+        due = allowed(f"remind-{before.text}", due)
         if due < deadline:
-            plan.append(Chase(f"remind-{text}", due, chain.owner))
-    up_gap = parse_duration(chasing.escalate_up_after)
+            plan.append(Chase(f"remind-{before.text}", due, chain.owner))
+    up_gap = chasing.escalate_up_after
     # A step that only began after its deadline gets one gap of grace before anyone is escalated to.
     late_base = max(deadline, started_at + up_gap) if started_at >= deadline else deadline
     if chain.deputy and chain.deputy != chain.owner:
-        due = late_base + parse_duration(chasing.escalate_to_deputy_after)
+        due = late_base + chasing.escalate_to_deputy_after
         plan.append(Chase("escalate-deputy", allowed("escalate-deputy", due), chain.deputy))
     for level, person in enumerate(chain.escalation, start=1):
         due = late_base + up_gap * level

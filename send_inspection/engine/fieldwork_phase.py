@@ -21,16 +21,12 @@ from send_inspection.config.models import parse_clock_time
 from send_inspection.db import models as m
 from send_inspection.engine.additional_requests import record_request, requests_overview
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import milestones, people
+from send_inspection.engine.item_chasing import chase_items, waiting_reason
+from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import compose, send_notice, when
-from send_inspection.engine.register_phase import (
-    MailFailures,
-    PassResult,
-    chase_items,
-    claim_pass,
-    pass_result,
-    waiting_reason,
-)
-from send_inspection.engine.setup import milestones, people
+from send_inspection.engine.passes import PassResult, pass_result
+from send_inspection.engine.phase_rows import claim_pass
 from send_inspection.fieldwork.invitations import calendar_attachment
 from send_inspection.mail.render import day_and_month
 
@@ -122,7 +118,7 @@ def reconcile_fieldwork(ctx: EngineContext, inspection_id: str) -> PassResult:
             m.EvidenceRequest.inspection_id == inspection_id, m.EvidenceRequest.source == "debrief")))
         due = milestones(session, inspection_id)
         staff = people(session, inspection_id)
-    mail = MailFailures()
+    mail = MailFailures(ctx.mail_retry)
     wake_times: list[datetime] = []
     sent, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
     sent += _send_calendar(ctx, inspection_id, staff=staff, now=now, mail=mail)

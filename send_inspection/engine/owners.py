@@ -9,9 +9,16 @@ from send_inspection.engine.context import EngineContext
 
 def step_owner(ctx: EngineContext, item: m.RegisterItem, step: str | None = None) -> str:
     """Return the person key of whoever answers `step` (default: the item's current step)."""
-    answered_by = step_spec(step or item.step).answered_by
+    step = step or item.step
+    field = owner_field(step)
+    if field is not None:
+        return str(getattr(item, field))
+    return getattr(ctx.config.partnership.roles, step_spec(step).answered_by)
+
+
+def owner_field(step: str) -> str | None:
+    """Return the item's field naming who answers `step` ("evidence_lead", "accountable_lead"), None for a role."""
+    answered_by = step_spec(step).answered_by
     if answered_by == LEAD:
-        return item.evidence_lead
-    if answered_by == REVIEWER:
-        return item.accountable_lead
-    return getattr(ctx.config.partnership.roles, answered_by)
+        return "evidence_lead"
+    return "accountable_lead" if answered_by == REVIEWER else None

@@ -7,11 +7,10 @@ from collections.abc import Iterable
 from sqlalchemy import select
 
 from send_inspection.catalogue.phases import FIELDWORK
-from send_inspection.config.models import parse_duration
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import ensure_phase
-from send_inspection.fieldwork.invitations import calendar_messages, sender_for
+from send_inspection.engine.phase_rows import ensure_phase, note_news
+from send_inspection.fieldwork.invitations import CalendarMessage, calendar_messages, sender_for
 from send_inspection.fieldwork.timetable import Slot, TimetableChanges, timetable_changes
 
 FIELDWORK_PHASE = FIELDWORK.key
@@ -34,6 +33,23 @@ def _slot(row: m.FieldworkSlot) -> Slot:
                 location=row.location, attendees=tuple(row.attendees), debriefer=row.debriefer, focus=row.focus)
 
 
+def _sequences(rows: Iterable[m.FieldworkSlot]) -> dict[str, int]:
+    """Return the last SEQUENCE sent for each stored slot."""
+    return {row.slot_id: row.version - 1 for row in rows}
+
+
+def preview_timetable(ctx: EngineContext, inspection_id: str, slots: Iterable[Slot]) -> list[CalendarMessage]:
+    """Return the invitations, updates and cancellations saving `slots` would send, without saving anything."""
+    new = list(slots)
+    with ctx.session() as session:
+        if session.get(m.Inspection, inspection_id) is None:
+            raise InspectionNotFound(f"no inspection {inspection_id!r} (yet)")
+        rows = list(session.scalars(select(m.FieldworkSlot).where(m.FieldworkSlot.inspection_id == inspection_id)))
+    changes = timetable_changes(stored_slots(ctx, inspection_id), new)
+    sender = sender_for(ctx.config.partnership, inspection_id=inspection_id)
+    return calendar_messages(changes, sender=sender, sequences=_sequences(rows), stamp=ctx.clock.now())
+
+
 def save_timetable(ctx: EngineContext, inspection_id: str, slots: Iterable[Slot]) -> TimetableChanges:
     """Save a new version of the timetable, keep each slot's debrief item in step, and start fieldwork."""
     new = list(slots)
@@ -45,7 +61,7 @@ def save_timetable(ctx: EngineContext, inspection_id: str, slots: Iterable[Slot]
     now = ctx.clock.now()
     sender = sender_for(ctx.config.partnership, inspection_id=inspection_id)
     lano = ctx.config.partnership.roles.lano
-    within = parse_duration(ctx.config.timeline.fieldwork.debrief_within)
+    within = ctx.config.timeline.fieldwork.debrief_within
     with ctx.session() as session:
         rows = {r.slot_id: r for r in session.scalars(
             select(m.FieldworkSlot).where(m.FieldworkSlot.inspection_id == inspection_id))}
@@ -53,7 +69,7 @@ def save_timetable(ctx: EngineContext, inspection_id: str, slots: Iterable[Slot]
             m.RegisterItem.inspection_id == inspection_id, m.RegisterItem.phase == FIELDWORK_PHASE))}
         marks = {x.name: x for x in session.scalars(select(m.Milestone).where(
             m.Milestone.inspection_id == inspection_id, m.Milestone.name.startswith("debrief-")))}
-        sequences = {sid: row.version - 1 for sid, row in rows.items()}  # the last SEQUENCE sent, per slot
+        sequences = _sequences(rows.values())
         for slot in new:
             row = rows.get(slot.slot_id)
             if row is None:
@@ -116,7 +132,5 @@ def _debrief_item(session, inspection_id: str, slot: Slot, *, items: dict, marks
 def _flag(ctx: EngineContext, inspection_id: str) -> None:
     """Make a waiting fieldwork phase look again (the new timetable may need invitations)."""
     with ctx.session() as session:
-        run = session.scalars(select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id,
-                                                       m.PhaseRun.phase == FIELDWORK_PHASE)).one()
-        run.changes += 1
+        note_news(session, inspection_id, FIELDWORK_PHASE)
         session.commit()

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from send_inspection.calendar import london_time, to_london
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.setup import inspection_id_for, milestones
+from send_inspection.engine.inspection import inspection_id_for, milestones
 from send_inspection.fieldwork.store import save_timetable
 from send_inspection.rehearsal.after_fieldwork import FINAL_ARRIVES, NOTIFIED, REPORT_ARRIVALS, record_demo_feedback
 from send_inspection.rehearsal.driver import RehearsalReport, World, rehearsal_context, report_of, run_world

@@ -11,6 +11,7 @@ from send_inspection.config.loader import calendar_for
 from send_inspection.config.models import PartnershipConfig
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.engine.notification import (
     SurveyLinks,
     core_meeting_slot,
@@ -18,7 +19,6 @@ from send_inspection.engine.notification import (
     record_survey_links,
     send_surveys,
 )
-from send_inspection.engine.setup import open_inspection
 from send_inspection.mail.outbox import list_outbox, outbox_id_for, read_outbox_message
 from tests.conftest import NOTIFIED
 

@@ -16,7 +16,7 @@ from send_inspection.config.models import PartnershipConfig
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.fieldwork_phase import reconcile_fieldwork
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.fieldwork.store import save_timetable
 from send_inspection.fieldwork.timetable import Slot
 from send_inspection.mail.ews import EwsTransport

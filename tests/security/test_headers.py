@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from send_inspection.db import models as m
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.register_phase import reconcile_register_phase
 from send_inspection.web.app import create_app
 from tests.web.test_sign_off import link_for, submit_form
 
@@ -50,14 +50,14 @@ def answers(ctx: EngineContext, started: tuple[str, m.RegisterItem], tmp_path: P
     client = TestClient(app_with_faults(ctx, tmp_path / "outbox"), raise_server_exceptions=False)
     submit = link_for(ctx, item.evidence_lead, item.ref)
     got = {
-        "index": client.get("/"),
+        "home (the console, not served here)": client.get("/"),
         "healthz": client.get("/healthz"),
         "sign-off page": client.get(f"/a/{submit}"),
         "refused answer (422 page)": client.post(f"/a/{submit}", data=submit_form(item, outcome="submitted")),
         "upload recorded": client.post(f"/a/{submit}", data=submit_form(item, outcome="submitted"),
                                        files={"file": ("Self evaluation.pdf", PDF, "application/pdf")}),
     }
-    reconcile_register_phase(ctx, iid, "day2")  # asks the accountable lead, who may download the file
+    reconcile_annex_a(ctx, iid, "day2")  # asks the accountable lead, who may download the file
     return got | {
         "file download": client.get(f"/a/{link_for(ctx, item.accountable_lead, item.ref)}/file"),
         "unknown link (404 page)": client.get("/a/not-a-real-token"),
@@ -74,7 +74,8 @@ def test_every_answer_carries_the_security_headers(ctx: EngineContext, started: 
     """Pages, files, problems and the framework's own errors all forbid framing, caching, sniffing and referrers."""
     got = answers(ctx, started, tmp_path)
     statuses = {name: response.status_code for name, response in got.items()}
-    assert statuses == {"index": 200, "healthz": 200, "sign-off page": 200, "refused answer (422 page)": 422,
+    assert statuses == {"home (the console, not served here)": 404, "healthz": 200, "sign-off page": 200,
+                        "refused answer (422 page)": 422,
                         "upload recorded": 200, "file download": 200, "unknown link (404 page)": 404, "outbox": 200,
                         "framework 404": 404, "framework 405": 405, "framework 422": 422, "framework 500": 500}
     for name, response in got.items():
