@@ -197,8 +197,8 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     except FeedbackRefused as exc:
         print(f"not recorded: {exc}", file=sys.stderr)
         return 1
-    print(f"recorded the feedback (outcome {args.outcome}); the leadership group has it by email, and the "
-          "after-fieldwork run starts now")
+    print(f"recorded the feedback (outcome {args.outcome}); the after-fieldwork run starts now and emails it to the "
+          "leadership group (after the quiet hours, if they have begun)")
     return 0
 
 
@@ -224,10 +224,11 @@ def cmd_library(args: argparse.Namespace) -> int:
                   f"{'' if loaded.new else ' (unchanged: the library already holds this content)'}")
         return 0
     refs = [args.ref] if args.ref else [item.ref for item in ctx.config.annex_a.items]
+    names = {person.id: person.name for person in ctx.config.partnership.people}
     for ref in refs:
         for doc in library_versions(ctx, ref):
-            print(f"{ref:<18} v{doc.version:<3} {to_london(doc.loaded_at):%d %b %Y %H:%M}  {doc.loaded_by:<24} "
-                  f"{doc.filename}")
+            print(f"{ref:<18} v{doc.version:<3} {to_london(doc.loaded_at):%d %b %Y %H:%M}  "
+                  f"{names.get(doc.loaded_by, doc.loaded_by):<24} {doc.filename}")
     return 0
 
 
@@ -399,6 +400,12 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
 
             write_golden(summary, Path(args.write_golden))
             print(f"golden summary written to {args.write_golden}")
+        if args.write_emails:
+            from send_inspection.rehearsal.email_samples import email_samples, write_samples
+
+            samples = email_samples(report, workdir / "outbox")
+            write_samples(samples, Path(args.write_emails))
+            print(f"{len(samples)} sample emails (one of each kind) written to {args.write_emails}")
     if retained is not None:
         print("\n" + "\n".join(retained.describe()))
     print(f"\n{len(report.emails)} emails, {len(report.answers)} answers; phases: {report.phases}; "
@@ -709,6 +716,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(30 items, 6 children, 40 meetings, 10 requests; notified Mon 13 Nov 2023)")
     p.add_argument("--write-golden", metavar="FILE",
                    help="with --whole: write the summary as golden lines to FILE")
+    p.add_argument("--write-emails", metavar="DIR",
+                   help="with --whole: write one email of each kind, as received (plain text and HTML), to DIR")
     p.add_argument("--after-fieldwork", type=int, choices=(1, 2, 3),
                    help="rehearse feedback → draft → response → final report → publication for this outcome")
     p.add_argument("--retention", action="store_true",

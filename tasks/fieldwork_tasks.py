@@ -29,7 +29,7 @@ def publish_fieldwork_task(result: PassResult) -> None:
     ctx = current_runtime().context
     kinds = {s.slot_id: s.kind for s in stored_slots(ctx, result.inspection_id)}  # a title is typed: show the kind
     rows = [{"slot": (slot := s.ref.removeprefix("debrief-")), "meeting": KIND_TITLES.get(kinds.get(slot, ""), "—"),
-             "debriefer": s.owner or "—", "due": s.due_at, "state": s.outcome or ("LATE" if s.late else "open")}
+             "debriefer": s.owner_name or "—", "due": s.due_at, "state": s.outcome or ("LATE" if s.late else "open")}
             for s in result.items]
     publish_table(key=artifact_key(result.inspection_id, "debriefs"), table=rows,
                   description=f"Debriefs: {result.reason}")

@@ -96,8 +96,9 @@ class PhaseSpec:
     # A phase per value: "<key>:<value>" (e.g. "case:DC1001"), its flow run with this parameter set to the value.
     parameter: str | None = None
     parameter_type: type = str
-    # What one of its items is called in the emails that ask for it, and which inbox takes replies to them.
-    item_noun: str = "Annex A item"
+    # What the emails asking for one of its items call it before the item's name ("Annex A item" 1.3 Self-evaluation;
+    # nothing where the item's name says it all), and which inbox takes replies to them.
+    item_noun: str = ""
     replies_to: str = "comms"
 
     @property
@@ -227,6 +228,7 @@ ANNEX_A_DAY2 = PhaseSpec(
                                  "Annex A day 2, started by the notification phase; waits suspended between passes."),
     starts=Start(says="the notification phase", with_phase="notification"),
     closes_at="annex_a_initial_due", then="day5", bulletin="Annex A evidence due on day 2", annex_a=True,
+    item_noun="Annex A item",
 )
 ANNEX_A_DAY5 = PhaseSpec(
     key="day5", label="Annex A day 5",
@@ -236,6 +238,7 @@ ANNEX_A_DAY5 = PhaseSpec(
     starts=Start(says="day 2 being done, or the day-2 deadline at the latest", with_phase="notification",
                  not_before="annex_a_initial_due"),
     closes_at="annex_a_final_due", bulletin="Annex A evidence due on day 5", annex_a=True,
+    item_noun="Annex A item",
 )
 STAFF_BULLETIN = PhaseSpec(
     key="bulletin", label="staff bulletin",
@@ -252,7 +255,7 @@ TRACKED_CASE = PhaseSpec(
         "One tracked child's work (by case id), started by the case selection: practitioners and settings, the "
         "family's agreement, the documents reviewed by the LANO, and the meetings."),
     starts=Start(says="the case selection (one phase per child)"),
-    item_noun="tracked case step",
+    item_noun="Tracked case",
 )
 ADDITIONAL_REQUEST = PhaseSpec(
     key="request", label="additional evidence request", parameter="number", parameter_type=int,
@@ -262,7 +265,7 @@ ADDITIONAL_REQUEST = PhaseSpec(
         "(send-inspection request add): the head of service confirms and sends it, the accountable lead signs it "
         "off, the LANO sends it to the inspector; same day by default."),
     starts=Start(says="a request being recorded (one phase per request)"),
-    item_noun="the inspectors' additional evidence request", replies_to="evidence",
+    replies_to="evidence",
 )
 FIELDWORK = PhaseSpec(
     key="fieldwork", label="fieldwork",
@@ -272,7 +275,7 @@ FIELDWORK = PhaseSpec(
         "import): debriefs after each meeting, red ones at once to the director, requested documents as additional "
         "evidence requests, the daily KIT summary."),
     starts=Start(says="the inspectors' timetable being imported"),
-    closes_at="feedback_meeting", then="report", item_noun="a fieldwork meeting",
+    closes_at="feedback_meeting", then="report",
 )
 AFTER_FIELDWORK = PhaseSpec(
     key="report", label="after fieldwork", artifact="after-fieldwork",
@@ -282,7 +285,6 @@ AFTER_FIELDWORK = PhaseSpec(
         "draft report, the named reviewers comment, the accountable officers sign off the merged response, the "
         "LANO submits it within 10 working days; the final report is published by each partner."),
     starts=Start(says="fieldwork ending, or the feedback being recorded"),
-    item_noun="the inspection report, step",
 )
 PRIORITY_ACTION_PLAN = PhaseSpec(
     key="action-plan", label="priority action plan", artifact="priority-action-plan",

@@ -25,6 +25,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from send_inspection.catalogue.phases import PHASES
 from send_inspection.catalogue.steps import ANNEX_A_CHAIN, TRACKED_CASE_STEPS
 from send_inspection.mail.message import is_sendable_address
+from send_inspection.mail.render import email_template_names
 from send_inspection.timeline import AfterRule, DayRule, MilestoneRule
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -229,6 +230,8 @@ class MailingList(Strict):
     name: str
     members: list[str] = Field(default_factory=list)
     addresses: list[SendableAddress] = Field(default_factory=list)
+    # Its members pass the email on to their teams: it asks them to, and says nothing of personal links.
+    cascade: bool = False
 
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
 
@@ -641,18 +644,40 @@ class MilestoneSpec(Strict):
         return AfterRule(after=self.after, working_days=self.working_days, at=at)
 
 
+# The kinds of asks, reminders and escalations as the ledger names them (the email of each is action_request).
+_ACTION_KIND = re.compile(r"^action-(ask|remind-\d+[mhd]|escalate-deputy|escalate-up-\d+)$")
+
+
 class QuietHours(Strict):
-    """No reminders or escalations between `start` and `end`, nor (if set) at weekends and bank holidays."""
+    """No email between `start` and `end`, nor (if set) at weekends and bank holidays, but the urgent kinds.
+
+    An ask whose deadline falls before the quiet hours end goes at once too (see engine/send_window.py). `start`
+    after `end` spans midnight; `start` equal to `end` means no quiet hours in the day.
+    """
 
     start: str = "19:00"
     end: str = "07:30"
     non_working_days: bool = True
+    # Emails sent at once, quiet hours or not: email template names (templates/email) or action kinds.
+    urgent: list[str] = Field(default_factory=list)
 
     @field_validator("start", "end")
     @classmethod
     def _time(cls, v: str) -> str:
         parse_clock_time(v)
         return v
+
+    @field_validator("urgent")
+    @classmethod
+    def _kinds(cls, values: list[str]) -> list[str]:
+        known = email_template_names()
+        for v in values:
+            if v not in known and not _ACTION_KIND.match(v):
+                close = difflib.get_close_matches(v, sorted(known), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"{v!r} is not a kind of email{hint}: give an email template's name from "
+                                 "templates/email, e.g. 'debrief_red', or an action such as 'action-escalate-deputy'")
+        return values
 
 
 class Chasing(Strict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -279,6 +279,12 @@ class EvidenceRequest(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     due_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(80))
+    # A request forwarded to the comms inbox: who forwarded it (a person id) and what its "Head of service:" line
+    # said (None: no such line). Without a known head of service the LANO stands in, and the request's run tells
+    # the LANO and the forwarder why.
+    forwarded_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    head_of_service_line: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lano_stands_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class FieldworkSlot(Base):

@@ -10,7 +10,8 @@ The phase ends after the feedback meeting once every debrief is in and every sum
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections import Counter
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -23,11 +24,12 @@ from send_inspection.engine.context import EngineContext
 from send_inspection.engine.inspection import milestones, people
 from send_inspection.engine.item_chasing import chase_items, waiting_reason
 from send_inspection.engine.mail_retry import MailFailures
-from send_inspection.engine.outgoing import compose, send_notice
+from send_inspection.engine.outgoing import compose, send_notice, when
 from send_inspection.engine.passes import PassResult, pass_result
 from send_inspection.engine.phase_rows import claim_pass
 from send_inspection.fieldwork.invitations import calendar_attachment
 from send_inspection.fieldwork.timetable import KIND_TITLES
+from send_inspection.mail.render import day_and_month
 from send_inspection.mail.transports import meetings_for
 
 PHASE = FIELDWORK.key
@@ -64,19 +66,23 @@ def kit_summary(ctx: EngineContext, inspection_id: str, day: date) -> dict[str, 
         staff = people(session, inspection_id)
     today = [s for s in slots.values() if to_london(s.start_at).date() == day]
     later = sorted((s for s in slots.values() if to_london(s.start_at).date() > day), key=lambda s: s.start_at)
-    tomorrow = [s for s in later if to_london(s.start_at).date() == to_london(later[0].start_at).date()] if later \
-        else []
+    next_day = to_london(later[0].start_at).date() if later else None
     missing = [s for s in today if s.debriefer and s.slot_id not in {d.slot_id for d in debriefs}]
     ratings = {r: sum(d.rating == r for d in debriefs) for r in ("red", "amber", "green")}
+    # Each question once, with how many of the day's meetings raised it.
+    themes = Counter(" ".join(d.unexpected_questions.split()) for d in debriefs if d.unexpected_questions.strip())
     return {
         "day": day, "ratings": ratings, "slots_today": len(today), "missing": missing,
         "headlines": [(slots[d.slot_id], d, staff[d.debriefer].name if d.debriefer in staff else d.debriefer)
-                      for d in debriefs],
-        "themes": [d.unexpected_questions for d in debriefs if d.unexpected_questions],
+                      for d in sorted(debriefs, key=lambda d: slots[d.slot_id].start_at)],
+        "themes": list(themes.items()),
         "documents": [(doc, slots[d.slot_id].title) for d in debriefs for doc in d.documents_requested],
         "documents_by_slot": {d.slot_id: len(d.documents_requested) for d in debriefs if d.documents_requested},
         "requests": requests_overview(ctx, inspection_id),
-        "tomorrow": tomorrow,
+        # The next day on the timetable (tomorrow, or after a weekend) and its meetings, in order.
+        "next_heading": ("Next on the timetable" if next_day is None else
+                         f"{'Tomorrow' if next_day == day + timedelta(days=1) else 'Next'}, {day_and_month(next_day)}"),
+        "next_slots": [s for s in later if to_london(s.start_at).date() == next_day],
     }
 
 
@@ -97,9 +103,10 @@ def kit_markdown(summary: dict[str, object]) -> str:
               for slot, d, who in summary["headlines"]] or ["- none yet"]  # type: ignore[attr-defined]
     lines += ["", "## Documents requested (each is an additional evidence request)"]
     lines += [f"- {slot_id}: {n}" for slot_id, n in documents.items()] or ["- none"]
-    lines += ["", "## Tomorrow"]
-    lines += [f"- {to_london(s.start_at):%a %H:%M} {s.slot_id}: {KIND_TITLES.get(s.kind, s.kind)}"
-              for s in summary["tomorrow"]] or ["- nothing on the timetable"]  # type: ignore[attr-defined]
+    lines += ["", f"## {summary['next_heading']}"]
+    lines += [f"- {to_london(s.start_at):%H:%M}–{to_london(s.end_at):%H:%M} {s.slot_id}: "
+              f"{KIND_TITLES.get(s.kind, s.kind)}"
+              for s in summary["next_slots"]] or ["- nothing on the timetable"]  # type: ignore[attr-defined]
     return "\n".join(lines) + "\n"
 
 
@@ -133,7 +140,7 @@ def reconcile_fieldwork(ctx: EngineContext, inspection_id: str) -> PassResult:
                 sent += send_notice(ctx, inspection_id, key, "debrief_red", to=[staff[director].email, comms],
                                     now=now, sender_inbox="comms", slot=slot, debrief=d,
                                     debriefer=staff[d.debriefer].name, director=staff[director].name,
-                                    start=f"{to_london(slot.start_at):%A %d %B %H:%M}")
+                                    start=when(slot.start_at))
         for index, document in enumerate(d.documents_requested, start=1):
             marker = f"debrief:{d.slot_id}:{index}"  # one request per document, however often this runs
             if marker not in known_requests:
@@ -173,7 +180,8 @@ def reconcile_fieldwork(ctx: EngineContext, inspection_id: str) -> PassResult:
 def _send_calendar(ctx: EngineContext, inspection_id: str, *, staff: dict[str, m.Person], now: datetime,
                    mail: MailFailures, wake_times: list[datetime]) -> int:
     """Send every invitation, update and cancellation the imported timetable left pending; keep any that fail."""
-    meetings = meetings_for(ctx.transport, ctx.session)
+    meetings = meetings_for(ctx.transport, ctx.session,
+                            allowed=lambda due: ctx.send_window.may_send_at("slot_invitation", due))
     if meetings is not None:  # real Outlook meeting requests (EWS or Graph) instead of .ics emails
         from send_inspection.fieldwork.slot_meetings import send_slot_meetings
 
@@ -188,17 +196,16 @@ def _send_calendar(ctx: EngineContext, inspection_id: str, *, staff: dict[str, m
             for message in row.pending_calendar or []:
                 key = (f"{inspection_id}:{PHASE}:calendar:{row.slot_id}:s{message['sequence']}:{message['method']}:"
                        + ",".join(message["to"]))[:300]
-                before = len(mail.failures)
+                before = len(mail.failures) + len(mail.deferred)
                 with mail.guard(key):
                     sent += int(ctx.ledger.send_once(
                         key, lambda row=row, message=message, key=key: compose(
                             ctx, "slot_invitation", key=key, sender_inbox="logistics",
                             to=[staff[p].email for p in message["to"] if p in staff],
                             attachments=(calendar_attachment(message["ics"]),), slot=row,
-                            method=message["method"], start=f"{to_london(row.start_at):%A %d %B %Y, %H:%M}",
-                            end=f"{to_london(row.end_at):%H:%M}"),
+                            method=message["method"], start=when(row.start_at), end=f"{to_london(row.end_at):%H:%M}"),
                         inspection_id=inspection_id, template="slot_invitation", now=now))
-                if len(mail.failures) > before:
+                if len(mail.failures) + len(mail.deferred) > before:  # failed or held back: kept for later
                     left.append(message)
             if left != (row.pending_calendar or []):
                 row.pending_calendar = left

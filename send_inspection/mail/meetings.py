@@ -10,7 +10,7 @@ and cancellations.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
@@ -18,6 +18,7 @@ from typing import Literal, Protocol
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from send_inspection.mail.ledger import MailDeferred
 from send_inspection.mail.transport import MailTransportError
 
 Action = Literal["created", "updated", "unchanged", "cancelled", "busy"]
@@ -76,6 +77,33 @@ class Meetings(Protocol):
     def history(self, base_key: str) -> list[tuple[str, str]]:
         """Return (key, status) of every meeting keyed `base_key` or `base_key#<n>`."""
         ...
+
+
+class HeldMeetings:
+    """A calendar whose requests, updates and cancellations wait for the partnership's quiet hours to end."""
+
+    def __init__(self, meetings: Meetings, *, allowed: Callable[[datetime], datetime]) -> None:
+        self._meetings = meetings
+        self._allowed = allowed  # when something due now may go
+
+    def _hold(self, key: str, now: datetime) -> None:
+        """Raise MailDeferred if nothing may go now: the caller tries again when it says."""
+        if (at := self._allowed(now)) > now:
+            raise MailDeferred(key, at)
+
+    def send(self, meeting: Meeting, *, now: datetime, notify: Literal["changed", "all"] = "changed") -> MeetingResult:
+        """Send the meeting request or its update, unless the quiet hours hold it back (MailDeferred)."""
+        self._hold(meeting.key, now)
+        return self._meetings.send(meeting, now=now, notify=notify)
+
+    def cancel(self, key: str, *, message: str, now: datetime) -> MeetingResult:
+        """Cancel the meeting, unless the quiet hours hold the cancellation back (MailDeferred)."""
+        self._hold(key, now)
+        return self._meetings.cancel(key, message=message, now=now)
+
+    def history(self, base_key: str) -> list[tuple[str, str]]:
+        """Return (key, status) of every meeting keyed `base_key` or `base_key#<n>`."""
+        return self._meetings.history(base_key)
 
 
 def field_digests(*, subject: str, body: str, location: str, start: datetime, end: datetime,

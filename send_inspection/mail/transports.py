@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from send_inspection.config.models import HandledMark
-from send_inspection.mail.meetings import Meetings
+from send_inspection.mail.meetings import HeldMeetings, Meetings
 from send_inspection.mail.outbox import OutboxTransport
 from send_inspection.mail.received import ReceivedMessage, Watcher
 from send_inspection.mail.smtp import SmtpTransport
@@ -66,21 +66,28 @@ def transport_from_settings(settings: Settings) -> MailTransport:
     return OutboxTransport(settings.outbox_dir)
 
 
-def meetings_for(transport: MailTransport, sessions: Callable[[], Session]) -> Meetings | None:
-    """Return the meetings of the transport's Exchange calendar (EWS or Graph), or None for mail without one."""
+def meetings_for(transport: MailTransport, sessions: Callable[[], Session], *,
+                 allowed: Callable[[datetime], datetime] | None = None) -> Meetings | None:
+    """Return the meetings of the transport's Exchange calendar (EWS or Graph), or None for mail without one.
+
+    `allowed` says when a meeting request due now may go (the partnership's quiet hours); None: at once.
+    """
+    meetings: Meetings
     if transport.name == "ews":
         from send_inspection.mail.ews import EwsTransport
         from send_inspection.mail.ews_calendar import EwsMeetings
 
         assert isinstance(transport, EwsTransport)
-        return EwsMeetings(transport, sessions)
-    if transport.name == "graph":
+        meetings = EwsMeetings(transport, sessions)
+    elif transport.name == "graph":
         from send_inspection.mail.graph import GraphTransport
         from send_inspection.mail.graph_calendar import GraphMeetings
 
         assert isinstance(transport, GraphTransport)
-        return GraphMeetings(transport, sessions)
-    return None
+        meetings = GraphMeetings(transport, sessions)
+    else:
+        return None
+    return meetings if allowed is None else HeldMeetings(meetings, allowed=allowed)
 
 
 def inbox_watcher_for(transport: MailTransport, sessions: Callable[[], Session], *, mailbox: str,

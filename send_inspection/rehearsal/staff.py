@@ -145,6 +145,8 @@ class ScriptedStaff:
     typed: str = ""
     # A file to hand in at a submit step, by item ref (None: a hyperlink, as usual).
     files_for: Callable[[str], tuple[str, bytes] | None] | None = None
+    # Items (by ref) whose emails are answered this long after they arrive, whoever gets them.
+    answer_after: dict[str, timedelta] = field(default_factory=dict)
 
     def _behaviour(self, email: str) -> Behaviour:
         return self.behaviours.get(email, self.default)
@@ -156,12 +158,13 @@ class ScriptedStaff:
             token = _link_in(read_outbox_raw(self.outbox, entry.id))
             if token is None:
                 continue
-            arrival = next((t for ref, t in self.arrivals.items() if f"{ref} " in (entry.subject or "")), None)
+            arrival = next((t for ref, t in self.arrivals.items() if f":{ref}:" in entry.key), None)
+            after = next((d for ref, d in self.answer_after.items() if f":{ref}:" in entry.key), None)
             for email in entry.to:
                 behaviour = self._behaviour(email)
                 if not behaviour.absent:
-                    at = max(entry.date + behaviour.delay, arrival) if arrival else entry.date + behaviour.delay
-                    self.pending.append(Action(at, email, token))
+                    at = entry.date + (after or behaviour.delay)
+                    self.pending.append(Action(max(at, arrival) if arrival else at, email, token))
 
     def next_time(self, after: datetime) -> datetime | None:
         """Return when the next scheduled answer is due, if any is after `after`."""

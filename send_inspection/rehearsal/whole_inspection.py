@@ -5,7 +5,8 @@ the way the product starts them: day 1 (notification lists, the core group, the 
 gives the links an hour later), Annex A day 2 and day 5 (30 register items), the six children the inspectors
 choose to track on day 2 (one family declines), the staff bulletin three times a week, fieldwork in the week of
 27 November (the inspectors' timetable of 40 meetings arrives the Friday before and one slot moves on Tuesday;
-8 requests are made in meetings and 2 more are asked for in debriefs; one debrief is red), the feedback meeting
+8 requests are made in meetings and 2 more are asked for in debriefs; one debrief is red, given at 19:40 that
+evening, and goes to its director at once as the partnership marks it urgent), the feedback meeting
 on Friday 1 December, the draft report on Monday 18 December with its response due over Christmas, the final
 report on Monday 15 January, its publication, and the outcome's follow-up.
 
@@ -32,7 +33,13 @@ from send_inspection.engine.inspection import inspection_id_for, milestones
 from send_inspection.fieldwork.store import save_timetable
 from send_inspection.rehearsal.after_fieldwork import FINAL_ARRIVES, NOTIFIED, REPORT_ARRIVALS, record_demo_feedback
 from send_inspection.rehearsal.driver import RehearsalReport, World, rehearsal_context, report_of, run_world
-from send_inspection.rehearsal.fieldwork import DOCUMENT_SLOTS, RED_SLOT, fieldwork_events, week3_timetable
+from send_inspection.rehearsal.fieldwork import (
+    DOCUMENT_SLOTS,
+    RED_DEBRIEF_AFTER,
+    RED_SLOT,
+    fieldwork_events,
+    week3_timetable,
+)
 from send_inspection.rehearsal.scenarios import demo_behaviours
 from send_inspection.rehearsal.staff import Behaviour
 from send_inspection.timeline import compute_timeline
@@ -125,6 +132,7 @@ def rehearse_whole_inspection(workdir: Path, *, outcome: int = 2) -> tuple[Rehea
     """Run notification → day 2 → day 5 → tracked cases → fieldwork → feedback → report → publication."""
     ctx, staff = rehearsal_context(workdir, notified_at=NOTIFIED, behaviours=whole_behaviours())
     staff.red_debriefs, staff.documents_in = {RED_SLOT}, dict(DOCUMENT_SLOTS)
+    staff.answer_after = {f"debrief-{RED_SLOT}": RED_DEBRIEF_AFTER}
     staff.arrivals = dict(REPORT_ARRIVALS)
     iid = inspection_id_for(ctx.config, NOTIFIED)
     world = World(ctx=ctx, staff=staff, inspection_id=iid, links_at=NOTIFIED + timedelta(hours=1),

@@ -130,7 +130,12 @@ def test_the_kit_summary_goes_once_at_1730_with_the_days_debriefs(ctx: EngineCon
     assert len(kits) == 1 and "samantha.cole-brierley@demo-county.example" in kits[0].recipients
     text = " ".join((read_outbox_message(ctx.transport.folder, outbox_id_for(kits[0].key)).text or "").split())
     assert "2 meetings today. Debriefs: 0 red, 0 amber, 1 green; 1 not yet in." in text
-    assert "Transition to secondary school" in text and "Meeting S3 with SEND leaders" in text
+    assert "Transition to secondary school" in text
+    plain = read_outbox_message(ctx.transport.folder, outbox_id_for(kits[0].key)).text or ""
+    # Tomorrow's meetings with their times; no requests and no documents each say so, in their own section.
+    assert "Tomorrow, Tuesday 11 July\n- 09:30 to 10:30 Meeting S3 with SEND leaders (Demo House, Room 2)\n" in plain
+    assert ("Documents requested in today's meetings\n- none\n\nAdditional evidence requests\n- none\n") in plain
+    assert "- 10:00 Meeting S1 with SEND leaders: GREEN, debrief by Catherine Lowther. Focus: Transition" in plain
 
 
 def test_a_moved_slot_moves_its_debrief_and_a_cancelled_one_cancels_it(ctx: EngineContext, inspection: str) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
+from send_inspection.config.loader import default_config_dir
 from send_inspection.mail.message import KEY_HEADER
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from send_inspection.rehearsal.staff import DATA_INPUT, HIDDEN, LINK  # what a person's browser would read
@@ -342,11 +345,26 @@ class LiveStack:
         """Return fictional Demo County child-level data lists for a notification on `as_of`."""
         from send_inspection.childdata.columns import load_child_data_config
         from send_inspection.childdata.synthetic import generate
-        from send_inspection.config.loader import default_config_dir
 
         folder = self.root / f"fictional-lists-{as_of.isoformat()}"
         return dict(generate(folder, children=300, seed=3, as_of=as_of,
                              config=load_child_data_config(default_config_dir())))
+
+
+def _config_without_quiet_hours(root: Path) -> Path:
+    """Return a copy of the Demo County config whose quiet hours hold nothing, for a stack on the real clock.
+
+    The live stack runs on the machine's clock, so with the partnership's quiet hours a run at 20:00 or on a
+    Saturday would hold every email until 07:30 on the next working day. The quiet hours are tested on a virtual
+    clock (tests/engine/test_send_window.py, the rehearsals); here `start` equal to `end` means none in the day.
+    """
+    folder = root / "config"
+    shutil.copytree(default_config_dir(), folder)
+    timeline = folder / "timeline.yaml"
+    data = yaml.safe_load(timeline.read_text(encoding="utf-8"))
+    data["chasing"]["quiet_hours"].update(start="00:00", end="00:00", non_working_days=False)
+    timeline.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return folder
 
 
 def _stack(root: Path, *, mail: str, product_db: str | None = None, prefect_db: str | None = None,
@@ -366,6 +384,7 @@ def _stack(root: Path, *, mail: str, product_db: str | None = None, prefect_db: 
         # The tests restart the worker, which replaces the ticker's future runs: schedule them again within seconds.
         "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "10",
         "SEND_INSPECTION_HOME": str(home),
+        "SEND_INSPECTION_CONFIG": str(_config_without_quiet_hours(root)),
         "SEND_INSPECTION_DB_URL": product_db or f"sqlite:///{home / 'send_inspection.db'}",
         "SEND_INSPECTION_MAIL": mail,
         "SEND_INSPECTION_SMTP_HOST": "127.0.0.1",
