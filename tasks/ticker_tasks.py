@@ -7,8 +7,7 @@ from datetime import timedelta
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from send_inspection.catalogue.phases import phase_catalogue
-from send_inspection.engine.phase_rows import due_phases
+from send_inspection.engine.phase_rows import due_phases, needs_run
 from send_inspection.live.wiring import current_runtime
 from send_inspection.settings import load_settings
 
@@ -36,9 +35,9 @@ def wake_due_phases_task() -> int:
     logger = get_run_logger()
     touched = 0
     for run in due_phases(rt.context, now=now, mode="live"):
-        if run.status == "pending" and run.flow_run_id is None:
-            if phase_catalogue().spec(run.phase).starts.by_coordinator:
-                continue  # the coordinator's own run carries it
+        if run.flow_run_id is None:
+            if not needs_run(run):
+                continue  # the coordinator's own run, started from Prefect, is opening it
             rt.launcher.start(run.inspection_id, run.phase)
         else:
             waker.wake(run.inspection_id, run.phase, reason="ticker: a reminder or deadline is due", due_at=now)
