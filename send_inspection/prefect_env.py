@@ -29,6 +29,10 @@ def prefect_env(settings: Settings, *, port: int = 4200) -> dict[str, str]:
             "PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE", str(SERVER_DB_POOL_SIZE)),
         "PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW": os.environ.get(
             "PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW", str(SERVER_DB_MAX_OVERFLOW)),
+        # Schedule the every-minute ticker five minutes ahead, not Prefect's hour: the Runs list then holds a few
+        # future ticks above the phases instead of sixty (the scheduler tops them up every minute).
+        "PREFECT_SERVER_SERVICES_SCHEDULER_MIN_SCHEDULED_TIME": os.environ.get(
+            "PREFECT_SERVER_SERVICES_SCHEDULER_MIN_SCHEDULED_TIME", "PT5M"),
     }
     return env
 

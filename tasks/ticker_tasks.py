@@ -44,3 +44,13 @@ def wake_due_phases_task() -> int:
         logger.info("woke %s %s", run.inspection_id, run.phase)
         touched += 1
     return touched
+
+
+@task(name="sweep-idle-ticks", cache_policy=NO_CACHE, persist_result=False)
+def sweep_idle_ticks_task() -> int:
+    """Mark this tick idle and delete the earlier idle ticks, so the Runs list shows the phases first."""
+    from prefect.runtime import flow_run
+
+    from send_inspection.live.ticks import sweep_idle_ticks
+
+    return sweep_idle_ticks(str(flow_run.id)) if flow_run.id else 0

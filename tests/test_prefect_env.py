@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -35,11 +36,14 @@ def test_a_rehearsal_keeps_its_prefect_store_in_the_products_home(tmp_path: Path
 
 def test_the_prefect_servers_database_pool_is_sized_for_the_pool_shape(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Prefect reads the product's server database pool (20 + 20, not its own 5 + 10) under the names it knows."""
+    """Prefect reads the product's server database pool (20 + 20, not its own 5 + 10) and its ticks scheduled five
+    minutes ahead (not an hour), under the names it knows."""
     monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path / "var"))
-    for name in ("PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE", "PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW"):
+    for name in ("PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE", "PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW",
+                 "PREFECT_SERVER_SERVICES_SCHEDULER_MIN_SCHEDULED_TIME"):
         monkeypatch.delenv(name, raising=False)
     for name, value in prefect_env(load_settings()).items():
         monkeypatch.setenv(name, value)
     sqlalchemy = Settings().server.database.sqlalchemy
     assert (sqlalchemy.pool_size, sqlalchemy.max_overflow) == (20, 20)
+    assert Settings().server.services.scheduler.min_scheduled_time == timedelta(minutes=5)

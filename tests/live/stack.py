@@ -197,11 +197,18 @@ class LiveStack:
         return response.json()
 
     def tick(self) -> dict:
-        """Run the ticker now (as its every-minute schedule would) and return its finished flow run."""
+        """Run the ticker now (as its every-minute schedule would) and return its finished flow run.
+
+        The ticker runs one at a time: a tick created while a scheduled one runs is cancelled, so it is made again.
+        """
         deployment = self.api("GET", "/deployments/name/ticker/send-inspection")
-        run_id = self.api("POST", f"/deployments/{deployment['id']}/create_flow_run", json={})["id"]
-        self.wait_for(lambda: self.flow_run(run_id)["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED"),
-                      seconds=90, what="the ticker run")
+        for _ in range(10):
+            run_id = self.api("POST", f"/deployments/{deployment['id']}/create_flow_run", json={})["id"]
+            self.wait_for(lambda run_id=run_id: self.flow_run(run_id)["state"]["type"] in (
+                "COMPLETED", "FAILED", "CRASHED", "CANCELLED"), seconds=90, what="the ticker run")
+            if self.flow_run(run_id)["state"]["type"] != "CANCELLED":
+                break
+            time.sleep(1)
         return self.flow_run(run_id)
 
     def log(self, name: str) -> str:
