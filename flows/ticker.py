@@ -7,7 +7,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from send_inspection.calendar import to_london
-from tasks.ticker_tasks import recover_dead_phases_task, sweep_idle_ticks_task, wake_due_phases_task
+from tasks.ticker_tasks import may_tick_task, recover_dead_phases_task, sweep_idle_ticks_task, wake_due_phases_task
 
 
 def _tick_name() -> str:
@@ -23,6 +23,9 @@ def ticker() -> int:
     A tick that did neither leaves no run behind: the next such tick deletes it (the newest stays, to show the ticker
     is alive), so operators see the phases' runs and the ticks that acted first.
     """
+    if not may_tick_task():  # another tick still runs, or this one is stale: one tick at a time, none late
+        sweep_idle_ticks_task()
+        return 0
     recovered = recover_dead_phases_task()
     woken = wake_due_phases_task()
     if recovered == 0 and woken == 0:

@@ -12,6 +12,22 @@ from send_inspection.live.wiring import current_runtime
 from send_inspection.settings import load_settings
 
 
+@task(name="may-tick", cache_policy=NO_CACHE, persist_result=False)
+def may_tick_task() -> bool:
+    """Say whether this tick goes on: not while an earlier tick still runs, nor when it is itself stale."""
+    from prefect.runtime import flow_run
+
+    from send_inspection.live.ticks import stand_down_reason
+
+    if flow_run.id is None:
+        return True
+    why = stand_down_reason(str(flow_run.id), lease=timedelta(seconds=load_settings().phase_lease),
+                            now=current_runtime().context.clock.now())
+    if why:
+        get_run_logger().info("this tick does nothing: %s", why)
+    return why is None
+
+
 @task(name="recover-dead-phases", cache_policy=NO_CACHE, persist_result=False)
 def recover_dead_phases_task() -> int:
     """Mark each phase run that died Crashed and start a fresh run in its place; return how many."""

@@ -46,9 +46,6 @@ class Deployment:
     tags: tuple[str, ...]
     schedule: Schedule | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
-    # One run at a time: a run due while another runs is cancelled, not queued behind it (a late tick is pointless
-    # once another tick runs, and ticks piled up behind a slow one would race each other's wakes).
-    one_at_a_time: bool = False
 
     @property
     def name(self) -> str:
@@ -307,7 +304,7 @@ MAILBOX_INTAKE = Deployment(
                 "you turn it on (prefect deployment schedule resume).")
 TICKER = Deployment(
     flow_name="ticker", entrypoint="flows/ticker.py:ticker", tags=(PRODUCT_TAG, "ticker"),
-    schedule=Schedule("* * * * *"), one_at_a_time=True,
+    schedule=Schedule("* * * * *"),
     description="Every minute, wake the phases whose reminders or deadlines are due.")
 
 PHASES = PhaseCatalogue(

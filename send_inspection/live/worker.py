@@ -9,7 +9,6 @@ import time
 
 import httpx
 from prefect import serve
-from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
@@ -25,8 +24,6 @@ def runner_deployments(catalogue: PhaseCatalogue, *, mail_transport: str) -> lis
         served.append(declared.load_flow().to_deployment(
             name=DEPLOYMENT_NAME, description=declared.description, tags=list(declared.tags),
             parameters=dict(declared.parameters) or None,
-            concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
-            if declared.one_at_a_time else None,
             schedule=Cron(schedule.cron, timezone=schedule.timezone)
             if schedule is not None and schedule.serves_with(mail_transport) else None,
         ))

@@ -35,18 +35,15 @@ def _as_yaml(declared: Deployment) -> dict:
                                                    "active": schedule.needs_mail is None}],
         "tags": list(declared.tags),
         "description": declared.description,
-        "concurrency_limit": {"limit": 1, "collision_strategy": "CANCEL_NEW"} if declared.one_at_a_time else None,
     }
 
 
 def test_prefect_yaml_deploys_exactly_the_catalogue() -> None:
-    """Each deployment in prefect.yaml has the catalogue's name, entrypoint, parameters, schedule, tags, text and
-    concurrency (the ticker one run at a time, a late tick cancelled)."""
+    """Each deployment in prefect.yaml has the catalogue's name, entrypoint, parameters, schedule, tags and text."""
     written = {
         entrypoint: {"name": d["name"], "entrypoint": entrypoint, "parameters": d.get("parameters") or {},
                      "schedules": d.get("schedules") or [], "tags": d["tags"],
-                     "description": " ".join(d["description"].split()),
-                     "concurrency_limit": d.get("concurrency_limit")}
+                     "description": " ".join(d["description"].split())}
         for entrypoint, d in _yaml_deployments(PROJECT_ROOT / "prefect.yaml").items()
     }
     declared = {d.entrypoint: _as_yaml(d) for d in PHASES.deployments()}

@@ -199,14 +199,16 @@ class LiveStack:
     def tick(self) -> dict:
         """Run the ticker now (as its every-minute schedule would) and return its finished flow run.
 
-        The ticker runs one at a time: a tick created while a scheduled one runs is cancelled, so it is made again.
+        One tick runs at a time: a tick made while a scheduled one runs stands down (says so in its log), so it is
+        made again.
         """
         deployment = self.api("GET", "/deployments/name/ticker/send-inspection")
         for _ in range(10):
             run_id = self.api("POST", f"/deployments/{deployment['id']}/create_flow_run", json={})["id"]
             self.wait_for(lambda run_id=run_id: self.flow_run(run_id)["state"]["type"] in (
-                "COMPLETED", "FAILED", "CRASHED", "CANCELLED"), seconds=90, what="the ticker run")
-            if self.flow_run(run_id)["state"]["type"] != "CANCELLED":
+                "COMPLETED", "FAILED", "CRASHED"), seconds=90, what="the ticker run")
+            logs = self.api("POST", "/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}})
+            if not any(log["message"].startswith("this tick does nothing") for log in logs):
                 break
             time.sleep(1)
         return self.flow_run(run_id)
