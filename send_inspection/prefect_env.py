@@ -7,6 +7,11 @@ from pathlib import Path
 
 from send_inspection.settings import Settings
 
+# The Prefect server's database pool for the product's pool shape (docs/scale.md): every flow-run process at once
+# (two per core), the workers, the web app and the server's own services each hold a connection at busy moments.
+SERVER_DB_POOL_SIZE = 20
+SERVER_DB_MAX_OVERFLOW = 20
+
 
 def prefect_env(settings: Settings, *, port: int = 4200) -> dict[str, str]:
     """Return the environment variables the product's Prefect processes run with."""
@@ -18,6 +23,16 @@ def prefect_env(settings: Settings, *, port: int = 4200) -> dict[str, str]:
         "PREFECT_LOGGING_LOG_PRINTS": "true",
         # The engine's own log lines (emails sent, mail failures) show in each run's logs in the UI.
         "PREFECT_LOGGING_EXTRA_LOGGERS": "send_inspection",
+        # The Prefect server's own connections to PostgreSQL (no effect on SQLite): Prefect's 5 + 10 run out under a
+        # full pool (HTTP 500 "QueuePool limit ... reached"). Sized in docs/scale.md.
+        "PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE": os.environ.get(
+            "PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE", str(SERVER_DB_POOL_SIZE)),
+        "PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW": os.environ.get(
+            "PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW", str(SERVER_DB_MAX_OVERFLOW)),
+        # Schedule the every-minute ticker five minutes ahead, not Prefect's hour: the Runs list then holds a few
+        # future ticks above the phases instead of sixty (the scheduler tops them up every minute).
+        "PREFECT_SERVER_SERVICES_SCHEDULER_MIN_SCHEDULED_TIME": os.environ.get(
+            "PREFECT_SERVER_SERVICES_SCHEDULER_MIN_SCHEDULED_TIME", "PT5M"),
     }
     return env
 

@@ -7,10 +7,25 @@ from datetime import timedelta
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from send_inspection.catalogue.phases import phase_catalogue
-from send_inspection.engine.phase_rows import due_phases
+from send_inspection.engine.phase_rows import due_phases, needs_run
 from send_inspection.live.wiring import current_runtime
 from send_inspection.settings import load_settings
+
+
+@task(name="may-tick", cache_policy=NO_CACHE, persist_result=False)
+def may_tick_task() -> bool:
+    """Say whether this tick goes on: not while an earlier tick still runs, nor when it is itself stale."""
+    from prefect.runtime import flow_run
+
+    from send_inspection.live.ticks import stand_down_reason
+
+    if flow_run.id is None:
+        return True
+    why = stand_down_reason(str(flow_run.id), lease=timedelta(seconds=load_settings().phase_lease),
+                            now=current_runtime().context.clock.now())
+    if why:
+        get_run_logger().info("this tick does nothing: %s", why)
+    return why is None
 
 
 @task(name="recover-dead-phases", cache_policy=NO_CACHE, persist_result=False)
@@ -36,12 +51,22 @@ def wake_due_phases_task() -> int:
     logger = get_run_logger()
     touched = 0
     for run in due_phases(rt.context, now=now, mode="live"):
-        if run.status == "pending" and run.flow_run_id is None:
-            if phase_catalogue().spec(run.phase).starts.by_coordinator:
-                continue  # the coordinator's own run carries it
+        if run.flow_run_id is None:
+            if not needs_run(run):
+                continue  # the coordinator's own run, started from Prefect, is opening it
             rt.launcher.start(run.inspection_id, run.phase)
         else:
             waker.wake(run.inspection_id, run.phase, reason="ticker: a reminder or deadline is due", due_at=now)
         logger.info("woke %s %s", run.inspection_id, run.phase)
         touched += 1
     return touched
+
+
+@task(name="sweep-idle-ticks", cache_policy=NO_CACHE, persist_result=False)
+def sweep_idle_ticks_task() -> int:
+    """Mark this tick idle and delete the earlier idle ticks, so the Runs list shows the phases first."""
+    from prefect.runtime import flow_run
+
+    from send_inspection.live.ticks import sweep_idle_ticks
+
+    return sweep_idle_ticks(str(flow_run.id)) if flow_run.id else 0

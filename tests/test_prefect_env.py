@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,18 @@ def test_the_products_info_lines_reach_prefects_handlers_in_a_flow_process() -> 
     env.pop("PREFECT_LOGGING_SETTINGS_PATH", None)
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["False", "True", "True"], done.stderr[-2000:]
+
+
+def test_the_prefect_servers_database_pool_is_sized_for_the_pool_shape(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prefect reads the product's server database pool (20 + 20, not its own 5 + 10) and its ticks scheduled five
+    minutes ahead (not an hour), under the names it knows."""
+    monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path / "var"))
+    for name in ("PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE", "PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW",
+                 "PREFECT_SERVER_SERVICES_SCHEDULER_MIN_SCHEDULED_TIME"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in prefect_env(load_settings()).items():
+        monkeypatch.setenv(name, value)
+    sqlalchemy = Settings().server.database.sqlalchemy
+    assert (sqlalchemy.pool_size, sqlalchemy.max_overflow) == (20, 20)
+    assert Settings().server.services.scheduler.min_scheduled_time == timedelta(minutes=5)

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import StringConstraints
 from sqlalchemy import select
 
 from send_inspection.childdata.codes import ALTERNATIVE_PROVISION, BROAD_AREAS, OTHER_AREA
-from send_inspection.childdata.importer import ChildData
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+
+if TYPE_CHECKING:  # pandas behind it is imported only when lists are read (a flow process starts light)
+    from send_inspection.childdata.importer import ChildData
 
 # What a case id looks like: a case management system's reference, in letters and digits (and - _ / .) with at
 # least one digit, no spaces, at most 40 characters. A person's name has no digit: typed in place of an id it is

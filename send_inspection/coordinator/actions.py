@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from send_inspection.calendar import to_london
 from send_inspection.cases.selection import Coverage, select_from_stored
+from send_inspection.catalogue.phases import NOTIFICATION
 from send_inspection.coordinator.audit import Actor, record
 from send_inspection.coordinator.runner import InspectionRunner
 from send_inspection.db import models as m
@@ -27,6 +28,7 @@ from send_inspection.engine.context import EngineContext
 from send_inspection.engine.handover import OWNER_FIELDS, FreshLink, Handover, change_owner, send_fresh_link
 from send_inspection.engine.inspection import INSPECTION_KINDS, inspection_id_for, open_inspection
 from send_inspection.engine.notification import SurveyLinks, record_survey_links
+from send_inspection.engine.phase_rows import record_flow_run, request_start
 from send_inspection.engine.start_time import require_start_time
 from send_inspection.engine.tracked_case import start_tracked_cases
 from send_inspection.evidence.library import Loaded, add_to_library
@@ -83,7 +85,11 @@ def start_inspection(ctx: EngineContext, runner: InspectionRunner, actor: Actor,
     note = require_start_time(notified_at, clock=ctx.clock, deliberate=deliberate)
     inspection_id = open_inspection(ctx, notified_at, inspection_id=inspection_id_for(ctx.config, notified_at),
                                     kind=kind)
+    # Recorded before the run is created: a run that never comes, or dies before it opens the phase, is seen by
+    # `status` and started again by the ticker (ADR 0003); the run's idempotency key makes a repeat the same run.
+    request_start(ctx, inspection_id, NOTIFICATION.key, by=f"{actor.name} ({actor.channel})")
     flow_run_id = runner.start_notification(inspection_id, notified_at, kind=kind, deliberate=deliberate)
+    record_flow_run(ctx, inspection_id, NOTIFICATION.key, flow_run_id)
     dated = " (deliberately back- or forward-dated)" if deliberate else ""
     record(ctx, actor, "start inspection", f"started the {kind} inspection notified at "
            f"{to_london(notified_at):%a %d %b %Y %H:%M}{dated}", inspection_id=inspection_id)

@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from uuid import UUID
 
 import httpx
 from prefect.deployments import run_deployment
-from prefect.flow_runs import resume_flow_run
 
 from send_inspection.catalogue.phases import NOTIFICATION
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.notification import SurveyLinks
-from send_inspection.engine.phase_rows import due_phases, get_phase
+from send_inspection.engine.phase_rows import due_phases, get_phase, needs_run
 from send_inspection.live.launcher import DeploymentLauncher
-from send_inspection.live.waker import PrefectWaker
+from send_inspection.live.waker import PrefectWaker, resume
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +42,10 @@ class PrefectRunner:
         if run is None or not run.flow_run_id or run.status != "waiting":
             return  # not suspended yet: it reads the recorded links when it gets there
         try:
-            resume_flow_run(UUID(run.flow_run_id), run_input=json.loads(links.model_dump_json()))
+            resume(run.flow_run_id, run_input=json.loads(links.model_dump_json()))
         except RuntimeError:
             # The run waits to retry its day-1 mail, not for the links: wake it; it reads the links just recorded.
-            resume_flow_run(UUID(run.flow_run_id), run_input={"reason": "survey links given"})
+            resume(run.flow_run_id, run_input={"reason": "survey links given"})
 
     def nudge(self, inspection_id: str) -> None:
         """Do for one live inspection at once what the ticker would within a minute; a failure leaves it to the
@@ -56,8 +54,8 @@ class PrefectRunner:
             for run in due_phases(self.ctx, now=self.ctx.clock.now(), mode="live"):
                 if run.inspection_id != inspection_id:
                     continue
-                if run.status == "pending" and run.flow_run_id is None:
-                    if run.phase != "notification":  # the coordinator's own run carries it
+                if run.flow_run_id is None:
+                    if needs_run(run):  # not the coordinator's own run being opened from Prefect
                         self.launcher.start(inspection_id, run.phase)
                 elif run.status == "waiting":
                     self.waker.wake(inspection_id, run.phase, reason="the coordinator changed something")

@@ -14,6 +14,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from send_inspection.calendar import to_london
+from send_inspection.catalogue.phases import phase_catalogue
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.mail.ledger import release_claims
@@ -24,6 +26,9 @@ from send_inspection.tokens import close_links
 MAX_RECOVERIES = 3
 # Phase statuses with a flow run that should be alive or suspended.
 CARRIED = ("launched", "running", "waiting")
+# The coordinator asked for the phase's run (it is recorded before the run is created, so a start whose run never
+# came, or died before it opened the phase, is seen and started again).
+REQUESTED = "requested"
 
 
 @dataclass(frozen=True)
@@ -114,12 +119,32 @@ def make_due_now(ctx: EngineContext, inspection_id: str, phase: str) -> None:
             session.commit()
 
 
+def request_start(ctx: EngineContext, inspection_id: str, phase: str, *, by: str) -> None:
+    """Record that `by` asked for the phase's run, before it is created: the engine starts it if it never opens."""
+    now = ctx.clock.now()
+    with ctx.session() as session:
+        run = session.scalars(_row(inspection_id, phase)).one()
+        if run.status == "pending" and run.flow_run_id is None:
+            run.status, run.updated_at = REQUESTED, now
+            run.reason = f"start requested by {by} at {to_london(now):%a %d %b %H:%M:%S}"
+            session.commit()
+
+
+def needs_run(run: m.PhaseRun) -> bool:
+    """Say whether the engine must create the phase's run: pending and not the coordinator's to start, or a
+    coordinator's start requested whose run was never recorded (the idempotency key makes it the same run)."""
+    if run.flow_run_id is not None:
+        return False
+    return run.status == REQUESTED or (run.status == "pending" and not phase_catalogue().spec(run.phase).starts
+                                       .by_coordinator)
+
+
 def record_flow_run(ctx: EngineContext, inspection_id: str, phase: str, flow_run_id: str) -> None:
     """Remember which Prefect flow run carries the phase."""
     with ctx.session() as session:
         run = session.scalars(_row(inspection_id, phase)).one()
         run.flow_run_id = flow_run_id
-        if run.status == "pending":
+        if run.status in ("pending", REQUESTED):
             run.status = "launched"
         run.updated_at = ctx.clock.now()
         session.commit()
@@ -177,7 +202,7 @@ def due_phases(ctx: EngineContext, *, now: datetime, mode: str | None = None) ->
     with ctx.session() as session:
         query = select(m.PhaseRun).join(m.Inspection, m.Inspection.id == m.PhaseRun.inspection_id).where(
             or_(
-                (m.PhaseRun.status == "pending")
+                (m.PhaseRun.status.in_(("pending", REQUESTED)))
                 & (or_(m.PhaseRun.next_wake_at.is_(None), m.PhaseRun.next_wake_at <= now)),
                 (m.PhaseRun.status == "waiting")
                 & (or_(m.PhaseRun.next_wake_at <= now, m.PhaseRun.changes > m.PhaseRun.seen_changes)),

@@ -43,8 +43,6 @@ from send_inspection.mail.message import Attachment
 from send_inspection.report.comments import AccuracyComment, merge_comments
 from send_inspection.report.documents import keep_document, latest_document
 from send_inspection.report.feedback import send_feedback
-from send_inspection.report.response_docx import write_response_docx
-from send_inspection.report.response_xlsx import write_response_xlsx
 
 PHASE = AFTER_FIELDWORK.key
 GROUP = "After fieldwork"
@@ -109,6 +107,9 @@ def _write_response(ctx: EngineContext, session: Session, inspection_id: str, *,
     details = {"area_name": ctx.config.partnership.partnership.name, "inspection_ref": inspection_id,
                "draft_received": to_london(draft.recorded_at).date(), "due": to_london(due).date(),
                "comments": merged_comments(session, inspection_id), "signed_off_by": []}
+    from send_inspection.report.response_docx import write_response_docx  # Word and Excel only when written
+    from send_inspection.report.response_xlsx import write_response_xlsx
+
     for suffix, writer in ((".docx", write_response_docx), (".xlsx", write_response_xlsx)):
         buffer = io.BytesIO()
         writer(buffer, **details)

@@ -27,15 +27,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from send_inspection.calendar import LONDON, london_time, to_london
 from send_inspection.childdata.dates import FORMATS as DATE_FORMATS
 from send_inspection.childdata.dates import parse_date, uk
-from send_inspection.childdata.reading import ROW, Unreadable, read_table
 from send_inspection.config.models import Person
 from send_inspection.locations import where
+
+if TYPE_CHECKING:  # pandas is imported by read_table, only when a timetable file is read
+    import pandas as pd
 
 KINDS: tuple[str, ...] = (
     "tracking-meeting",
@@ -415,6 +416,8 @@ def read_timetable(
     `people` are the partnership's person ids (or Person objects, whose names then appear in messages and
     are recognised when typed instead of an id); `kinds` the slot kinds allowed.
     """
+    from send_inspection.childdata.reading import ROW, Unreadable, read_table  # pandas: only to read a file
+
     path = Path(path)
     file = path.name
     if path.suffix.lower() not in (".csv", ".xlsx"):
@@ -440,6 +443,8 @@ def read_timetable(
 
 def _records(raw: pd.DataFrame) -> list[tuple[int, dict[str, str]]]:
     """Return each record as (spreadsheet row, heading -> text)."""
+    from send_inspection.childdata.reading import ROW
+
     columns = [c for c in raw.columns if c != ROW]
     rows = raw[ROW].tolist()
     values = raw[columns].to_numpy(dtype=object).tolist() if columns else [[] for _ in rows]

@@ -43,8 +43,9 @@ class PrefectWaker:
             self._wake(inspection_id, phase, reason=reason, due_at=due_at)
         except (httpx.HTTPError, OSError) as exc:
             # The decision is in our database already; the ticker wakes the phase once the server is back.
-            log.warning("wake %s/%s: the Prefect server is not answering (%s); the ticker wakes it later",
-                        inspection_id, phase, exc)
+            trouble = (f"the Prefect server answered {exc.response.status_code}"
+                       if isinstance(exc, httpx.HTTPStatusError) else "the Prefect server is not answering")
+            log.warning("wake %s/%s: %s (%s); the ticker wakes it later", inspection_id, phase, trouble, exc)
         finally:
             with self._lock:
                 self._busy.discard((inspection_id, phase))
@@ -59,7 +60,7 @@ class PrefectWaker:
                         run.next_wake_at is None or run.next_wake_at > due_at):
                     return
                 try:
-                    resume_flow_run(UUID(run.flow_run_id), run_input={"reason": reason})
+                    resume(run.flow_run_id, run_input={"reason": reason})
                     return
                 except (NotPausedError, RuntimeError, ObjectNotFound) as exc:
                     log.info("wake %s/%s not yet possible: %s", inspection_id, phase, exc)
@@ -70,3 +71,20 @@ class PrefectWaker:
         threading.Thread(
             target=self.wake, args=(inspection_id, phase), kwargs={"reason": reason}, daemon=True
         ).start()
+
+
+def already_resumed(exc: httpx.HTTPError) -> bool:
+    """Say whether the Prefect server refused a resume because another resume stored the run's input first (409)."""
+    return isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code == httpx.codes.CONFLICT
+
+
+def resume(flow_run_id: str, *, run_input: dict[str, object]) -> None:
+    """Resume a suspended run with `run_input`; a run another waker resumed first counts as resumed."""
+    try:
+        resume_flow_run(UUID(flow_run_id), run_input=run_input)
+    except httpx.HTTPStatusError as exc:
+        if not already_resumed(exc):
+            raise
+        # Two wakes raced (the web app's and the ticker's): the first stored its input and resumed the run, which
+        # reads every decision recorded so far. Success, not an outage.
+        log.info("run %s was already resumed by another wake", flow_run_id)

@@ -30,11 +30,17 @@ def runner_deployments(catalogue: PhaseCatalogue, *, mail_transport: str) -> lis
     return served
 
 
+def flow_run_limit() -> int:
+    """Return how many flow-run processes may run at once on this machine: SEND_INSPECTION_FLOW_RUN_LIMIT, else
+    two per core (at least four). More runs wait their turn (Scheduled) instead of fighting for the cores."""
+    return int(os.environ.get("SEND_INSPECTION_FLOW_RUN_LIMIT") or max(4, 2 * (os.cpu_count() or 1)))
+
+
 def serve_deployments() -> None:
     """Serve every deployment of the phase catalogue: the phase flows, the case selection, the intake, the ticker."""
     serve(
         *runner_deployments(phase_catalogue(), mail_transport=load_settings().mail_transport),
-        limit=8,
+        limit=flow_run_limit(),
         # A worker that stops must not pause the ticker's schedule: another worker may still be serving.
         pause_on_shutdown=False,
     )

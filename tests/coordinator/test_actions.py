@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+import httpx
 import pandas as pd
 import pytest
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from send_inspection.coordinator.audit import COMMAND_LINE, CONSOLE, Actor, comm
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.notification import SurveyLinks
+from send_inspection.engine.phase_rows import get_phase
 from send_inspection.engine.start_time import NotificationTimeRefused
 from send_inspection.report.feedback import FeedbackRefused
 from tests.conftest import NOTIFIED
@@ -52,6 +54,24 @@ def test_starting_opens_the_inspection_starts_its_run_and_is_audited(ctx: Engine
     assert runner.calls == [("start", IID)]
     assert audit(ctx) == [("inspection-coordinator", CONSOLE, "start inspection",
                            "started the full inspection notified at Mon 26 Jun 2023 09:00")]
+
+
+def test_the_start_is_recorded_before_its_run_is_created_and_then_carries_the_run(
+        ctx: EngineContext, runner: RecordingRunner) -> None:
+    """A start whose run could not be created is on record as requested, by whom and when; once created, the
+    notification phase names its run, so a run that dies before it opens the phase is found by its lease."""
+    class Unreachable(RecordingRunner):
+        def start_notification(self, *args: object, **kwargs: object) -> str:
+            raise httpx.ConnectError("connection refused")
+
+    with pytest.raises(httpx.ConnectError):
+        actions.start_inspection(ctx, Unreachable(), LEAH, notified_at=NOTIFIED)
+    row = get_phase(ctx, IID, "notification")
+    assert (row.status, row.flow_run_id) == ("requested", None)
+    assert row.reason.startswith("start requested by Leah Marchetti (console) at Mon 26 Jun ")
+    actions.start_inspection(ctx, runner, LEAH, notified_at=NOTIFIED)
+    row = get_phase(ctx, IID, "notification")
+    assert (row.status, row.flow_run_id) == ("launched", f"run-of-{IID}")
 
 
 def test_a_start_eleven_days_back_is_refused_and_changes_nothing(ctx: EngineContext, runner: RecordingRunner) -> None:

@@ -68,3 +68,22 @@ def test_a_run_replaced_by_a_fresh_one_is_told_so_and_changes_nothing(ctx: Engin
     assert row is not None and (row.flow_run_id, row.status, row.wake_seq) == ("fresh-run", "launched", 0)
     own = begin_wait(ctx, iid, "day2", reason="mine", next_wake_at=None, flow_run_id="fresh-run")
     assert (own.key, own.superseded) == ("wake-1", False)
+
+
+def test_only_a_requested_start_or_a_phase_the_engine_starts_needs_a_run(ctx: EngineContext) -> None:
+    """The ticker creates the run of a pending phase of the engine's, or of the coordinator's start recorded as
+    requested whose run was never recorded; never of a notification a run started from Prefect is opening."""
+    from send_inspection.engine.phase_rows import get_phase, needs_run, record_flow_run, request_start
+
+    iid = open_inspection(ctx, NOTIFIED)
+    ensure_phase(ctx, iid, "day2")
+    assert not needs_run(get_phase(ctx, iid, "notification"))  # being opened by a run from the Prefect UI
+    assert needs_run(get_phase(ctx, iid, "day2"))
+    request_start(ctx, iid, "notification", by="Leah Marchetti (console)")
+    requested = get_phase(ctx, iid, "notification")
+    assert (requested.status, requested.reason) == ("requested", "start requested by Leah Marchetti (console) at "
+                                                    "Mon 26 Jun 09:00:00")
+    assert needs_run(requested) and "notification" in {r.phase for r in due_phases(ctx, now=NOTIFIED)}
+    record_flow_run(ctx, iid, "notification", "run-1")
+    launched = get_phase(ctx, iid, "notification")
+    assert (launched.status, launched.flow_run_id, needs_run(launched)) == ("launched", "run-1", False)

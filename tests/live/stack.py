@@ -200,8 +200,18 @@ class LiveStack:
         return response.json()
 
     def tick(self) -> dict:
-        """Run the ticker now (as its every-minute schedule would) and return its finished flow run."""
-        return self.run_now("ticker")
+        """Run the ticker now (as its every-minute schedule would) and return its finished flow run.
+
+        One tick runs at a time: a tick made while a scheduled one runs stands down (says so in its log), so it is
+        made again.
+        """
+        for _ in range(10):
+            run = self.run_now("ticker")
+            logs = self.api("POST", "/logs/filter", json={"logs": {"flow_run_id": {"any_": [run["id"]]}}})
+            if not any(log["message"].startswith("this tick does nothing") for log in logs):
+                break
+            time.sleep(1)
+        return run
 
     def run_now(self, flow: str) -> dict:
         """Run a flow's deployment now (as its schedule would) and return its finished flow run."""
@@ -419,20 +429,18 @@ def start_pool_stack(root: Path, *, product_db: str, prefect_db: str, workers: i
     """Start the production shape: Prefect server and product on PostgreSQL, `prefect deploy --all`, N pool workers,
     the Prefect API behind its auth string (the workers, the web app and the command line configured with it).
 
-    The deployments come from the project's prefect.yaml, deployed from the project root; each worker is a
-    separate `prefect worker start --pool send-inspection` process.
+    scripts/pool.sh sets the pool's concurrency limit, deploys the project's prefect.yaml and starts each worker as a
+    separate `prefect worker start --pool send-inspection` process, started again if it exits.
     """
     stack = _stack(root, mail="smtp", product_db=product_db, prefect_db=prefect_db,
                    auth_string=f"operator:{secrets.token_urlsafe(24)}")
     project = Path(__file__).resolve().parents[2]
 
     def pool_workers() -> None:
-        stack.prefect("work-pool", "create", POOL, "--type", "process")
-        stack.prefect("--no-prompt", "deploy", "--all", cwd=project)
-        for n in range(1, workers + 1):
-            stack.spawn(f"worker-{n}", [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL,
-                                        "--name", f"worker-{n}", "--type", "process"])
-        stack.wait_for(lambda: len(stack.pool_workers()) >= workers, seconds=120, what="the pool's workers")
+        # As an operator starts it: the pool with its concurrency limit, prefect.yaml deployed, supervised workers.
+        stack.env.update(SEND_INSPECTION_WORKERS=str(workers), SEND_INSPECTION_POOL=POOL)
+        stack.spawn("pool", ["bash", str(project / "scripts" / "pool.sh")])
+        stack.wait_for(lambda: len(stack.pool_workers()) >= workers, seconds=180, what="the pool's workers")
 
     return _start(stack, workers=pool_workers)
 

@@ -7,6 +7,10 @@ on that server: one for the product, one for Prefect.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -75,3 +79,22 @@ def test_an_inspection_runs_through_the_pool_on_postgresql(pool: LiveStack) -> N
     finally:
         engine.dispose()
     assert runs >= 3  # day 1, day 2 and the staff bulletin at least (and the ticker's runs)
+
+
+def test_the_pool_queues_runs_past_its_limit_and_a_dead_worker_is_started_again(pool: LiveStack) -> None:
+    """The pool has a concurrency limit sized for the machine, and a worker that dies (killed) is started again by
+    scripts/pool.sh under its name."""
+    from send_inspection.live.worker import flow_run_limit
+
+    assert pool.api("GET", f"/work_pools/{POOL}")["concurrency_limit"] == flow_run_limit()
+
+    def worker_one() -> list[str]:  # only among the processes the stack's pool script started (its session)
+        session = str(pool.procs["pool"].pid)
+        return subprocess.run(["pgrep", "-s", session, "-f", "--", "worker start .*--name worker-1"],
+                              capture_output=True, text=True, check=False).stdout.split()
+
+    (first,) = worker_one()
+    os.kill(int(first), signal.SIGKILL)
+    pool.wait_for(lambda: "worker worker-1 exited; starting it again" in pool.log("pool"), seconds=30,
+                  what="the script to see the worker gone")
+    pool.wait_for(lambda: worker_one() not in ([], [first]), seconds=60, what="worker-1 started again")

@@ -1,0 +1,161 @@
+"""Many inspections at once on the production shape: do they all open, does every email go once, how slow is it?
+
+For each N asked (default 1, 20 and 40) it starts the pool shape afresh (PostgreSQL for the Prefect server and the
+product, scripts/pool.sh with two workers, the web app, an SMTP server on loopback that keeps every message), gives
+one inspection its 15 day-2 decisions alone (the baseline), then starts N inspections on N notification dates at
+once and gives each its 15 decisions through the staff links, as a browser does, all inspections in parallel. It
+prints one markdown row per N: inspections that reached their first wait, decision → next email p95 (and the
+baseline's), HTTP 5xx answered by the Prefect server, workers that died, runs left Running or Pending, emails
+sent more than once.
+
+    bash scripts/with-postgres.sh .venv/bin/python bench/load.py [--n 1 20 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bench.machine import machine  # noqa: E402
+from tests.live.conftest import TEST_DB_URL, fresh_database  # noqa: E402
+from tests.live.stack import LiveStack, start_pool_stack, stop_stack  # noqa: E402
+
+FIRST_DAY = date(2031, 1, 6)  # a Monday far ahead: no reminder falls due while the bench runs
+ITEMS = ["1.1", "1.2", "1.3", "1.4", "1.5"]
+STEPS = [("submit", "submitted", "approve"), ("approve", "approved", "check"), ("check", "approved", "upload")]
+WAIT = 900.0  # seconds an email or a first wait may take before it counts as never
+
+
+def notified_on(n: int) -> date:
+    """Return the n-th working day from the first, each inspection its own notification date."""
+    day = FIRST_DAY
+    for _ in range(n):
+        day += timedelta(days=3 if day.weekday() == 4 else 1)
+    return day
+
+
+def inspection_id(day: date) -> str:
+    """Return the id the engine gives an inspection of the demo partnership notified on `day`."""
+    return f"demo-county-{day.isoformat()}"
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Return the q-th percentile (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def opened(stack: LiveStack, iid: str) -> bool:
+    """Say whether an inspection reached its first wait: day 1 waiting for the survey links, day 2 for answers."""
+    return stack.phase(iid, "notification")[0] == "waiting" and stack.phase(iid, "day2")[0] == "waiting"
+
+
+def start(stack: LiveStack, day: date) -> str:
+    """Start the inspection notified on `day` from the command line, as the coordinator would."""
+    stack.cli("start", "--notified-at", f"{day.isoformat()}T09:00", "--deliberate", timeout=600)
+    return inspection_id(day)
+
+
+def decide(stack: LiveStack, iid: str) -> list[float]:
+    """Give the inspection's 15 day-2 decisions one after another; return seconds from each to the next email."""
+    took = []
+    for step, outcome, then in STEPS:
+        for ref in ITEMS:
+            asked, following = f"{iid}:day2:{ref}:{step}:r1:ask", f"{iid}:day2:{ref}:{then}:r1:ask"
+            deadline = time.monotonic() + WAIT
+            while asked not in stack.received_keys():
+                if time.monotonic() > deadline:
+                    return took
+                time.sleep(0.2)
+            began = time.monotonic()
+            response = stack.answer(stack.token_for(asked), outcome)
+            if response.status_code != 200:
+                continue
+            while following not in stack.received_keys() and time.monotonic() - began < WAIT:
+                time.sleep(0.1)
+            took.append(time.monotonic() - began)
+    return took
+
+
+def server_errors(stack: LiveStack) -> int:
+    """Count the HTTP 5xx the Prefect server's clients were answered, as the processes logged them."""
+    names = [p.stem for p in stack.root.glob("*.log")]
+    return sum(stack.log(name).count(f"Server error '{code}") for name in names for code in (500, 502, 503))
+
+
+def left_running(stack: LiveStack) -> int:
+    """Count the flow runs left Running or Pending once the load has settled."""
+    body = {"flow_runs": {"state": {"type": {"any_": ["RUNNING", "PENDING"]}}}}
+    return len(stack.api("POST", "/flow_runs/filter", json=body))
+
+
+def run_once(n: int, root: Path) -> dict[str, object]:
+    """Start the stack afresh, measure one inspection alone, then N at once; return the row's figures."""
+    prefect_db = make_url(fresh_database("prefect_bench")).set(drivername="postgresql+asyncpg")
+    stack = start_pool_stack(root, product_db=fresh_database("send_inspection_bench"),
+                             prefect_db=prefect_db.render_as_string(hide_password=False), workers=2)
+    try:
+        alone = start(stack, notified_on(0))
+        stack.wait_for(lambda: opened(stack, alone), seconds=WAIT, what="the baseline inspection", every=1)
+        baseline = decide(stack, alone)
+        days = [notified_on(i) for i in range(1, n + 1)]
+        began = time.monotonic()
+        with ThreadPoolExecutor(max_workers=min(n, 8)) as starting:
+            ids = list(starting.map(lambda d: start(stack, d), days))
+        with ThreadPoolExecutor(max_workers=n) as deciding:
+            samples = [s for took in deciding.map(lambda i: decide(stack, i), ids) for s in took]
+        reached = sum(1 for i in ids if stack.phase(i, "day2")[0] in ("waiting", "running", "done"))
+        time.sleep(30)  # let the last passes suspend
+        keys = stack.received_keys()
+        return {
+            "N": n, "opened": f"{reached}/{n}", "decisions": len(samples), "of": 15 * n,
+            "p95": round(percentile(samples, 95), 1) if samples else None,
+            "baseline_p95": round(percentile(baseline, 95), 1) if baseline else None,
+            "baseline_p50": round(statistics.median(baseline), 1) if baseline else None,
+            "ratio": round(percentile(samples, 95) / percentile(baseline, 95), 1) if samples and baseline else None,
+            "server_5xx": server_errors(stack),
+            "workers_died": stack.log("pool").count("exited; starting it again"),
+            "left_running_or_pending": left_running(stack),
+            "emails": sum(keys.values()), "sent_twice": sum(1 for c in keys.values() if c > 1),
+            "minutes": round((time.monotonic() - began) / 60, 1),
+        }
+    finally:
+        stop_stack(stack)
+
+
+def main() -> int:
+    """Run the bench for each N asked and print the rows."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[1, 20, 40])
+    args = parser.parse_args()
+    if not TEST_DB_URL.startswith("postgresql"):
+        print("run through scripts/with-postgres.sh (it sets SEND_INSPECTION_TEST_DB_URL)", file=sys.stderr)
+        return 2
+    print(json.dumps(machine("prefect", "sqlalchemy"), indent=1))
+    print("| N | inspections open | decisions measured | decision → next email p95 (baseline alone) | ratio | "
+          "Prefect 5xx | workers died | runs left Running/Pending | emails (sent twice) | minutes |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for n in args.n:
+        with tempfile.TemporaryDirectory(prefix=f"load-{n}-") as root:
+            row = run_once(n, Path(root))
+        print(f"| {row['N']} | {row['opened']} | {row['decisions']}/{row['of']} | {row['p95']} s "
+              f"({row['baseline_p95']} s) | {row['ratio']}× | {row['server_5xx']} | {row['workers_died']} | "
+              f"{row['left_running_or_pending']} | {row['emails']} ({row['sent_twice']}) | {row['minutes']} |",
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""An inspection is never lost: the coordinator's start is on record before its run exists, and a notification run
+that dies before it opens the inspection is found by its lease and started afresh; every email goes once. Then the
+Runs list: a tick that found nothing to do leaves no run behind, while the tick that took the run over stays."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+
+from tests.live.stack import LEASE_SECONDS, LiveStack
+
+pytestmark = pytest.mark.timeout(600)
+
+INSPECTION = "demo-county-2030-07-01"
+NOTIFIED = "2030-07-01T09:00"  # a Monday far ahead: no reminder falls due while the test runs
+DAY2_ITEMS = ["child-level-data", "providers-settings", "1.1", "1.2", "1.3", "1.4", "1.5", "health-template"]
+LISTS = ["boards", "chief-executive-and-members", "extended-board", "all-childrens-services", "schools-forum-chairs"]
+PENDING_LEASES = 5  # send_inspection.live.recovery: a Pending run is dead after five leases without a sign of life
+
+
+def key(*parts: str) -> str:
+    """Return a ledger key of the test inspection."""
+    return ":".join((INSPECTION, *parts))
+
+
+def test_a_notification_run_killed_before_it_opens_the_inspection_is_taken_over(stack: LiveStack) -> None:
+    """With no worker the start is shown with its run; the worker killed as it takes the run leaves it Pending
+    ("Submitting") for good; the ticker marks it Crashed, a fresh run opens the inspection, each email goes once."""
+    if "worker" in stack.procs:
+        stack.kill("worker")
+    out = stack.cli("start", "--notified-at", NOTIFIED, "--deliberate")  # ahead of time, on purpose
+    status, dead_run, _ = stack.phase(INSPECTION, "notification")
+    assert status == "launched" and dead_run in out
+    shown = stack.cli("status", "--inspection", INSPECTION)
+    assert "launched start requested by" in " ".join(shown.split())
+
+    # The worker takes the run and is killed with its flow-run process before the run has opened anything.
+    stack.spawn("worker", [sys.executable, "-m", "send_inspection.cli", "worker"])
+    stack.wait_for(lambda: stack.flow_run(dead_run)["state"]["type"] in ("PENDING", "RUNNING"), seconds=120,
+                   what="the worker to take the notification run", every=0.05)
+    stack.kill("worker")
+    state = stack.flow_run(dead_run)["state"]
+    assert state["type"] == "PENDING", f"the run got further than intended: {state['type']}"
+    assert stack.phase(INSPECTION, "notification")[0] == "launched" and stack.keys_of(INSPECTION) == {}
+    killed_at = time.monotonic()
+
+    stack.start_worker()
+    stack.tick()  # not yet: a Pending run may be a busy machine starting its process
+    assert stack.phase(INSPECTION, "notification")[1] == dead_run
+    time.sleep(max(0.0, killed_at + PENDING_LEASES * LEASE_SECONDS + 2 - time.monotonic()))
+    assert stack.tick()["state"]["type"] == "COMPLETED"  # this tick, or a scheduled one just before it
+    crashed = stack.flow_run(dead_run)["state"]
+    assert crashed["type"] == "CRASHED"
+    assert crashed["message"].startswith("Dead run: its run has been Submitting with no sign of life since")
+    fresh_run = stack.phase(INSPECTION, "notification")[1]
+    assert stack.flow_run(fresh_run)["idempotency_key"] == key("notification", "after", dead_run)
+
+    expected = {key("notification", "list", name) for name in LISTS} | {key("notification", "core-group-meeting")}
+    expected |= {key("day2", ref, "submit", "r1", "ask") for ref in DAY2_ITEMS}
+    stack.wait_for(lambda: expected <= set(stack.keys_of(INSPECTION)) and stack.phase(INSPECTION, "notification")[0]
+                   == "waiting" and stack.phase(INSPECTION, "day2")[0] == "waiting", seconds=180,
+                   what="the inspection opened by the fresh run and its phases waiting")
+    counts = stack.keys_of(INSPECTION)
+    assert [k for k, n in counts.items() if n > 1] == []
+    assert stack.ledger(INSPECTION) == dict.fromkeys(counts, "sent")
+    assert stack.flow_run(fresh_run)["state"]["state_details"]["pause_key"] == "survey-links"
+
+
+def test_a_tick_that_finds_nothing_to_do_leaves_no_run_behind(stack: LiveStack) -> None:
+    """With every phase waiting, each idle tick deletes the idle one before it: the newest stays (the ticker is
+    alive), and the tick that took the dead run over stays with its logs."""
+    took_over = [log["flow_run_id"] for log in stack.api("POST", "/logs/filter", json={"logs": {"level": {"ge_": 40}}})
+                 if log["message"].startswith(f"started {INSPECTION} notification afresh")]
+    assert len(took_over) == 1, "runs after the take-over test"
+    first, second = stack.tick(), stack.tick()
+    assert (first["state"]["type"], second["state"]["type"]) == ("COMPLETED", "COMPLETED")
+    assert "idle" in second["tags"]
+    body = {"flows": {"name": {"any_": ["ticker"]}}}
+    ticks = {run["id"]: run for run in stack.api("POST", "/flow_runs/filter", json=body)}
+    assert first["id"] not in ticks and took_over[0] in ticks and "idle" not in ticks[took_over[0]]["tags"]
+    # At most one idle tick is left (this test's second, or a scheduled tick that ran after it and swept it).
+    assert len([t for t in ticks.values() if "idle" in t["tags"] and t["state"]["type"] == "COMPLETED"]) == 1
