@@ -114,7 +114,8 @@ def test_invitations_go_as_events_each_once_though_the_worker_dies_mid_create(st
         graph.script.hold = None  # the event exists; its answer goes to a dead process
     assert events(graph)[second] == 1
     rows = dict(stack.query("select key, status from graph_events"))
-    assert rows[key("fieldwork", "W3-MON-02")] == "creating"  # the dead process never heard it was made
+    # The dead process never heard it was made: still 'creating', or 'uncertain' if its request had timed out first.
+    assert rows[key("fieldwork", "W3-MON-02")] in ("creating", "uncertain")
 
     stack.start_worker()
     time.sleep(max(0.0, killed_at + LEASE_SECONDS + 1 - time.monotonic()))
@@ -131,7 +132,7 @@ def test_invitations_go_as_events_each_once_though_the_worker_dies_mid_create(st
     assert set(statuses.values()) == {"sent"} and len(statuses) == 4
     [(attempts, error)] = stack.query("select attempts, error from graph_events where key = :k",
                                       k=key("fieldwork", "W3-MON-02"))
-    assert attempts == 2 and error is None  # looked up and found by the second attempt, not created again
+    assert attempts >= 2 and error is None  # looked up and found by a later attempt (the event exists once, above)
     core = next(e for e in graph.calendar(LOGISTICS) if e.subject.startswith("SEND inspection"))
     assert core.zone == "GMT Standard Time" and core.start.astimezone(LONDON).hour == 11
     assert all(count == 1 for count in sent(graph).values())
