@@ -124,7 +124,12 @@ def test_an_inspection_started_with_the_worker_killed_mid_batch_sends_every_emai
     day2 = stack.flow_run(fresh_run)
     assert day2["name"] == f"{INSPECTION} · Annex A day 2"
     assert day2["state"]["name"] == "Suspended"
-    logs = [line["message"] for line in prefect(stack, "logs", {"logs": {"flow_run_id": {"any_": [fresh_run]}}})]
+    def run_logs() -> list[str]:
+        return [line["message"] for line in prefect(stack, "logs", {"logs": {"flow_run_id": {"any_": [fresh_run]}}})]
+
+    # A run's log lines reach the server in batches, the last ones as its process ends on suspending.
+    stack.wait_for(lambda: any(m.startswith("waiting: ") for m in run_logs()), seconds=60, what="the run's last logs")
+    logs = run_logs()
     assert any(m.startswith(f"sent {ask('1.1', 'approve')} (") for m in logs), logs  # by key: INFO lines arrive
     assert any(m.startswith("day2: this pass sent") for m in logs)
     assert any(m.startswith("waiting: ") and "wakes " in m for m in logs), logs  # what it waits for, and until
