@@ -1,31 +1,29 @@
-"""Tasks that reconcile fieldwork and show the debriefs, requests and KIT summaries to operators."""
+"""Tasks that reconcile fieldwork and show the debriefs and requests to operators."""
 
 from __future__ import annotations
-
-from datetime import date
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from send_inspection.catalogue.phases import artifact_key
 from send_inspection.engine.additional_requests import requests_overview
-from send_inspection.engine.fieldwork_phase import kit_markdown, kit_summary, reconcile_fieldwork
+from send_inspection.engine.fieldwork_phase import reconcile_fieldwork
 from send_inspection.engine.register_phase import PassResult
 from send_inspection.runtime import current_runtime
-from tasks.artifacts import publish_markdown, publish_table
+from tasks.artifacts import publish_table
 from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
 
 
 @task(name="reconcile-fieldwork", cache_policy=NO_CACHE, persist_result=False,
       retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
 def reconcile_fieldwork_task(inspection_id: str) -> PassResult:
-    """Chase debriefs, act on red ones and requested documents, and send the KIT summaries now due."""
+    """Send the timetable's invitations, chase debriefs, and act on red ones and requested documents."""
     return reconcile_fieldwork(current_runtime().context, inspection_id)
 
 
 @task(name="publish-fieldwork", cache_policy=NO_CACHE, persist_result=False)
 def publish_fieldwork_task(result: PassResult) -> None:
-    """Show the debriefs, the requests and each KIT summary sent so far as artifacts."""
+    """Show the debriefs and the requests as artifacts."""
     ctx = current_runtime().context
     rows = [{"slot": s.ref.removeprefix("debrief-"), "meeting": s.title.removeprefix("Debrief: "),
              "debriefer": s.owner or "—", "due": s.due_at, "state": s.outcome or ("LATE" if s.late else "open")}
@@ -35,8 +33,3 @@ def publish_fieldwork_task(result: PassResult) -> None:
     publish_table(key=artifact_key(result.inspection_id, "additional-requests"),
                   table=requests_overview(ctx, result.inspection_id),
                   description="Additional evidence requests: received, due, step, state, time taken")
-    for text in result.summaries_sent:  # each KIT summary once, when its email went
-        day = date.fromisoformat(text)
-        publish_markdown(key=artifact_key(result.inspection_id, "kit", text),
-                         markdown=kit_markdown(kit_summary(ctx, result.inspection_id, day)),
-                         description=f"Keeping-in-touch summary, {day:%a %d %b}")

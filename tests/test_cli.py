@@ -46,6 +46,8 @@ EXPECTED_TABLE = {
     "accountable_signoff_final_due": ("5", "Fri 30 Jun 2023 12:00 BST"),
     "director_check_final_due": ("5", "Fri 30 Jun 2023 15:00 BST"),
     "annex_a_final_due": ("5", "Fri 30 Jun 2023 17:00 BST"),
+    "tracked_case_reviews_due": ("5", "Fri 30 Jun 2023 10:00 BST"),
+    "tracked_cases_collated_due": ("5", "Fri 30 Jun 2023 11:00 BST"),
     "tracked_cases_info_due": ("5", "Fri 30 Jun 2023 17:00 BST"),
     "surveys_close": ("6", "Mon 03 Jul 2023 09:00 BST"),
     "onsite_start": ("11", "Mon 10 Jul 2023 09:00 BST"),
@@ -158,7 +160,7 @@ def test_check_config_on_shipped_config(capsys: pytest.CaptureFixture[str]) -> N
     """check-config on config/demo-county succeeds and counts its people, items and milestones."""
     assert main(["check-config", "--config", str(DEMO)]) == 0
     captured = capsys.readouterr()
-    assert captured.out == f"{DEMO}: 28 people, 30 register items, 22 milestones, 7 tracked-case documents: OK\n"
+    assert captured.out == f"{DEMO}: 28 people, 30 register items, 24 milestones, 7 tracked-case documents: OK\n"
     assert captured.err == ""
 
 
@@ -166,7 +168,7 @@ def test_check_config_default_folder(capsys: pytest.CaptureFixture[str]) -> None
     """check-config without --config checks the shipped Demo County folder."""
     assert main(["check-config"]) == 0
     assert capsys.readouterr().out == (
-        f"{DEMO}: 28 people, 30 register items, 22 milestones, 7 tracked-case documents: OK\n")
+        f"{DEMO}: 28 people, 30 register items, 24 milestones, 7 tracked-case documents: OK\n")
 
 
 def test_check_config_names_file_and_line_of_broken_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -34,6 +34,8 @@ EXPECTED_JUNE_2023 = {
     "accountable_signoff_final_due": "2023-06-30T12:00:00+01:00",
     "director_check_final_due": "2023-06-30T15:00:00+01:00",
     "annex_a_final_due": "2023-06-30T17:00:00+01:00",
+    "tracked_case_reviews_due": "2023-06-30T10:00:00+01:00",
+    "tracked_cases_collated_due": "2023-06-30T11:00:00+01:00",
     "tracked_cases_info_due": "2023-06-30T17:00:00+01:00",
     "surveys_close": "2023-07-03T09:00:00+01:00",
     "onsite_start": "2023-07-10T09:00:00+01:00",

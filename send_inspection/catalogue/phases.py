@@ -272,6 +272,17 @@ FIELDWORK = PhaseSpec(
     starts=Start(says="the inspectors' timetable being imported"),
     closes_at="feedback_meeting", then="report", item_noun="a fieldwork meeting",
 )
+KEEPING_IN_TOUCH = PhaseSpec(
+    key="kit", label="keeping in touch",
+    deployment=_phase_deployment(
+        "keeping-in-touch", "keeping_in_touch", "keeping_in_touch", "kit",
+        "The internal keeping-in-touch (KIT) meetings, weeks 1 to 3, started on notification day: the coordinator "
+        "records what the core group agreed on day 1 (the KIT days, where each manager is based), the meetings are "
+        "invited, members name representatives, each meeting's issues become actions with an owner and a deadline "
+        "(chased like any other ask), and the summary goes after each meeting."),
+    starts=Start(says="the notification phase", with_phase="notification"),
+    closes_at="feedback_meeting", item_noun="the keeping-in-touch item",
+)
 AFTER_FIELDWORK = PhaseSpec(
     key="report", label="after fieldwork", artifact="after-fieldwork",
     deployment=_phase_deployment(
@@ -308,8 +319,8 @@ TICKER = Deployment(
     description="Every minute, wake the phases whose reminders or deadlines are due.")
 
 PHASES = PhaseCatalogue(
-    phases=(NOTIFICATION, ANNEX_A_DAY2, ANNEX_A_DAY5, STAFF_BULLETIN, TRACKED_CASE, ADDITIONAL_REQUEST, FIELDWORK,
-            AFTER_FIELDWORK, PRIORITY_ACTION_PLAN),
+    phases=(NOTIFICATION, ANNEX_A_DAY2, ANNEX_A_DAY5, STAFF_BULLETIN, KEEPING_IN_TOUCH, TRACKED_CASE,
+            ADDITIONAL_REQUEST, FIELDWORK, AFTER_FIELDWORK, PRIORITY_ACTION_PLAN),
     services=(CASE_SELECTION, MAILBOX_INTAKE, TICKER),
 )
 

@@ -20,6 +20,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from send_inspection.catalogue.gates import GATES
 from send_inspection.catalogue.phases import PHASES
 from send_inspection.catalogue.steps import ANNEX_A_CHAIN, TRACKED_CASE_STEPS
 from send_inspection.mail.message import is_sendable_address
@@ -175,7 +176,19 @@ class Roles(Strict):
     director_final_check: str
     icb_exec_lead: str
     lead_evidence_officer: str
+    # Arranges the keeping-in-touch (KIT) meetings and records each one (the coordinator if not named).
+    kit_organiser: str | None = None
     sender_name: str = "SEND Inspection Team"
+
+    def person_for(self, role: str) -> str:
+        """Return the person id playing `role` (a field of this model that names a person)."""
+        if role == "kit_organiser":
+            return self.kit_organiser or self.coordinator
+        return str(getattr(self, role))
+
+
+# The roles that name a person (every field of Roles but the sender's name).
+PersonRole = Literal[tuple(f for f in Roles.model_fields if f != "sender_name")]  # type: ignore[valid-type]
 
 
 class MailingList(Strict):
@@ -398,6 +411,8 @@ class Partnership(Strict):
 Phase = Literal[tuple(PHASES.annex_a())]  # type: ignore[valid-type]
 Step = Literal[ANNEX_A_CHAIN]  # type: ignore[valid-type]
 STEPS: tuple[Step, ...] = ANNEX_A_CHAIN
+# What an item can wait for before its first step is asked (the gate catalogue's keys).
+Gate = Literal[tuple(g.key for g in GATES)]  # type: ignore[valid-type]
 
 
 class Group(Strict):
@@ -420,6 +435,10 @@ class RegisterItem(Strict):
     accountable_lead: str | None = None
     # Step -> milestone name; steps not named here take the chain defaults of timeline.yaml.
     deadlines: dict[Step, str] = Field(default_factory=dict)
+    # Step -> the role (partnership.yaml `roles`) that answers it for this item instead of the step's usual owner.
+    answered_by: dict[Step, PersonRole] = Field(default_factory=dict)
+    # A gate (catalogue/gates.py) the item waits for: nobody is asked for it until the gate opens.
+    waits_for: Gate | None = None
 
     @field_validator("ref")
     @classmethod
@@ -436,6 +455,8 @@ class Register(Strict):
     items: list[RegisterItem]
     # A monitoring inspection asks for evidence on these focused areas instead of the full Annex A.
     monitoring_items: list[RegisterItem] = Field(default_factory=list)
+    # Phase -> step -> the role that answers that step for every item of the phase (an item's own answered_by wins).
+    answered_by: dict[Phase, dict[Step, PersonRole]] = Field(default_factory=dict)
 
     def items_for(self, kind: str) -> list[RegisterItem]:
         """Return the register of an inspection of `kind` ("full" or "monitoring")."""
@@ -467,6 +488,10 @@ class Register(Strict):
         """Return who signs this item off: the item's own accountable lead, else its group's."""
         return item.accountable_lead or self.group(item.group).accountable_lead
 
+    def answering_roles(self, item: RegisterItem) -> dict[str, str]:
+        """Return step -> role for the steps of `item` answered by a role other than the step's usual owner."""
+        return {**self.answered_by.get(item.phase, {}), **item.answered_by}
+
 
 # ---------------------------------------------------------------- tracked_cases.yaml
 
@@ -495,12 +520,22 @@ class CaseDocument(Strict):
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
 
 
+# Who a tracked child's meeting invites, beyond person ids: the practitioner who knows the child best, the other
+# practitioners named for the case, and the lead of every setting the child attends.
+CASE_INVITEES = ("practitioner", "practitioners", "setting_leads")
+
+
 class CaseMeeting(Strict):
-    """A meeting the logistics team arranges for each tracked child."""
+    """A meeting the logistics team arranges for each tracked child, put on the timetable with its invitations."""
 
     id: str
     title: str
     needs_family: bool = False
+    # The kind of slot it is on the timetable (fieldwork/timetable.py KIND_TITLES says how each is described).
+    kind: Literal["tracking-meeting", "practitioners-briefing"] = "tracking-meeting"
+    minutes: int = Field(default=60, ge=15, le=480)
+    # Who is invited: CASE_INVITEES and person ids of partnership.yaml.
+    invite: list[str] = Field(default_factory=lambda: list(CASE_INVITEES), min_length=1)
 
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
 
@@ -623,21 +658,14 @@ class AdditionalRequests(Strict):
 
 
 class Fieldwork(Strict):
-    """Fieldwork in weeks 2 and 3: when debriefs are due and when the daily KIT summary goes."""
+    """Fieldwork in weeks 2 and 3: when debriefs are due (the KIT summaries follow the KIT meetings)."""
 
     debrief_within: str = "2h"         # a slot's debrief is due this long after the slot ends
-    kit_summary_at: str = "17:30"      # the internal keeping-in-touch summary, each fieldwork day
 
     @field_validator("debrief_within")
     @classmethod
     def _duration(cls, v: str) -> str:
         parse_duration(v)
-        return v
-
-    @field_validator("kit_summary_at")
-    @classmethod
-    def _time(cls, v: str) -> str:
-        parse_clock_time(v)
         return v
 
 
@@ -702,6 +730,35 @@ class OutcomeFollowUp(Strict):
         if set(self.next_full_inspection_after_months) - {1, 2}:
             raise ValueError("next_full_inspection_after_months is for outcomes 1 and 2 only")
         return self
+
+
+class KeepingInTouch(Strict):
+    """The internal keeping-in-touch (KIT) meetings of weeks 1 to 3: when, where, and how long things may take."""
+
+    # The weekdays offered by default when the core group agrees how often they meet (the guidance: daily).
+    days: list[Literal["mon", "tue", "wed", "thu", "fri"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1)
+    at: str = "17:30"
+    minutes: int = Field(default=60, ge=15, le=240)
+    location: str = ""
+    # Where a manager is based unless the core group agrees otherwise (shown on the day-1 record's page).
+    base: str = ""
+    # The day-1 agreement is due this long after the core group meeting ends...
+    agree_within: str = "2h"
+    # ...and each KIT meeting's record this long after the meeting ends (its summary goes once it is recorded).
+    record_within: str = "30m"
+
+    @field_validator("at")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        parse_clock_time(v)
+        return v
+
+    @field_validator("agree_within", "record_within")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
 
 
 class CoreGroupMeeting(Strict):
@@ -778,6 +835,7 @@ class Timeline(Strict):
     chains: dict[Phase, dict[Step, str]]
     chasing: Chasing = Field(default_factory=Chasing)
     core_group_meeting: CoreGroupMeeting = Field(default_factory=CoreGroupMeeting)
+    keeping_in_touch: KeepingInTouch = Field(default_factory=KeepingInTouch)
     additional_requests: AdditionalRequests = Field(default_factory=AdditionalRequests)
     fieldwork: Fieldwork = Field(default_factory=Fieldwork)
     staff_bulletin: StaffBulletin = Field(default_factory=StaffBulletin)
@@ -877,6 +935,9 @@ class PartnershipConfig(Strict):
         person_refs += [(("tracked_cases", "roles", r), getattr(cases.roles, r)) for r in ("qa_manager", "logistics")]
         person_refs += [(("tracked_cases", "documents", i, "provided_by"), d.provided_by)
                         for i, d in enumerate(cases.documents) if d.provided_by not in CASE_PROVIDERS]
+        person_refs += [(("tracked_cases", "meetings", i, "invite", j), who)
+                        for i, meeting in enumerate(cases.meetings) for j, who in enumerate(meeting.invite)
+                        if who not in CASE_INVITEES]
         milestone_refs += [(("tracked_cases", "deadlines", s), ms) for s, ms in cases.deadlines.items()]
         raise_problems(
             "PartnershipConfig",

@@ -87,6 +87,9 @@ class Person(Base):
     deputy_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
     escalates_to_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
     absent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where the person came from: "partnership" (partnership.yaml), or named during the inspection: on a tracked
+    # case ("case"), in the inspectors' timetable ("timetable") or at a keeping-in-touch meeting ("kit").
+    origin: Mapped[str] = mapped_column(String(20), default="partnership", server_default="partnership")
 
 
 class RegisterItem(Base):
@@ -112,6 +115,10 @@ class RegisterItem(Base):
     step_started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # The gate (catalogue/gates.py) the item waits for before its first step is asked; cleared when it opens.
+    waits_for: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # step -> person key, for a step answered by someone other than its usual owner (register.yaml answered_by).
+    step_owners: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
 
 
 class Submission(Base):
@@ -153,6 +160,9 @@ class Decision(Base):
     remote_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(500), nullable=True)
     token_id: Mapped[int | None] = mapped_column(ForeignKey("action_tokens.id"), nullable=True)
+    # What the step's form held beyond the comment, as data the phase acts on (the days agreed, the meeting's
+    # time and place, the issues raised); kept in our database only.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class ActionToken(Base):
@@ -237,6 +247,8 @@ class TrackedCase(Base):
     other_practitioner_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
     # [{"setting": the setting's name, "lead": person key}] for every setting the child attends.
     settings: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    # When every document of the case had been reviewed by the LANO (the Annex A tracked-cases row waits for it).
+    documents_reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class LibraryDocument(Base):
@@ -300,6 +312,9 @@ class FieldworkSlot(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Calendar messages decided at import and not yet sent: [{"method", "sequence", "to": [ids], "ics"}].
     pending_calendar: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    # Who put the slot on the timetable: "timetable" (the inspectors' import), "case:<case id>" (a tracked child's
+    # meeting) or "kit" (a keeping-in-touch meeting). An import changes and cancels its own slots only.
+    origin: Mapped[str] = mapped_column(String(40), default="timetable", server_default="timetable")
 
 
 class Debrief(Base):

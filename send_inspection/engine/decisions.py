@@ -55,6 +55,17 @@ class SubmissionData:
     machine_checks: dict | None = None
 
 
+@dataclass(frozen=True)
+class FormAnswer:
+    """What a step's form adds to the button pressed: evidence handed in, the comment, and data for the phase."""
+
+    submission: SubmissionData | None = None
+    comment: str | None = None
+    # What the form held as data the phase acts on (kept with the decision): a meeting's time and place, the days
+    # agreed, the issues raised.
+    details: dict | None = None
+
+
 def record_decision(
     session: Session,
     token: m.ActionToken,
@@ -65,8 +76,12 @@ def record_decision(
     submission: SubmissionData | None = None,
     remote_addr: str | None = None,
     user_agent: str | None = None,
+    details: dict | None = None,
 ) -> m.RegisterItem:
-    """Record `outcome` for the token's step, advance the item, spend the token, flag the phase; commit."""
+    """Record `outcome` for the token's step, advance the item, spend the token, flag the phase; commit.
+
+    `details` is what the step's form held as data for the phase to act on (kept with the decision).
+    """
     item = session.get(m.RegisterItem, token.item_id, with_for_update=True)
     if item is None:
         raise DecisionRefused("this link is for an item that does not exist")
@@ -90,6 +105,7 @@ def record_decision(
             remote_addr=remote_addr,
             user_agent=(user_agent or "")[:500] or None,
             token_id=token.id,
+            details=details,
         )
     )
     if submission is not None:

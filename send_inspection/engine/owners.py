@@ -8,10 +8,17 @@ from send_inspection.engine.context import EngineContext
 
 
 def step_owner(ctx: EngineContext, item: m.RegisterItem, step: str | None = None) -> str:
-    """Return the person key of whoever answers `step` (default: the item's current step)."""
-    answered_by = step_spec(step or item.step).answered_by
+    """Return the person key of whoever answers `step` (default: the item's current step).
+
+    The item's own owner of the step (register.yaml `answered_by`, frozen when the inspection opened) comes first;
+    else the step catalogue's: the item's evidence lead, its accountable lead, or a role of partnership.yaml.
+    """
+    step = step or item.step
+    if step in (item.step_owners or {}):
+        return item.step_owners[step]
+    answered_by = step_spec(step).answered_by
     if answered_by == LEAD:
         return item.evidence_lead
     if answered_by == REVIEWER:
         return item.accountable_lead
-    return getattr(ctx.config.partnership.roles, answered_by)
+    return ctx.config.partnership.roles.person_for(answered_by)

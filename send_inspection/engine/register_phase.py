@@ -12,12 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from send_inspection.calendar import to_london
+from send_inspection.catalogue.gates import gate_spec
 from send_inspection.catalogue.phases import phase_catalogue, phase_label
 from send_inspection.catalogue.steps import step_label, step_spec
 from send_inspection.config.models import parse_duration
 from send_inspection.db import models as m
 from send_inspection.engine.chasing import Chain, Chase, chase_plan
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.gates import open_gates
 from send_inspection.engine.outgoing import action_message, phase_message
 from send_inspection.engine.owners import step_owner
 from send_inspection.engine.setup import milestones, people
@@ -42,6 +44,8 @@ class ItemStatus:
     due_at: str
     late: bool
     outcome: str | None
+    # The gate (catalogue/gates.py) the item waits for before anyone is asked, if any.
+    waits_for: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,8 @@ def reconcile_register_phase(ctx: EngineContext, inspection_id: str, phase: str)
                 .order_by(m.RegisterItem.id)
             )
         )
+        if open_gates(session, items, now=now):
+            session.commit()
     mail = MailFailures()
     sent, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
     open_items = [s for s in statuses if s.outcome is None]
@@ -165,8 +171,13 @@ def chase_items(
             statuses.append(_status(item, "", due, now))
             continue
         owner = step_owner(ctx, item)
+        if item.waits_for is not None:  # nobody is asked until its gate opens (a pass after that asks)
+            statuses.append(_status(item, owner, due, now))
+            continue
         deadline = due[item.deadlines[item.step]]
         plan = chase_plan(_chain(owner, staff), item.step_started_at, deadline, chasing=chasing, calendar=ctx.calendar)
+        if not step_spec(item.step).chased:
+            plan = plan[:1]  # asked once: nobody is reminded or escalated to
         prefix = f"{item.inspection_id}:{item.phase}:{item.ref}:{item.step}:r{item.round}:"
         for chase in plan:
             if chase.due_at > now:
@@ -221,6 +232,7 @@ def _status(item: m.RegisterItem, owner: str, due: dict[str, datetime], now: dat
         due_at=_fmt(deadline),
         late=is_late(item, due, now),
         outcome=item.outcome,
+        waits_for=item.waits_for if item.outcome is None else None,
     )
 
 
@@ -230,7 +242,8 @@ def waiting_reason(phase: str, statuses: list[ItemStatus], staff: dict[str, m.Pe
     if not waiting:
         return f"{phase_label(phase)}: all {len(statuses)} items uploaded or explained"
     parts = [
-        f"{s.ref} {step_label(s.step)} ({staff[s.owner].name}) due {s.due_at}{' LATE' if s.late else ''}"
+        f"{s.ref} waits for {gate_spec(s.waits_for).label}, due {s.due_at}{' LATE' if s.late else ''}" if s.waits_for
+        else f"{s.ref} {step_label(s.step)} ({staff[s.owner].name}) due {s.due_at}{' LATE' if s.late else ''}"
         for s in waiting[:6]
     ]
     more = f"; and {len(waiting) - 6} more" if len(waiting) > 6 else ""

@@ -69,6 +69,7 @@ def open_inspection(
                     escalates_to_key=p.escalates_to,
                 )
             )
+        roles = cfg.partnership.roles
         for item in cfg.annex_a.items_for(kind):
             session.add(
                 m.RegisterItem(
@@ -83,6 +84,9 @@ def open_inspection(
                     step="submit",
                     round=1,
                     step_started_at=now,
+                    waits_for=item.waits_for,
+                    step_owners={step: roles.person_for(role)
+                                 for step, role in cfg.annex_a.answering_roles(item).items()},
                 )
             )
         session.add(m.PhaseRun(inspection_id=inspection_id, phase=NOTIFICATION.key, status="pending", updated_at=now))

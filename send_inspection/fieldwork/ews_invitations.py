@@ -71,14 +71,16 @@ def _bring_up_to_date(meetings: EwsMeetings, ctx: EngineContext, row: m.Fieldwor
 
 
 def send_slot_meetings(ctx: EngineContext, inspection_id: str, *, staff: dict[str, m.Person], now: datetime,
-                       mail: MailFailures) -> int:
-    """Send every slot's pending invitation, update or cancellation as an Outlook meeting; keep any that fail."""
+                       mail: MailFailures, origin: str | None = None) -> int:
+    """Send the pending invitation, update or cancellation of each slot (of `origin`) as an Outlook meeting."""
     assert isinstance(ctx.transport, EwsTransport)
     meetings = EwsMeetings(ctx.transport, ctx.session)
-    sender = sender_for(ctx.config.partnership, inspection_id=inspection_id)
+    sender = sender_for(ctx.config.partnership, inspection_id=inspection_id, people=staff)
     with ctx.session() as session:
-        rows = [row for row in session.scalars(select(m.FieldworkSlot).where(
-            m.FieldworkSlot.inspection_id == inspection_id).order_by(m.FieldworkSlot.id)) if row.pending_calendar]
+        query = select(m.FieldworkSlot).where(m.FieldworkSlot.inspection_id == inspection_id)
+        if origin is not None:
+            query = query.where(m.FieldworkSlot.origin == origin)
+        rows = [row for row in session.scalars(query.order_by(m.FieldworkSlot.id)) if row.pending_calendar]
     sent = 0
     for row in rows:
         done: bool | None = None

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from email import message_from_bytes
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from send_inspection.calendar import to_london
 from send_inspection.mail.outbox import list_outbox, read_outbox_raw
 
 LINK = re.compile(r"https?://[^\s]+/a/([A-Za-z0-9_-]+)")
 DATA_INPUT = re.compile(r'<input type="file" id="[a-z_]+" name="(ehc_plans|sen_support|providers)"')
 HIDDEN = re.compile(r'<input type="hidden" name="(item_ref|step|round)" value="([^"]*)">')
+KIT_DAY = re.compile(r'name="kit_day" value="(\d{4}-\d{2}-\d{2})"')
+BASE = re.compile(r'name="(base_[^"]+)"[^>]*value="([^"]*)"')
 
 
 # Fictional staff the SEND QA and Audit Manager names for tracked cases (staff only: never a child).
@@ -38,8 +41,9 @@ def _address(name: str) -> str:
     return name.lower().replace(" ", ".") + "@demo-county.example"
 
 
-def _identify(case_id: str, now: datetime, declines: set[str]) -> dict[str, object]:
+def _identify(ref: str, now: datetime, declines: set[str]) -> dict[str, object]:
     """Name a practitioner, one setting lead and one other practitioner for the case."""
+    case_id = ref.split(":", 1)[0]
     n = sum(map(ord, case_id))
     best, lead, other = (PRACTITIONERS[(n + k) % len(PRACTITIONERS)] for k in (0, 3, 5))
     return {"outcome": "identified", "practitioner_name": best, "practitioner_email": _address(best),
@@ -48,17 +52,27 @@ def _identify(case_id: str, now: datetime, declines: set[str]) -> dict[str, obje
             "others": f"{other}; {_address(other)}; Educational psychologist"}
 
 
-def _agree(case_id: str, now: datetime, declines: set[str]) -> dict[str, object]:
-    return {"outcome": "declined" if case_id in declines else "agreed"}
+def _agree(ref: str, now: datetime, declines: set[str]) -> dict[str, object]:
+    return {"outcome": "declined" if ref.split(":", 1)[0] in declines else "agreed"}
 
 
-def _inform(case_id: str, now: datetime, declines: set[str]) -> dict[str, object]:
+def _inform(ref: str, now: datetime, declines: set[str]) -> dict[str, object]:
     return {"outcome": "records", "comment": "Lead inspector will track the case from its records."}
 
 
-def _arrange(case_id: str, now: datetime, declines: set[str]) -> dict[str, object]:
-    slot = (now + timedelta(days=7)).replace(hour=10, minute=0, second=0, microsecond=0)
-    return {"outcome": "requested", "slot": slot.strftime("%Y-%m-%dT%H:%M"), "comment": "Invitations sent."}
+# When and where the logistics team books each tracked child's meeting in week 2: (hour, minute, place).
+MEETING_TIMES = {"briefing": (9, 30, "Teams"), "family-meeting": (11, 0, "Demo House, Room 4"),
+                 "practitioners-meeting": (14, 0, "Demo House, Room 5")}
+
+
+def _arrange(ref: str, now: datetime, declines: set[str]) -> dict[str, object]:
+    """Book the meeting in the week after `now` (week 2), on a weekday of its own for each child."""
+    case_id, meeting = ref.split(":", 1)
+    hour, minute, place = MEETING_TIMES[meeting]
+    monday = to_london(now).date() + timedelta(days=7 - to_london(now).weekday())
+    day = monday + timedelta(days=sum(map(ord, case_id)) % 5)
+    return {"outcome": "requested", "slot": f"{day.isoformat()}T{hour:02d}:{minute:02d}", "location": place,
+            "comment": "Booked with the setting."}
 
 
 # How a scripted debriefer fills in the Appendix E form (rating and documents are set per slot).
@@ -135,6 +149,11 @@ class ScriptedStaff:
     documents_in: dict[str, str] = field(default_factory=dict)
     # After fieldwork: when each report reaches the LANO (by item ref); its arrival is recorded then.
     arrivals: dict[str, datetime] = field(default_factory=dict)
+    # Keeping in touch: the weekdays agreed in each week (1 to 3, Monday 0), the representatives members name
+    # (member's email -> KIT day -> who), and the issues raised at each meeting (day -> "issue; owner; deadline").
+    kit_weekdays: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    representatives: dict[str, dict[str, str]] = field(default_factory=dict)
+    kit_issues: dict[str, list[str]] = field(default_factory=dict)
 
     def _behaviour(self, email: str) -> Behaviour:
         return self.behaviours.get(email, self.default)
@@ -168,6 +187,28 @@ class ScriptedStaff:
             recorded += self._answer(action, now)
         return recorded
 
+    def _keeping_in_touch(self, step: str, ref: str, page: str, email: str) -> dict[str, object] | None:
+        """Return the answer to a keeping-in-touch step, or None when the person has nothing to say."""
+        if step == "settle":
+            days = [d for d in KIT_DAY.findall(page) if self._agreed(date.fromisoformat(d), KIT_DAY.findall(page))]
+            return {"outcome": "settled", "kit_day": days, **dict(BASE.findall(page))}
+        if step == "represent":
+            named = self.representatives.get(email)
+            if not named:
+                return None
+            return {"outcome": "represented", **{f"rep_KIT-{day}": who for day, who in named.items()}}
+        if step == "minute":
+            day = ref.removeprefix("kit-")
+            return {"outcome": "minuted", "issues": "\n".join(self.kit_issues.get(day, [])),
+                    "notes": "Everyone is well; the day's meetings went as planned."}
+        return {"outcome": "done", "comment": "Done, and the coordinator told."}
+
+    def _agreed(self, day: date, offered: list[str]) -> bool:
+        """Say whether the scripted core group agrees a KIT meeting on `day` (week 1 holds the first day offered)."""
+        first = date.fromisoformat(offered[0])
+        week = 1 + ((day - first).days + first.weekday()) // 7
+        return day.weekday() in self.kit_weekdays.get(week, (0, 1, 2, 3, 4))
+
     def _answer(self, action: Action, now: datetime) -> int:
         url = f"/a/{action.token}"
         page = self.client.get(url)
@@ -196,7 +237,12 @@ class ScriptedStaff:
             data.update({"outcome": "not-held"} if ref in behaviour.explains else
                         {"outcome": "exists", "comment": "Within two hours"})
         elif step in CASE_ANSWERS:
-            data.update(CASE_ANSWERS[step](ref.split(":", 1)[0], now, self.family_declines))
+            data.update(CASE_ANSWERS[step](ref, now, self.family_declines))
+        elif step in ("settle", "represent", "minute", "act"):
+            answer = self._keeping_in_touch(step, ref, page.text, action.person_email)
+            if answer is None:
+                return 0  # nothing to say (a member who comes to every meeting)
+            data.update(answer)
         elif step in REPORT_ANSWERS:
             answer, files = REPORT_ANSWERS[step](ref)
             data.update(answer)
@@ -209,5 +255,9 @@ class ScriptedStaff:
         else:
             data.update(outcome="confirmed")
         response = self.client.post(url, data=data, files=files or None)
+        if response.status_code != 200:
+            said = re.search(r'<div class="error" role="alert">(.*?)</div>', response.text, re.S)
+            raise AssertionError(f"{action.person_email}'s answer to {ref} {step} was refused "
+                                 f"({response.status_code}): {said.group(1) if said else response.text[:300]}")
         self.log.append((now, action.person_email, ref, f"{step}:{data['outcome']}", response.status_code))
         return int(response.status_code == 200)

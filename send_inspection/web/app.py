@@ -29,7 +29,7 @@ from send_inspection.web.child_data_upload import data_fields
 from send_inspection.web.outbox_pages import outbox_router
 from send_inspection.web.report_forms import COMMENT_ROWS, partner_for
 from send_inspection.web.security_headers import add_security_headers
-from send_inspection.web.step_forms import KEPT_FIELDS, LIBRARY_OUTCOME, read_step_form
+from send_inspection.web.step_forms import LIBRARY_OUTCOME, kept_fields, read_step_form, step_page_context
 from send_inspection.web.templating import web_templates
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             "request_due": when(request.due_at) if request is not None else None,
             "report_phase": item.phase == AFTER_FIELDWORK.key, "comment_rows": COMMENT_ROWS,
             "report_partner": partner_for(ctx, item) if item.phase == AFTER_FIELDWORK.key else None,
+            "step_extra": step_page_context(ctx, session, item, token, now=ctx.clock.now()),
         }
 
     @app.get("/healthz")
@@ -181,12 +182,12 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
                 record_decision(
                     session, token, outcome, now=now, comment=answer.comment or str(form.get("comment") or "") or None,
                     submission=submission, remote_addr=request.client.host if request.client else None,
-                    user_agent=request.headers.get("user-agent"),
+                    user_agent=request.headers.get("user-agent"), details=answer.details,
                 )
             except (DecisionRefused, UploadRefused) as exc:
                 session.rollback()
                 info = context_for(session, token)
-                kept = {k: str(form.get(k) or "") for k in KEPT_FIELDS}  # what was typed comes back, not lost
+                kept = kept_fields(form)  # what was typed comes back, not lost
                 return page("sign_off.html.j2", 422, raw=raw, error=str(exc), problems=getattr(exc, "lines", None),
                             kept=kept, field_errors=getattr(exc, "fields", {}), **info)
             phase, inspection_id = item.phase, item.inspection_id

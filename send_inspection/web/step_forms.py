@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,35 +13,45 @@ from starlette.datastructures import FormData, UploadFile
 
 from send_inspection.calendar import to_london
 from send_inspection.cases.people_form import parse_case_people, record_case_people
-from send_inspection.catalogue.phases import TRACKED_CASE
+from send_inspection.catalogue.phases import FIELDWORK, TRACKED_CASE
 from send_inspection.catalogue.steps import step_spec
 from send_inspection.checklist import CHECKLIST_IDS
 from send_inspection.childdata.items import DATA_ITEMS
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.decisions import DecisionRefused, SubmissionData
+from send_inspection.engine.decisions import DecisionRefused, FormAnswer, SubmissionData
 from send_inspection.evidence.file_submission import file_submission
 from send_inspection.evidence.library import latest_in_library
 from send_inspection.fieldwork.debrief_form import FIELDS as DEBRIEF_FIELDS
 from send_inspection.fieldwork.debrief_form import parse_debrief, record_debrief
 from send_inspection.files.storage import MAX_UPLOAD_BYTES
-from send_inspection.web.case_fields import IDENTIFY_FIELDS, requested_slot
+from send_inspection.web.case_fields import IDENTIFY_FIELDS, booked_meeting
 from send_inspection.web.child_data_upload import data_submission
+from send_inspection.web.kit_forms import KIT_FIELDS, KIT_LISTS, KIT_PREFIXES
+from send_inspection.web.kit_forms import PAGES as KIT_PAGES
+from send_inspection.web.kit_forms import READERS as KIT_READERS
 from send_inspection.web.report_forms import REPORT_FIELDS, accuracy_comments, published_at, received_report
 
 # The button that submits the evidence library's latest version of the row as it is.
 LIBRARY_OUTCOME = "library"
 # Typed fields shown again when an answer is refused, so nothing typed is lost.
-KEPT_FIELDS = (*IDENTIFY_FIELDS, *DEBRIEF_FIELDS, *REPORT_FIELDS, "rating", "comment", "explanation", "link_url",
-               "slot")
+KEPT_FIELDS = (*IDENTIFY_FIELDS, *DEBRIEF_FIELDS, *REPORT_FIELDS, *KIT_FIELDS, "rating", "comment", "explanation",
+               "link_url", "slot", "location")
 
 
-@dataclass(frozen=True)
-class FormAnswer:
-    """What a step's form adds to the button pressed: evidence handed in, or the comment the answer records."""
+def kept_fields(form: FormData) -> dict[str, Any]:
+    """Return what was typed in a refused form, to show it again: every kept field, the ticked boxes as lists."""
+    kept: dict[str, Any] = {k: str(form.get(k) or "") for k in KEPT_FIELDS}
+    kept.update({k: [str(v) for v in form.getlist(k)] for k in KIT_LISTS})
+    kept.update({k: str(v) for k, v in form.multi_items() if k.startswith(KIT_PREFIXES) and isinstance(v, str)})
+    return kept
 
-    submission: SubmissionData | None = None
-    comment: str | None = None
+
+def step_page_context(ctx: EngineContext, session: Session, item: m.RegisterItem, token: m.ActionToken, *,
+                      now: datetime) -> dict[str, Any]:
+    """Return what the page of the token's step shows beyond the item (the days offered, the meetings to come)."""
+    page = KIT_PAGES.get(step_spec(token.step).form or "")
+    return page(ctx, session, item, now=now) if page else {}
 
 
 async def read_step_form(ctx: EngineContext, session: Session, form: FormData, item: m.RegisterItem,
@@ -51,7 +61,8 @@ async def read_step_form(ctx: EngineContext, session: Session, form: FormData, i
     if name == "evidence":
         return FormAnswer(submission=await _evidence(ctx, form, item, token))
     reader = _COMMENT_FORMS.get(name or "")
-    return FormAnswer(comment=await reader(ctx, session, form, item, token, now=now) if reader else None)
+    answer = await reader(ctx, session, form, item, token, now=now) if reader else None
+    return answer if isinstance(answer, FormAnswer) else FormAnswer(comment=answer)
 
 
 async def _evidence(ctx: EngineContext, form: FormData, item: m.RegisterItem, token: m.ActionToken) -> SubmissionData:
@@ -112,16 +123,21 @@ async def _debrief(ctx: EngineContext, session: Session, form: FormData, item: m
 
 
 async def _meeting_slot(ctx: EngineContext, session: Session, form: FormData, item: m.RegisterItem,
-                        token: m.ActionToken, *, now: datetime) -> str | None:
-    """Read the slot a team requested for a meeting; return the comment to record."""
-    return requested_slot(str(form.get("slot") or ""), note=str(form.get("comment") or ""))
+                        token: m.ActionToken, *, now: datetime) -> FormAnswer:
+    """Read the time and place a team booked for a meeting; return the comment and the booking to record."""
+    ends = session.scalar(select(m.Milestone.due_at).where(m.Milestone.inspection_id == item.inspection_id,
+                                                          m.Milestone.name == FIELDWORK.closes_at))
+    booked = booked_meeting(str(form.get("slot") or ""), str(form.get("location") or ""),
+                            note=str(form.get("comment") or ""), now=now, latest=ends)
+    return FormAnswer(comment=booked.comment, details=booked.details)
 
 
-CommentForm = Callable[..., Awaitable[str | None]]
+CommentForm = Callable[..., Awaitable[str | FormAnswer | None]]
 # The forms whose fields are kept with the answer and summed up as its comment, by the name a step gives them.
 _COMMENT_FORMS: dict[str, CommentForm] = {
     "people": _case_people, "debrief": _debrief, "meeting-slot": _meeting_slot,
     "report-file": received_report, "accuracy-comments": accuracy_comments, "website": published_at,
+    **KIT_READERS,
 }
 # Every form a step may name: the evidence handed in, and those above.
 FORMS = frozenset({"evidence", *_COMMENT_FORMS})

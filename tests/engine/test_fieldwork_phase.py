@@ -1,4 +1,4 @@
-"""Fieldwork: debriefs asked after each slot, red ones escalated at once, requested documents, KIT summaries."""
+"""Fieldwork: debriefs asked after each slot, red ones escalated at once, requested documents."""
 
 from __future__ import annotations
 
@@ -114,23 +114,6 @@ def test_a_red_debrief_goes_at_once_to_the_director_and_comms_and_documents_beco
     assert [(r.number, r.source, r.head_of_service) for r in requests] == [(1, "debrief", "hos-send"),
                                                                            (2, "debrief", "hos-send")]
     assert requests[0].asked.startswith("Annual review audit 2023 (asked for in: Meeting S1")
-
-
-def test_the_kit_summary_goes_once_at_1730_with_the_days_debriefs(ctx: EngineContext, inspection: str) -> None:
-    """At 17:30 the core group gets one summary of the day's debriefs and tomorrow's slots; a missing one is named."""
-    save_timetable(ctx, inspection, [slot("S1", at(10, 10)), slot("S2", at(10, 14), debriefer="hos-education"),
-                                     slot("S3", at(11, 9, 30))])
-    ctx.clock.set(at(10, 11))  # type: ignore[attr-defined]
-    reconcile_fieldwork(ctx, inspection)
-    assert post(TestClient(create_app(ctx)), debrief_link(ctx, inspection, "S1"), "S1", **GOOD) == 200
-    ctx.clock.set(at(10, 17, 30))  # type: ignore[attr-defined]
-    reconcile_fieldwork(ctx, inspection)
-    reconcile_fieldwork(ctx, inspection)
-    kits = sent(ctx, "kit_summary")
-    assert len(kits) == 1 and "samantha.cole-brierley@demo-county.example" in kits[0].recipients
-    text = " ".join((read_outbox_message(ctx.transport.folder, outbox_id_for(kits[0].key)).text or "").split())
-    assert "2 meetings today. Debriefs: 0 red, 0 amber, 1 green; 1 not yet in." in text
-    assert "Transition to secondary school" in text and "Meeting S3 with SEND leaders" in text
 
 
 def test_a_moved_slot_moves_its_debrief_and_a_cancelled_one_cancels_it(ctx: EngineContext, inspection: str) -> None:

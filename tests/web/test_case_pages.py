@@ -208,25 +208,38 @@ def test_a_declined_family_goes_to_the_lano_and_a_replaced_case_finishes(ctx: En
     assert len(done.items) == 3  # no documents or meetings are asked for a replaced child
 
 
-def test_a_meeting_request_needs_the_slot(ctx: EngineContext, agreed: str, client: TestClient) -> None:
-    """Requesting a meeting without a date and time, or with a bad one, is refused; with one it is recorded."""
+def test_a_meeting_booking_needs_a_time_to_come_and_a_place(ctx: EngineContext, agreed: str,
+                                                          client: TestClient) -> None:
+    """Booking a meeting without a time, with a bad or past one, or without a place is refused; a good one is kept."""
     token, to = asked(ctx, agreed, "briefing", "arrange")
     assert to == [ctx.config.partnership.person(LOGISTICS).email]
-    assert 'name="slot"' in client.get(f"/a/{token}").text
-    missing = client.post(f"/a/{token}", data=fields("briefing", "arrange", outcome="requested", slot=""))
+    page = client.get(f"/a/{token}").text
+    assert 'name="slot"' in page and 'name="location"' in page
+
+    def book(**extra: str) -> httpx.Response:
+        return client.post(f"/a/{token}", data=fields("briefing", "arrange", outcome="requested", **extra))
+
+    missing = book(slot="", location="Teams")
     assert missing.status_code == 422 and "give the date and time requested" in missing.text
-    bad = client.post(f"/a/{token}", data=fields("briefing", "arrange", outcome="requested", slot="next Tuesday"))
+    bad = book(slot="next Tuesday", location="Teams")
     assert bad.status_code == 422 and "is not a date and time" in bad.text
+    past = book(slot="2023-06-26T08:00", location="Teams")
+    assert past.status_code == 422 and "has passed: give a time still to come" in past.text
+    after = book(slot="2023-07-14T15:00", location="Teams")
+    assert after.status_code == 422 and "fieldwork ends Fri 14 Jul 2023 14:00: give a time before then" in after.text
+    nowhere = book(slot="2023-07-04T10:00", location="  ")
+    assert nowhere.status_code == 422 and "say where the meeting is" in nowhere.text
+    assert 'value="2023-07-04T10:00"' in nowhere.text  # what was typed comes back
     assert count(ctx, m.Decision) == 2 and item(ctx, "briefing").outcome is None  # identify and agree only
 
-    ok = client.post(f"/a/{token}", data=fields("briefing", "arrange", outcome="requested", slot="2023-07-04T10:00",
-                                                comment="Both settings'   leads invited"))
+    ok = book(slot="2023-07-04T10:00", location="Demo House,  Room 4", comment="Both settings'   leads invited")
     assert ok.status_code == 200
     assert item(ctx, "briefing").outcome == "requested"
     with ctx.session() as session:
         decision = session.scalars(select(m.Decision).where(m.Decision.item_id == item(ctx, "briefing").id)).one()
-    assert decision.comment.startswith("requested for Tue 04 Jul 2023 10:00")
-    assert decision.comment == "requested for Tue 04 Jul 2023 10:00 (Europe/London); Both settings' leads invited"
+    assert decision.comment == ("booked for Tue 04 Jul 2023 10:00 (Europe/London) at Demo House, Room 4; "
+                                "Both settings' leads invited")
+    assert decision.details == {"start": "2023-07-04T10:00:00+01:00", "location": "Demo House, Room 4"}
 
 
 def test_the_lano_returns_a_document_only_with_a_comment(ctx: EngineContext, agreed: str, client: TestClient) -> None:

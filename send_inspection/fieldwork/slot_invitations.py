@@ -1,0 +1,56 @@
+"""Send the invitations, updates and cancellations the timetable left pending on one origin's slots.
+
+Each phase sends for the slots it puts on the timetable: fieldwork for the inspectors' import, each tracked child's
+phase for its meetings, keeping in touch for its meetings. The way is the same for all: an email with the .ics
+(outbox or SMTP), or an Outlook meeting request from the logistics inbox's calendar when mail goes by EWS. A message
+that fails stays pending, and the next pass tries again; the ledger's key means nothing goes twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from send_inspection.calendar import to_london
+from send_inspection.db import models as m
+from send_inspection.engine.context import EngineContext
+from send_inspection.engine.outgoing import compose
+from send_inspection.engine.register_phase import MailFailures
+from send_inspection.fieldwork.invitations import calendar_attachment
+
+
+def send_slot_invitations(ctx: EngineContext, inspection_id: str, *, origin: str, key_prefix: str,
+                          staff: dict[str, m.Person], now: datetime, mail: MailFailures) -> int:
+    """Send what is pending on `origin`'s slots, keyed under `key_prefix`; keep any that fail; return how many went."""
+    if ctx.transport.name == "ews":  # real Outlook meeting requests instead of .ics emails (imported only here)
+        from send_inspection.fieldwork.ews_invitations import send_slot_meetings
+
+        return send_slot_meetings(ctx, inspection_id, origin=origin, staff=staff, now=now, mail=mail)
+    sent = 0
+    with ctx.session() as session:
+        rows = list(session.scalars(select(m.FieldworkSlot).where(m.FieldworkSlot.inspection_id == inspection_id,
+                                                                  m.FieldworkSlot.origin == origin)
+                                    .order_by(m.FieldworkSlot.id)))
+        for row in rows:
+            left = []
+            for message in row.pending_calendar or []:
+                key = (f"{key_prefix}:calendar:{row.slot_id}:s{message['sequence']}:{message['method']}:"
+                       + ",".join(message["to"]))[:300]
+                before = len(mail.failures)
+                with mail.guard(key):
+                    sent += int(ctx.ledger.send_once(
+                        key, lambda row=row, message=message, key=key: compose(
+                            ctx, "slot_invitation", key=key, sender_inbox="logistics",
+                            to=[staff[p].email for p in message["to"] if p in staff],
+                            attachments=(calendar_attachment(message["ics"]),), slot=row,
+                            inspectors=row.origin == "timetable",
+                            method=message["method"], start=f"{to_london(row.start_at):%A %d %B %Y, %H:%M}",
+                            end=f"{to_london(row.end_at):%H:%M}"),
+                        inspection_id=inspection_id, template="slot_invitation", now=now))
+                if len(mail.failures) > before:
+                    left.append(message)
+            if left != (row.pending_calendar or []):
+                row.pending_calendar = left
+        session.commit()
+    return sent
