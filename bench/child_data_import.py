@@ -5,7 +5,7 @@ part `--runs` times, each in a fresh child process started by this small parent 
 pandas, so the child's peak resident set is the work's alone: os.wait4 gives that child's ru_maxrss),
 and prints the timings and peak RSS as JSON.
 
-    .venv/bin/python bench/child_data_import.py [--children 100000] [--format csv|xlsx] [--runs 3]
+    .venv/bin/python bench/child_data_import.py [--children 100000] [--format csv|xlsx|ods] [--runs 3]
 
 `--children` counts the children across the EHC plan list and the SEN support list; the providers list
 the generator writes beside them is imported too.
@@ -95,7 +95,7 @@ def main() -> int:
     """Generate the lists, run the measured part in child processes and print the results as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--children", type=int, default=100_000, help="children across both lists (default 100000)")
-    parser.add_argument("--format", choices=("csv", "xlsx"), default="csv", help="the lists' file format")
+    parser.add_argument("--format", choices=("csv", "xlsx", "ods"), default="csv", help="the lists' file format")
     parser.add_argument("--runs", type=int, default=3, help="measured runs, each in a fresh process (default 3)")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # child process: measure once, print JSON
     parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)  # child process: write the lists
@@ -132,7 +132,7 @@ def main() -> int:
                     "max": round(max(totals), 3)},
         "peak_rss_mib": {"max": round(max(peaks)), "median": round(statistics.median(peaks))},
         "peak_rss_mib_after_stage_fastest_run": runs[best]["peak_rss_mib_after"],
-        "machine": machine("pandas", "numpy", "openpyxl"),
+        "machine": machine("pandas", "numpy", "python-calamine", "openpyxl", "odfpy"),
     }
     print(json.dumps(result, indent=2))
     return 0

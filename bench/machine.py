@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import os
 import platform
+from importlib import metadata
 from pathlib import Path
 
 
 def machine(*packages: str) -> dict[str, str]:
-    """Return cores, CPU model, memory, Python and the versions of `packages` (those installed)."""
+    """Return cores, CPU model, memory, Python and the versions of `packages` (distribution names; those installed)."""
     cpu = "unknown"
     cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]
-        cpu = names[0] if names else cpu
+    if cpuinfo.exists():  # the first processor's model name, family and model (a bare "AMD EPYC" says little)
+        fields: dict[str, str] = {}
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+        if "model name" in fields:
+            cpu = f"{fields['model name']} (family {fields.get('cpu family', '?')}, model {fields.get('model', '?')})"
     memory = "unknown"
     meminfo = Path("/proc/meminfo")
     if meminfo.exists():
@@ -24,7 +28,7 @@ def machine(*packages: str) -> dict[str, str]:
              "os": platform.platform()}
     for name in packages:
         try:
-            found[name] = __import__(name).__version__
-        except ImportError:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
             continue
     return found

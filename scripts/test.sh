@@ -2,7 +2,8 @@
 # Run ruff and the tests in .venv, installing what they need first; then the browser tests in Debian's
 # Chromium (installed if missing); then the database tests again on a throwaway PostgreSQL server (set
 # SEND_INSPECTION_SKIP_POSTGRES=1 to skip that part), with the production shape on it: the Prefect server on PostgreSQL
-# too, prefect.yaml deployed, two workers on the work pool (tests/live/test_pool_on_postgres.py).
+# too behind its API auth string, prefect.yaml deployed, two workers on the work pool (tests/live/test_pool_on_postgres.py),
+# and an inspection driven from the coordinator's console alone (tests/live/test_console_on_the_stack.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh test
@@ -15,5 +16,6 @@ SEND_INSPECTION_BROWSER_TESTS=1 .venv/bin/python -m pytest "$@" tests/browser
 if [ "${SEND_INSPECTION_SKIP_POSTGRES:-0}" != "1" ]; then
   bash scripts/with-postgres.sh .venv/bin/python -m pytest "$@" tests/engine tests/web tests/cases tests/db tests/test_tokens.py tests/evidence/test_library.py \
     tests/mail/test_ledger.py tests/mail/test_distribution.py tests/mail/test_ews_calendar.py tests/mail/test_inbox_watch.py \
-    tests/intake tests/fieldwork/test_ews_invitations.py tests/rehearsal/test_privacy_scan.py tests/live/test_pool_on_postgres.py
+    tests/intake tests/fieldwork/test_ews_invitations.py tests/rehearsal/test_privacy_scan.py tests/coordinator tests/console \
+    tests/live/test_pool_on_postgres.py tests/live/test_console_on_the_stack.py
 fi

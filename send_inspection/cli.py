@@ -104,100 +104,120 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_select_cases(args: argparse.Namespace) -> int:
     """Record the children the inspectors chose to track (case ids) and print how the choice covers the usual mix."""
-    from send_inspection.cases.selection import SelectionRefused, select_from_stored
-    from send_inspection.engine.tracked_case import start_tracked_cases
-    from send_inspection.live import build_context
+    from send_inspection.cases.selection import SelectionRefused
+    from send_inspection.coordinator.actions import select_cases
 
     ids = [i for part in args.ids for i in part.split(",")]
-    ctx = build_context(load_settings())
+    ctx, runner, actor = _coordinator(args)
     try:
-        coverage = select_from_stored(ctx, args.inspection, ids, selected_by=args.by)
+        selection = select_cases(ctx, runner, actor, args.inspection, ids)
     except SelectionRefused as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    print(coverage.markdown(), end="")
-    started = start_tracked_cases(ctx, args.inspection)
-    if started:
-        print(f"\nStarted {len(started)} tracked case(s): {', '.join(started)} (the ticker launches their runs "
-              "within a minute).")
+    print(selection.coverage.markdown(), end="")
+    if selection.started:
+        print(f"\nStarted {len(selection.started)} tracked case(s): {', '.join(selection.started)}.")
     return 0
 
 
 def cmd_request(args: argparse.Namespace) -> int:
     """Record an additional evidence request from the inspectors (it starts at once), or list the requests."""
-    from send_inspection.engine.additional_requests import RequestRefused, record_request, requests_overview
-    from send_inspection.live import build_context
+    from send_inspection.coordinator.actions import record_additional_request
+    from send_inspection.engine.additional_requests import RequestRefused, requests_overview
 
-    ctx = build_context(load_settings())
     if args.action == "list":
-        for row in requests_overview(ctx, args.inspection):
+        from send_inspection.live import build_context
+
+        for row in requests_overview(build_context(load_settings()), args.inspection):
             print("  ".join(f"{k}: {v}" for k, v in row.items()))
         return 0
+    ctx, runner, actor = _coordinator(args)
     try:
-        number = record_request(ctx, args.inspection, args.asked, inspector=args.inspector,
-                                head_of_service=args.head_of_service, accountable_lead=args.accountable,
-                                recorded_by=args.by)
+        number = record_additional_request(ctx, runner, actor, args.inspection, asked=args.asked,
+                                           inspector=args.inspector, head_of_service=args.head_of_service,
+                                           accountable_lead=args.accountable)
     except RequestRefused as exc:
         print(f"not recorded: {exc}", file=sys.stderr)
         return 1
-    print(f"recorded additional evidence request {number} (phase request:{number}); "
-          "the ticker starts its run within a minute")
+    print(f"recorded additional evidence request {number} (phase request:{number}); its run starts now")
     return 0
 
 
 def cmd_timetable(args: argparse.Namespace) -> int:
-    """Import (or re-import) the inspectors' fieldwork timetable; fieldwork starts, debriefs follow each slot."""
-    from send_inspection.fieldwork.store import InspectionNotFound, save_timetable
-    from send_inspection.fieldwork.timetable import TimetableRefused, read_timetable
-    from send_inspection.live import build_context
+    """Import (or re-import) the inspectors' fieldwork timetable after showing what it sends; fieldwork starts."""
+    from send_inspection.coordinator.actions import import_timetable, preview_timetable_file
+    from send_inspection.fieldwork.store import InspectionNotFound
+    from send_inspection.fieldwork.timetable import TimetableRefused
 
-    ctx = build_context(load_settings())
+    ctx, runner, actor = _coordinator(args)
+    path = Path(args.file)
     try:
-        timetable = read_timetable(Path(args.file), people=ctx.config.partnership.people)
+        preview = preview_timetable_file(ctx, args.inspection, path)
     except TimetableRefused as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    try:
-        changes = save_timetable(ctx, args.inspection, timetable)
     except InspectionNotFound as exc:
         print(f"not imported: {exc}", file=sys.stderr)
         return 1
-    print(f"{len(timetable)} slots: {len(changes.added)} new, {len(changes.changed)} changed, "
-          f"{len(changes.removed)} cancelled; the fieldwork run picks them up within a minute")
+    names = {p.id: p.name for p in ctx.config.partnership.people}
+    slots = {s.slot_id: s for s in preview.timetable}
+    for title, messages in (("invitations", preview.of("REQUEST", first=True)),
+                            ("updates", preview.of("REQUEST", first=False)),
+                            ("cancellations", preview.of("CANCEL", first=False) + preview.of("CANCEL", first=True))):
+        print(f"{len(messages)} {title}")
+        for x in messages:
+            slot = slots.get(x.slot_id)
+            print(f"  {x.slot_id} {slot.title if slot else ''}: to {', '.join(names.get(p, p) for p in x.to)}")
+    if not preview.messages:
+        print("nothing to send: the timetable is unchanged")
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("not imported: add --yes to send these (or run it in a terminal to be asked)", file=sys.stderr)
+            return 1
+        if input("Import the timetable and send these? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("not imported")
+            return 1
+    changes = import_timetable(ctx, runner, actor, args.inspection, path, confirmed=preview.digest)
+    print(f"{len(preview.timetable)} slots: {len(changes.added)} new, {len(changes.changed)} changed, "
+          f"{len(changes.removed)} cancelled; the fieldwork run sends the calendar messages now")
     return 0
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
     """Record the inspectors' feedback (embargoed: emailed to the leadership group only); the report phase starts."""
-    from send_inspection.live import build_context
-    from send_inspection.report.feedback import FeedbackRefused, parse_priority_action, record_feedback
+    from send_inspection.coordinator.actions import record_inspection_feedback
+    from send_inspection.report.feedback import FeedbackRefused, parse_priority_action
 
-    ctx = build_context(load_settings())
+    ctx, runner, actor = _coordinator(args)
     partner_ids = {p.id for p in ctx.config.partnership.report_partners}
     try:
         actions = [parse_priority_action(text, partner_ids=partner_ids) for text in args.priority]
-        record_feedback(ctx, args.inspection, args.outcome, effective=args.effective, improve=args.improve,
-                        priority_actions=actions, recorded_by=args.by)
+        record_inspection_feedback(ctx, runner, actor, args.inspection, outcome=args.outcome,
+                                   effective=args.effective, improve=args.improve, priority_actions=actions)
     except FeedbackRefused as exc:
         print(f"not recorded: {exc}", file=sys.stderr)
         return 1
     print(f"recorded the feedback (outcome {args.outcome}); the leadership group has it by email, and the "
-          "ticker starts the after-fieldwork run within a minute")
+          "after-fieldwork run starts now")
     return 0
 
 
 def cmd_library(args: argparse.Namespace) -> int:
     """Load evidence into the library in advance (a new version when the content changed), or list what it holds."""
-    from send_inspection.evidence.library import LibraryRefused, add_to_library, library_versions
+    from send_inspection.coordinator.actions import load_library
+    from send_inspection.coordinator.audit import command_line_actor
+    from send_inspection.evidence.library import LibraryRefused, library_versions
     from send_inspection.files.storage import UploadRefused
     from send_inspection.live import build_context
 
     ctx = build_context(load_settings())
     if args.action == "add":
+        actor = command_line_actor(ctx, args.by)
         for name in args.files:
             path = Path(name)
             try:
-                loaded = add_to_library(ctx, args.ref, path.name, path.read_bytes(), loaded_by=args.by)
+                loaded = load_library(ctx, actor, args.ref, path.name, path.read_bytes())
             except (LibraryRefused, UploadRefused, OSError) as exc:
                 print(f"{name}: {exc}", file=sys.stderr)
                 return 1
@@ -214,71 +234,90 @@ def cmd_library(args: argparse.Namespace) -> int:
 
 def cmd_start(args: argparse.Namespace) -> int:
     """Start an inspection by running the notification deployment with the time of the call."""
-    from send_inspection.clock import SystemClock
-    from send_inspection.engine.start_time import check_start_time
+    from send_inspection.coordinator.actions import start_inspection
+    from send_inspection.engine.start_time import NotificationTimeRefused
 
+    ctx, runner, actor = _coordinator(args)
     notified_at = args.notified_at or datetime.now(LONDON).replace(second=0, microsecond=0)
-    verdict = check_start_time(notified_at, clock=SystemClock(), deliberate=args.deliberate)
-    if verdict.refused:
-        print(f"not started: {verdict.refused}", file=sys.stderr)
+    try:
+        started = start_inspection(ctx, runner, actor, notified_at=notified_at,
+                                   kind="monitoring" if args.monitoring else "full", deliberate=args.deliberate)
+    except NotificationTimeRefused as exc:
+        print(f"not started: {exc}", file=sys.stderr)
         return 2
-    _prefect_setup()
-    from prefect.deployments import run_deployment
-
-    from send_inspection.catalogue.phases import NOTIFICATION
-    from send_inspection.config.loader import load_config
-    from send_inspection.engine.setup import inspection_id_for
-
-    inspection_id = inspection_id_for(load_config(load_settings().config_dir), notified_at)
-    run = run_deployment(NOTIFICATION.deployment.name, timeout=0,
-                         parameters={"notified_at": notified_at.isoformat(), "inspection_id": inspection_id,
-                                     "kind": "monitoring" if args.monitoring else "full",
-                                     "deliberate": args.deliberate},
-                         idempotency_key=f"{inspection_id}:{NOTIFICATION.key}")
     api = os.environ["PREFECT_API_URL"].removesuffix("/api")
-    print(f"started inspection {inspection_id} (notified {to_london(notified_at):%a %d %b %Y %H:%M}): "
-          f"{api}/runs/flow-run/{run.id}")
-    if verdict.note:
-        print(f"{verdict.note}.")
+    print(f"started inspection {started.inspection_id} (notified {to_london(notified_at):%a %d %b %Y %H:%M}): "
+          f"{api}/runs/flow-run/{started.flow_run_id}")
+    if started.note:
+        print(f"{started.note}.")
     return 0
 
 
 def cmd_survey_links(args: argparse.Namespace) -> int:
-    """Give the inspectors' survey links to a waiting notification phase."""
-    _prefect_setup()
-    from uuid import UUID
-
-    from prefect.flow_runs import resume_flow_run
+    """Give the inspectors' survey links (and their close time, if they gave one) to a waiting notification phase."""
     from pydantic import ValidationError
 
-    from send_inspection.catalogue.phases import NOTIFICATION
-    from send_inspection.engine.notification import SurveyLinks, record_survey_links
-    from send_inspection.engine.phases import get_phase
-    from send_inspection.live import build_context
+    from send_inspection.coordinator.actions import give_survey_links
+    from send_inspection.engine.notification import SurveyLinks
 
     try:
         links = SurveyLinks(children_young_people=args.children_young_people, parents_carers=args.parents_carers,
-                            practitioners=args.practitioners, health_template=args.health_template)
+                            practitioners=args.practitioners, health_template=args.health_template,
+                            closes_at=args.closes_at)
     except ValidationError as exc:
         for error in exc.errors():
             option = "--" + str(error["loc"][0]).replace("_", "-")
             print(f"{option}: {error['msg']} (got {error.get('input')!r})", file=sys.stderr)
         return 2
-    ctx = build_context(load_settings())
+    ctx, runner, actor = _coordinator(args)
     try:
-        record_survey_links(ctx, args.inspection, links)
+        give_survey_links(ctx, runner, actor, args.inspection, links)
     except KeyError:
         print(f"no inspection {args.inspection!r} yet: its notification run opens it within seconds of "
               f"starting; check the name and the run in the Prefect UI, then try again", file=sys.stderr)
         return 1
-    run = get_phase(ctx, args.inspection, NOTIFICATION.key)
-    if run is not None and run.flow_run_id and run.status == "waiting":
-        try:
-            resume_flow_run(UUID(run.flow_run_id), run_input=json.loads(links.model_dump_json()))
-        except RuntimeError:
-            # The run waits to retry its day-1 mail, not for the links: wake it; it reads the links just recorded.
-            resume_flow_run(UUID(run.flow_run_id), run_input={"reason": "survey links given"})
+    except ValueError as exc:
+        print(f"not recorded: {exc}", file=sys.stderr)
+        return 1
     print(f"survey links recorded for {args.inspection}")
+    return 0
+
+
+def cmd_away(args: argparse.Namespace) -> int:
+    """Mark a person away from one time to another in an inspection: their deputy is asked instead meanwhile."""
+    from send_inspection.coordinator.actions import mark_away
+    from send_inspection.engine.absences import AbsenceRefused
+
+    ctx, runner, actor = _coordinator(args)
+    try:
+        absence = mark_away(ctx, runner, actor, args.inspection, args.person, from_at=args.from_at,
+                            until_at=args.until)
+    except AbsenceRefused as exc:
+        print(f"not recorded: {exc}", file=sys.stderr)
+        return 1
+    print(f"{absence.person_name} is away until {to_london(absence.until_at):%a %d %b %H:%M}; "
+          f"{absence.deputy_name} is asked instead")
+    return 0
+
+
+def cmd_handover(args: argparse.Namespace) -> int:
+    """Send someone a fresh link to an item's open step, or give the item a new owner for this inspection."""
+    from send_inspection.coordinator.actions import change_item_owner, give_fresh_link
+    from send_inspection.engine.handover import HandoverRefused
+
+    ctx, runner, actor = _coordinator(args)
+    try:
+        if args.command == "fresh-link":
+            fresh = give_fresh_link(ctx, actor, args.inspection, args.item, args.person)
+            print(f"sent a fresh link ({fresh.key}); {fresh.replaced} earlier link(s) stopped working")
+        else:
+            handover = change_item_owner(ctx, runner, actor, args.inspection, args.item, field=args.owner,
+                                         person_key=args.person)
+            print(f"{args.item}: {handover.after} instead of {handover.before}"
+                  f"{' (asked now)' if handover.asked_now else ''}")
+    except HandoverRefused as exc:
+        print(f"not done: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -332,17 +371,21 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
 
 
 def cmd_web(args: argparse.Namespace) -> int:
-    """Run the sign-off web app and the outbox page."""
+    """Run the web app: staff's link pages, the coordinator's console behind sign-in, and the outbox page."""
     _prefect_setup()
     import uvicorn
 
+    from send_inspection.console.guard import Console
+    from send_inspection.console.settings import load_console_settings
+    from send_inspection.coordinator.prefect_runner import PrefectRunner
     from send_inspection.live import PrefectWaker, build_context
     from send_inspection.web.app import create_app
 
     settings = load_settings()
     ctx = build_context(settings)
-    app = create_app(ctx, waker=PrefectWaker(ctx),
-                     outbox_dir=settings.outbox_dir if settings.mail_transport == "outbox" else None)
+    outbox = settings.outbox_dir if settings.mail_transport == "outbox" else None
+    console = Console(ctx, load_console_settings(settings), PrefectRunner(ctx), has_outbox=outbox is not None)
+    app = create_app(ctx, waker=PrefectWaker(ctx), outbox_dir=outbox, console=console)
     uvicorn.run(app, host=settings.web_host, port=settings.web_port, log_level="info")
     return 0
 
@@ -364,6 +407,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     from send_inspection.prefect_env import prefect_env
 
     env = {**os.environ, **prefect_env(settings)}
+    if env.get("PREFECT_API_AUTH_STRING"):  # the server requires the auth string its clients are given
+        env.setdefault("PREFECT_SERVER_API_AUTH_STRING", env["PREFECT_API_AUTH_STRING"])
     settings.home.mkdir(parents=True, exist_ok=True)
     logs = settings.home / "logs"
     logs.mkdir(exist_ok=True)
@@ -387,7 +432,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         spawn("web", [*exe, "web"])
         spawn("worker", [*exe, "worker"])
         _wait_for(f"http://{settings.web_host}:{settings.web_port}/healthz", seconds=60)
-        print(ready_message(settings.base_url, now=datetime.now(LONDON)))
+        print(ready_message(settings.base_url, now=datetime.now(LONDON), sign_in=_sign_in_hint(settings)))
         while all(p.poll() is None for p in procs):
             time.sleep(1)
         print("a process stopped; see the logs", file=sys.stderr)
@@ -420,11 +465,30 @@ def command_name() -> str:
         return str(script)
 
 
-def ready_message(base_url: str, *, now: datetime) -> str:
-    """Return what `up` prints once everything answers: where things are and the command that starts an inspection."""
-    return (f"\nPrefect UI:   http://127.0.0.1:4200\nWeb app:      {base_url}/\nOutbox:       {base_url}/outbox\n\n"
+def ready_message(base_url: str, *, now: datetime, sign_in: str = "") -> str:
+    """Return what `up` prints once everything answers: where things are, how to sign in, how to start."""
+    return (f"\nPrefect UI:   http://127.0.0.1:4200\nConsole:      {base_url}/console/\n"
+            f"Outbox:       {base_url}/outbox\n\n{sign_in}\n\n"
             f"Start an inspection: {command_name()} start --notified-at {to_london(now):%Y-%m-%dT%H:%M}  "
-            "(or Deployments → notification → Run in the UI). Ctrl-C stops everything.")
+            "(or the console's 'Start an inspection' page, or Deployments → notification → Run in the Prefect UI). "
+            "Ctrl-C stops everything.")
+
+
+def _sign_in_hint(settings) -> str:  # noqa: ANN001
+    """Say how to sign in to the console on these settings."""
+    if os.environ.get("SEND_INSPECTION_OIDC_ISSUER"):
+        return "Sign in to the console with your partnership account."
+    from send_inspection.config.loader import load_config
+
+    partnership = load_config(settings.config_dir).partnership
+    coordinators = partnership.console.coordinators
+    if not coordinators:
+        return "Nobody may sign in yet: name the console's coordinators under `console:` in partnership.yaml."
+    first = partnership.person(coordinators[0])
+    where = f"open it in the outbox ({settings.base_url}/outbox)" if settings.mail_transport == "outbox" \
+        else "open it in their mailbox"
+    return (f"Sign in: on the console's sign-in page give a coordinator's address, e.g. {first.email} "
+            f"({first.name}); a one-time sign-in link is emailed: {where} and follow the link.")
 
 
 def _wait_for(url: str, *, seconds: float) -> None:
@@ -437,6 +501,17 @@ def _wait_for(url: str, *, seconds: float) -> None:
         except OSError:
             time.sleep(0.5)
     raise SystemExit(f"{url} did not come up within {seconds:.0f}s")
+
+
+def _coordinator(args: argparse.Namespace):  # noqa: ANN202
+    """Return the engine context, the Prefect runner and the actor (the --by person, else the operator) of a command."""
+    _prefect_setup()
+    from send_inspection.coordinator.audit import command_line_actor
+    from send_inspection.coordinator.prefect_runner import PrefectRunner
+    from send_inspection.live import build_context
+
+    ctx = build_context(load_settings())
+    return ctx, PrefectRunner(ctx), command_line_actor(ctx, getattr(args, "by", None))
 
 
 def _prefect_setup() -> None:
@@ -460,7 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="create or upgrade the database").set_defaults(func=cmd_migrate)
     p = sub.add_parser("select-cases", help="record the children the inspectors chose to track (case ids)")
     p.add_argument("--inspection", required=True)
-    p.add_argument("--by", default="coordinator", help="who entered the selection (default: coordinator)")
+    p.add_argument("--by", help="the person id entering it (default: the operator's login)")
     p.add_argument("ids", nargs="+", help="case ids, separated by spaces or commas")
     p.set_defaults(func=cmd_select_cases)
     request = sub.add_parser("request", help="record an additional evidence request from the inspectors, or list them")
@@ -471,7 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inspector", required=True, help="the inspector who asked")
     p.add_argument("--head-of-service", required=True, help="person id of the head of service or partner lead")
     p.add_argument("--accountable", help="person id of the accountable lead (default: from the register)")
-    p.add_argument("--by", default="inspection-coordinator", help="who recorded it")
+    p.add_argument("--by", help="the person id recording it (default: the operator's login)")
     p.set_defaults(func=cmd_request)
     p = request_actions.add_parser("list", help="list every request with its timings")
     p.add_argument("--inspection", required=True)
@@ -484,19 +559,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--improve", required=True, help="what the inspectors said must improve")
     p.add_argument("--priority", action="append", default=[],
                    help="an area for priority action and the partners named: 'area: council, icb' (repeatable)")
-    p.add_argument("--by", default="inspection-coordinator", help="who recorded it")
+    p.add_argument("--by", help="the person id recording it (default: the operator's login)")
     p.set_defaults(func=cmd_feedback)
     timetable = sub.add_parser("timetable", help="import the inspectors' fieldwork timetable (CSV or XLSX)")
     timetable_actions = timetable.add_subparsers(dest="action", required=True)
     p = timetable_actions.add_parser("import", help="import or re-import it; changes are compared slot by slot")
     p.add_argument("--inspection", required=True)
+    p.add_argument("--yes", action="store_true", help="send what the preview lists without asking")
+    p.add_argument("--by", help="the person id importing it (default: the operator's login)")
     p.add_argument("file")
     p.set_defaults(func=cmd_timetable)
     library = sub.add_parser("library", help="load evidence into the library in advance, or list it")
     actions = library.add_subparsers(dest="action", required=True)
     p = actions.add_parser("add", help="load files as the next version of a row's evidence")
     p.add_argument("--ref", required=True, help="the Annex A row, e.g. 2.1")
-    p.add_argument("--by", default="lead-evidence-officer", help="who loaded it (default: lead-evidence-officer)")
+    p.add_argument("--by", help="the person id loading it (default: the operator's login)")
     p.add_argument("files", nargs="+")
     p.set_defaults(func=cmd_library)
     p = actions.add_parser("list", help="list every version the library holds")
@@ -511,6 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a monitoring inspection: the focused areas instead of Annex A, no family survey")
     p.add_argument("--deliberate", action="store_true",
                    help="start from a call more than a day ago (every overdue ask goes at once) or ahead of time")
+    p.add_argument("--by", help="the person id starting it (default: the operator's login)")
     p.set_defaults(func=cmd_start)
     p = sub.add_parser("survey-links", help="give the inspectors' survey links to the notification phase")
     p.add_argument("--inspection", required=True)
@@ -518,7 +596,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parents-carers", help="the family survey's link (required unless a monitoring inspection)")
     p.add_argument("--practitioners", required=True)
     p.add_argument("--health-template")
+    p.add_argument("--closes-at", type=_parse_when, help="when the surveys close, if the inspectors gave a time")
+    p.add_argument("--by", help="the person id giving them (default: the operator's login)")
     p.set_defaults(func=cmd_survey_links)
+    p = sub.add_parser("away", help="mark a person away from–to: their deputy is asked instead meanwhile")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--person", required=True, help="the person id who is away")
+    p.add_argument("--from", dest="from_at", type=_parse_when, required=True, help="London time, e.g. 2026-11-24T09:00")
+    p.add_argument("--until", type=_parse_when, required=True, help="when they are back (London time)")
+    p.add_argument("--by", help="the person id recording it (default: the operator's login)")
+    p.set_defaults(func=cmd_away)
+    p = sub.add_parser("fresh-link", help="email someone a fresh link to an item's open step (the old one stops)")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--item", required=True, help="the item's reference, e.g. 1.3 or request-2")
+    p.add_argument("--person", required=True, help="the person id who lost their link")
+    p.add_argument("--by", help="the person id sending it (default: the operator's login)")
+    p.set_defaults(func=cmd_handover)
+    p = sub.add_parser("owner", help="change an item's evidence lead or accountable lead for this inspection")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--item", required=True, help="the item's reference, e.g. 1.3")
+    p.add_argument("--owner", choices=("evidence_lead", "accountable_lead"), default="evidence_lead")
+    p.add_argument("--person", required=True, help="the new owner's person id")
+    p.add_argument("--by", help="the person id changing it (default: the operator's login)")
+    p.set_defaults(func=cmd_handover)
     p = sub.add_parser("rehearse", help="rehearse notification → day-5 upload on a virtual clock")
     p.add_argument("--notified-at", type=_parse_when, default=_parse_when("2023-06-26T09:00"))
     p.add_argument("--workdir")

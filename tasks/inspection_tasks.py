@@ -21,12 +21,12 @@ def check_start_time_task(notified_at: datetime, inspection_id: str | None, deli
     A deliberate start logs so before anything else. A refusal turns off this run's retries: they would be refused.
     """
     ctx = current_runtime().context
-    if inspection_exists(ctx, inspection_id or inspection_id_for(ctx.config, notified_at)):
-        return None  # a resumed or retried run of an inspection already started
     verdict = check_start_time(notified_at, clock=ctx.clock, deliberate=deliberate)
     logger = get_run_logger()
     if verdict.note:
         logger.warning(verdict.note)
+    if inspection_exists(ctx, inspection_id or inspection_id_for(ctx.config, notified_at)):
+        return None  # opened by the console or the CLI after the same check, or a resumed or retried run
     if verdict.refused:
         logger.error(verdict.refused)
         _no_more_tries()

@@ -26,12 +26,13 @@ from send_inspection.engine.phases import ensure_phase  # noqa: E402
 from send_inspection.engine.register_phase import reconcile_register_phase  # noqa: E402
 from send_inspection.engine.setup import open_inspection  # noqa: E402
 from send_inspection.mail.outbox import OutboxTransport  # noqa: E402
+from tests.coordinator.fake_runner import RecordingRunner  # noqa: E402
 
 NOTIFIED = datetime(2023, 6, 26, 9, 0, tzinfo=LONDON)
 
 # The `server` fixture: the local EWS endpoint that the real exchangelib client talks to (a module testing another
-# server defines its own `server`).
-pytest_plugins = ["tests.mail.ews_server"]
+# server defines its own `server`). The `oidc_provider` fixture: a real OpenID Connect provider on loopback.
+pytest_plugins = ["tests.mail.ews_server", "tests.console.oidc_provider"]
 
 
 @pytest.fixture(scope="session")
@@ -108,6 +109,12 @@ def ctx(tmp_path: Path, demo_config: PartnershipConfig, demo_child_data: ChildDa
         child_data=demo_child_data,
         check_links=False,  # tests that try links turn it on and serve the pages themselves
     )
+
+
+@pytest.fixture
+def runner() -> RecordingRunner:
+    """Return a fake orchestrator for the coordinator's actions that records what it is asked."""
+    return RecordingRunner()
 
 
 @pytest.fixture

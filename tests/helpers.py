@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import socket
+import time
+from collections.abc import Callable
 from typing import Any
 
+import httpx
 from aiosmtpd.smtp import Envelope
 
 
@@ -38,3 +41,17 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_until_answering(url: str, *, seconds: float, alive: Callable[[], bool], what: str) -> None:
+    """Poll `url` until it answers 200; fail naming `what` after `seconds` or as soon as `alive()` says it died."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or not alive():
+            raise AssertionError(f"{what} did not start on {url}")
+        time.sleep(0.05)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from send_inspection import PROJECT_ROOT
 from send_inspection.calendar import LONDON
 from send_inspection.cli import _parse_when, main
 from send_inspection.clock import VirtualClock
+from send_inspection.db import models as m
 from send_inspection.engine.phases import begin_wait
 from tests.conftest import NOTIFIED
 from tests.test_timeline import EXPECTED_JUNE_2023
@@ -238,14 +240,17 @@ def test_survey_links_for_an_unknown_inspection_say_so(tmp_path: Path, monkeypat
 
 
 @pytest.mark.parametrize(("when", "said"), [("2023-06-26T09:00", "ago"), ("2099-01-05T09:00", "in the future")])
-def test_start_refuses_a_call_time_over_a_day_ago_or_ahead(when: str, said: str, monkeypatch: pytest.MonkeyPatch,
+def test_start_refuses_a_call_time_over_a_day_ago_or_ahead(when: str, said: str, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     """`start` with a call long ago or in the future says why and how to insist, and never reaches Prefect."""
 
-    def no_prefect() -> None:
+    def no_prefect(*args: object, **kwargs: object) -> None:
         raise AssertionError("the refused start reached Prefect")
 
-    monkeypatch.setattr("send_inspection.cli._prefect_setup", no_prefect)
+    monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path))
+    monkeypatch.setattr("send_inspection.cli._prefect_setup", lambda: None)
+    monkeypatch.setattr("send_inspection.coordinator.prefect_runner.PrefectRunner.start_notification", no_prefect)
     assert main(["start", "--notified-at", when]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"not started: The time of the call, {_parse_when(when):%a %d %b %Y} 09:00, is ")
@@ -297,3 +302,53 @@ def test_up_prints_the_bare_name_when_path_finds_it(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
     assert command_name() == "send-inspection"
+
+
+def test_start_refuses_a_call_eleven_days_back_unless_deliberate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """`start` with a time 11 days back says why and opens nothing, as the console's start page does."""
+    from send_inspection.live import build_context
+    from send_inspection.settings import load_settings
+
+    monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path))
+    monkeypatch.setattr("send_inspection.cli._prefect_setup", lambda: None)
+    back = (datetime.now() - timedelta(days=11)).strftime("%Y-%m-%dT%H:%M")
+    assert main(["start", "--notified-at", back]) == 2
+    err = capsys.readouterr().err
+    assert "11 days ago" in err and "--deliberate" in err
+    with build_context(load_settings()).session() as session:
+        assert session.query(m.Inspection).count() == 0 and session.query(m.AuditEntry).count() == 0
+
+
+def test_a_timetable_is_not_sent_from_a_script_without_yes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Without a terminal to ask and without --yes, the preview is printed and nothing is imported."""
+    from send_inspection.engine.setup import open_inspection
+    from send_inspection.live import build_context
+    from send_inspection.settings import load_settings
+    from tests.conftest import NOTIFIED
+
+    monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path))
+    monkeypatch.setattr("send_inspection.cli._prefect_setup", lambda: None)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    ctx = build_context(load_settings())
+    iid = open_inspection(ctx, NOTIFIED)
+    path = tmp_path / "timetable.csv"
+    path.write_text("Slot,Kind,Title,Date,Start,End,Location,Attendees\n"
+                    "W3-1,leaders-meeting,Meeting with leaders,2023-07-10,10:00,11:00,Demo House,dcs\n")
+    assert main(["timetable", "import", "--inspection", iid, str(path)]) == 1
+    captured = capsys.readouterr()
+    assert "1 invitations\n  W3-1 Meeting with leaders: to Helen Ashcombe" in captured.out
+    assert "add --yes" in captured.err
+    with ctx.session() as session:
+        assert session.query(m.FieldworkSlot).count() == 0
+
+
+def test_away_for_someone_not_in_the_inspection_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """`away` goes through the same action as the console: its refusal names the field."""
+    monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path))
+    monkeypatch.setattr("send_inspection.cli._prefect_setup", lambda: None)
+    assert main(["away", "--inspection", "demo-county-2099-01-05", "--person", "hos-data", "--from",
+                 "2099-01-05T09:00", "--until", "2099-01-06T09:00"]) == 1
+    assert "not recorded: person: 'hos-data' is not one of this inspection's people" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Tests for personal action tokens: valid, unknown (forged), expired, used; only the hash is stored."""
+"""Tests for staff's action tokens (valid, unknown, expired, used, replaced) and console sign-in links."""
 
 from __future__ import annotations
 
@@ -14,7 +14,15 @@ from send_inspection.clock import VirtualClock
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.setup import open_inspection
-from send_inspection.tokens import TokenStatus, check_token, hash_token, mint_token
+from send_inspection.tokens import (
+    TokenStatus,
+    check_sign_in_link,
+    check_token,
+    hash_token,
+    mint_sign_in_link,
+    mint_token,
+    revoke_tokens,
+)
 from tests.conftest import NOTIFIED
 
 EXPIRES = datetime(2023, 6, 29, 17, 0, tzinfo=LONDON)
@@ -124,3 +132,31 @@ def test_only_hash_is_stored(ctx: EngineContext, minted: tuple[str, int], tmp_pa
     # Nor in the database files themselves (SQLite in WAL mode keeps recent pages in the -wal file).
     for path in tmp_path.glob("engine.db*"):
         assert raw.encode() not in path.read_bytes()
+
+
+def test_a_revoked_token_says_it_was_replaced(ctx: EngineContext, minted: tuple[str, int]) -> None:
+    """Revoking the step's links marks the unused one replaced; a kept one stays valid."""
+    raw, item_id = minted
+    with ctx.session() as session:
+        kept = mint_token(session, "demo-county-2023-06-26", "hos-data", item_id=item_id, step="submit", round_no=1,
+                          now=ctx.clock.now(), expires_at=EXPIRES)
+        assert revoke_tokens(session, item_id, step="submit", round_no=1, now=ctx.clock.now(), keep=(kept,)) == 1
+        session.commit()
+        assert check_token(session, raw, now=ctx.clock.now()).status is TokenStatus.REPLACED
+        assert check_token(session, kept, now=ctx.clock.now()).status is TokenStatus.VALID
+
+
+def test_a_sign_in_link_is_valid_once_then_used_expired_or_unknown(ctx: EngineContext, clock: VirtualClock) -> None:
+    """A sign-in link is stored as its hash; valid until it expires; used once spent; a forged one is unknown."""
+    now = clock.now()
+    with ctx.session() as session:
+        raw = mint_sign_in_link(session, "inspection-coordinator", now=now, expires_at=now + timedelta(minutes=15))
+        session.commit()
+        assert session.scalars(select(m.SignInLink.token_hash)).one() == hash_token(raw)
+        assert check_sign_in_link(session, raw, now=now).status is TokenStatus.VALID
+        assert check_sign_in_link(session, raw, now=now + timedelta(minutes=15)).status is TokenStatus.EXPIRED
+        assert check_sign_in_link(session, raw[:-1] + "x", now=now).status is TokenStatus.UNKNOWN
+        assert check_sign_in_link(session, "x" * 200, now=now).status is TokenStatus.UNKNOWN
+        session.scalars(select(m.SignInLink)).one().used_at = now
+        session.commit()
+        assert check_sign_in_link(session, raw, now=now).status is TokenStatus.USED

@@ -137,14 +137,27 @@ def tracked_cases(ctx: EngineContext, inspection_id: str) -> list[str]:
                                     .order_by(m.TrackedCase.id)))
 
 
-def select_from_stored(ctx: EngineContext, inspection_id: str, child_ids: Sequence[str], *,
-                       selected_by: str) -> Coverage:
-    """Record a selection against the inspection's accepted child-level data lists; refuse if there are none."""
+def _stored_lists(ctx: EngineContext, inspection_id: str) -> ChildData | None:
+    """Return the inspection's accepted child-level data lists, if there are any yet."""
     from send_inspection.childdata.items import data_folder
     from send_inspection.childdata.store import MANIFEST, load_stored
 
     folder = data_folder(ctx, inspection_id, "child-level-data")
-    if not (folder / MANIFEST).exists():
+    return load_stored(folder) if (folder / MANIFEST).exists() else None
+
+
+def select_from_stored(ctx: EngineContext, inspection_id: str, child_ids: Sequence[str], *,
+                       selected_by: str) -> Coverage:
+    """Record a selection against the inspection's accepted child-level data lists; refuse if there are none."""
+    data = _stored_lists(ctx, inspection_id)
+    if data is None:
         raise SelectionRefused(f"{inspection_id}: no accepted child-level data lists yet; "
                                "the data lead uploads them first")
-    return record_selection(ctx, inspection_id, load_stored(folder), child_ids, selected_by=selected_by)
+    return record_selection(ctx, inspection_id, data, child_ids, selected_by=selected_by)
+
+
+def selection_coverage(ctx: EngineContext, inspection_id: str) -> Coverage | None:
+    """Return how the children chosen so far cover the usual mix (None before any is chosen or without lists)."""
+    chosen = tracked_cases(ctx, inspection_id)
+    data = _stored_lists(ctx, inspection_id) if chosen else None
+    return assess(data, chosen) if data is not None else None

@@ -30,9 +30,8 @@ Finding = tuple[Severity, str] | None  # what is wrong with a value (severity, m
 Judged = tuple[T, Finding]
 
 
-def shown(value: str) -> str:
-    """Return `value` quoted for a message, unless it is a date (it may be a date of birth in the wrong column)."""
-    return "a date (not shown)" if parse_date(value) else repr(value)
+NOT_SHOWN = "the value is not shown"
+_NEEDS = ", ".join(NEED_CODES)
 
 
 def texts(column: pd.Series) -> list[Any]:
@@ -91,7 +90,7 @@ class RowChecker:
         """Return the URN written in `value` ('' if none), finding an error if it is not one."""
         value = value[:-2] if value.endswith(".0") else value  # a number cell read as text
         if value and not _URN.match(value):
-            return value, ("error", f"{shown(value)} is not a URN (6 to 8 digits)")
+            return value, ("error", f"not a URN (write the setting's 6 to 8 digits, or leave it empty); {NOT_SHOWN}")
         return value, None
 
     def setting(self, value: str) -> Judged[tuple[str, bool] | None]:
@@ -100,7 +99,10 @@ class RowChecker:
             return None, ("error", "the setting type is empty")
         spec = self.config.setting(value)
         if spec is None:
-            message = f"{shown(value)} is not a setting type: add it under setting_type in child_data.yaml"
+            message = (
+                "not a setting type (write one of the words under setting_type in child_data.yaml, or add this "
+                f"one there); {NOT_SHOWN}"
+            )
             return None, ("error", message)
         return (spec.type, spec.out_of_area), None
 
@@ -110,7 +112,10 @@ class RowChecker:
             return None, ("error", "the primary need is empty: write NSA if it is not yet assessed")
         code = self.config.need_code(value)
         if code is None:
-            message = f"{shown(value)} is not a primary need code: add it under primary_need in child_data.yaml"
+            message = (
+                f"not a primary need code (write a DfE code, {_NEEDS}, or one of the words under primary_need in "
+                f"child_data.yaml, or add this one there); {NOT_SHOWN}"
+            )
             return None, ("error", message)
         if code in UNASSESSED_CODES:
             message = f"primary need {code} ({NEED_CODES[code][0]}) is reported as {broad_area(code)!r}"
@@ -123,7 +128,7 @@ class RowChecker:
             return None, ("error", "the date of birth is empty")
         born = parse_date(value)
         if born is None:
-            message = f"not a valid date (write {FORMATS}); the value is not shown because it is a date of birth"
+            message = f"not a valid date (write {FORMATS}); {NOT_SHOWN} because it is a date of birth"
             return None, ("error", message)
         age = age_on(born, self.notified_on)
         if age < AGE_MIN:
@@ -139,9 +144,9 @@ class RowChecker:
             return None, None
         started = parse_date(value)
         if started is None:
-            return None, ("error", f"{value!r} is not a valid date (write {FORMATS})")
+            return None, ("error", f"not a valid date (write {FORMATS}); {NOT_SHOWN}")
         if started > self.notified_on:
-            return started, ("error", f"{uk(started)} is after the notification date ({self._on})")
+            return started, ("error", f"the EHC plan start date is after the notification date ({self._on})")
         return started, None
 
     def once(self, rows: Sequence[int], keys: Sequence[str], fld: str, *, what: str, child_ids: bool) -> None:

@@ -17,7 +17,10 @@ SUMMARY_FILE = "summary.json"
 
 
 def data_folder(ctx: EngineContext, inspection_id: str, ref: str) -> Path:
-    """Return where the checked lists, the return and the summary of a data item are kept."""
+    """Return where the checked lists, the return and the summary of a data item's last accepted import are kept.
+
+    A copy of the return is kept apart, under submitted/ (named by its digest), as the submission.
+    """
     return ctx.uploads_dir / inspection_id / "child-data" / ref
 
 

@@ -26,7 +26,6 @@ from send_inspection.childdata.codes import (
 )
 from send_inspection.childdata.columns import normalise
 from send_inspection.childdata.importer import ChildData
-from send_inspection.childdata.reading import ENGINES
 from send_inspection.childdata.xlsx import write_xlsx
 
 SHEETS: dict[ListKind, str] = {
@@ -121,14 +120,14 @@ def return_sheets(data: ChildData) -> dict[str, pd.DataFrame]:
 def write_return(data: ChildData, path: Path) -> Path:
     """Write the return for the inspectors to `path` (.xlsx or .ods), one sheet per list."""
     path = Path(path)
-    engine = ENGINES.get(path.suffix.lower())
-    if engine is None:
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".ods"):
         raise ValueError(f"write the return as .xlsx or .ods, not {path.suffix or 'a file without a suffix'}")
     path.parent.mkdir(parents=True, exist_ok=True)
     sheets = return_sheets(data)
-    if engine == "openpyxl":  # XLSX: written directly (xlsx.py), with readable column widths and a filter
+    if suffix == ".xlsx":  # written directly (xlsx.py), with readable column widths and a filter
         return write_xlsx(path, sheets, {name: _widths(sheet) for name, sheet in sheets.items()})
-    with pd.ExcelWriter(path, engine=engine) as writer:
+    with pd.ExcelWriter(path, engine="odf") as writer:
         for name, sheet in sheets.items():
             sheet.to_excel(writer, sheet_name=name, index=False, freeze_panes=(1, 0))
     return path
@@ -147,15 +146,18 @@ def _counts(frame: pd.DataFrame | None) -> dict[str, Any]:
     """Return the counts of one list of children: total, by broad area, age band, setting type, AP, out of area."""
     if frame is None:
         frame = pd.DataFrame({"broad_area": [], "age": [], "setting_type": [], "out_of_area": []})
-    bands = Counter(age_band(a) for a in frame["age"])
-    areas, settings = Counter(frame["broad_area"]), Counter(frame["setting_type"])
+    ages = Counter(texts(frame["age"]))
+    bands = Counter({band: 0 for band, _, _ in AGE_BANDS})
+    for age, many in ages.items():
+        bands[age_band(age)] += many
+    areas, settings = Counter(texts(frame["broad_area"])), Counter(texts(frame["setting_type"]))
     return {
         "children": len(frame),
         "by_broad_area": {area: areas[area] for area in BROAD_AREAS},
         "by_age_band": {band: bands[band] for band, _, _ in AGE_BANDS},
         "by_setting_type": {kind: settings[kind] for kind in SETTING_TYPES},
         "alternative_provision": settings[ALTERNATIVE_PROVISION],
-        "out_of_area": int(sum(bool(flag) for flag in frame["out_of_area"])),
+        "out_of_area": sum(bool(flag) for flag in texts(frame["out_of_area"])),
     }
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
 
 import pandas as pd
@@ -26,6 +27,7 @@ _ROWS_PER_BLOCK = 20_000
 _EPOCH = date(1899, 12, 30)  # Excel's day 0 (so that its day 60 is its famous 29 February 1900)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 cannot hold
 _DATE_STYLE = 1  # the cell style (in _STYLES) of a date
+_EMPTY = '"/>'  # the rest of an empty cell: `<c r="A2"/>`
 
 
 def column_letter(index: int) -> str:
@@ -54,7 +56,7 @@ class _Strings:
         # Escaped all at once: NUL, which no text now holds, stands for the tags between two texts.
         items = escape("\x00".join(texts)).replace("\x00", '</t></si><si><t xml:space="preserve">')
         count = len(texts)
-        head = f'{_XML}<sst xmlns="{_MAIN}" count="{count}" uniqueCount="{count}">'
+        head = f'{_XML}<sst xmlns="{MAIN}" count="{count}" uniqueCount="{count}">'
         return head + (f'<si><t xml:space="preserve">{items}</t></si>' if texts else "") + "</sst>"
 
 
@@ -63,10 +65,10 @@ def _text(value: str) -> str:
     return escape(_NOT_XML.sub("", value))
 
 
-def _cell_tail(value: Any, strings: _Strings) -> str | None:
-    """Return the rest of a cell after `<c r="A2` (from the closing quote) holding `value` (None: no cell)."""
+def _cell_tail(value: Any, strings: _Strings) -> str:
+    """Return the rest of a cell after `<c r="A2` (from the closing quote) holding `value` (empty: `"/>`)."""
     if value is None or value is pd.NaT or isinstance(value, str) and not value:
-        return None
+        return _EMPTY
     if isinstance(value, str):
         return f'" t="s"><v>{strings.add(value)}</v></c>'
     if isinstance(value, bool):
@@ -80,7 +82,7 @@ def _cell_tail(value: Any, strings: _Strings) -> str | None:
     if isinstance(value, Integral):
         return f'"><v>{int(value)}</v></c>'
     if isinstance(value, Real):
-        return None if value != value else f'"><v>{float(value)!r}</v></c>'  # NaN: empty
+        return _EMPTY if value != value else f'"><v>{float(value)!r}</v></c>'  # NaN: empty
     raise TypeError(f"cannot write a {type(value).__name__} in a workbook cell")
 
 
@@ -93,20 +95,28 @@ def _sheet_rows(frame: pd.DataFrame, strings: _Strings) -> Any:
     )
     yield f'<row r="1">{heading}</row>'
     columns = [frame.iloc[:, i].to_numpy(dtype=object).tolist() for i in range(frame.shape[1])]
+    # A row is one format call: '<row r="{0}"><c r="A{0}{1}<c r="B{0}{2}…</row>' with each cell's tail.
+    cells = "".join(f'<c r="{letter}{{0}}{{{i}}}' for i, letter in enumerate(letters, start=1))
+    template = f'<row r="{{0}}">{cells}</row>'
     for start in range(0, len(frame), _ROWS_PER_BLOCK):
         numbers = [str(r) for r in range(start + 2, min(start + _ROWS_PER_BLOCK, len(frame)) + 2)]
-        cells = []
-        for letter, values in zip(letters, columns, strict=True):
-            block = values[start : start + _ROWS_PER_BLOCK]
-            head = f'<c r="{letter}'
-            tails = {value: _cell_tail(value, strings) for value in dict.fromkeys(block)}
-            if any(isinstance(v, bool) for v in tails) and not all(isinstance(v, bool) for v in tails):
-                found = [_cell_tail(v, strings) for v in block]  # True == 1: no shared lookup for a mixed column
-            else:
-                found = list(map(tails.get, block))
-            cells.append([head + n + tail if tail else "" for n, tail in zip(numbers, found, strict=True)])
-        template = '<row r="{}">' + "{}" * len(columns) + "</row>"
+        cells = [_tails(values[start : start + _ROWS_PER_BLOCK], strings) for values in columns]
         yield "".join(map(template.format, numbers, *cells))
+
+
+def _tails(block: list[Any], strings: _Strings) -> list[str]:
+    """Return the tail of each cell of a block of one column, making each distinct value's tail once."""
+    kinds = set(map(type, block))
+    if kinds == {str}:  # the common case, without a type test per value
+        index = strings.index
+        tails = {
+            v: f'" t="s"><v>{index.setdefault(v, len(index))}</v></c>' if v else _EMPTY for v in dict.fromkeys(block)
+        }
+    elif bool in kinds and len(kinds) > 1:  # True == 1: no shared lookup for a mixed column
+        return [_cell_tail(v, strings) for v in block]
+    else:
+        tails = {v: _cell_tail(v, strings) for v in dict.fromkeys(block)}
+    return list(map(tails.__getitem__, block))
 
 
 def _sheet_xml_parts(frame: pd.DataFrame, strings: _Strings, widths: list[float]) -> Any:
@@ -116,7 +126,7 @@ def _sheet_xml_parts(frame: pd.DataFrame, strings: _Strings, widths: list[float]
         f'<col min="{i}" max="{i}" width="{width}" customWidth="1"/>' for i, width in enumerate(widths, start=1)
     )
     yield (
-        f'{_XML}<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}"><sheetPr><outlinePr summaryBelow="1" '
+        f'{_XML}<worksheet xmlns="{MAIN}" xmlns:r="{REL}"><sheetPr><outlinePr summaryBelow="1" '
         f'summaryRight="1"/></sheetPr><dimension ref="A1:{last}"/><sheetViews><sheetView workbookViewId="0">'
         '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
         '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
@@ -134,17 +144,37 @@ def write_xlsx(path: Path, sheets: Mapping[str, pd.DataFrame], widths: Mapping[s
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as book:
         for number, (name, frame) in enumerate(sheets.items(), start=1):
             with book.open(f"xl/worksheets/sheet{number}.xml", "w", force_zip64=True) as handle:
-                for part in _sheet_xml_parts(frame, strings, widths[name]):
-                    handle.write(part.encode("utf-8"))
+                _write_parts(handle, _sheet_xml_parts(frame, strings, widths[name]))
         book.writestr("xl/sharedStrings.xml", strings.xml())
-        book.writestr("[Content_Types].xml", _content_types(len(names)))
-        book.writestr("_rels/.rels", _ROOT_RELS)
-        book.writestr("docProps/app.xml", _APP)
-        book.writestr("docProps/core.xml", _CORE)
         book.writestr("xl/workbook.xml", _workbook(names, sheets))
-        book.writestr("xl/_rels/workbook.xml.rels", _workbook_rels(len(names)))
         book.writestr("xl/styles.xml", _STYLES)
+        write_package_parts(book, len(names))
     return path
+
+
+def write_package_parts(book: zipfile.ZipFile, sheets: int) -> None:
+    """Write the parts every workbook of `sheets` sheets has besides its sheets, strings, styles and workbook.xml."""
+    book.writestr("[Content_Types].xml", _content_types(sheets))
+    book.writestr("_rels/.rels", _ROOT_RELS)
+    book.writestr("docProps/app.xml", _APP)
+    book.writestr("docProps/core.xml", _CORE)
+    book.writestr("xl/_rels/workbook.xml.rels", _workbook_rels(sheets))
+
+
+def _write_parts(handle: IO[bytes], parts: Iterator[str]) -> None:
+    """Write each part to `handle`, compressing one in a second thread while the next is made.
+
+    zlib and the CRC give up the GIL, so on 2 cores compressing costs almost no time of its own.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: Future[int] | None = None
+        for part in parts:
+            data = part.encode("utf-8")
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(handle.write, data)
+        if pending is not None:
+            pending.result()
 
 
 def _workbook(names: list[str], sheets: Mapping[str, pd.DataFrame]) -> str:
@@ -159,7 +189,7 @@ def _workbook(names: list[str], sheets: Mapping[str, pd.DataFrame]) -> str:
         for i, n in enumerate(names)
     )
     return (
-        f'{_XML}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><workbookPr/><bookViews><workbookView '
+        f'{_XML}<workbook xmlns="{MAIN}" xmlns:r="{REL}"><workbookPr/><bookViews><workbookView '
         f'activeTab="0"/></bookViews><sheets>{entries}</sheets><definedNames>{filters}</definedNames>'
         '<calcPr calcId="124519" fullCalcOnLoad="1"/></workbook>'
     )
@@ -172,13 +202,13 @@ def _quoted(name: str) -> str:
 
 def _workbook_rels(count: int) -> str:
     sheets = "".join(
-        f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+        f'<Relationship Id="rId{i}" Type="{REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
         for i in range(1, count + 1)
     )
     return (
         f'{_XML}<Relationships xmlns="{_PKG}/relationships">{sheets}'
-        f'<Relationship Id="rId{count + 1}" Type="{_REL}/styles" Target="styles.xml"/>'
-        f'<Relationship Id="rId{count + 2}" Type="{_REL}/sharedStrings" Target="sharedStrings.xml"/>'
+        f'<Relationship Id="rId{count + 1}" Type="{REL}/styles" Target="styles.xml"/>'
+        f'<Relationship Id="rId{count + 2}" Type="{REL}/sharedStrings" Target="sharedStrings.xml"/>'
         "</Relationships>"
     )
 
@@ -205,14 +235,14 @@ def _content_types(count: int) -> str:
 
 
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"  # the namespaces a sheet and workbook.xml use
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG = "http://schemas.openxmlformats.org/package/2006"
 _ROOT_RELS = (
     f'{_XML}<Relationships xmlns="{_PKG}/relationships">'
-    f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/>'
+    f'<Relationship Id="rId1" Type="{REL}/officeDocument" Target="xl/workbook.xml"/>'
     f'<Relationship Id="rId2" Type="{_PKG}/relationships/metadata/core-properties" Target="docProps/core.xml"/>'
-    f'<Relationship Id="rId3" Type="{_REL}/extended-properties" Target="docProps/app.xml"/>'
+    f'<Relationship Id="rId3" Type="{REL}/extended-properties" Target="docProps/app.xml"/>'
     "</Relationships>"
 )
 _APP = (
@@ -225,7 +255,7 @@ _CORE = (
 )
 # Styles: 0 plain; 1 a date shown dd/mm/yyyy.
 _STYLES = (
-    f'{_XML}<styleSheet xmlns="{_MAIN}">'
+    f'{_XML}<styleSheet xmlns="{MAIN}">'
     f'<numFmts count="1"><numFmt numFmtId="164" formatCode="{DATE_FORMAT}"/></numFmts>'
     '<fonts count="1"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
     '<fills count="2"><fill><patternFill/></fill><fill><patternFill patternType="gray125"/></fill></fills>'

@@ -311,6 +311,32 @@ class LinkChecks(Strict):
         if (not self.check or self.intranet_hosts) and not self.reason.strip():
             raise ValueError("say why in 'reason': link checks are turned off or intranet hosts are listed")
         return self
+CONSOLE_ROLES = ("viewer", "coordinator")  # in order of what they allow: a viewer reads, a coordinator acts
+
+
+class ConsoleAccess(Strict):
+    """Who may use the coordinator's console (the web pages behind sign-in) and what they may do there.
+
+    Coordinators may do every coordinator action; viewers may only look. Anyone else is refused. With an identity
+    provider (Microsoft Entra ID) the person signing in is found by the object id (`oid`) listed here for them, else
+    by their email address; `tenant_id`, if set, must be the `tid` of their sign-in, and `app_roles`, if set, names
+    the app roles the provider must also have given them (its `roles` claim): the console grants the lesser of what
+    this file and the provider allow.
+    """
+
+    coordinators: list[str] = Field(default_factory=list)
+    viewers: list[str] = Field(default_factory=list)
+    tenant_id: str | None = None
+    # Console role -> the app role's value in the identity provider, e.g. {coordinator: Inspection.Coordinator}.
+    app_roles: dict[Literal["viewer", "coordinator"], str] = Field(default_factory=dict)
+    # Person id -> their object id (`oid`) at the identity provider.
+    object_ids: dict[str, str] = Field(default_factory=dict)
+
+    def role_of(self, person_id: str) -> str | None:
+        """Return the console role this file gives a person (coordinator, viewer), or None."""
+        if person_id in self.coordinators:
+            return "coordinator"
+        return "viewer" if person_id in self.viewers else None
 
 
 class Partnership(Strict):
@@ -336,6 +362,8 @@ class Partnership(Strict):
     improvement_lead: str | None = None
     # Whether the links in submitted evidence are tried, and which intranet hosts may be (with the reason).
     link_checks: LinkChecks = Field(default_factory=LinkChecks)
+    # Who may sign in to the coordinator's console, and as what.
+    console: ConsoleAccess = Field(default_factory=ConsoleAccess)
 
     @model_validator(mode="after")
     def _references(self) -> Partnership:
@@ -368,6 +396,12 @@ class Partnership(Strict):
         refs += [(("health_template_contacts", i), r) for i, r in enumerate(self.health_template_contacts)]
         refs += [(("leadership_group", i), r) for i, r in enumerate(self.leadership_group)]
         refs.append((("improvement_lead",), self.improvement_lead))
+        for group in ("coordinators", "viewers"):
+            refs += [(("console", group, i), r) for i, r in enumerate(getattr(self.console, group))]
+        refs += [(("console", "object_ids", r), r) for r in self.console.object_ids]
+        both = set(self.console.coordinators) & set(self.console.viewers)
+        problems += [(("console", "viewers", self.console.viewers.index(r)),
+                      f"{r!r} is also a coordinator: list each person once", r) for r in sorted(both)]
         for i, partner in enumerate(self.report_partners):
             refs += [(("report_partners", i, "reviewers", j), r) for j, r in enumerate(partner.reviewers)]
             refs += [(("report_partners", i, f), getattr(partner, f)) for f in ("accountable_officer", "publisher")]

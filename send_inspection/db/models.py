@@ -86,7 +86,6 @@ class Person(Base):
     email: Mapped[str] = mapped_column(String(254))
     deputy_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
     escalates_to_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
-    absent: Mapped[bool] = mapped_column(Boolean, default=False)
     # Where the person came from: "partnership" (partnership.yaml), or named during the inspection: on a tracked
     # case ("case"), in the inspectors' timetable ("timetable") or at a keeping-in-touch meeting ("kit").
     origin: Mapped[str] = mapped_column(String(20), default="partnership", server_default="partnership")
@@ -119,6 +118,8 @@ class RegisterItem(Base):
     waits_for: Mapped[str | None] = mapped_column(String(40), nullable=True)
     # step -> person key, for a step answered by someone other than its usual owner (register.yaml answered_by).
     step_owners: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
+    # How often the coordinator changed who answers the open step: each handover asks the new owner afresh.
+    handovers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Submission(Base):
@@ -180,6 +181,8 @@ class ActionToken(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Set when the coordinator gave the person a fresh link (or the step a new owner): this one no longer works.
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class EmailRecord(Base):
@@ -454,3 +457,82 @@ class AccuracyCommentRow(Base):
     comment: Mapped[str] = mapped_column(Text)
     evidence: Mapped[str] = mapped_column(Text)
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Absence(Base):
+    """A person away from one time to another in one inspection: their deputy is asked instead meanwhile."""
+
+    __tablename__ = "absences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    person_key: Mapped[str] = mapped_column(String(80))
+    from_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    until_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SignInLink(Base):
+    """A one-time link to sign in to the coordinator's console, emailed to one person; only its hash is kept."""
+
+    __tablename__ = "sign_in_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_key: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class SignInAttempt(Base):
+    """A sign-in begun at the identity provider: what the browser's return must match (state, nonce, PKCE)."""
+
+    __tablename__ = "sign_in_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # The hash of the random id the browser holds in its cookie while it is away at the provider.
+    attempt_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(200))
+    nonce: Mapped[str] = mapped_column(String(200))
+    code_verifier: Mapped[str] = mapped_column(String(200))
+    redirect_uri: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class ConsoleSession(Base):
+    """A signed-in session of the console, held here so that signing out or the idle timeout really ends it."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # The hash of the random id in the browser's signed cookie.
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_key: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(20))
+    # How the person signed in: "email-link" or "identity-provider".
+    via: Mapped[str] = mapped_column(String(30))
+    # Every form of the session carries this token; a form without it changes nothing.
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    ended_why: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class AuditEntry(Base):
+    """One coordinator action, from the console or the command line: who, when, what (never a child's data)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(80))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    # "console" or "command line".
+    channel: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(60))
+    inspection_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    what: Mapped[str] = mapped_column(Text)

@@ -16,9 +16,15 @@ def step_owner(ctx: EngineContext, item: m.RegisterItem, step: str | None = None
     step = step or item.step
     if step in (item.step_owners or {}):
         return item.step_owners[step]
+    field = owner_field(step)
+    if field is not None:
+        return str(getattr(item, field))
+    return ctx.config.partnership.roles.person_for(step_spec(step).answered_by)
+
+
+def owner_field(step: str) -> str | None:
+    """Return the item's field naming who answers `step` ("evidence_lead", "accountable_lead"), None for a role."""
     answered_by = step_spec(step).answered_by
     if answered_by == LEAD:
-        return item.evidence_lead
-    if answered_by == REVIEWER:
-        return item.accountable_lead
-    return ctx.config.partnership.roles.person_for(answered_by)
+        return "evidence_lead"
+    return "accountable_lead" if answered_by == REVIEWER else None

@@ -17,6 +17,7 @@ from send_inspection.catalogue.phases import phase_catalogue, phase_label
 from send_inspection.catalogue.steps import step_label, step_spec
 from send_inspection.config.models import parse_duration
 from send_inspection.db import models as m
+from send_inspection.engine.absences import absences_of, covering, next_change
 from send_inspection.engine.chasing import Chain, Chase, chase_plan
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.gates import open_gates
@@ -64,7 +65,7 @@ class PassResult:
     summaries_sent: list[str] = field(default_factory=list)
 
 
-def _chain(owner: str, staff: dict[str, m.Person]) -> Chain:
+def _chain(owner: str, staff: dict[str, m.Person], *, away: bool = False) -> Chain:
     person = staff[owner]
     deputy = person.deputy_key
     ups: list[str] = []
@@ -72,8 +73,8 @@ def _chain(owner: str, staff: dict[str, m.Person]) -> Chain:
     while cursor and cursor not in ups and cursor != owner and len(ups) < 3:
         ups.append(cursor)
         cursor = staff[cursor].escalates_to_key
-    if person.absent and deputy:
-        # Someone marked absent is not asked at all: their deputy is, from the start.
+    if away and deputy:
+        # Someone away is not asked at all: their deputy is, from the start.
         return Chain(owner=deputy, deputy=None, escalation=tuple(ups))
     return Chain(owner=owner, deputy=deputy, escalation=tuple(ups))
 
@@ -166,6 +167,10 @@ def chase_items(
     token_grace = parse_duration(ctx.config.timeline.token_valid_after_deadline)
     sent = 0
     statuses: list[ItemStatus] = []
+    away: list[m.Absence] = []
+    if items:
+        with ctx.session() as session:
+            away = absences_of(session, items[0].inspection_id)
     for item in items:
         if item.outcome is not None:
             statuses.append(_status(item, "", due, now))
@@ -175,10 +180,21 @@ def chase_items(
             statuses.append(_status(item, owner, due, now))
             continue
         deadline = due[item.deadlines[item.step]]
-        plan = chase_plan(_chain(owner, staff), item.step_started_at, deadline, chasing=chasing, calendar=ctx.calendar)
+        absence = covering(away, owner, now) if staff[owner].deputy_key else None
+        chain = _chain(owner, staff, away=absence is not None)
+        started = item.step_started_at
+        # A new owner (a handover) or a deputy covering an absence is asked afresh, under keys of their own.
+        prefix = f"{item.inspection_id}:{item.phase}:{item.ref}:{item.step}:r{item.round}:"
+        prefix += f"h{item.handovers}:" if item.handovers else ""
+        if absence is not None:
+            started = max(started, absence.from_at, absence.recorded_at)
+            prefix += f"away{absence.id}:"
+        change = next_change(away, owner, now)
+        if change is not None:
+            wake_times.append(change)
+        plan = chase_plan(chain, started, deadline, chasing=chasing, calendar=ctx.calendar)
         if not step_spec(item.step).chased:
             plan = plan[:1]  # asked once: nobody is reminded or escalated to
-        prefix = f"{item.inspection_id}:{item.phase}:{item.ref}:{item.step}:r{item.round}:"
         for chase in plan:
             if chase.due_at > now:
                 wake_times.append(chase.due_at)
@@ -188,7 +204,7 @@ def chase_items(
                 grace = max(token_grace, late_answers) if late_answers else token_grace
                 sent += _send_chase(ctx, item, chase, staff=staff, key=prefix + chase.kind, deadline=deadline,
                                     expires_at=max(deadline, now) + grace, now=now)
-        statuses.append(_status(item, owner, due, now))
+        statuses.append(_status(item, chain.owner, due, now))
     return sent, statuses
 
 

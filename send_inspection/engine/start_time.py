@@ -58,3 +58,15 @@ def check_start_time(notified_at: datetime, *, clock: Clock, deliberate: bool) -
                                  f"today's call. Nothing was started or sent. If a back-dated start is deliberate, "
                                  f"say so ({DELIBERATE}).")
     return StartTime()
+
+
+class NotificationTimeRefused(ValueError):
+    """The time of the call is more than a day ago or in the future, and the start is not marked deliberate."""
+
+
+def require_start_time(notified_at: datetime, *, clock: Clock, deliberate: bool) -> str | None:
+    """Refuse the time of the call as `check_start_time` says; return the note a deliberate start logs first."""
+    verdict = check_start_time(notified_at, clock=clock, deliberate=deliberate)
+    if verdict.refused:
+        raise NotificationTimeRefused(verdict.refused)
+    return verdict.note

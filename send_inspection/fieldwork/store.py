@@ -16,11 +16,17 @@ from send_inspection.catalogue.phases import FIELDWORK
 from send_inspection.config.models import parse_duration
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.named_people import add_named_person, parse_name_and_address
+from send_inspection.engine.named_people import add_named_person, find_by_address, parse_name_and_address
 from send_inspection.engine.phases import ensure_phase
 from send_inspection.engine.setup import people
-from send_inspection.fieldwork.invitations import calendar_messages, sender_for
-from send_inspection.fieldwork.timetable import Slot, TimetableChanges, timetable_changes
+from send_inspection.fieldwork.invitations import CalendarMessage, calendar_messages, sender_for
+from send_inspection.fieldwork.timetable import (
+    Slot,
+    TimetableChanges,
+    TimetableProblem,
+    TimetableRefused,
+    timetable_changes,
+)
 
 FIELDWORK_PHASE = FIELDWORK.key
 # The origin of the inspectors' slots.
@@ -50,6 +56,43 @@ def _slot(row: m.FieldworkSlot) -> Slot:
                 location=row.location, attendees=tuple(row.attendees), debriefer=row.debriefer, focus=row.focus)
 
 
+def _sequences(rows: Iterable[m.FieldworkSlot]) -> dict[str, int]:
+    """Return the last SEQUENCE sent for each stored slot."""
+    return {row.slot_id: row.version - 1 for row in rows}
+
+
+def _check_ids(session, inspection_id: str, new: list[Slot], *, file: str) -> None:  # noqa: ANN001
+    """Refuse an inspectors' slot given the id of one of the partnership's own meetings on the timetable."""
+    ours = dict(session.execute(select(m.FieldworkSlot.slot_id, m.FieldworkSlot.origin).where(
+        m.FieldworkSlot.inspection_id == inspection_id, m.FieldworkSlot.origin != TIMETABLE)).all())
+    taken = [TimetableProblem(file, f"this id is the partnership's own meeting on the timetable ({ours[s.slot_id]}): "
+                                    "give the inspectors' slot another id", column="Slot", slot_id=s.slot_id)
+             for s in new if s.slot_id in ours]
+    if taken:
+        raise TimetableRefused(taken)
+
+
+def preview_timetable(ctx: EngineContext, inspection_id: str, slots: Iterable[Slot]) -> list[CalendarMessage]:
+    """Return the invitations, updates and cancellations saving `slots` would send, without saving anything.
+
+    Someone the timetable names by an address the inspection does not know yet is shown as written.
+    """
+    new = list(slots)
+    with ctx.session() as session:
+        if session.get(m.Inspection, inspection_id) is None:
+            raise InspectionNotFound(f"no inspection {inspection_id!r} (yet)")
+        _check_ids(session, inspection_id, new, file=getattr(slots, "file", "timetable"))
+        rows = list(session.scalars(select(m.FieldworkSlot).where(m.FieldworkSlot.inspection_id == inspection_id,
+                                                                  m.FieldworkSlot.origin == TIMETABLE)))
+        invitees: dict = dict(people(session, inspection_id))
+        new = [_named_by_key(session, inspection_id, s, add=None) for s in new]
+    invitees |= {ref: named for s in new for ref in (*s.attendees, s.debriefer)
+                 if ref and (named := parse_name_and_address(ref)) is not None}
+    changes = timetable_changes(stored_slots(ctx, inspection_id, origin=TIMETABLE), new)
+    sender = sender_for(ctx.config.partnership, inspection_id=inspection_id, people=invitees)
+    return calendar_messages(changes, sender=sender, sequences=_sequences(rows), stamp=ctx.clock.now())
+
+
 def save_timetable(ctx: EngineContext, inspection_id: str, slots: Iterable[Slot]) -> TimetableChanges:
     """Save a new version of the inspectors' timetable, keep each slot's debrief item in step, and start fieldwork.
 
@@ -62,14 +105,8 @@ def save_timetable(ctx: EngineContext, inspection_id: str, slots: Iterable[Slot]
                                      "status`; a notification started a moment ago may still be opening it")
     new = list(slots)
     with ctx.session() as session:
-        ours = dict(session.execute(select(m.FieldworkSlot.slot_id, m.FieldworkSlot.origin).where(
-            m.FieldworkSlot.inspection_id == inspection_id, m.FieldworkSlot.origin != TIMETABLE)).all())
-        taken = [s.slot_id for s in new if s.slot_id in ours]
-        if taken:
-            raise SlotIdTaken(f"slot id {taken[0]!r} is the partnership's own meeting ({ours[taken[0]]}) on the "
-                              "timetable: give the inspectors' slot another id; nothing was saved")
-        new = [_named_by_key(session, inspection_id, s, coordinator=ctx.config.partnership.roles.coordinator)
-               for s in new]
+        _check_ids(session, inspection_id, new, file=getattr(slots, "file", "timetable"))
+        new = [_named_by_key(session, inspection_id, s, add=ctx.config.partnership.roles.coordinator) for s in new]
         session.commit()
     changes = save_slots(ctx, inspection_id, new, origin=TIMETABLE)
     ensure_phase(ctx, inspection_id, FIELDWORK_PHASE)
@@ -77,16 +114,22 @@ def save_timetable(ctx: EngineContext, inspection_id: str, slots: Iterable[Slot]
     return changes
 
 
-def _named_by_key(session, inspection_id: str, slot: Slot, *, coordinator: str) -> Slot:  # noqa: ANN001
-    """Return the slot with everyone it names by address replaced by their key (added to the inspection if new)."""
+def _named_by_key(session, inspection_id: str, slot: Slot, *, add: str | None) -> Slot:  # noqa: ANN001
+    """Return the slot with everyone it names by address replaced by their key.
+
+    Someone new is added to the inspection's people, escalating to `add` (the coordinator); with `add` None nobody is
+    added, and someone new stays as written.
+    """
     from dataclasses import replace
 
     def key(ref: str | None) -> str | None:
         person = parse_name_and_address(ref) if ref and "@" in ref else None
         if person is None:
             return ref
+        if add is None:
+            return find_by_address(session, inspection_id, person.email) or ref
         return add_named_person(session, inspection_id, person, origin=TIMETABLE, key_prefix=TIMETABLE,
-                                escalates_to=coordinator)
+                                escalates_to=add)
 
     attendees = tuple(dict.fromkeys(str(key(a)) for a in slot.attendees))
     return replace(slot, attendees=attendees, debriefer=key(slot.debriefer))
@@ -122,7 +165,7 @@ def save_slots(ctx: EngineContext, inspection_id: str, slots: Iterable[Slot], *,
             m.RegisterItem.inspection_id == inspection_id, m.RegisterItem.phase == FIELDWORK_PHASE))}
         marks = {x.name: x for x in session.scalars(select(m.Milestone).where(
             m.Milestone.inspection_id == inspection_id, m.Milestone.name.startswith("debrief-")))}
-        sequences = {sid: row.version - 1 for sid, row in rows.items()}  # the last SEQUENCE sent, per slot
+        sequences = _sequences(rows.values())
         for slot in new:
             row = rows.get(slot.slot_id)
             if row is None:

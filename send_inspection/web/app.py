@@ -14,6 +14,8 @@ from send_inspection.catalogue.steps import step_spec
 from send_inspection.checklist import CHECKLIST
 from send_inspection.childdata.items import DATA_ITEMS, stored_summary
 from send_inspection.childdata.returns import summary_markdown
+from send_inspection.console.guard import Console
+from send_inspection.console.router import console_router
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import DecisionRefused, latest_submission, record_decision
@@ -42,14 +44,23 @@ PROBLEMS = {
                           "Nothing has been recorded. Please contact the inspection team, who can send a new link."),
     TokenStatus.USED: (409, "This link has already been used",
                        "An answer has already been recorded with this link, and it cannot be used again."),
+    TokenStatus.REPLACED: (410, "This link has been replaced",
+                           "A newer link was sent to you, or the request passed to someone else. Nothing has been "
+                           "recorded. Please use the link in your most recent email from the inspection team."),
 }
-def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Path | None = None) -> FastAPI:
-    """Build the web app around an engine context; `waker` resumes the waiting phase after a decision."""
+def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Path | None = None,
+               console: Console | None = None) -> FastAPI:
+    """Build the web app around an engine context; `waker` resumes the waiting phase after a decision.
+
+    With `console` the coordinator's console is served too, behind sign-in (its home is the app's home).
+    """
     app = FastAPI(title="SEND inspection sign-off", docs_url=None, redoc_url=None, openapi_url=None)
     add_security_headers(app, base_url=ctx.base_url)
     templates = web_templates()
     if outbox_dir is not None:
         app.include_router(outbox_router(outbox_dir, templates))
+    if console is not None:
+        app.include_router(console_router(console, templates))
 
     def page(name: str, status: int = 200, **context) -> HTMLResponse:  # noqa: ANN003
         html = templates.get_template(name).render(**context)
@@ -100,15 +111,6 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
         """Say the app is up."""
         return {"status": "ok"}
 
-    @app.get("/", response_class=HTMLResponse)
-    def index() -> HTMLResponse:
-        """List inspections and their phases for operators."""
-        with ctx.session() as session:
-            inspections = list(session.scalars(select(m.Inspection).order_by(m.Inspection.created_at.desc())))
-            phases = list(session.scalars(select(m.PhaseRun).order_by(m.PhaseRun.id)))
-        return page("index.html.j2", inspections=inspections, phases=phases, when=when,
-                    has_outbox=outbox_dir is not None)
-
     @app.api_route("/a/{raw}", methods=["GET", "HEAD"], response_class=HTMLResponse)
     def show(raw: str) -> HTMLResponse:
         """Show what is asked, by when, and the buttons; never change anything (scanners open links)."""
@@ -145,8 +147,8 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             return problem(None, code=404, title="No such document", detail="Nothing has been recorded.")
         with ctx.session() as session:
             check = check_token(session, raw, now=ctx.clock.now())
-            refused = {TokenStatus.UNKNOWN: "link not recognised", TokenStatus.EXPIRED: "link expired"}.get(
-                check.status)
+            refused = {TokenStatus.UNKNOWN: "link not recognised", TokenStatus.EXPIRED: "link expired",
+                       TokenStatus.REPLACED: "link replaced"}.get(check.status)
             document = open_document(session, ctx, check.token, kind, refused_because=refused,
                                      remote_addr=request.client.host if request.client else None)
         if document is None:

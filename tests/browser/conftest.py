@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from send_inspection.engine.context import EngineContext
 from send_inspection.web.app import create_app
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_until_answering
 
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRED = os.environ.get("SEND_INSPECTION_BROWSER_TESTS") == "1"
@@ -72,27 +71,25 @@ def ctx(ctx: EngineContext, web_port: int) -> EngineContext:
     return ctx
 
 
+@contextmanager
+def serving(app: Any, port: int) -> Iterator[str]:
+    """Serve `app` with uvicorn on a loopback port in a background thread; yield its URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    wait_until_answering(f"{url}/healthz", seconds=10, alive=thread.is_alive, what="the web app")
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 @pytest.fixture
 def web(ctx: EngineContext, web_port: int) -> Iterator[str]:
     """Serve the real web app (with the outbox pages) with uvicorn in a background thread; return its URL."""
-    import uvicorn
-
-    app = create_app(ctx, outbox_dir=ctx.transport.folder)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=web_port, log_level="warning",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    url = ctx.base_url
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise AssertionError("the web app did not start on " + url)
-        time.sleep(0.05)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(ctx, outbox_dir=ctx.transport.folder), web_port) as url:
+        yield url

@@ -110,6 +110,7 @@ def test_the_cli_records_ids_from_stored_lists(tmp_path: Path, monkeypatch: pyte
     from send_inspection.settings import load_settings
 
     monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr("send_inspection.cli._prefect_setup", lambda: None)  # keep this process's Prefect settings
     ctx = build_context(load_settings())
     iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
     assert main(["select-cases", "--inspection", iid, "E1"]) == 1

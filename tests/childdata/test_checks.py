@@ -63,20 +63,51 @@ def test_ages_0_and_25_are_accepted(tmp_path: Path, config: ChildDataConfig) -> 
     assert imported.frame["age"].tolist() == [0, 25]
 
 
-def test_unknown_need_code_names_the_value(tmp_path: Path, config: ChildDataConfig) -> None:
-    """A primary need that is neither a DfE code nor one of our words is named, with where to add it."""
-    assert problems_of(tmp_path, config, [child("C001", primary_need="Dyscalculia")]) == [
-        "ehc-plans.csv, row 2, column 'Primary Need', child id C001: 'Dyscalculia' is not a primary need code: "
-        "add it under primary_need in child_data.yaml"
-    ]
+NOT_SHOWN = "the value is not shown"
+NEED = (
+    "not a primary need code (write a DfE code, SPLD, MLD, SLD, PMLD, SEMH, SLCN, HI, VI, MSI, PD, ASD, OTH, NSA, or "
+    f"one of the words under primary_need in child_data.yaml, or add this one there); {NOT_SHOWN}"
+)
+SETTING = (
+    "not a setting type (write one of the words under setting_type in child_data.yaml, or add this one there); "
+    f"{NOT_SHOWN}"
+)
+URN = f"not a URN (write the setting's 6 to 8 digits, or leave it empty); {NOT_SHOWN}"
+BORN = f"not a valid date (write dd/mm/yyyy or yyyy-mm-dd); {NOT_SHOWN} because it is a date of birth"
+STARTED = f"not a valid date (write dd/mm/yyyy or yyyy-mm-dd); {NOT_SHOWN}"
 
 
-def test_date_in_the_wrong_column_is_not_repeated(tmp_path: Path, config: ChildDataConfig) -> None:
-    """A date where a code should be (perhaps a date of birth in the wrong column) is not quoted."""
-    assert problems_of(tmp_path, config, [child("C001", setting_type="04/03/2015")]) == [
-        "ehc-plans.csv, row 2, column 'Setting Type', child id C001: a date (not shown) is not a setting type: "
-        "add it under setting_type in child_data.yaml"
-    ]
+@pytest.mark.parametrize(
+    ("kind", "fld", "column", "message"),
+    [
+        ("ehc_plans", "date_of_birth", "DOB", BORN),
+        ("ehc_plans", "primary_need", "Primary Need", NEED),
+        ("ehc_plans", "setting_type", "Setting Type", SETTING),
+        ("ehc_plans", "setting_urn", "URN", URN),
+        ("ehc_plans", "ehcp_start_date", "EHCP Start Date", STARTED),
+        ("sen_support", "date_of_birth", "Date of Birth", BORN),
+        ("sen_support", "primary_need", "SEN Need", NEED),
+        ("sen_support", "setting_type", "School Type", SETTING),
+        ("sen_support", "setting_urn", "School URN", URN),
+        ("providers", "setting_type", "Establishment Type", SETTING),
+        ("providers", "setting_urn", "URN", URN),
+    ],
+)
+@pytest.mark.parametrize("value", ["Nell", "4 March 2015"])
+def test_a_refused_value_is_never_quoted(
+    tmp_path: Path, config: ChildDataConfig, kind: ListKind, fld: str, column: str, message: str, value: str
+) -> None:
+    """A name or a date typed where something else belongs is refused naming file, row, column, child id and what
+    is expected, never the value itself."""
+    if kind == "providers":
+        rows = [provider(), {**provider("Demo Nursery", urn="900002"), fld: value}]
+        where = f"providers.csv, row 3, column '{column}'"
+    else:
+        rows = [child("C001"), child("C002", **{fld: value})]
+        where = f"{FILES[kind]}, row 3, column '{column}', child id C002"
+    problems = problems_of(tmp_path, config, rows, kind)
+    assert problems == [f"{where}: {message}"]
+    assert value not in problems[0]
 
 
 def test_duplicate_child_id_names_both_rows(tmp_path: Path, config: ChildDataConfig) -> None:
@@ -119,11 +150,10 @@ def test_bad_urn_and_plan_start_date_are_named(tmp_path: Path, config: ChildData
         child("C003", ehcp_start_date="soon"),
     ]
     assert problems_of(tmp_path, config, rows) == [
-        "ehc-plans.csv, row 2, column 'URN', child id C001: '12AB' is not a URN (6 to 8 digits)",
-        "ehc-plans.csv, row 3, column 'EHCP Start Date', child id C002: 01/01/2024 is after the notification date "
-        "(26/06/2023)",
-        "ehc-plans.csv, row 4, column 'EHCP Start Date', child id C003: 'soon' is not a valid date "
-        "(write dd/mm/yyyy or yyyy-mm-dd)",
+        f"ehc-plans.csv, row 2, column 'URN', child id C001: {URN}",
+        "ehc-plans.csv, row 3, column 'EHCP Start Date', child id C002: the EHC plan start date is after the "
+        "notification date (26/06/2023)",
+        f"ehc-plans.csv, row 4, column 'EHCP Start Date', child id C003: {STARTED}",
     ]
 
 
@@ -152,8 +182,7 @@ def test_providers_list_checks_types_and_repeats(tmp_path: Path, config: ChildDa
     ]
     assert problems_of(tmp_path, config, rows, "providers") == [
         "providers.csv, row 3, column 'URN': this URN is also on row 2: each must be on the list once",
-        "providers.csv, row 4, column 'Establishment Type': 'Tuition' is not a setting type: "
-        "add it under setting_type in child_data.yaml",
+        f"providers.csv, row 4, column 'Establishment Type': {SETTING}",
         "providers.csv, row 5, column 'Establishment Name': this setting (without a URN) is also on row 4: "
         "each must be on the list once",
     ]

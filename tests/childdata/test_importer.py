@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,8 @@ from send_inspection.childdata.importer import ChildData, check_list, import_lis
 from send_inspection.childdata.problems import ImportRejected, errors
 from send_inspection.childdata.synthetic import generate
 from tests.childdata.conftest import ON, child, provider, write_list
+from tests.childdata.test_checks import NEED, SETTING, STARTED, URN
+from tests.childdata.workbooks import Formula, write_ods_cells, write_xlsx_cells
 
 
 def rejected(files: dict[ListKind, Path], config: ChildDataConfig) -> ImportRejected:
@@ -74,6 +77,43 @@ def test_missing_header_row_does_not_show_the_first_child(tmp_path: Path, config
     )
 
 
+def test_first_row_without_headings_is_not_shown(tmp_path: Path, config: ChildDataConfig) -> None:
+    """When row 1 holds none of the expected headings (a record, perhaps, with no date to give it away), its cells
+    are not repeated."""
+    path = tmp_path / "ehc-plans.csv"
+    path.write_text("C001,Nell,Quorngrove,4 March 2015,ASD,A School,900001,Mainstream,\n")
+    (problem,) = check_list(path, "ehc_plans", config=config, notified_on=ON).problems
+    assert "Nell" not in str(problem) and "Quorngrove" not in str(problem)
+    assert str(problem).endswith("columns found: not shown: row 1 holds none of the expected headings, so it may "
+                                 "be a child's record")
+
+
+def test_stray_bytes_are_refused_at_their_cells_and_nothing_is_decoded_wrongly(
+    tmp_path: Path, config: ChildDataConfig
+) -> None:
+    """A UTF-8 list with a Windows-1252 byte in one name is refused at that cell (row, column, child id), and no
+    name is ever read as another ('Siân' as 'SiÃ¢n')."""
+    rows = [child("C001", first_name="Siân"), child("C002", last_name="Zoë")]
+    path = write_list(tmp_path / "ehc-plans.csv", "ehc_plans", rows, config)
+    path.write_bytes(path.read_bytes().replace("Zoë".encode(), "Zoë".encode("cp1252")))  # one byte, pasted in
+    imported = check_list(path, "ehc_plans", config=config, notified_on=ON)
+    assert imported.frame is None
+    assert [str(p) for p in imported.problems] == [
+        "ehc-plans.csv, row 3, column 'Surname', child id C002: this cell holds bytes that are not UTF-8 text, "
+        "though the rest of the file is UTF-8 (perhaps pasted in from a file saved another way); the value is not "
+        "shown: type the text again, save the file as 'CSV UTF-8' and upload it again"
+    ]
+    assert not any("Ã" in str(p) or "Zo" in str(p) for p in imported.problems)
+
+
+def test_stray_bytes_in_a_heading_name_its_column_number(tmp_path: Path, config: ChildDataConfig) -> None:
+    """A heading that is not text is named by its column's number."""
+    path = tmp_path / "ehc-plans.csv"
+    path.write_bytes("Case ID,Forenäme\nC001,Siân\n".encode().replace("ä".encode(), "ä".encode("cp1252")))
+    (problem,) = check_list(path, "ehc_plans", config=config, notified_on=ON).problems
+    assert str(problem).startswith("ehc-plans.csv, row 1: the cell in column 2 holds bytes that are not UTF-8 text")
+
+
 def test_missing_optional_column_warns(tmp_path: Path, config: ChildDataConfig) -> None:
     """A list without an optional column is accepted, with a warning that it will be blank."""
     path = tmp_path / "sen-support.csv"
@@ -129,8 +169,9 @@ def test_setting_missing_from_providers_list_warns_once(tmp_path: Path, config: 
     }
     data = import_lists(files, config=config, notified_on=ON)
     assert [str(p) for p in data.problems] == [
-        "ehc-plans.csv, row 3: setting 'Farleigh Marsh Special School' is not on the providers list (providers.csv); "
-        "2 child(ren) on this list attend it"
+        "ehc-plans.csv, row 3, column 'Setting', child id C002: this setting is not on the providers list "
+        "(providers.csv): 2 child(ren) on this list attend it, this row first; add it to the providers list if it "
+        "is one of the area's"
     ]
 
 
@@ -173,3 +214,59 @@ def test_sheet_named_in_config_is_read(tmp_path: Path, config: ChildDataConfig) 
     data: ChildData = import_lists({"ehc_plans": book}, config=on_sheet, notified_on=ON)
     frame = data.frame("ehc_plans")
     assert frame is not None and frame["child_id"].tolist() == ["C001"]
+
+
+def workbook_list(config: ChildDataConfig) -> list[list[object]]:
+    """Return an EHC plan list as workbook cells: dates, whole numbers, text like numbers, empty cells, formulas."""
+    born, started = date(2015, 3, 4), date(2021, 9, 1)
+    rows: list[list[object]] = [
+        ["C001", born, "ASD", 900001, "Mainstream", started],
+        [1002, datetime(2015, 3, 4, 10, 30), "ASD", 900001.0, "Mainstream", started],
+        ["007", "04/03/2015", Formula('"A"&"SD"', "ASD"), "0900001", Formula("B1", "Mainstream"), ""],
+        ["C004", None, None, 1.5, "Mainstream", None],
+        ["C005", Formula("A1"), "ASD", "", "Mainstream", datetime(2021, 9, 1, 9, 30)],
+        [Formula("1000+6", 1006), Formula("DATE(2015,3,4)", born), "ASD", 900001, "Mainstream", Formula("B2")],
+        ["C007", 42000, 5, True, "Mainstream", started],
+        ["C008", time(9, 0), "ASD", 900001, 2023, started],
+    ]
+    heads = config.columns("ehc_plans")
+    fields = ["child_id", "date_of_birth", "primary_need", "setting_urn", "setting_type", "ehcp_start_date"]
+    fixed = {"first_name": "Testy", "last_name": "Examplewick", "setting_name": "Ambleford Demo Primary School"}
+    return [list(heads.values())] + [
+        [fixed.get(f, dict(zip(fields, row, strict=True)).get(f)) for f in heads] for row in rows
+    ]
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".ods"])
+def test_workbook_cells_give_the_same_problems(tmp_path: Path, config: ChildDataConfig, suffix: str) -> None:
+    """Each kind of cell in a workbook list gives the same problems, word for word, in XLSX and ODS."""
+    sheets = {"EHCP": workbook_list(config)}
+    if suffix == ".xlsx":  # date cells shown dd/mm/yyyy, as a UK spreadsheet shows them
+        path = write_xlsx_cells(tmp_path / "ehc-plans.xlsx", sheets, uk_dates=True)
+    else:
+        path = write_ods_cells(tmp_path / "ehc-plans.ods", sheets)
+    imported = check_list(path, "ehc_plans", config=config, notified_on=ON)
+    assert [str(p) for p in imported.problems] == [
+        f"ehc-plans{suffix}, row 3, column 'DOB', child id 1002: not a valid date (write dd/mm/yyyy or yyyy-mm-dd); "
+        "the value is not shown because it is a date of birth",
+        f"ehc-plans{suffix}, row 5, column 'DOB', child id C004: the date of birth is empty",
+        f"ehc-plans{suffix}, row 5, column 'Primary Need', child id C004: the primary need is empty: "
+        "write NSA if it is not yet assessed",
+        f"ehc-plans{suffix}, row 5, column 'URN', child id C004: {URN}",
+        f"ehc-plans{suffix}, row 6, column 'DOB', child id C005: the date of birth is empty",
+        f"ehc-plans{suffix}, row 6, column 'EHCP Start Date', child id C005: {STARTED}",
+        f"ehc-plans{suffix}, row 8, column 'DOB', child id C007: not a valid date (write dd/mm/yyyy or yyyy-mm-dd); "
+        "the value is not shown because it is a date of birth",
+        f"ehc-plans{suffix}, row 8, column 'Primary Need', child id C007: {NEED}",
+        f"ehc-plans{suffix}, row 8, column 'URN', child id C007: {URN}",
+        f"ehc-plans{suffix}, row 9, column 'DOB', child id C008: not a valid date (write dd/mm/yyyy or yyyy-mm-dd); "
+        "the value is not shown because it is a date of birth",
+        f"ehc-plans{suffix}, row 9, column 'Setting Type', child id C008: {SETTING}",
+    ]
+    rows = imported.rows
+    assert rows is not None
+    assert rows["child_id"].tolist()[:6] == ["C001", "1002", "007", "C004", "C005", "1006"]
+    assert rows["setting_urn"].tolist()[:3] == ["900001", "900001", "0900001"]
+    assert rows["date_of_birth"].tolist()[:3] == [date(2015, 3, 4), None, date(2015, 3, 4)]
+    assert rows["date_of_birth"].tolist()[5] == date(2015, 3, 4)
+    assert rows["ehcp_start_date"].tolist()[:3] == [date(2021, 9, 1), date(2021, 9, 1), None]

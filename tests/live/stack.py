@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -95,6 +97,12 @@ class LiveStack:
     smtp: Controller | None = None
 
     @property
+    def auth(self) -> dict[str, str]:
+        """Return the header that carries the Prefect API's auth string, when the stack's server has one."""
+        secret = self.env.get("PREFECT_API_AUTH_STRING")
+        return {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()} if secret else {}
+
+    @property
     def db_url(self) -> str:
         """Return the product database's URL."""
         return self.env["SEND_INSPECTION_DB_URL"]
@@ -122,7 +130,8 @@ class LiveStack:
 
     def pool_workers(self) -> list[dict]:
         """Return the workers the server has heard from on the stack's work pool."""
-        response = httpx.post(f"{self.api_url}/work_pools/{POOL}/workers/filter", json={}, timeout=10)
+        response = httpx.post(f"{self.api_url}/work_pools/{POOL}/workers/filter", json={}, timeout=10,
+                              headers=self.auth)
         return response.json() if response.status_code == 200 else []
 
     def start_worker(self) -> None:
@@ -178,12 +187,12 @@ class LiveStack:
     def api(self, method: str, path: str, *, json: object = None, tries: int = 20) -> Any:
         """Call the Prefect API and return its JSON; a 503 (SQLite busy under load) is tried again, as Prefect does."""
         for _ in range(tries - 1):
-            response = httpx.request(method, f"{self.api_url}{path}", json=json, timeout=10)
+            response = httpx.request(method, f"{self.api_url}{path}", json=json, timeout=10, headers=self.auth)
             if response.status_code != 503:
                 break
             time.sleep(0.5)
         else:
-            response = httpx.request(method, f"{self.api_url}{path}", json=json, timeout=10)
+            response = httpx.request(method, f"{self.api_url}{path}", json=json, timeout=10, headers=self.auth)
         response.raise_for_status()
         return response.json()
 
@@ -336,8 +345,10 @@ class LiveStack:
                              config=load_child_data_config(default_config_dir())))
 
 
-def _stack(root: Path, *, mail: str, product_db: str | None = None, prefect_db: str | None = None) -> LiveStack:
-    """Return a stack's settings on free loopback ports (nothing started yet)."""
+def _stack(root: Path, *, mail: str, product_db: str | None = None, prefect_db: str | None = None,
+           auth_string: str | None = None) -> LiveStack:
+    """Return a stack's settings on free loopback ports (nothing started yet); with `auth_string` the Prefect server
+    requires it, and every process of the stack is given it."""
     root.mkdir(parents=True, exist_ok=True)
     smtp_port, api_port, web_port = free_port(), free_port(), free_port()
     home = root / "home"
@@ -360,6 +371,8 @@ def _stack(root: Path, *, mail: str, product_db: str | None = None, prefect_db: 
     }
     if prefect_db:
         env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_db
+    if auth_string:
+        env["PREFECT_SERVER_API_AUTH_STRING"] = env["PREFECT_API_AUTH_STRING"] = auth_string
     return LiveStack(root=root, env=env, api_url=env["PREFECT_API_URL"], web_url=f"http://127.0.0.1:{web_port}",
                      mail=LiveMail(), smtp_port=smtp_port, outbox=home / "outbox" if mail == "outbox" else None)
 
@@ -377,12 +390,14 @@ POOL = "send-inspection"
 
 
 def start_pool_stack(root: Path, *, product_db: str, prefect_db: str, workers: int = 2) -> LiveStack:
-    """Start the production shape: Prefect server and product on PostgreSQL, `prefect deploy --all`, N pool workers.
+    """Start the production shape: Prefect server and product on PostgreSQL, `prefect deploy --all`, N pool workers,
+    the Prefect API behind its auth string (the workers, the web app and the command line configured with it).
 
     The deployments come from the project's prefect.yaml, deployed from the project root; each worker is a
     separate `prefect worker start --pool send-inspection` process.
     """
-    stack = _stack(root, mail="smtp", product_db=product_db, prefect_db=prefect_db)
+    stack = _stack(root, mail="smtp", product_db=product_db, prefect_db=prefect_db,
+                   auth_string=f"operator:{secrets.token_urlsafe(24)}")
     project = Path(__file__).resolve().parents[2]
 
     def pool_workers() -> None:

@@ -1,25 +1,20 @@
 """The production shape: Prefect server and product on PostgreSQL, prefect.yaml deployed, two pool workers.
 
 Runs in the PostgreSQL pass of scripts/test.sh (SEND_INSPECTION_TEST_DB_URL set by scripts/with-postgres.sh);
-skipped otherwise. The test makes two databases of its own on that server: one for the product, one for Prefect.
+skipped otherwise. The stack (tests/live/conftest.py, shared with the console's test) makes two databases of its own
+on that server: one for the product, one for Prefect.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
-import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.live.stack import POOL, LiveStack, start_pool_stack, stop_stack
+from tests.live.stack import POOL, LiveStack
 
 pytestmark = pytest.mark.timeout(600)
 
-TEST_DB_URL = os.environ.get("SEND_INSPECTION_TEST_DB_URL", "")
 INSPECTION = "demo-county-2030-06-24"
 NOTIFIED = "2030-06-24T09:00"
 DAY2_ITEMS = ["child-level-data", "providers-settings", "1.1", "1.2", "1.3", "1.4", "1.5", "health-template"]
@@ -31,37 +26,9 @@ def key(*parts: str) -> str:
     return ":".join((INSPECTION, *parts))
 
 
-def fresh_database(name: str) -> str:
-    """Create (or empty) database `name` on the test PostgreSQL server; return its psycopg URL."""
-    url = make_url(TEST_DB_URL)
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-@pytest.fixture(scope="module")
-def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
-    """Start the stack on PostgreSQL with two workers on the work pool, once for this module."""
-    if not TEST_DB_URL.startswith("postgresql"):
-        pytest.skip("needs PostgreSQL: run through scripts/with-postgres.sh (scripts/test.sh does)")
-    product = fresh_database("send_inspection_pool")
-    prefect = make_url(fresh_database("prefect_pool")).set(drivername="postgresql+asyncpg")
-    live = start_pool_stack(Path(tmp_path_factory.mktemp("pool")), product_db=product,
-                            prefect_db=prefect.render_as_string(hide_password=False), workers=2)
-    try:
-        yield live
-    finally:
-        stop_stack(live)
-
-
 def test_prefect_yaml_deploys_every_flow_to_the_pool_and_two_workers_poll_it(pool: LiveStack) -> None:
     """`prefect deploy --all` from the project root makes every deployment on the pool; two workers are online."""
-    deployments = httpx.post(f"{pool.api_url}/deployments/filter", json={}, timeout=10).json()
+    deployments = pool.api("POST", "/deployments/filter", json={})
     assert len(deployments) >= 12
     assert {d["work_pool_name"] for d in deployments} == {POOL}
     assert {d["name"] for d in deployments} == {"send-inspection"}

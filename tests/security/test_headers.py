@@ -50,7 +50,7 @@ def answers(ctx: EngineContext, started: tuple[str, m.RegisterItem], tmp_path: P
     client = TestClient(app_with_faults(ctx, tmp_path / "outbox"), raise_server_exceptions=False)
     submit = link_for(ctx, item.evidence_lead, item.ref)
     got = {
-        "index": client.get("/"),
+        "home (the console, not served here)": client.get("/"),
         "healthz": client.get("/healthz"),
         "sign-off page": client.get(f"/a/{submit}"),
         "refused answer (422 page)": client.post(f"/a/{submit}", data=submit_form(item, outcome="submitted")),
@@ -74,7 +74,8 @@ def test_every_answer_carries_the_security_headers(ctx: EngineContext, started: 
     """Pages, files, problems and the framework's own errors all forbid framing, caching, sniffing and referrers."""
     got = answers(ctx, started, tmp_path)
     statuses = {name: response.status_code for name, response in got.items()}
-    assert statuses == {"index": 200, "healthz": 200, "sign-off page": 200, "refused answer (422 page)": 422,
+    assert statuses == {"home (the console, not served here)": 404, "healthz": 200, "sign-off page": 200,
+                        "refused answer (422 page)": 422,
                         "upload recorded": 200, "file download": 200, "unknown link (404 page)": 404, "outbox": 200,
                         "framework 404": 404, "framework 405": 405, "framework 422": 422, "framework 500": 500}
     for name, response in got.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,7 @@ from send_inspection.childdata.synthetic import generate
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.register_phase import reconcile_register_phase
+from send_inspection.files.storage import MAX_UPLOAD_BYTES
 from send_inspection.web.app import create_app
 from tests.conftest import NOTIFIED
 from tests.web.test_sign_off import count, item_state, link_for
@@ -31,6 +33,34 @@ def data_item(ctx: EngineContext, started: tuple[str, m.RegisterItem]) -> m.Regi
     """Return the day-2 child-level data item of the open inspection."""
     with ctx.session() as session:
         return session.scalars(select(m.RegisterItem).where(m.RegisterItem.ref == "child-level-data")).one()
+
+
+@pytest.fixture(scope="module")
+def large_lists(tmp_path_factory: pytest.TempPathFactory, demo_child_data: ChildDataConfig) -> dict[str, Path]:
+    """Write good lists of 300,000 fictional children (100,000 with a plan): each list under the upload limit, their
+    return over it."""
+    folder, rng = tmp_path_factory.mktemp("large"), random.Random(14)
+    lists = {}
+    for kind, first, many in (("ehc_plans", 0, 100_000), ("sen_support", 100_000, 200_000)):
+        heads = demo_child_data.columns(kind)
+        fixed = {"primary_need": "ASD", "setting_name": "Ambleford Demo Primary School", "setting_type": "Mainstream",
+                 "ehcp_start_date": "2021-09-01"}
+        lines = [",".join(heads.values())]
+        for number in range(first, first + many):
+            names = rng.getrandbits(80)  # names nobody has, as hard to compress as real ones
+            row = {**fixed, "child_id": f"DC{number:07d}", "first_name": f"Testy{names >> 40:010x}",
+                   "last_name": f"Examplewick{names & (1 << 40) - 1:010x}", "setting_urn": str(900_000 + number % 997),
+                   "date_of_birth": f"{1 + number % 28:02d}/{1 + number % 12:02d}/{2005 + number % 16}"}
+            lines.append(",".join(row[f] for f in heads))
+        lists[kind] = folder / f"{kind}.csv"
+        lists[kind].write_text("\n".join(lines) + "\n", encoding="utf-8")
+        assert lists[kind].stat().st_size < MAX_UPLOAD_BYTES
+    return lists
+
+
+def files_under(folder: Path) -> list[str]:
+    """Return every file below `folder`, relative to it."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
 def post_lists(client: TestClient, token: str, item: m.RegisterItem, files: dict[str, Path]) -> object:
@@ -58,6 +88,10 @@ def test_good_lists_become_the_return_and_a_summary(ctx: EngineContext, data_ite
     with ctx.session() as session:
         submission = session.scalars(select(m.Submission)).one()
     assert submission.filename == "child-level-data-return.xlsx"
+    names = ("ehc_plans.csv", "sen_support.csv", "manifest.json", "summary.json", f"{data_item.ref}-return.xlsx")
+    kept = [f"{iid}/child-data/{data_item.ref}/{name}" for name in names]
+    kept.append(str(Path(submission.stored_path).relative_to(ctx.uploads_dir)))
+    assert files_under(ctx.uploads_dir) == sorted(kept)  # what was accepted, and nothing half-written
     sheets = pd.read_excel(submission.stored_path, sheet_name=None, dtype=str)
     expected = sum(len(pd.read_csv(lists[k], dtype=str)) for k in ("ehc_plans", "sen_support"))
     assert sum(len(frame) for frame in sheets.values() if "Age on notification date" in frame.columns) == expected
@@ -88,5 +122,24 @@ def test_a_bad_list_is_refused_with_where_and_nothing_is_kept(ctx: EngineContext
     assert "31/02/2015" not in response.text and secret not in response.text
     assert count(ctx, m.Submission) == 0 and count(ctx, m.Decision) == 0
     iid = data_item.inspection_id
-    assert not data_folder(ctx, iid, data_item.ref).exists()
+    assert not data_folder(ctx, iid, data_item.ref).exists() and files_under(ctx.uploads_dir) == []
+    assert item_state(ctx, data_item.id) == ("submit", 1, None)
+
+
+def test_lists_that_cannot_be_kept_leave_nothing(ctx: EngineContext, data_item: m.RegisterItem,
+                                                large_lists: dict[str, Path]) -> None:
+    """When keeping 300,000 children's lists fails at the last step (their return, larger than the upload limit, is
+    not refused for its size), the page says nothing was recorded and not one file of them is left: no list,
+    manifest, summary or return, no upload, no half-written folder."""
+    data = ctx.uploads_dir / data_item.inspection_id / "child-data"
+    data.mkdir(parents=True)
+    (data / "submitted").write_text("in the way")  # where the returns are kept: a file, so the last step fails
+    client = TestClient(create_app(ctx))
+    response = post_lists(client, link_for(ctx, data_item.evidence_lead, data_item.ref), data_item, large_lists)
+    assert response.status_code == 422
+    assert "Nothing was recorded" in response.text and "a problem on the server, not in your files" in response.text
+    assert "25 MB" not in response.text
+    assert files_under(ctx.uploads_dir) == [f"{data_item.inspection_id}/child-data/submitted"]
+    assert [p.name for p in data.iterdir()] == ["submitted"]
+    assert count(ctx, m.Submission) == 0 and count(ctx, m.Decision) == 0
     assert item_state(ctx, data_item.id) == ("submit", 1, None)
