@@ -111,12 +111,22 @@ class InspectionSummary:
             f"Phases: {sum(s == 'done' for s in self.phases.values())} of {len(self.phases)} done"
             + (f"; still open: {', '.join(f'{p} ({s})' for p, s in sorted(open_phases.items()))}" if open_phases
                else ""),
-            f"Meetings on the timetable: {counts(self.meetings)}",
-            f"People named outside partnership.yaml: {counts(self.named_people)}",
+            "Meetings on the timetable: " + "; ".join(
+                f"{week}: " + ", ".join(f"{origin} {n}" for (w, origin), n in sorted(self._by_week().items())
+                                        if w == week)
+                for week in sorted({w for w, _ in self._by_week()})),
+            "People named outside partnership.yaml: " + ", ".join(
+                f"{origin} {self.named_people[f'{origin} named']} ({self.named_people.get(f'{origin} invited', 0)} "
+                f"invited, {self.named_people.get(f'{origin} answered', 0)} answered)"
+                for origin in sorted({k.split()[0] for k in self.named_people})),
             f"Keeping in touch: {counts(self.kit)}",
             "Annex A tracked-cases row: " + ", ".join(f"{k} {v}" for k, v in self.tracked_cases_row.items()),
         ]
         return "\n".join(lines)
+
+    def _by_week(self) -> dict[tuple[str, str], int]:
+        """Return the meetings by (week, origin)."""
+        return {(k.split(" ", 1)[1], k.split(" ", 1)[0]): n for k, n in self.meetings.items()}
 
     def golden_lines(self) -> list[str]:
         """Return the figures as sorted lines for the golden file: one count, late answer or phase a line."""

@@ -249,3 +249,34 @@ def test_phase_complete_when_all_done(ctx: EngineContext, clock: VirtualClock, i
     assert result.reason == "Annex A day 2: all 8 items uploaded or explained"
     assert ledger(ctx)[-1][:3] == (f"{IID}:day2:phase_complete", "phase_complete", "sent")
     assert reconcile_register_phase(ctx, iid, "day2").sent == 0
+
+
+def _asked_for(ctx: EngineContext, iid: str, phase: str, ref: str, step: str) -> list[str]:
+    """Put item `ref` at `step`, run the phase's pass and return who was asked for that step."""
+    with ctx.session() as session:
+        item = session.scalars(select(m.RegisterItem).where(m.RegisterItem.ref == ref)).one()
+        item.step, item.waits_for = step, None
+        session.commit()
+    ensure_phase(ctx, iid, phase)
+    reconcile_register_phase(ctx, iid, phase)
+    with ctx.session() as session:
+        record = session.scalars(select(m.EmailRecord).where(
+            m.EmailRecord.key == f"{iid}:{phase}:{ref}:{step}:r1:ask")).one()
+    return record.recipients
+
+
+def test_a_step_is_asked_of_the_role_register_yaml_names_for_it(ctx: EngineContext) -> None:
+    """The Lead Evidence Officer gives the health template its final check; the director uploads on day 5; the
+    LANO still uploads on day 2."""
+    iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
+    assert _asked_for(ctx, iid, "day2", "health-template", "check") == ["tom.blakeley@demo-county.example"]
+    assert _asked_for(ctx, iid, "day2", "1.1", "upload") == ["nadia.pemberton@demo-county.example"]
+    assert _asked_for(ctx, iid, "day5", "2.1", "upload") == ["marcus.fenwick@demo-county.example"]
+
+
+def test_without_answered_by_the_lano_uploads_on_day_5(ctx: EngineContext) -> None:
+    """A partnership whose register names no role for the upload has the LANO confirm it, the product's default."""
+    register = ctx.config.annex_a.model_copy(update={"answered_by": {}})
+    ctx.config = ctx.config.model_copy(update={"annex_a": register})
+    iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
+    assert _asked_for(ctx, iid, "day5", "2.1", "upload") == ["nadia.pemberton@demo-county.example"]

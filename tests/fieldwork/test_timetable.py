@@ -194,6 +194,28 @@ def test_name_typed_instead_of_id_suggests_that_persons_id(tmp_path: Path, peopl
     assert problem.message.endswith("(did you mean 'hos-send', Catherine Lowther?)")
 
 
+def test_someone_not_in_partnership_yaml_is_written_as_a_name_and_address(tmp_path: Path,
+                                                                         people: list[Person]) -> None:
+    """A setting's lead written as Name <address> (or a bare address) is kept as written, capitals in the name too
+    (the import finds them by address: see tests/fieldwork/test_store.py)."""
+    path = write(tmp_path, [row(attendees="hos-send; Grace Okafor <Grace.Okafor@demo-valley-school.example>; "
+                                          "grace.okafor@demo-valley-school.example",
+                                debriefer="Tom Barraclough <tom.barraclough@demo-valley-school.example>")])
+    (slot,) = read_timetable(path, people=people)
+    assert slot.attendees == ("hos-send", "Grace Okafor <grace.okafor@demo-valley-school.example>",
+                              "grace.okafor@demo-valley-school.example")
+    assert slot.debriefer == "Tom Barraclough <tom.barraclough@demo-valley-school.example>"
+
+
+def test_a_name_with_a_bad_address_is_refused_saying_how_to_write_one(tmp_path: Path, people: list[Person]) -> None:
+    """An attendee with an '@' that is no address is refused at its row and column, with an example to follow."""
+    path = write(tmp_path, [row(attendees="hos-send; Grace Okafor <grace.okafor@school>")])
+    assert messages(refused(path, people)) == [
+        "timetable.csv, row 2, column 'Attendees', slot W3-TUE-05: 'Grace Okafor <grace.okafor@school>' is not a "
+        "name and address: write someone not in partnership.yaml as Name <address>, e.g. Grace Okafor "
+        "<grace.okafor@school.example>"]
+
+
 def test_unknown_debriefer_is_refused(tmp_path: Path, people: list[Person]) -> None:
     """A debriefer who is not in partnership.yaml is refused in the Debriefer column."""
     path = write(tmp_path, [row(debriefer="leah")])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -240,6 +241,40 @@ def test_a_meeting_booking_needs_a_time_to_come_and_a_place(ctx: EngineContext, 
     assert decision.comment == ("booked for Tue 04 Jul 2023 10:00 (Europe/London) at Demo House, Room 4; "
                                 "Both settings' leads invited")
     assert decision.details == {"start": "2023-07-04T10:00:00+01:00", "location": "Demo House, Room 4"}
+
+
+def test_booked_meetings_go_on_the_timetable_with_invitations_to_the_people_named(
+        ctx: EngineContext, agreed: str, client: TestClient) -> None:
+    """Each meeting booked becomes a slot of the case on the timetable, invited to those tracked_cases.yaml names:
+    the briefing and the practitioners' meeting everyone named on the case, the family meeting the practitioner who
+    knows the child best (who invites the family); each invitation goes once."""
+    for name, when in (("briefing", "2023-07-03T09:30"), ("family-meeting", "2023-07-04T11:00"),
+                       ("practitioners-meeting", "2023-07-05T14:00")):
+        assert answer(client, ctx, agreed, name, "arrange", "requested", slot=when,
+                      location="Demo House, Room 4").status_code == 200
+    reconcile(ctx, agreed)
+    named = {"practitioner": PRACTITIONER, "setting leads": ["case-dc4033052-2", "case-dc4033052-3"],
+             "others": ["case-dc4033052-4"]}
+    with ctx.session() as session:
+        slots = {s.slot_id: s for s in session.scalars(select(m.FieldworkSlot))}
+    assert {k: (s.origin, s.kind, s.start_at.isoformat(), s.end_at - s.start_at, s.attendees) for k, s in
+            slots.items()} == {
+        f"{CASE}-briefing": (f"case:{CASE}", "practitioners-briefing", "2023-07-03T08:30:00+00:00",
+                             timedelta(minutes=45), [PRACTITIONER, *named["others"], *named["setting leads"], QA]),
+        f"{CASE}-family-meeting": (f"case:{CASE}", "tracking-meeting", "2023-07-04T10:00:00+00:00",
+                                   timedelta(hours=1), [PRACTITIONER]),
+        f"{CASE}-practitioners-meeting": (f"case:{CASE}", "tracking-meeting", "2023-07-05T13:00:00+00:00",
+                                          timedelta(hours=1), [PRACTITIONER, *named["others"],
+                                                               *named["setting leads"]])}
+    assert slots[f"{CASE}-family-meeting"].title == f"Tracking meeting with the child and their family (week 2): " \
+        f"case {CASE}"
+    invitations = sent(ctx, "slot_invitation")
+    assert [(i.key.split(":")[4], len(i.recipients)) for i in invitations] == [
+        (f"{CASE}-briefing", 5), (f"{CASE}-family-meeting", 1), (f"{CASE}-practitioners-meeting", 4)]
+    assert invitations[1].recipients == [PRACTITIONER_EMAIL]
+    assert "You are invited to a meeting of the inspection:" in read_outbox_message(
+        ctx.transport.folder, outbox_id_for(invitations[1].key)).text
+    assert reconcile(ctx, agreed).sent == 0 and len(sent(ctx, "slot_invitation")) == 3
 
 
 def test_the_lano_returns_a_document_only_with_a_comment(ctx: EngineContext, agreed: str, client: TestClient) -> None:
