@@ -38,6 +38,7 @@ from send_inspection.engine.register_phase import (
     chase_items,
     claim_pass,
     pass_result,
+    shown_as,
 )
 from send_inspection.engine.setup import milestones, people
 from send_inspection.fieldwork.slot_invitations import send_slot_invitations
@@ -73,12 +74,6 @@ _ACTION = re.compile(r"^kit-\d{4}-\d{2}-\d{2}-\d+$")
 def is_action(ref: str) -> bool:
     """Say whether `ref` is an action raised at a KIT meeting (`kit-<date>-<n>`)."""
     return bool(_ACTION.match(ref))
-
-
-def _role(staff: dict[str, m.Person], key: str) -> str:
-    """Return how operators are told who someone is: a partnership role, or the key of someone named since."""
-    person = staff.get(key)
-    return person.role if person is not None and person.origin == "partnership" else key
 
 
 def attendance_ref(member: str) -> str:
@@ -318,7 +313,8 @@ def _reason(statuses: list[ItemStatus], slots: list[Slot], *, summaries_done: in
     if finished:
         return head
     open_items = [s for s in statuses if s.outcome is None and not s.ref.startswith("kit-attendance-")]
-    parts = [f"{s.ref} ({_role(staff, s.owner)}) due {s.due_at}{' LATE' if s.late else ''}" for s in open_items[:6]]
+    parts = [f"{s.ref} ({shown_as(staff, s.owner, role=True)}) due {s.due_at}{' LATE' if s.late else ''}"
+             for s in open_items[:6]]
     more = f"; and {len(open_items) - 6} more" if len(open_items) > 6 else ""
     return f"{head}. " + ("Waiting for: " + "; ".join(parts) + more if parts else "Waiting for the next meeting.")
 

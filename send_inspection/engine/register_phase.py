@@ -252,6 +252,18 @@ def _status(item: m.RegisterItem, owner: str, due: dict[str, datetime], now: dat
     )
 
 
+def shown_as(staff: dict[str, m.Person], key: str, *, role: bool = False) -> str:
+    """Return how operators are told who someone is: their name (or role) if partnership.yaml has them, else their key.
+
+    Someone named during the inspection (a practitioner, a setting lead, a representative) is kept in our database
+    only: what operators read goes to Prefect, so it names them by key.
+    """
+    person = staff.get(key)
+    if person is None or person.origin != "partnership":
+        return key
+    return person.role if role else person.name
+
+
 def waiting_reason(phase: str, statuses: list[ItemStatus], staff: dict[str, m.Person]) -> str:
     """Say which items the phase waits for, whose answer and by when (the first six)."""
     waiting = [s for s in statuses if s.outcome is None]
@@ -259,7 +271,7 @@ def waiting_reason(phase: str, statuses: list[ItemStatus], staff: dict[str, m.Pe
         return f"{phase_label(phase)}: all {len(statuses)} items uploaded or explained"
     parts = [
         f"{s.ref} waits for {gate_spec(s.waits_for).label}, due {s.due_at}{' LATE' if s.late else ''}" if s.waits_for
-        else f"{s.ref} {step_label(s.step)} ({staff[s.owner].name}) due {s.due_at}{' LATE' if s.late else ''}"
+        else f"{s.ref} {step_label(s.step)} ({shown_as(staff, s.owner)}) due {s.due_at}{' LATE' if s.late else ''}"
         for s in waiting[:6]
     ]
     more = f"; and {len(waiting) - 6} more" if len(waiting) > 6 else ""

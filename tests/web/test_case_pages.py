@@ -183,6 +183,16 @@ def test_identified_staff_are_asked_and_each_setting_lead_told_once(ctx: EngineC
     assert len(sent(ctx, "case_setting_lead")) == 2
 
 
+def test_operators_read_a_named_practitioner_by_key_never_by_name(ctx: EngineContext, case: str,
+                                                                   client: TestClient) -> None:
+    """The waiting reason (shown in Prefect) names staff of partnership.yaml, and a practitioner named on the case
+    by their key only: their name and address stay in our database."""
+    identify(client, ctx, case)
+    reason = reconcile(ctx, case).reason
+    assert f"{ref('family')} family agreement ({PRACTITIONER}) due" in reason
+    assert "Priya Okonjo" not in reason and PRACTITIONER_EMAIL not in reason
+
+
 def test_a_declined_family_goes_to_the_lano_and_a_replaced_case_finishes(ctx: EngineContext, case: str,
                                                                          client: TestClient) -> None:
     """Declined: the LANO is asked; "replace" closes the case as replaced and tells the coordinator and QA once."""
