@@ -146,7 +146,9 @@ class InspectionSummary:
 
 GOLDEN_HEADER = """\
 # The whole-inspection rehearsal's summary (outcome 2): emails by template, answers by step, register items by
-# phase, every answer given after its deadline (ref, step, who, seconds late) and each phase's end.
+# phase, every answer given after its deadline (ref, step, who, seconds late), each phase's end, the meetings on the
+# timetable by who put them there and week, the people named outside partnership.yaml (named, invited, answering),
+# the keeping-in-touch figures, and when the tracked-cases row was asked and uploaded after the last review.
 # tests/rehearsal/test_whole_inspection.py compares a fresh rehearsal with it. After a change of behaviour made on
 # purpose, regenerate it and review the diff:
 #   .venv/bin/send-inspection rehearse --whole 2 --write-golden tests/rehearsal/whole_inspection.golden

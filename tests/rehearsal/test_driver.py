@@ -63,12 +63,14 @@ def test_demo_rehearsal_sends_exactly_the_reviewed_emails(demo: RehearsalReport)
 
 
 def test_demo_rehearsal_finishes_day2_on_the_first_evening_and_day5_on_day4(demo: RehearsalReport) -> None:
-    """Day 2 ends the first evening, day 5 starts then and ends on day 4, and no late report is needed."""
+    """Day 2 ends the first evening, day 5 starts then and ends on day 4 (the tracked-cases row once the LANO has
+    reviewed the last child's documents), and no late report is needed."""
     assert {k: v for k, v in demo.phases.items() if not k.startswith("case:")} == {
-        "notification": "done", "day2": "done", "day5": "done", "bulletin": "waiting"}
+        "notification": "done", "day2": "done", "day5": "done", "bulletin": "waiting", "kit": "waiting"}
     assert sent(demo, "day2:phase_complete")[0][0] == "2023-06-26T19:55+01:00"
     assert {at for at, _ in sent(demo, "day5:2.1:submit:r1:ask")} == {"2023-06-26T19:55+01:00"}
-    assert sent(demo, "day5:phase_complete")[0][0] == "2023-06-29T19:55+01:00"
+    assert sent(demo, "day5:tracked-cases:submit:r1:ask")[0][0] == "2023-06-29T18:30+01:00"
+    assert sent(demo, "day5:phase_complete")[0][0] == "2023-06-29T21:25+01:00"
     uploads = {ref for _, _, ref, what, code in demo.answers if what == "upload:confirmed" and code == 200}
     assert len(uploads) == 30 and set(DAY2_ITEMS) <= uploads
     assert not [e for e in demo.emails if e.template == "late_report"]
@@ -102,8 +104,11 @@ def test_no_reminder_is_sent_in_quiet_hours(demo: RehearsalReport, directors_awa
 
 
 def test_a_missed_check_escalates_to_the_deputy_then_up_the_chain(directors_away: RehearsalReport) -> None:
-    """With the director and his deputy away, the check is escalated at 11:00 to the deputy, at 12:00 to the DCS."""
-    for ref in DAY2_ITEMS:
+    """With the director and his deputy away, the check is escalated at 11:00 to the deputy, at 12:00 to the DCS
+    (but for the health template's, which the Lead Evidence Officer gives)."""
+    assert sent(directors_away, "day2:health-template:check:r1:ask") == [
+        ("2023-06-26T10:30+01:00", ("tom.blakeley@demo-county.example",))]
+    for ref in DAY2_ITEMS[:-1]:
         assert sent(directors_away, f"day2:{ref}:check:r1:escalate-deputy") == [
             ("2023-06-27T11:00+01:00", ("nadia.pemberton@demo-county.example",))]
         assert sent(directors_away, f"day2:{ref}:check:r1:escalate-up-1") == [
@@ -115,7 +120,8 @@ def test_the_phase_deadline_reports_what_is_late_once(directors_away: RehearsalR
     assert sent(directors_away, "day2:late_report") == [
         ("2023-06-27T12:00+01:00", ("leah.marchetti@demo-county.example", "nadia.pemberton@demo-county.example",
                                     "marcus.fenwick@demo-county.example"))]
-    assert directors_away.phases == {"notification": "done", "day2": "done", "day5": "waiting", "bulletin": "waiting"}
+    assert directors_away.phases == {"notification": "done", "day2": "done", "day5": "waiting", "bulletin": "waiting",
+                                     "kit": "waiting"}
     assert [at for at, _ in sent(directors_away, "day2:phase_complete")] == ["2023-06-27T14:30+01:00"]
     text = read_outbox_message(away_dir / "outbox", outbox_id_for(f"{INSPECTION}:day2:late_report")).text or ""
     for ref in DAY2_ITEMS:
