@@ -27,6 +27,7 @@ from send_inspection.engine.register_phase import (
     chase_items,
     claim_pass,
     pass_result,
+    shown_as,
     waiting_reason,
 )
 from send_inspection.engine.setup import milestones, people
@@ -67,6 +68,8 @@ def kit_summary(ctx: EngineContext, inspection_id: str, day: date) -> dict[str, 
         "day": day, "ratings": ratings, "slots_today": len(today), "missing": missing,
         "headlines": [(slots[d.slot_id], d, staff[d.debriefer].name if d.debriefer in staff else d.debriefer)
                       for d in debriefs],
+        # Who debriefed each slot as operators read it (someone named by address: by key, never by name).
+        "debriefed_by": {d.slot_id: shown_as(staff, d.debriefer) for d in debriefs},
         "themes": [d.unexpected_questions for d in debriefs if d.unexpected_questions],
         "documents": [(doc, slots[d.slot_id].title) for d in debriefs for doc in d.documents_requested],
         "requests": requests_overview(ctx, inspection_id),
@@ -81,8 +84,9 @@ def kit_markdown(summary: dict[str, object]) -> str:
     lines = [f"# Keeping in touch: {day:%A %d %B %Y}", "",
              f"{summary['slots_today']} meetings; debriefs: {r['red']} red, {r['amber']} amber, {r['green']} green; "
              f"{len(summary['missing'])} not yet in.", "", "## Headlines"]  # type: ignore[arg-type]
-    lines += [f"- **{d.rating.upper()}** {slot.title} ({to_london(slot.start_at):%H:%M}, debrief by {who}): {d.focus}"
-              for slot, d, who in summary["headlines"]] or ["- none yet"]  # type: ignore[attr-defined]
+    who: dict[str, str] = summary["debriefed_by"]  # type: ignore[assignment]
+    lines += [f"- **{d.rating.upper()}** {slot.title} ({to_london(slot.start_at):%H:%M}, debrief by "
+              f"{who[d.slot_id]}): {d.focus}" for slot, d, _ in summary["headlines"]] or ["- none yet"]  # type: ignore[attr-defined]
     lines += ["", "## Documents requested"]
     lines += [f"- {doc} (in {title})" for doc, title in summary["documents"]] or ["- none"]  # type: ignore[attr-defined]
     lines += ["", "## Tomorrow"]

@@ -160,3 +160,19 @@ def test_a_timetable_for_an_unknown_inspection_is_refused_and_nothing_is_saved(c
         save_timetable(ctx, "demo-county-2099-01-05", [slot("S1", at(10, 10))])
     with ctx.session() as session:
         assert session.scalars(select(m.FieldworkSlot)).first() is None
+
+
+def test_a_debriefer_named_by_address_is_asked_and_shown_to_operators_by_key(ctx: EngineContext,
+                                                                             inspection: str) -> None:
+    """Someone the timetable names by address debriefs through their own link like staff; the day's KIT artifact
+    names them by key, their name kept in our database only."""
+    from send_inspection.engine.fieldwork_phase import kit_markdown, kit_summary
+
+    save_timetable(ctx, inspection, [slot("S1", at(10, 10), debriefer="Tom Barraclough <tom.barraclough@demo-valley-"
+                                                                      "school.example>")])
+    ctx.clock.set(at(10, 11))  # type: ignore[attr-defined]
+    reconcile_fieldwork(ctx, inspection)
+    assert sent(ctx, "action-ask")[0].recipients == ["tom.barraclough@demo-valley-school.example"]
+    assert post(TestClient(create_app(ctx)), debrief_link(ctx, inspection, "S1"), "S1", **GOOD) == 200
+    markdown = kit_markdown(kit_summary(ctx, inspection, at(10, 10).date()))
+    assert "debrief by timetable-1" in markdown and "Barraclough" not in markdown
