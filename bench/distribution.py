@@ -82,8 +82,8 @@ def main() -> int:
     from send_inspection.db import models as m
     from send_inspection.db.session import migrate
     from send_inspection.engine.context import EngineContext
+    from send_inspection.engine.inspection import open_inspection
     from send_inspection.engine.notification import SurveyLinks, survey_pass, survey_plan
-    from send_inspection.engine.setup import open_inspection
     from send_inspection.mail.distribution import EXCHANGE_ONLINE, plan_distribution
     from send_inspection.mail.ews import EwsTransport
     from tests.mail.ews_server import EwsServer

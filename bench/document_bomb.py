@@ -90,10 +90,10 @@ def serve(folder: Path, port: int) -> None:
     from send_inspection.config.loader import calendar_for, default_config_dir, load_config
     from send_inspection.db import models as m
     from send_inspection.db.session import migrate
+    from send_inspection.engine.annex_a import reconcile_annex_a
     from send_inspection.engine.context import EngineContext
-    from send_inspection.engine.phases import ensure_phase
-    from send_inspection.engine.register_phase import reconcile_register_phase
-    from send_inspection.engine.setup import open_inspection
+    from send_inspection.engine.inspection import open_inspection
+    from send_inspection.engine.phase_rows import ensure_phase
     from send_inspection.mail.outbox import OutboxTransport
     from send_inspection.tokens import mint_token
     from send_inspection.web.app import create_app
@@ -107,7 +107,7 @@ def serve(folder: Path, port: int) -> None:
                         uploads_dir=folder / "uploads", check_links=False)
     iid = open_inspection(ctx, notified, mode="rehearsal")
     ensure_phase(ctx, iid, "day2")
-    reconcile_register_phase(ctx, iid, "day2")
+    reconcile_annex_a(ctx, iid, "day2")
     tokens = []
     with ctx.session() as session:
         for ref in ("1.1", "1.2", "1.3"):  # the bomb, the long document, the warm-up

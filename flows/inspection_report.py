@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flows.phase_flow import phase_flow
-from flows.register_phase import run_phase_loop
+from flows.phase_loop import run_phase_loop
 from send_inspection.catalogue.phases import AFTER_FIELDWORK
 from tasks.report_tasks import publish_report_task, reconcile_report_task
 

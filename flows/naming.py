@@ -23,8 +23,8 @@ def phase_run_name(label: str, *, param: str | None = None):  # noqa: ANN201
 
 def _inspection_from_notified(notified: object) -> str | None:
     """Return the id the inspection will get from its notification time, if it can be read."""
-    from send_inspection.engine.setup import inspection_id_for
-    from send_inspection.runtime import current_runtime
+    from send_inspection.engine.inspection import inspection_id_for
+    from send_inspection.live.wiring import current_runtime
 
     if isinstance(notified, str):
         try:

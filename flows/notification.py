@@ -7,10 +7,10 @@ from datetime import datetime
 from prefect.states import Failed, State
 
 from flows.phase_flow import phase_flow
-from flows.register_phase import reconcile_trying_mail_again
+from flows.phase_loop import reconcile_trying_mail_again
 from send_inspection.calendar import LONDON
 from send_inspection.catalogue.phases import NOTIFICATION, phase_catalogue
-from send_inspection.runtime import current_runtime
+from send_inspection.live.wiring import current_runtime
 from tasks.inspection_tasks import (
     check_start_time_task,
     claim_phase_task,
@@ -42,8 +42,8 @@ def notification(notified_at: datetime, inspection_id: str | None = None, kind: 
     claim_phase_task(inspection_id, NOTIFICATION.key)
     while True:
         # Mail that fails in a way that may pass is tried again and shown to operators, as in every phase.
-        result, retry_at = reconcile_trying_mail_again(inspection_id, NOTIFICATION.key,
-                                                       reconcile=lambda: send_notifications_task(inspection_id))
+        result = reconcile_trying_mail_again(inspection_id, NOTIFICATION.key,
+                                             reconcile=lambda: send_notifications_task(inspection_id))
         # Day 2, day 5 (launched when day 2 is done, at its deadline at the latest) and the bulletin.
         for spec in phase_catalogue().started_with(NOTIFICATION.key):
             start_phase_task(inspection_id, spec.key, spec.starts.not_before)
@@ -52,12 +52,11 @@ def notification(notified_at: datetime, inspection_id: str | None = None, kind: 
             if links is None:
                 return "waiting for the survey links"
             # A large list goes in batches over hours or days: the pass sends what is due and says when to go on.
-            result, retry_at = reconcile_trying_mail_again(
+            result = reconcile_trying_mail_again(
                 inspection_id, NOTIFICATION.key, reconcile=lambda links=links: send_surveys_task(inspection_id, links))
             if result.done:
                 finish_phase_task(inspection_id, NOTIFICATION.key, result.reason)
                 return "done"
         # Mail that could not go yet, or survey batches still to come: wait without a process, then go again.
-        wake_at = min((t for t in (result.next_wake_at, retry_at) if t is not None), default=None)
-        if not rt.waiter.wait(inspection_id, NOTIFICATION.key, reason=result.reason, next_wake_at=wake_at):
+        if not rt.waiter.wait(inspection_id, NOTIFICATION.key, reason=result.reason, next_wake_at=result.next_wake_at):
             return result.reason

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flows.phase_flow import phase_flow
-from flows.register_phase import run_phase_loop
+from flows.phase_loop import run_phase_loop
 from send_inspection.catalogue.phases import PRIORITY_ACTION_PLAN
 from tasks.report_tasks import publish_action_plan_task, reconcile_action_plan_task
 

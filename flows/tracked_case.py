@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flows.phase_flow import phase_flow
-from flows.register_phase import run_phase_loop
+from flows.phase_loop import run_phase_loop
 from send_inspection.catalogue.phases import TRACKED_CASE
 from tasks.tracked_case_tasks import publish_case_task, reconcile_case_task
 

@@ -75,7 +75,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     from send_inspection.catalogue.phases import phase_label
     from send_inspection.db import models as m
     from send_inspection.engine.notification import survey_overview
-    from send_inspection.live import build_context
+    from send_inspection.engine.phase_rows import inspection_phases
+    from send_inspection.live.wiring import build_context
 
     ctx = build_context(load_settings())
     with ctx.session() as session:
@@ -88,9 +89,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             return 1 if args.inspection else 0
         for inspection in inspections:
             print(f"{inspection.id} (notified {to_london(inspection.notified_at):%a %d %b %Y %H:%M})")
-            runs = session.scalars(select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection.id)
-                                   .order_by(m.PhaseRun.id))
-            for run in runs:
+            for run in inspection_phases(ctx, inspection.id):
                 wake = f"; wakes {to_london(run.next_wake_at):%a %d %b %H:%M}" if run.next_wake_at else ""
                 print(f"  {phase_label(run.phase):<22} {run.status:<8} {run.reason or ''}{wake}")
             counts = dict(session.execute(
@@ -126,7 +125,7 @@ def cmd_request(args: argparse.Namespace) -> int:
     from send_inspection.engine.additional_requests import RequestRefused, requests_overview
 
     if args.action == "list":
-        from send_inspection.live import build_context
+        from send_inspection.live.wiring import build_context
 
         for row in requests_overview(build_context(load_settings()), args.inspection):
             print("  ".join(f"{k}: {v}" for k, v in row.items()))
@@ -209,7 +208,7 @@ def cmd_library(args: argparse.Namespace) -> int:
     from send_inspection.coordinator.audit import command_line_actor
     from send_inspection.evidence.library import LibraryRefused, library_versions
     from send_inspection.files.storage import UploadRefused
-    from send_inspection.live import build_context
+    from send_inspection.live.wiring import build_context
 
     ctx = build_context(load_settings())
     if args.action == "add":
@@ -378,7 +377,8 @@ def cmd_web(args: argparse.Namespace) -> int:
     from send_inspection.console.guard import Console
     from send_inspection.console.settings import load_console_settings
     from send_inspection.coordinator.prefect_runner import PrefectRunner
-    from send_inspection.live import PrefectWaker, build_context
+    from send_inspection.live.waker import PrefectWaker
+    from send_inspection.live.wiring import build_context
     from send_inspection.web.app import create_app
 
     settings = load_settings()
@@ -394,7 +394,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Serve the product's deployments (phase flows and the ticker), through restarts of the Prefect server."""
     _prefect_setup()
     from send_inspection.db.session import migrate
-    from send_inspection.deployments import serve_through_server_restarts
+    from send_inspection.live.worker import serve_through_server_restarts
 
     migrate(load_settings().database_url)
     serve_through_server_restarts()
@@ -508,7 +508,7 @@ def _coordinator(args: argparse.Namespace):  # noqa: ANN202
     _prefect_setup()
     from send_inspection.coordinator.audit import command_line_actor
     from send_inspection.coordinator.prefect_runner import PrefectRunner
-    from send_inspection.live import build_context
+    from send_inspection.live.wiring import build_context
 
     ctx = build_context(load_settings())
     return ctx, PrefectRunner(ctx), command_line_actor(ctx, getattr(args, "by", None))

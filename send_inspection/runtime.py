@@ -1,4 +1,4 @@
-"""The runtime a flow runs in: live (Prefect suspend/resume, system clock) or a rehearsal (virtual clock)."""
+"""The runtime a flow runs in: how it waits, launches and wakes; live (send_inspection.live) or a rehearsal's."""
 
 from __future__ import annotations
 
@@ -54,14 +54,16 @@ class Runtime:
 _current: Runtime | None = None
 
 
-def current_runtime() -> Runtime:
-    """Return the runtime of this process, building the live one from settings on first use."""
-    global _current
-    if _current is None:
-        from send_inspection.live import build_live_runtime
-
-        _current = build_live_runtime()
+def installed_runtime() -> Runtime | None:
+    """Return the runtime installed in this process, if any (the live wiring builds one on first use)."""
     return _current
+
+
+def install_runtime(runtime: Runtime) -> Runtime:
+    """Make `runtime` this process's runtime for good (the live one) and return it."""
+    global _current
+    _current = runtime
+    return runtime
 
 
 @contextmanager

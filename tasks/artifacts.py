@@ -20,7 +20,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import ArtifactCreate
 from prefect.runtime import flow_run, task_run
 
-from send_inspection.runtime import current_runtime
+from send_inspection.live.wiring import current_runtime
 
 _published: dict[tuple[str, str], str] = {}
 _deferred: dict[tuple[str, str], ArtifactCreate] = {}

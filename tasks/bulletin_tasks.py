@@ -9,14 +9,12 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from send_inspection.catalogue.phases import phase_artifact_key
-from send_inspection.engine.register_phase import PassResult
+from send_inspection.engine.passes import PassResult
 from send_inspection.engine.staff_bulletin import bulletin_figures, bulletin_markdown, reconcile_bulletin
-from send_inspection.runtime import current_runtime
-from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
+from send_inspection.live.wiring import current_runtime
 
 
-@task(name="reconcile-staff-bulletin", cache_policy=NO_CACHE, persist_result=False,
-      retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+@task(name="reconcile-staff-bulletin", cache_policy=NO_CACHE, persist_result=False)
 def reconcile_bulletin_task(inspection_id: str) -> PassResult:
     """Send the staff bulletin now due, if any, and say when the next one goes."""
     return reconcile_bulletin(current_runtime().context, inspection_id)

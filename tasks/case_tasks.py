@@ -7,7 +7,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from send_inspection.catalogue.phases import artifact_key
-from send_inspection.runtime import current_runtime
+from send_inspection.live.wiring import current_runtime
 
 
 @task(name="record-case-selection", cache_policy=NO_CACHE, persist_result=False)

@@ -8,14 +8,12 @@ from prefect.cache_policies import NO_CACHE
 from send_inspection.catalogue.phases import artifact_key
 from send_inspection.engine.additional_requests import requests_overview
 from send_inspection.engine.fieldwork_phase import reconcile_fieldwork
-from send_inspection.engine.register_phase import PassResult
-from send_inspection.runtime import current_runtime
+from send_inspection.engine.passes import PassResult
+from send_inspection.live.wiring import current_runtime
 from tasks.artifacts import publish_table
-from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
 
 
-@task(name="reconcile-fieldwork", cache_policy=NO_CACHE, persist_result=False,
-      retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+@task(name="reconcile-fieldwork", cache_policy=NO_CACHE, persist_result=False)
 def reconcile_fieldwork_task(inspection_id: str) -> PassResult:
     """Send the timetable's invitations, chase debriefs, and act on red ones and requested documents."""
     return reconcile_fieldwork(current_runtime().context, inspection_id)

@@ -8,10 +8,10 @@ from prefect import get_client, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from send_inspection.engine.phases import ensure_phase, finish_phase, get_phase, record_flow_run
-from send_inspection.engine.setup import inspection_exists, inspection_id_for, milestone_at, open_inspection
+from send_inspection.engine.inspection import inspection_exists, inspection_id_for, milestone_at, open_inspection
+from send_inspection.engine.phase_rows import ensure_phase, finish_phase, get_phase, record_flow_run
 from send_inspection.engine.start_time import check_start_time
-from send_inspection.runtime import current_runtime
+from send_inspection.live.wiring import current_runtime
 
 
 @task(name="check-start-time", cache_policy=NO_CACHE, persist_result=False)

@@ -6,7 +6,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from send_inspection.catalogue.phases import ADDITIONAL_REQUEST
-from send_inspection.runtime import current_runtime
+from send_inspection.live.wiring import current_runtime
 from send_inspection.settings import load_settings
 
 

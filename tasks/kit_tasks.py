@@ -11,14 +11,12 @@ from send_inspection.catalogue.phases import phase_artifact_key
 from send_inspection.catalogue.steps import step_label
 from send_inspection.engine.fieldwork_phase import kit_markdown, kit_summary
 from send_inspection.engine.kit import is_action, kit_overview, reconcile_kit
-from send_inspection.engine.register_phase import PassResult
-from send_inspection.runtime import current_runtime
+from send_inspection.engine.passes import PassResult
+from send_inspection.live.wiring import current_runtime
 from tasks.artifacts import publish_markdown, publish_table
-from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
 
 
-@task(name="reconcile-keeping-in-touch", cache_policy=NO_CACHE, persist_result=False,
-      retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+@task(name="reconcile-keeping-in-touch", cache_policy=NO_CACHE, persist_result=False)
 def reconcile_kit_task(inspection_id: str) -> PassResult:
     """Arrange the agreed KIT meetings, chase their records and actions, and send the summaries now due."""
     return reconcile_kit(current_runtime().context, inspection_id)

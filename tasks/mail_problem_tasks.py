@@ -11,7 +11,7 @@ from prefect.states import Failed, State
 
 from send_inspection.catalogue.phases import artifact_key
 from send_inspection.engine.mail_problems import mail_problem
-from send_inspection.runtime import current_runtime
+from send_inspection.live.wiring import current_runtime
 
 
 @task(name="mail-problem", cache_policy=NO_CACHE, persist_result=False)

@@ -10,21 +10,18 @@ from prefect.cache_policies import NO_CACHE
 
 from send_inspection.catalogue.phases import artifact_key
 from send_inspection.engine.notification import SurveyLinks, day_one_pass, survey_pass
-from send_inspection.engine.register_phase import PassResult
+from send_inspection.engine.passes import PassResult
+from send_inspection.live.wiring import current_runtime
 from send_inspection.mail.distribution import DistributionProgress
-from send_inspection.runtime import current_runtime
-from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
 
 
-@task(name="send-notifications", cache_policy=NO_CACHE, persist_result=False,
-      retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+@task(name="send-notifications", cache_policy=NO_CACHE, persist_result=False)
 def send_notifications_task(inspection_id: str) -> PassResult:
     """Email the notification lists and invite the core group; return what is left to send and when to try."""
     return day_one_pass(current_runtime().context, inspection_id)
 
 
-@task(name="send-surveys", cache_policy=NO_CACHE, persist_result=False,
-      retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+@task(name="send-surveys", cache_policy=NO_CACHE, persist_result=False)
 def send_surveys_task(inspection_id: str, links: SurveyLinks) -> PassResult:
     """Show the surveys' plan, send the batches now due and the health template; return what is left and when."""
     progress_id: list[UUID] = []

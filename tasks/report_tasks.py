@@ -8,15 +8,13 @@ from prefect.cache_policies import NO_CACHE
 from send_inspection.catalogue.phases import phase_artifact_key
 from send_inspection.catalogue.steps import step_label
 from send_inspection.engine.action_plan import reconcile_action_plan
-from send_inspection.engine.register_phase import PassResult
+from send_inspection.engine.passes import PassResult
 from send_inspection.engine.report_phase import reconcile_report
-from send_inspection.runtime import current_runtime
+from send_inspection.live.wiring import current_runtime
 from tasks.artifacts import publish_table
-from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
 
 
-@task(name="reconcile-report", cache_policy=NO_CACHE, persist_result=False,
-      retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+@task(name="reconcile-report", cache_policy=NO_CACHE, persist_result=False)
 def reconcile_report_task(inspection_id: str) -> PassResult:
     """Open the stages reached after fieldwork and send every ask, reminder and escalation now due."""
     return reconcile_report(current_runtime().context, inspection_id)
@@ -35,8 +33,7 @@ def publish_report_task(result: PassResult) -> None:
                   description=f"After fieldwork: {result.reason}")
 
 
-@task(name="reconcile-action-plan", cache_policy=NO_CACHE, persist_result=False,
-      retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+@task(name="reconcile-action-plan", cache_policy=NO_CACHE, persist_result=False)
 def reconcile_action_plan_task(inspection_id: str) -> PassResult:
     """Open each area's priority action plan and send every ask, reminder and escalation now due."""
     return reconcile_action_plan(current_runtime().context, inspection_id)

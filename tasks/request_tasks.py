@@ -7,14 +7,12 @@ from prefect.cache_policies import NO_CACHE
 
 from send_inspection.catalogue.phases import artifact_key, phase_artifact_key
 from send_inspection.engine.additional_requests import reconcile_request, requests_overview
-from send_inspection.engine.register_phase import PassResult
-from send_inspection.runtime import current_runtime
+from send_inspection.engine.passes import PassResult
+from send_inspection.live.wiring import current_runtime
 from tasks.artifacts import publish_markdown, publish_table
-from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
 
 
-@task(name="reconcile-request", cache_policy=NO_CACHE, persist_result=False,
-      retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+@task(name="reconcile-request", cache_policy=NO_CACHE, persist_result=False)
 def reconcile_request_task(inspection_id: str, number: int) -> PassResult:
     """Send the notice and every ask, reminder and escalation now due for the request."""
     return reconcile_request(current_runtime().context, inspection_id, number)

@@ -8,15 +8,15 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from send_inspection.catalogue.phases import phase_catalogue
-from send_inspection.engine.phases import due_phases
-from send_inspection.runtime import current_runtime
+from send_inspection.engine.phase_rows import due_phases
+from send_inspection.live.wiring import current_runtime
 from send_inspection.settings import load_settings
 
 
 @task(name="recover-dead-phases", cache_policy=NO_CACHE, persist_result=False)
 def recover_dead_phases_task() -> int:
     """Mark each phase run that died Crashed and start a fresh run in its place; return how many."""
-    from send_inspection.live import ZombieRecovery
+    from send_inspection.live.recovery import ZombieRecovery
 
     rt = current_runtime()
     recovered = ZombieRecovery(rt.context, lease=timedelta(seconds=load_settings().phase_lease)).recover()
@@ -28,7 +28,7 @@ def recover_dead_phases_task() -> int:
 @task(name="wake-due-phases", cache_policy=NO_CACHE, persist_result=False)
 def wake_due_phases_task() -> int:
     """Resume each waiting phase that is due and launch each pending one; return how many were touched."""
-    from send_inspection.live import PrefectWaker
+    from send_inspection.live.waker import PrefectWaker
 
     rt = current_runtime()
     waker = PrefectWaker(rt.context)

@@ -7,15 +7,13 @@ from prefect.cache_policies import NO_CACHE
 
 from send_inspection.catalogue.phases import TRACKED_CASE, artifact_key, phase_artifact_key
 from send_inspection.catalogue.steps import step_label
-from send_inspection.engine.register_phase import PassResult
+from send_inspection.engine.passes import PassResult
 from send_inspection.engine.tracked_case import case_overview, reconcile_case
-from send_inspection.runtime import current_runtime
+from send_inspection.live.wiring import current_runtime
 from tasks.artifacts import publish_markdown, publish_table
-from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
 
 
-@task(name="reconcile-tracked-case", cache_policy=NO_CACHE, persist_result=False,
-      retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+@task(name="reconcile-tracked-case", cache_policy=NO_CACHE, persist_result=False)
 def reconcile_case_task(inspection_id: str, child_id: str) -> PassResult:
     """Open the steps the case has reached and send every ask, reminder and escalation now due."""
     return reconcile_case(current_runtime().context, inspection_id, child_id)

@@ -21,10 +21,10 @@ from send_inspection.config.loader import calendar_for, default_config_dir, load
 from send_inspection.config.models import PartnershipConfig  # noqa: E402
 from send_inspection.db import models as m  # noqa: E402
 from send_inspection.db.session import migrate, relax_durability  # noqa: E402
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext  # noqa: E402
-from send_inspection.engine.phases import ensure_phase  # noqa: E402
-from send_inspection.engine.register_phase import reconcile_register_phase  # noqa: E402
-from send_inspection.engine.setup import open_inspection  # noqa: E402
+from send_inspection.engine.inspection import open_inspection  # noqa: E402
+from send_inspection.engine.phase_rows import ensure_phase  # noqa: E402
 from send_inspection.mail.outbox import OutboxTransport  # noqa: E402
 from tests.coordinator.fake_runner import RecordingRunner  # noqa: E402
 
@@ -122,7 +122,7 @@ def started(ctx: EngineContext) -> tuple[str, m.RegisterItem]:
     """Open the demo inspection, send the day-2 asks and return the id and day-2 item 1.1."""
     iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
     ensure_phase(ctx, iid, "day2")
-    reconcile_register_phase(ctx, iid, "day2")
+    reconcile_annex_a(ctx, iid, "day2")
     with ctx.session() as session:
         item = session.scalars(select(m.RegisterItem).where(m.RegisterItem.phase == "day2",
                                                             m.RegisterItem.ref == "1.1")).one()

@@ -16,7 +16,7 @@ from send_inspection.calendar import LONDON
 from send_inspection.cli import _parse_when, main
 from send_inspection.clock import VirtualClock
 from send_inspection.db import models as m
-from send_inspection.engine.phases import begin_wait
+from send_inspection.engine.phase_rows import begin_wait
 from tests.conftest import NOTIFIED
 from tests.test_timeline import EXPECTED_JUNE_2023
 
@@ -260,10 +260,10 @@ def test_start_refuses_a_call_time_over_a_day_ago_or_ahead(when: str, said: str,
 def test_status_shows_phases_and_email_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     """`status` lists each phase by name with what it waits for and when it wakes, and the inspection's email counts."""
-    from send_inspection.engine.phases import ensure_phase
-    from send_inspection.engine.register_phase import reconcile_register_phase
-    from send_inspection.engine.setup import open_inspection
-    from send_inspection.live import build_context
+    from send_inspection.engine.annex_a import reconcile_annex_a
+    from send_inspection.engine.inspection import open_inspection
+    from send_inspection.engine.phase_rows import ensure_phase
+    from send_inspection.live.wiring import build_context
     from send_inspection.settings import load_settings
 
     monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path))
@@ -271,7 +271,7 @@ def test_status_shows_phases_and_email_counts(tmp_path: Path, monkeypatch: pytes
     ctx.clock = VirtualClock(NOTIFIED)
     iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
     ensure_phase(ctx, iid, "day2")
-    result = reconcile_register_phase(ctx, iid, "day2")
+    result = reconcile_annex_a(ctx, iid, "day2")
     begin_wait(ctx, iid, "day2", reason=result.reason, next_wake_at=result.next_wake_at, flow_run_id=None)
     assert main(["status"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -307,7 +307,7 @@ def test_up_prints_the_bare_name_when_path_finds_it(monkeypatch: pytest.MonkeyPa
 def test_start_refuses_a_call_eleven_days_back_unless_deliberate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     """`start` with a time 11 days back says why and opens nothing, as the console's start page does."""
-    from send_inspection.live import build_context
+    from send_inspection.live.wiring import build_context
     from send_inspection.settings import load_settings
 
     monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path))
@@ -323,8 +323,8 @@ def test_start_refuses_a_call_eleven_days_back_unless_deliberate(tmp_path: Path,
 def test_a_timetable_is_not_sent_from_a_script_without_yes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     """Without a terminal to ask and without --yes, the preview is printed and nothing is imported."""
-    from send_inspection.engine.setup import open_inspection
-    from send_inspection.live import build_context
+    from send_inspection.engine.inspection import open_inspection
+    from send_inspection.live.wiring import build_context
     from send_inspection.settings import load_settings
     from tests.conftest import NOTIFIED
 

@@ -13,6 +13,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -37,13 +39,34 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def parse_duration(text: str) -> timedelta:
-    """Parse '90m', '3h' or '1d' into a timedelta."""
-    m = _DURATION.match(text.strip())
-    if not m:
-        raise ValueError(f"{text!r} is not a duration like '30m', '3h' or '1d'")
-    n, unit = int(m.group(1)), m.group(2)
-    return {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}[unit]
+class Duration(timedelta):
+    """A length of time read from config ('90m', '3h', '1d'), keeping the words it was written in (`text`)."""
+
+    text: str
+
+    def __new__(cls, text: str) -> Duration:  # noqa: D102 - parse; a timedelta subclass cannot take __init__
+        m = _DURATION.match(str(text).strip())
+        if not m:
+            raise ValueError(f"{text!r} is not a duration like '30m', '3h' or '1d'")
+        n, unit = int(m.group(1)), m.group(2)
+        self = super().__new__(cls, **{{"m": "minutes", "h": "hours", "d": "days"}[unit]: n})
+        self.text = str(text)
+        return self
+
+    def __repr__(self) -> str:
+        return f"Duration({self.text!r})"
+
+    def __reduce__(self) -> tuple[type[Duration], tuple[str]]:
+        return Duration, (self.text,)
+
+
+def parse_duration(text: str | Duration) -> Duration:
+    """Parse '90m', '3h' or '1d' into a Duration (a timedelta that remembers its words)."""
+    return text if isinstance(text, Duration) else Duration(text)
+
+
+# A duration field of the config: written '90m', '3h' or '1d' in YAML, a timedelta once loaded.
+DurationField = Annotated[Duration, PlainValidator(parse_duration), PlainSerializer(lambda d: d.text, return_type=str)]
 
 
 def parse_clock_time(text: str) -> time:
@@ -649,23 +672,10 @@ class QuietHours(Strict):
 class Chasing(Strict):
     """When reminders go before a deadline and escalations after it."""
 
-    reminders_before: list[str] = Field(default_factory=lambda: ["3h", "1h"])
-    escalate_to_deputy_after: str = "0m"
-    escalate_up_after: str = "1h"
+    reminders_before: list[DurationField] = Field(default_factory=lambda: [Duration("3h"), Duration("1h")])
+    escalate_to_deputy_after: DurationField = Duration("0m")
+    escalate_up_after: DurationField = Duration("1h")
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
-
-    @field_validator("reminders_before")
-    @classmethod
-    def _durations(cls, values: list[str]) -> list[str]:
-        for v in values:
-            parse_duration(v)
-        return values
-
-    @field_validator("escalate_to_deputy_after", "escalate_up_after")
-    @classmethod
-    def _duration(cls, v: str) -> str:
-        parse_duration(v)
-        return v
 
 
 class AdditionalRequests(Strict):
@@ -674,9 +684,9 @@ class AdditionalRequests(Strict):
     due_same_day_at: str = "18:00"     # a request is due the same working day at this time...
     arriving_after: str = "16:00"      # ...unless it arrives after this time (or outside a working day),
     next_day_due_at: str = "10:00"     # ...then at this time on the next working day
-    confirm_within: str = "30m"        # the head of service says whether it exists, and by when
-    submit_before_due: str = "2h"      # the evidence or an explanation, this long before it is due
-    signoff_before_due: str = "1h"     # the accountable lead's sign-off, this long before it is due
+    confirm_within: DurationField = Duration("30m")      # the head of service says whether it exists, and by when
+    submit_before_due: DurationField = Duration("2h")    # the evidence or an explanation, this long before it is due
+    signoff_before_due: DurationField = Duration("1h")   # the accountable lead's sign-off, this long before it is due
 
     @field_validator("due_same_day_at", "arriving_after", "next_day_due_at")
     @classmethod
@@ -684,23 +694,11 @@ class AdditionalRequests(Strict):
         parse_clock_time(v)
         return v
 
-    @field_validator("confirm_within", "submit_before_due", "signoff_before_due")
-    @classmethod
-    def _duration(cls, v: str) -> str:
-        parse_duration(v)
-        return v
-
 
 class Fieldwork(Strict):
     """Fieldwork in weeks 2 and 3: when debriefs are due (the KIT summaries follow the KIT meetings)."""
 
-    debrief_within: str = "2h"         # a slot's debrief is due this long after the slot ends
-
-    @field_validator("debrief_within")
-    @classmethod
-    def _duration(cls, v: str) -> str:
-        parse_duration(v)
-        return v
+    debrief_within: DurationField = Duration("2h")       # a slot's debrief is due this long after the slot ends
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -778,20 +776,14 @@ class KeepingInTouch(Strict):
     # Where a manager is based unless the core group agrees otherwise (shown on the day-1 record's page).
     base: str = ""
     # The day-1 agreement is due this long after the core group meeting ends...
-    agree_within: str = "2h"
+    agree_within: DurationField = Duration("2h")
     # ...and each KIT meeting's record this long after the meeting ends (its summary goes once it is recorded).
-    record_within: str = "30m"
+    record_within: DurationField = Duration("30m")
 
     @field_validator("at")
     @classmethod
     def _time(cls, v: str) -> str:
         parse_clock_time(v)
-        return v
-
-    @field_validator("agree_within", "record_within")
-    @classmethod
-    def _duration(cls, v: str) -> str:
-        parse_duration(v)
         return v
 
 
@@ -875,15 +867,9 @@ class Timeline(Strict):
     staff_bulletin: StaffBulletin = Field(default_factory=StaffBulletin)
     after_fieldwork: AfterFieldwork = Field(default_factory=AfterFieldwork)
     outcome_follow_up: OutcomeFollowUp = Field(default_factory=OutcomeFollowUp)
-    token_valid_after_deadline: str = "3d"
+    token_valid_after_deadline: DurationField = Duration("3d")
     extra_bank_holidays: list[date] = Field(default_factory=list)
     not_bank_holidays: list[date] = Field(default_factory=list)
-
-    @field_validator("token_valid_after_deadline")
-    @classmethod
-    def _duration(cls, v: str) -> str:
-        parse_duration(v)
-        return v
 
     @model_validator(mode="after")
     def _references(self) -> Timeline:

@@ -25,8 +25,8 @@ from send_inspection.engine.absences import AbsenceView, end_absence, record_abs
 from send_inspection.engine.additional_requests import record_request
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.handover import OWNER_FIELDS, FreshLink, Handover, change_owner, send_fresh_link
+from send_inspection.engine.inspection import INSPECTION_KINDS, inspection_id_for, open_inspection
 from send_inspection.engine.notification import SurveyLinks, record_survey_links
-from send_inspection.engine.setup import INSPECTION_KINDS, inspection_id_for, open_inspection
 from send_inspection.engine.start_time import require_start_time
 from send_inspection.engine.tracked_case import start_tracked_cases
 from send_inspection.evidence.library import Loaded, add_to_library

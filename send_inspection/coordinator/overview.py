@@ -17,8 +17,8 @@ from send_inspection.catalogue.steps import step_label
 from send_inspection.db import models as m
 from send_inspection.engine.absences import absences_of, covering
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import milestones, people
 from send_inspection.engine.owners import step_owner
-from send_inspection.engine.setup import milestones, people
 
 # The milestones people steer by, in the words of the guidance (the others show under their own names).
 MILESTONE_LABELS = {

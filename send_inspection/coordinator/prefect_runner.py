@@ -14,8 +14,9 @@ from prefect.flow_runs import resume_flow_run
 from send_inspection.catalogue.phases import NOTIFICATION
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.notification import SurveyLinks
-from send_inspection.engine.phases import due_phases, get_phase
-from send_inspection.live import DeploymentLauncher, PrefectWaker
+from send_inspection.engine.phase_rows import due_phases, get_phase
+from send_inspection.live.launcher import DeploymentLauncher
+from send_inspection.live.waker import PrefectWaker
 
 log = logging.getLogger(__name__)
 

@@ -17,15 +17,11 @@ from sqlalchemy import select
 from send_inspection.catalogue.phases import PRIORITY_ACTION_PLAN
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.register_phase import (
-    MailFailures,
-    PassResult,
-    chase_items,
-    claim_pass,
-    pass_result,
-    waiting_reason,
-)
-from send_inspection.engine.setup import milestones, people
+from send_inspection.engine.inspection import milestones, people
+from send_inspection.engine.item_chasing import chase_items, waiting_reason
+from send_inspection.engine.mail_retry import MailFailures
+from send_inspection.engine.passes import PassResult, pass_result
+from send_inspection.engine.phase_rows import claim_pass
 
 PHASE = PRIORITY_ACTION_PLAN.key
 DEADLINES = {"submit": "action_plan_draft_due", "approve": "action_plan_signoff_due",
@@ -65,7 +61,7 @@ def reconcile_action_plan(ctx: EngineContext, inspection_id: str) -> PassResult:
             m.RegisterItem.inspection_id == inspection_id, m.RegisterItem.phase == PHASE).order_by(m.RegisterItem.id)))
         due = milestones(session, inspection_id)
         staff = people(session, inspection_id)
-    mail = MailFailures()
+    mail = MailFailures(ctx.mail_retry)
     wake_times: list[datetime] = []
     sent, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
     finished = all(s.outcome is not None for s in statuses)

@@ -17,20 +17,15 @@ from sqlalchemy import func, select
 
 from send_inspection.calendar import london_time, to_london
 from send_inspection.catalogue.phases import ADDITIONAL_REQUEST
-from send_inspection.config.models import parse_clock_time, parse_duration
+from send_inspection.config.models import parse_clock_time
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import milestones, people
+from send_inspection.engine.item_chasing import chase_items, waiting_reason
+from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import send_notice, when
-from send_inspection.engine.phases import ensure_phase
-from send_inspection.engine.register_phase import (
-    MailFailures,
-    PassResult,
-    chase_items,
-    claim_pass,
-    pass_result,
-    waiting_reason,
-)
-from send_inspection.engine.setup import milestones, people
+from send_inspection.engine.passes import PassResult, pass_result
+from send_inspection.engine.phase_rows import claim_pass, ensure_phase
 
 STEPS = ("confirm", "submit", "approve", "upload")
 
@@ -51,9 +46,9 @@ def due_time(ctx: EngineContext, received_at: datetime) -> datetime:
 
 def _step_deadlines(ctx: EngineContext, received_at: datetime, due: datetime) -> dict[str, datetime]:
     rules = ctx.config.timeline.additional_requests
-    confirm = min(received_at + parse_duration(rules.confirm_within), due)
-    submit = max(due - parse_duration(rules.submit_before_due), confirm)
-    approve = max(due - parse_duration(rules.signoff_before_due), submit)
+    confirm = min(received_at + rules.confirm_within, due)
+    submit = max(due - rules.submit_before_due, confirm)
+    approve = max(due - rules.signoff_before_due, submit)
     return {"confirm": confirm, "submit": submit, "approve": approve, "upload": due}
 
 
@@ -129,7 +124,7 @@ def reconcile_request(ctx: EngineContext, inspection_id: str, number: int) -> Pa
             m.RegisterItem.inspection_id == inspection_id, m.RegisterItem.phase == phase)))
         due = milestones(session, inspection_id)
         staff = people(session, inspection_id)
-    mail = MailFailures()
+    mail = MailFailures(ctx.mail_retry)
     wake_times: list[datetime] = []
     roles = ctx.config.partnership.roles
     lano, hos = staff[roles.lano], staff[request.head_of_service]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from send_inspection.calendar import WorkingCalendar, london_time, to_london
-from send_inspection.config.models import Chasing, parse_clock_time, parse_duration
+from send_inspection.config.models import Chasing, parse_clock_time
 
 
 @dataclass(frozen=True)
@@ -56,18 +56,18 @@ def chase_plan(
 ) -> list[Chase]:
     """Return the ask, the reminders and the escalations for a step that started at `started_at`."""
     plan = [Chase("ask", started_at, chain.owner)]
-    for text in chasing.reminders_before:
-        due = deadline - parse_duration(text)
+    for before in chasing.reminders_before:
+        due = deadline - before
         if due <= started_at:
             continue
         due = next_allowed(due, chasing=chasing, calendar=calendar)
         if due < deadline:
-            plan.append(Chase(f"remind-{text}", due, chain.owner))
-    up_gap = parse_duration(chasing.escalate_up_after)
+            plan.append(Chase(f"remind-{before.text}", due, chain.owner))
+    up_gap = chasing.escalate_up_after
     # A step that only began after its deadline gets one gap of grace before anyone is escalated to.
     late_base = max(deadline, started_at + up_gap) if started_at >= deadline else deadline
     if chain.deputy and chain.deputy != chain.owner:
-        due = late_base + parse_duration(chasing.escalate_to_deputy_after)
+        due = late_base + chasing.escalate_to_deputy_after
         plan.append(Chase("escalate-deputy", next_allowed(due, chasing=chasing, calendar=calendar), chain.deputy))
     for level, person in enumerate(chain.escalation, start=1):
         due = late_base + up_gap * level

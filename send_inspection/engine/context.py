@@ -12,6 +12,7 @@ from send_inspection.childdata.columns import ChildDataConfig
 from send_inspection.clock import Clock
 from send_inspection.config.models import PartnershipConfig
 from send_inspection.db.session import engine_for
+from send_inspection.engine.mail_retry import MailRetry
 from send_inspection.mail.ledger import MailLedger
 from send_inspection.mail.render import MailRenderer
 from send_inspection.mail.transport import MailTransport
@@ -33,6 +34,8 @@ class EngineContext:
     child_data: ChildDataConfig | None = None
     # Whether the links in submitted evidence are tried over the network (off in rehearsals and most tests).
     check_links: bool = True
+    # When emails that failed in a way that may pass are tried again (live: SEND_INSPECTION_MAIL_RETRY_DELAYS).
+    mail_retry: MailRetry = field(default_factory=MailRetry)
 
     def __post_init__(self) -> None:
         self._factory = sessionmaker(engine_for(self.db_url), expire_on_commit=False)

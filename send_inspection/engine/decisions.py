@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from send_inspection.catalogue.steps import in_order, step_spec
 from send_inspection.db import models as m
+from send_inspection.engine.phase_rows import note_news
 
 
 def item_steps(item: m.RegisterItem) -> list[str]:
@@ -136,12 +137,7 @@ def record_decision(
         item.done_at = now
     item.step_started_at = now
     token.used_at = now
-    run = session.scalars(
-        select(m.PhaseRun).where(m.PhaseRun.inspection_id == item.inspection_id, m.PhaseRun.phase == item.phase)
-    ).first()
-    if run is not None:
-        run.changes += 1
-        run.updated_at = now
+    note_news(session, item.inspection_id, item.phase, now=now)
     try:
         session.commit()
     except IntegrityError as exc:

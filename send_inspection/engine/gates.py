@@ -10,17 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from send_inspection.catalogue.gates import TRACKED_CASES_REVIEWED
 from send_inspection.db import models as m
+from send_inspection.engine.phase_rows import note_news
+
+
+# A tracked case closed without its documents (the inspectors chose another child): the gate does not wait for it.
+CLOSED = frozenset({"replaced"})
 
 
 def _tracked_cases_reviewed(session: Session, inspection_id: str) -> bool:
     """Say whether the inspectors chose their children and each one's documents are reviewed, or the case closed."""
-    from send_inspection.engine.tracked_case import CLOSED
-
     cases = list(session.scalars(select(m.TrackedCase).where(m.TrackedCase.inspection_id == inspection_id)))
     return bool(cases) and all(c.documents_reviewed_at is not None or c.status in CLOSED for c in cases)
 
@@ -54,8 +57,7 @@ def open_gates(session: Session, items: list[m.RegisterItem], *, now: datetime) 
 
 def flag_gated_phases(session: Session, inspection_id: str, *, now: datetime) -> None:
     """Make every phase with an item waiting at a gate look again: a gate may have opened (the caller commits)."""
-    phases = select(m.RegisterItem.phase).where(m.RegisterItem.inspection_id == inspection_id,
-                                                m.RegisterItem.waits_for.is_not(None)).distinct()
-    session.execute(update(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase.in_(phases))
-                    .values(changes=m.PhaseRun.changes + 1, updated_at=now)
-                    .execution_options(synchronize_session=False))
+    phases = session.scalars(select(m.RegisterItem.phase).where(
+        m.RegisterItem.inspection_id == inspection_id, m.RegisterItem.waits_for.is_not(None)).distinct())
+    for phase in list(phases):
+        note_news(session, inspection_id, phase, now=now)

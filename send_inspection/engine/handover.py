@@ -12,9 +12,9 @@ from send_inspection.config.models import parse_duration
 from send_inspection.db import models as m
 from send_inspection.engine.chasing import Chase
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import milestones, people
 from send_inspection.engine.outgoing import action_message
 from send_inspection.engine.owners import owner_field, step_owner
-from send_inspection.engine.setup import milestones, people
 from send_inspection.mail.transport import MailTransportError
 from send_inspection.tokens import hash_token, mint_token, revoke_tokens
 

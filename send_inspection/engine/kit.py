@@ -24,23 +24,18 @@ from sqlalchemy.orm import Session
 
 from send_inspection.calendar import london_time, to_london
 from send_inspection.catalogue.phases import KEEPING_IN_TOUCH
-from send_inspection.config.models import parse_clock_time, parse_duration
+from send_inspection.config.models import parse_clock_time
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.fieldwork_phase import kit_summary
+from send_inspection.engine.inspection import milestones, people
+from send_inspection.engine.item_chasing import ItemStatus, chase_items, shown_as
+from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.named_people import NamedPerson, add_named_person
 from send_inspection.engine.notification import core_meeting_times
 from send_inspection.engine.outgoing import compose, when
-from send_inspection.engine.register_phase import (
-    ItemStatus,
-    MailFailures,
-    PassResult,
-    chase_items,
-    claim_pass,
-    pass_result,
-    shown_as,
-)
-from send_inspection.engine.setup import milestones, people
+from send_inspection.engine.passes import PassResult, pass_result
+from send_inspection.engine.phase_rows import claim_pass
 from send_inspection.fieldwork.slot_invitations import send_slot_invitations
 from send_inspection.fieldwork.store import save_slots
 from send_inspection.fieldwork.timetable import Slot
@@ -171,13 +166,13 @@ def _plan(ctx: EngineContext, session: Session, inspection_id: str, *, now: date
     register = _Register(session, inspection_id)
     start, end = core_meeting_times(ctx, inspection_id)
     register.item(AGREEMENT, title="What the core group agreed at its first meeting", group=GROUP, lead=coordinator,
-                  reviewer=coordinator, step="settle", due=end + parse_duration(rules.agree_within), started=start)
+                  reviewer=coordinator, step="settle", due=end + rules.agree_within, started=start)
     agreed = agreement(session, inspection_id)
     if agreed is None:
         return []
     staff = people(session, inspection_id)
     reps = _representatives(session, inspection_id, staff)
-    record_within = parse_duration(rules.record_within)
+    record_within = rules.record_within
     days = sorted(date.fromisoformat(d) for d in agreed["days"])
     slots = []
     for day in days:
@@ -246,7 +241,7 @@ def reconcile_kit(ctx: EngineContext, inspection_id: str) -> PassResult:
         due = milestones(session, inspection_id)
         staff = people(session, inspection_id)
     save_slots(ctx, inspection_id, slots, origin=ORIGIN)
-    mail = MailFailures()
+    mail = MailFailures(ctx.mail_retry)
     wake_times: list[datetime] = []
     sent = send_slot_invitations(ctx, inspection_id, origin=ORIGIN, key_prefix=f"{inspection_id}:{PHASE}",
                                  staff=staff, now=now, mail=mail)

@@ -3,9 +3,10 @@
 The notification phase runs in passes like every other: `day_one_pass` sends the notification emails and the core
 group meeting (an Outlook meeting request when mail goes through Exchange), and once the inspectors' links are given
 `survey_pass` sends the surveys, each list in Bcc batches spread over the configured mailboxes within their sending
-limits (`send_inspection.mail.distribution`). A pass that could not send everything says when to go on: in five
-minutes after a mail failure that may pass, or when the next batch may go. Every email is keyed in the ledger (the
-meeting in ews_meetings), so the passes, which run again from the top after every wait, send nothing twice.
+limits (`send_inspection.mail.distribution`). A pass that could not send everything says when to go on: when
+a mail failure that may pass is tried again (`engine.mail_retry`), or when the next batch may go. Every email is
+keyed in the ledger (the meeting in ews_meetings), so the passes, which run again from the top after every wait,
+send nothing twice.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from send_inspection.catalogue.phases import NOTIFICATION
 from send_inspection.config.models import CoreGroupMeeting, parse_clock_time
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import compose, when
-from send_inspection.engine.phases import ensure_phase
-from send_inspection.engine.register_phase import MAIL_RETRY_AFTER, MailFailures, PassResult, claim_pass, pass_result
+from send_inspection.engine.passes import PassResult, pass_result
+from send_inspection.engine.phase_rows import claim_pass, ensure_phase, note_news
 from send_inspection.mail.distribution import (
     Batch,
     DistributionChangedError,
@@ -40,6 +42,7 @@ from send_inspection.mail.distribution import (
     wait_on,
 )
 from send_inspection.mail.invite import meeting_invite
+from send_inspection.mail.ledger import STALE_CLAIM
 from send_inspection.mail.message import OutgoingMessage
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,8 @@ CORE_MEETING_TEXT = (
 # A wait this short between two survey batches (a mailbox's 2 s between messages) is waited out in the pass;
 # a longer one (a mailbox's day limit) ends the pass, and the phase waits without a process until then.
 SLEEP_AT_MOST = timedelta(minutes=1)
+# Another process holds the claim on the meeting or on a survey batch: look again once that claim would be stale.
+LOOK_AGAIN_AFTER = STALE_CLAIM
 
 
 class SurveyLinks(BaseModel):
@@ -189,11 +194,11 @@ def day_one_pass(ctx: EngineContext, inspection_id: str) -> PassResult:
     ensure_phase(ctx, inspection_id, PHASE)
     with ctx.session() as session:
         claim_pass(session, inspection_id, PHASE, now=now)
-    mail = MailFailures()
+    mail = MailFailures(ctx.mail_retry)
     sent, settled = send_notifications(ctx, inspection_id, mail=mail)
     # Done unless something is to be tried again (an address refused for good is reported, not retried).
     finished = settled and not mail.retry
-    wake_times = [] if settled else [now + MAIL_RETRY_AFTER]  # another process is creating the meeting
+    wake_times = [] if settled else [now + LOOK_AGAIN_AFTER]  # another process is creating the meeting
     reason = ("Day 1: the notification lists told and the core group invited" if finished
               else "Day 1: waiting to send the notification emails and the core group meeting")
     return pass_result(inspection_id, PHASE, finished=finished, sent=sent, reason=reason, statuses=[],
@@ -300,13 +305,13 @@ def survey_pass(
              plan.recipients, plan.messages, len(plan.mailboxes_used), to_london(plan.finish).isoformat(),
              "OK before the surveys close" if plan.fits else "NOT finished before the surveys close")
     show_progress(read_progress(plan, key=key, sessions=ctx.session))
-    mail = MailFailures()
+    mail = MailFailures(ctx.mail_retry)
     wake_times: list[datetime] = []
     progress = _send_batches(ctx, inspection_id, plan, links, mail=mail, show_progress=show_progress)
     if progress is not None and progress.next_at is not None:
         wake_times.append(progress.next_at)
     if progress is not None and progress.retry and not progress.failed:
-        wake_times.append(now + MAIL_RETRY_AFTER)  # another run holds a batch: look again when its claim is stale
+        wake_times.append(now + LOOK_AGAIN_AFTER)  # another run holds a batch
     template_sent = _send_health_template(ctx, inspection_id, links, mail=mail, now=ctx.clock.now())
     # Done when every batch was sent or refused, unless an email is to be tried again (pass_result sees to that).
     finished = progress is not None and progress.finished
@@ -393,19 +398,21 @@ def send_surveys(ctx: EngineContext, inspection_id: str, links: SurveyLinks) -> 
     return survey_pass(ctx, inspection_id, links).sent
 
 
+def given_survey_links(ctx: EngineContext, inspection_id: str) -> SurveyLinks | None:
+    """Return the survey links the coordinator gave for the inspection, if any yet."""
+    with ctx.session() as session:
+        inspection = session.get(m.Inspection, inspection_id)
+        stored = inspection.survey_links if inspection else None
+    return SurveyLinks.model_validate(stored) if stored else None
+
+
 def record_survey_links(ctx: EngineContext, inspection_id: str, links: SurveyLinks) -> None:
     """Store the survey links the coordinator gave and flag the notification phase to go on."""
-    from sqlalchemy import select
-
     with ctx.session() as session:
         inspection = session.get(m.Inspection, inspection_id)
         if inspection is None:
             raise KeyError(f"no inspection {inspection_id!r}")
         apply_survey_close(session, inspection, links.closes_at)
         inspection.survey_links = links.given()
-        run = session.scalars(
-            select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == PHASE)
-        ).first()
-        if run is not None:
-            run.changes += 1
+        note_news(session, inspection_id, PHASE)
         session.commit()

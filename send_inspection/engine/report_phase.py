@@ -32,17 +32,12 @@ from send_inspection.catalogue.phases import AFTER_FIELDWORK, PRIORITY_ACTION_PL
 from send_inspection.config.models import AfterFieldwork, OutcomeFollowUp, ReportPartner, parse_clock_time
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import milestones, people
+from send_inspection.engine.item_chasing import chase_items, waiting_reason
+from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import send_notice
-from send_inspection.engine.phases import ensure_phase
-from send_inspection.engine.register_phase import (
-    MailFailures,
-    PassResult,
-    chase_items,
-    claim_pass,
-    pass_result,
-    waiting_reason,
-)
-from send_inspection.engine.setup import milestones, people
+from send_inspection.engine.passes import PassResult, pass_result
+from send_inspection.engine.phase_rows import claim_pass, ensure_phase
 from send_inspection.mail.message import Attachment
 from send_inspection.report.comments import AccuracyComment, merge_comments
 from send_inspection.report.documents import keep_document, latest_document
@@ -243,7 +238,7 @@ def reconcile_report(ctx: EngineContext, inspection_id: str) -> PassResult:
         items = list(_items(session, inspection_id).values())
         due = milestones(session, inspection_id)
         staff = people(session, inspection_id)
-    mail = MailFailures()
+    mail = MailFailures(ctx.mail_retry)
     wake_times: list[datetime] = []
     sent, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
     sent += _send_to_forum(ctx, inspection_id, now=now, mail=mail)

@@ -19,9 +19,12 @@ from send_inspection.config.models import parse_clock_time
 from send_inspection.db import models as m
 from send_inspection.engine.additional_requests import requests_overview
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import milestones
+from send_inspection.engine.item_chasing import is_late
+from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import send_notice
-from send_inspection.engine.register_phase import MailFailures, PassResult, claim_pass, is_late, pass_result
-from send_inspection.engine.setup import milestones
+from send_inspection.engine.passes import PassResult, pass_result
+from send_inspection.engine.phase_rows import claim_pass
 
 PHASE = STAFF_BULLETIN.key
 # The dates staff are told are coming (milestone -> what it is).
@@ -104,7 +107,7 @@ def reconcile_bulletin(ctx: EngineContext, inspection_id: str) -> PassResult:
         claim_pass(session, inspection_id, PHASE, now=now)
     staff_list = ctx.config.partnership.staff_bulletin_list
     times = bulletin_times(ctx, inspection_id) if staff_list else []
-    mail = MailFailures()
+    mail = MailFailures(ctx.mail_retry)
     sent, bulletins, wake_times = 0, [], []
     due_now = [t for t in times if t <= now]
     # Only today's bulletin is sent: after an outage staff get today's news, not a backlog of old ones.

@@ -26,25 +26,19 @@ from send_inspection.catalogue.phases import TRACKED_CASE
 from send_inspection.config.models import CaseMeeting
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.gates import flag_gated_phases
+from send_inspection.engine.gates import CLOSED, flag_gated_phases
+from send_inspection.engine.inspection import milestones, people
+from send_inspection.engine.item_chasing import chase_items, waiting_reason
+from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import send_notice
-from send_inspection.engine.register_phase import (
-    MailFailures,
-    PassResult,
-    chase_items,
-    claim_pass,
-    pass_result,
-    waiting_reason,
-)
-from send_inspection.engine.setup import milestones, people
+from send_inspection.engine.passes import PassResult, pass_result
+from send_inspection.engine.phase_rows import claim_pass
 from send_inspection.fieldwork.slot_invitations import send_slot_invitations
 from send_inspection.fieldwork.store import save_slots
 from send_inspection.fieldwork.timetable import Slot
 
 # A case is finished in these states: nothing more is asked.
 FINISHED = frozenset({"complete", "replaced"})
-# A case closed without its documents: the inspectors chose another child.
-CLOSED = frozenset({"replaced"})
 
 
 @dataclass(frozen=True)
@@ -197,7 +191,7 @@ def reconcile_case(ctx: EngineContext, inspection_id: str, child_id: str) -> Pas
         items = sorted(by_name.values(), key=lambda i: i.id)
         for item in items:
             session.expunge(item)
-    mail = MailFailures()
+    mail = MailFailures(ctx.mail_retry)
     wake_times: list[datetime] = []
     sent = 0
     if status not in ("selected",):
@@ -234,7 +228,7 @@ def reconcile_case(ctx: EngineContext, inspection_id: str, child_id: str) -> Pas
 
 def start_tracked_cases(ctx: EngineContext, inspection_id: str) -> list[str]:
     """Create a phase for every selected child that has none yet (due now); return the new phases."""
-    from send_inspection.engine.phases import ensure_phase
+    from send_inspection.engine.phase_rows import ensure_phase
 
     with ctx.session() as session:
         ids = list(session.scalars(select(m.TrackedCase.child_id).where(m.TrackedCase.inspection_id == inspection_id)

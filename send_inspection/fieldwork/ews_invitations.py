@@ -21,7 +21,7 @@ from sqlalchemy import or_, select
 from send_inspection.catalogue.phases import FIELDWORK
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.register_phase import MailFailures
+from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.fieldwork.invitations import CalendarSender, description, sender_for
 from send_inspection.fieldwork.timetable import Slot
 from send_inspection.mail.ews import EwsTransport

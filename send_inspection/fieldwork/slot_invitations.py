@@ -15,8 +15,8 @@ from sqlalchemy import select
 from send_inspection.calendar import to_london
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import compose
-from send_inspection.engine.register_phase import MailFailures
 from send_inspection.fieldwork.invitations import calendar_attachment
 
 

@@ -13,12 +13,11 @@ from collections.abc import Iterable
 from sqlalchemy import select
 
 from send_inspection.catalogue.phases import FIELDWORK
-from send_inspection.config.models import parse_duration
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import people
 from send_inspection.engine.named_people import add_named_person, find_by_address, parse_name_and_address
-from send_inspection.engine.phases import ensure_phase
-from send_inspection.engine.setup import people
+from send_inspection.engine.phase_rows import ensure_phase, note_news
 from send_inspection.fieldwork.invitations import CalendarMessage, calendar_messages, sender_for
 from send_inspection.fieldwork.timetable import (
     Slot,
@@ -154,7 +153,7 @@ def save_slots(ctx: EngineContext, inspection_id: str, slots: Iterable[Slot], *,
         raise SlotIdTaken(f"slot id {slot_id!r} is already on the timetable ({other}); nothing was saved")
     now = ctx.clock.now()
     lano = ctx.config.partnership.roles.lano
-    within = parse_duration(ctx.config.timeline.fieldwork.debrief_within)
+    within = ctx.config.timeline.fieldwork.debrief_within
     with ctx.session() as session:
         sender = sender_for(ctx.config.partnership, inspection_id=inspection_id,
                             people=people(session, inspection_id))
@@ -226,7 +225,5 @@ def _debrief_item(session, inspection_id: str, slot: Slot, *, items: dict, marks
 def _flag(ctx: EngineContext, inspection_id: str) -> None:
     """Make a waiting fieldwork phase look again (the new timetable may need invitations)."""
     with ctx.session() as session:
-        run = session.scalars(select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id,
-                                                       m.PhaseRun.phase == FIELDWORK_PHASE)).one()
-        run.changes += 1
+        note_news(session, inspection_id, FIELDWORK_PHASE)
         session.commit()

@@ -21,6 +21,20 @@ log = logging.getLogger(__name__)
 STALE_CLAIM = timedelta(minutes=5)
 
 
+def release_claims(session: Session, prefix: str, *, claimed_before: datetime, error: str) -> None:
+    """Mark failed the claims on keys starting with `prefix` taken before `claimed_before` (their sender died).
+
+    A fresh run then sends them at once instead of after the stale-claim wait; the caller commits.
+    """
+    session.execute(
+        update(EmailRecord)
+        .where(EmailRecord.key.startswith(prefix, autoescape=True), EmailRecord.status == "claimed",
+               EmailRecord.claimed_at <= claimed_before)
+        .values(status="failed", error=error)
+        .execution_options(synchronize_session=False)
+    )
+
+
 class MailLedger:
     """Claim a key, build and send the message, mark it sent: a re-run finds the key and sends nothing."""
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from send_inspection.calendar import LONDON
 from send_inspection.catalogue.phases import NOTIFICATION
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import finish_phase
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
+from send_inspection.engine.phase_rows import finish_phase
 from send_inspection.rehearsal.driver import RehearsalReport, World, rehearsal_context, report_of, run_world
 from send_inspection.report.feedback import PriorityAction, record_feedback
 

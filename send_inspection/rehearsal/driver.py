@@ -25,9 +25,16 @@ from send_inspection.config.loader import calendar_for, default_config_dir, load
 from send_inspection.db import models as m
 from send_inspection.db.session import migrate, relax_durability
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.notification import SurveyLinks, record_survey_links
-from send_inspection.engine.phases import begin_wait, due_phases
-from send_inspection.engine.setup import inspection_id_for, milestone_at
+from send_inspection.engine.inspection import inspection_id_for, milestone_at
+from send_inspection.engine.notification import SurveyLinks, given_survey_links, record_survey_links
+from send_inspection.engine.phase_rows import (
+    all_done,
+    begin_wait,
+    due_phases,
+    inspection_phases,
+    make_due_now,
+    next_wake,
+)
 from send_inspection.engine.tracked_case import start_tracked_cases
 from send_inspection.mail.outbox import OutboxTransport
 from send_inspection.rehearsal.parked_runs import ParkedRuns
@@ -65,11 +72,8 @@ class RehearsalWaiter:
 
     def survey_links(self, inspection_id: str) -> SurveyLinks | None:
         """Return the links if the scripted coordinator gave them, else record the wait and end the run."""
-        with self.ctx.session() as session:
-            inspection = session.get(m.Inspection, inspection_id)
-            stored = inspection.survey_links if inspection else None
-        if stored:
-            return SurveyLinks.model_validate(stored)
+        if (given := given_survey_links(self.ctx, inspection_id)) is not None:
+            return given
         begin_wait(self.ctx, inspection_id, NOTIFICATION.key, next_wake_at=None, flow_run_id=None,
                    reason="Waiting for the coordinator to enter the three survey links")
         return None
@@ -83,12 +87,7 @@ class InlineLauncher:
 
     def start(self, inspection_id: str, phase: str) -> None:
         """Make the pending phase due at once (a later start time no longer holds it back)."""
-        with self.ctx.session() as session:
-            run = session.scalars(select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id,
-                                                           m.PhaseRun.phase == phase)).one()
-            if run.status == "pending":
-                run.next_wake_at = None
-                session.commit()
+        make_due_now(self.ctx, inspection_id, phase)
 
 
 class NoWaker:
@@ -253,13 +252,13 @@ class World:
     def next_event(self) -> datetime | None:
         """Return when the next thing happens: a phase's wake-up, a staff answer or the survey links."""
         now = self.ctx.clock.now()
-        candidates = [t for t in (_next_wake(self.ctx), self.staff.next_time(now)) if t is not None and t > now]
+        candidates = [t for t in (next_wake(self.ctx), self.staff.next_time(now)) if t is not None and t > now]
         if not self.links_given:
             candidates.append(self.links_at)
         candidates += [at for at, _ in self.events if at > now]
         if self.tracked_cases and not self.cases_selected and self._select_at() > now:
             candidates.append(self._select_at())
-        if not candidates or min(candidates) > self.end or _all_done(self.ctx):
+        if not candidates or min(candidates) > self.end or all_done(self.ctx):
             return None
         return min(candidates)
 
@@ -304,27 +303,11 @@ def child_data_removed(workdir: Path, *, keep: bool = False) -> Iterator[list[Pa
             removed += remove_child_data(workdir)
 
 
-def _all_done(ctx: EngineContext) -> bool:
-    with ctx.session() as session:
-        open_run = session.scalar(select(m.PhaseRun.id).where(m.PhaseRun.status != "done").limit(1))
-    return open_run is None
-
-
-def _next_wake(ctx: EngineContext) -> datetime | None:
-    with ctx.session() as session:
-        return session.scalar(
-            select(m.PhaseRun.next_wake_at)
-            .where(m.PhaseRun.status.in_(("waiting", "pending")), m.PhaseRun.next_wake_at.is_not(None))
-            .order_by(m.PhaseRun.next_wake_at)
-            .limit(1)
-        )
-
-
 def report_of(ctx: EngineContext, inspection_id: str, staff: ScriptedStaff) -> RehearsalReport:
     """Return what the rehearsal sent and decided, and how its phases ended."""
     with ctx.session() as session:
         rows = list(session.scalars(select(m.EmailRecord).order_by(m.EmailRecord.sent_at, m.EmailRecord.id)))
-        phases = {p.phase: p.status for p in session.scalars(select(m.PhaseRun))}
+    phases = {p.phase: p.status for p in inspection_phases(ctx)}
     emails = [
         SentEmail(
             at=to_london(r.sent_at).isoformat(timespec="minutes") if r.sent_at else "",

@@ -33,8 +33,8 @@ from sqlalchemy import func, select
 from send_inspection.calendar import london_time, to_london
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import inspection_id_for, milestones
 from send_inspection.engine.kit import is_action, kit_overview
-from send_inspection.engine.setup import inspection_id_for, milestones
 from send_inspection.fieldwork.store import save_timetable
 from send_inspection.fieldwork.timetable import Slot
 from send_inspection.rehearsal.after_fieldwork import FINAL_ARRIVES, NOTIFIED, REPORT_ARRIVALS, record_demo_feedback

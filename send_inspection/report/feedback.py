@@ -8,7 +8,7 @@ from send_inspection.catalogue.phases import AFTER_FIELDWORK
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.outgoing import send_notice
-from send_inspection.engine.phases import ensure_phase
+from send_inspection.engine.phase_rows import ensure_phase
 from send_inspection.report.outcomes import outcome_words, outcomes_for
 
 

@@ -26,8 +26,9 @@ from send_inspection.evidence.library import latest_in_library
 from send_inspection.files.storage import UploadRefused
 from send_inspection.report.documents import KINDS, open_document
 from send_inspection.runtime import Waker
-from send_inspection.tokens import TokenStatus, check_token
+from send_inspection.tokens import TokenStatus
 from send_inspection.web.child_data_upload import data_fields
+from send_inspection.web.links import AnyLink, LinkRefused, ValidLink
 from send_inspection.web.outbox_pages import outbox_router
 from send_inspection.web.report_forms import COMMENT_ROWS, partner_for
 from send_inspection.web.security_headers import add_security_headers
@@ -56,6 +57,7 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
     """
     app = FastAPI(title="SEND inspection sign-off", docs_url=None, redoc_url=None, openapi_url=None)
     add_security_headers(app, base_url=ctx.base_url)
+    app.state.engine = ctx  # what the link dependency checks links against
     templates = web_templates()
     if outbox_dir is not None:
         app.include_router(outbox_router(outbox_dir, templates))
@@ -70,6 +72,11 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
         if status is not None:
             code, title, detail = PROBLEMS[status]
         return page("link_problem.html.j2", code, title=title, detail=detail)
+
+    @app.exception_handler(LinkRefused)
+    def refused_link(request: Request, exc: LinkRefused) -> HTMLResponse:
+        """Say why the link cannot be used; nothing was recorded."""
+        return problem(exc.status)
 
     def context_for(session, token: m.ActionToken) -> dict:  # noqa: ANN001
         item = session.get(m.RegisterItem, token.item_id)
@@ -112,45 +119,35 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
         return {"status": "ok"}
 
     @app.api_route("/a/{raw}", methods=["GET", "HEAD"], response_class=HTMLResponse)
-    def show(raw: str) -> HTMLResponse:
+    def show(link: ValidLink) -> HTMLResponse:
         """Show what is asked, by when, and the buttons; never change anything (scanners open links)."""
-        with ctx.session() as session:
-            check = check_token(session, raw, now=ctx.clock.now())
-            if check.status is not TokenStatus.VALID:
-                return problem(check.status)
-            token = check.token
-            assert token is not None
-            info = context_for(session, token)
-            if info["item"].step != token.step or info["item"].round != token.round or info["item"].outcome:
-                return problem(None, title="This request has already been answered",
-                               detail="The item has moved on since this link was sent. Nothing has been recorded.")
-            return page("sign_off.html.j2", raw=raw, **info)
+        token = link.token
+        assert token is not None
+        info = context_for(link.session, token)
+        if info["item"].step != token.step or info["item"].round != token.round or info["item"].outcome:
+            return problem(None, title="This request has already been answered",
+                           detail="The item has moved on since this link was sent. Nothing has been recorded.")
+        return page("sign_off.html.j2", raw=link.raw, **info)
 
     @app.get("/a/{raw}/file")
-    def download(raw: str) -> Response:
+    def download(link: ValidLink) -> Response:
         """Let the person asked to review an item download the submitted file."""
-        with ctx.session() as session:
-            check = check_token(session, raw, now=ctx.clock.now())
-            if check.status is not TokenStatus.VALID:
-                return problem(check.status)
-            token = check.token
-            assert token is not None
-            submission = latest_submission(session, token.item_id)
+        assert link.token is not None
+        submission = latest_submission(link.session, link.token.item_id)
         if submission is None or not submission.stored_path:
             return problem(None, code=404, title="No file", detail="No file was submitted for this item.")
         return FileResponse(submission.stored_path, filename=submission.filename)
 
     @app.get("/a/{raw}/report/{kind}")
-    def restricted(raw: str, kind: str, request: Request) -> Response:
+    def restricted(link: AnyLink, kind: str, request: Request) -> Response:
         """Let a named reader open a restricted report document through their own link; record every attempt."""
         if kind not in KINDS:
             return problem(None, code=404, title="No such document", detail="Nothing has been recorded.")
-        with ctx.session() as session:
-            check = check_token(session, raw, now=ctx.clock.now())
-            refused = {TokenStatus.UNKNOWN: "link not recognised", TokenStatus.EXPIRED: "link expired",
-                       TokenStatus.REPLACED: "link replaced"}.get(check.status)
-            document = open_document(session, ctx, check.token, kind, refused_because=refused,
-                                     remote_addr=request.client.host if request.client else None)
+        # An answered link still opens the documents its reader was given; an unknown or expired one is refused.
+        refused = {TokenStatus.UNKNOWN: "link not recognised", TokenStatus.EXPIRED: "link expired",
+                   TokenStatus.REPLACED: "link replaced"}.get(link.status)
+        document = open_document(link.session, ctx, link.token, kind, refused_because=refused,
+                                 remote_addr=request.client.host if request.client else None)
         if document is None:
             return problem(None, code=403, title="You cannot open this document",
                            detail="It is restricted to the people the partnership named, through their own links. "
@@ -158,41 +155,37 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
         return FileResponse(document.stored_path, filename=document.filename)
 
     @app.post("/a/{raw}", response_class=HTMLResponse)
-    async def decide(raw: str, request: Request, background: BackgroundTasks) -> HTMLResponse:
+    async def decide(link: ValidLink, request: Request, background: BackgroundTasks) -> HTMLResponse:
         """Record the decision the person's button asks for, then wake the waiting phase."""
         form = await request.form()
         now = ctx.clock.now()
-        with ctx.session() as session:
-            check = check_token(session, raw, now=now)
-            if check.status is not TokenStatus.VALID:
-                return problem(check.status)
-            token = check.token
-            assert token is not None
-            item = session.get(m.RegisterItem, token.item_id)
-            if (str(form.get("item_ref")), str(form.get("step")), str(form.get("round"))) != (
-                item.ref, token.step, str(token.round)
-            ):
-                return problem(None, code=403, title="This link is for a different request",
-                               detail="The form does not match the request this link was issued for. "
-                                      "Nothing has been recorded.")
-            outcome = str(form.get("outcome", ""))
-            if outcome == LIBRARY_OUTCOME:  # "submit the library's version as it is" is a submission
-                outcome = "submitted"
-            try:
-                answer = await read_step_form(ctx, session, form, item, token, now=now)
-                submission = answer.submission
-                record_decision(
-                    session, token, outcome, now=now, comment=answer.comment or str(form.get("comment") or "") or None,
-                    submission=submission, remote_addr=request.client.host if request.client else None,
-                    user_agent=request.headers.get("user-agent"), details=answer.details,
-                )
-            except (DecisionRefused, UploadRefused) as exc:
-                session.rollback()
-                info = context_for(session, token)
-                kept = kept_fields(form)  # what was typed comes back, not lost
-                return page("sign_off.html.j2", 422, raw=raw, error=str(exc), problems=getattr(exc, "lines", None),
-                            kept=kept, field_errors=getattr(exc, "fields", {}), **info)
-            phase, inspection_id = item.phase, item.inspection_id
+        session, token = link.session, link.token
+        assert token is not None
+        item = session.get_one(m.RegisterItem, token.item_id)
+        if (str(form.get("item_ref")), str(form.get("step")), str(form.get("round"))) != (
+            item.ref, token.step, str(token.round)
+        ):
+            return problem(None, code=403, title="This link is for a different request",
+                           detail="The form does not match the request this link was issued for. "
+                                  "Nothing has been recorded.")
+        outcome = str(form.get("outcome", ""))
+        if outcome == LIBRARY_OUTCOME:  # "submit the library's version as it is" is a submission
+            outcome = "submitted"
+        try:
+            answer = await read_step_form(ctx, session, form, item, token, now=now)
+            submission = answer.submission
+            record_decision(
+                session, token, outcome, now=now, comment=answer.comment or str(form.get("comment") or "") or None,
+                submission=submission, remote_addr=request.client.host if request.client else None,
+                user_agent=request.headers.get("user-agent"), details=answer.details,
+            )
+        except (DecisionRefused, UploadRefused) as exc:
+            session.rollback()
+            info = context_for(session, token)
+            kept = kept_fields(form)  # what was typed comes back, not lost
+            return page("sign_off.html.j2", 422, raw=link.raw, error=str(exc), problems=getattr(exc, "lines", None),
+                        kept=kept, field_errors=getattr(exc, "fields", {}), **info)
+        phase, inspection_id = item.phase, item.inspection_id
         if submission is not None and ctx.check_links and (submission.machine_checks or {}).get("links"):
             background.add_task(check_submission_links, ctx, item.id)
         if waker is not None:

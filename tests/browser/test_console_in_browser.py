@@ -13,9 +13,9 @@ import pytest
 from send_inspection.clock import VirtualClock
 from send_inspection.console.guard import Console
 from send_inspection.console.settings import ConsoleSettings, OidcSettings
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import ensure_phase
-from send_inspection.engine.register_phase import reconcile_register_phase
+from send_inspection.engine.phase_rows import ensure_phase
 from send_inspection.settings import SecretRef
 from send_inspection.web.app import create_app
 from tests.browser.axe_check import assert_accessible
@@ -87,7 +87,7 @@ def test_every_console_page_passes_axe_for_a_coordinator_signed_in_by_email(
     checked(page, f"Inspection {IID}", "the dashboard just after the start")
 
     ensure_phase(ctx, IID, "day2")
-    reconcile_register_phase(ctx, IID, "day2")  # the asks go, as day 2's run would send them
+    reconcile_annex_a(ctx, IID, "day2")  # the asks go, as day 2's run would send them
     clock.set(clock.now() + timedelta(hours=8, minutes=5))  # past the 17:00 deadline: late steps to chase
     page.reload()
     page.get_by_role("heading", name="Late: whom to chase").wait_for()

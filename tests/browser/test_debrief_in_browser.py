@@ -10,7 +10,7 @@ from sqlalchemy import select
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.fieldwork_phase import reconcile_fieldwork
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.fieldwork.store import save_timetable
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from tests.browser.axe_check import assert_accessible

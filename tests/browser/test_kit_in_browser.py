@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.engine.kit import reconcile_kit
-from send_inspection.engine.phases import ensure_phase
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.phase_rows import ensure_phase
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from tests.browser.axe_check import assert_accessible
 from tests.browser.test_sign_off_in_browser import LINK

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.engine.report_phase import reconcile_report
-from send_inspection.engine.setup import open_inspection
 from send_inspection.report.feedback import PriorityAction, record_feedback
 from tests.browser.axe_check import assert_accessible
 from tests.conftest import NOTIFIED

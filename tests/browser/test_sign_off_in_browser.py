@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from send_inspection.db import models as m
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.register_phase import reconcile_register_phase
 from send_inspection.mail.outbox import list_outbox, outbox_id_for, read_outbox_message
 from tests.browser.axe_check import assert_accessible
 
@@ -44,7 +44,7 @@ def test_the_accountable_lead_approves_from_the_emailed_link(ctx: EngineContext,
     response = httpx.post(submit, data={"item_ref": item.ref, "step": "submit", "round": "1", "outcome": "submitted",
                                         "link_url": "https://evidence.demo-county.example/sef", "check": "dated"})
     assert response.status_code == 200, response.text
-    reconcile_register_phase(ctx, iid, "day2")  # asks the accountable lead
+    reconcile_annex_a(ctx, iid, "day2")  # asks the accountable lead
     approve = emailed_link(ctx, item.accountable_lead, item.ref)
 
     page.goto(approve)
@@ -63,6 +63,6 @@ def test_the_accountable_lead_approves_from_the_emailed_link(ctx: EngineContext,
     with ctx.session() as session:
         decision = session.scalars(select(m.Decision).where(m.Decision.outcome == "approved")).one()
     assert decision.decided_by == item.accountable_lead and "Chrome" in (decision.user_agent or "")
-    reconcile_register_phase(ctx, iid, "day2")  # the next step's ask goes to the director
+    reconcile_annex_a(ctx, iid, "day2")  # the next step's ask goes to the director
     ask = read_outbox_message(ctx.transport.folder, outbox_id_for(f"{iid}:day2:{item.ref}:check:r1:ask"))
     assert LINK.search(ask.text or "").group(0) != approve

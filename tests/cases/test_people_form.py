@@ -20,7 +20,7 @@ from send_inspection.childdata.importer import ChildData, ImportedList
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import DecisionRefused
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
 from tests.conftest import NOTIFIED
 
 CASE = "DC4033052"

@@ -20,7 +20,7 @@ from send_inspection.cases.selection import (
 from send_inspection.childdata.columns import ChildDataConfig
 from send_inspection.childdata.importer import ChildData, ImportedList
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
 from tests.conftest import NOTIFIED
 
 COLUMNS = ["child_id", "broad_area", "setting_type"]
@@ -106,7 +106,7 @@ def test_the_cli_records_ids_from_stored_lists(tmp_path: Path, monkeypatch: pyte
     from send_inspection.childdata.store import store_lists
     from send_inspection.childdata.synthetic import generate
     from send_inspection.cli import main
-    from send_inspection.live import build_context
+    from send_inspection.live.wiring import build_context
     from send_inspection.settings import load_settings
 
     monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path / "home"))

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from send_inspection.db import models as m
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import ensure_phase
-from send_inspection.engine.register_phase import reconcile_register_phase
+from send_inspection.engine.phase_rows import ensure_phase
 from tests.console.conftest import COORDINATOR
 from tests.coordinator.fake_runner import RecordingRunner
 
@@ -44,7 +44,7 @@ def test_a_coordinator_runs_the_inspection_from_the_pages(ctx: EngineContext, ap
     assert "started the full inspection" in done(app_client, post("/console/start", notified_at="2023-06-26T09:00",
                                                                   kind="full"))
     ensure_phase(ctx, IID, "day2")  # as the notification run would, then day 2's run: the asks go
-    reconcile_register_phase(ctx, IID, "day2")
+    reconcile_annex_a(ctx, IID, "day2")
 
     base = f"/console/i/{IID}"
     bad = post(f"{base}/survey-links", children_young_people="not a link", practitioners="https://s.example/w")

@@ -138,11 +138,11 @@ def test_a_timetable_is_previewed_then_imported_only_as_previewed(ctx: EngineCon
 def test_requests_feedback_owners_absences_and_links_are_each_audited(ctx: EngineContext, clock: VirtualClock,
                                                                       runner: RecordingRunner, iid: str) -> None:
     """Every other action writes one plain line (names, refs, numbers; never the request's or feedback's text)."""
-    from send_inspection.engine.phases import ensure_phase
-    from send_inspection.engine.register_phase import reconcile_register_phase
+    from send_inspection.engine.annex_a import reconcile_annex_a
+    from send_inspection.engine.phase_rows import ensure_phase
 
     ensure_phase(ctx, iid, "day2")
-    reconcile_register_phase(ctx, iid, "day2")
+    reconcile_annex_a(ctx, iid, "day2")
     actions.record_additional_request(ctx, runner, LEAH, iid, asked="The SEND strategy's action plan",
                                       inspector="Ms Example", head_of_service="hos-send")
     actions.mark_away(ctx, runner, LEAH, iid, "hos-data", from_at=NOTIFIED,

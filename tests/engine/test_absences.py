@@ -9,10 +9,10 @@ import pytest
 from send_inspection.clock import VirtualClock
 from send_inspection.db import models as m
 from send_inspection.engine.absences import AbsenceRefused, absence_views, end_absence, record_absence
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import ensure_phase, get_phase
-from send_inspection.engine.register_phase import reconcile_register_phase
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
+from send_inspection.engine.phase_rows import ensure_phase, get_phase
 from send_inspection.mail.outbox import list_outbox, outbox_id_for, read_outbox_message
 from tests.conftest import NOTIFIED
 
@@ -37,7 +37,7 @@ def test_someone_away_from_the_start_is_not_asked_their_deputy_is(ctx: EngineCon
     """Marked away before day 2's asks, 1.1's evidence lead gets nothing; their deputy gets the ask, saying why."""
     absence = record_absence(ctx, iid, "sm-performance", from_at=NOTIFIED, until_at=NOTIFIED + timedelta(days=3),
                              recorded_by="inspection-coordinator")
-    result = reconcile_register_phase(ctx, iid, "day2")
+    result = reconcile_annex_a(ctx, iid, "day2")
     assert not any(":1.1:" in k for k in keys_to(ctx, OWEN))
     key = f"{iid}:day2:1.1:submit:r1:away{absence.id}:ask"
     assert key in keys_to(ctx, LEAH)
@@ -51,19 +51,19 @@ def test_marked_away_after_the_ask_the_deputy_is_asked_at_once_and_the_owner_aga
         ctx: EngineContext, clock: VirtualClock, iid: str) -> None:
     """The deputy is asked on the next pass (the phase is told to look again); after the absence the owner's own
     reminders resume and the deputy gets no more."""
-    reconcile_register_phase(ctx, iid, "day2")
+    reconcile_annex_a(ctx, iid, "day2")
     assert f"{iid}:day2:1.1:submit:r1:ask" in keys_to(ctx, OWEN)
     seen = get_phase(ctx, iid, "day2").changes
     clock.set(NOTIFIED + timedelta(hours=1))
     absence = record_absence(ctx, iid, "sm-performance", from_at=NOTIFIED + timedelta(hours=1),
                              until_at=NOTIFIED + timedelta(hours=3), recorded_by="inspection-coordinator")
     assert get_phase(ctx, iid, "day2").changes == seen + 1
-    result = reconcile_register_phase(ctx, iid, "day2")
+    result = reconcile_annex_a(ctx, iid, "day2")
     assert f"{iid}:day2:1.1:submit:r1:away{absence.id}:ask" in keys_to(ctx, LEAH)
     assert result.next_wake_at is not None and result.next_wake_at <= NOTIFIED + timedelta(hours=3)
 
     clock.set(NOTIFIED + timedelta(hours=5))  # back; 17:00 - 3h reminder is due for the owner again
-    reconcile_register_phase(ctx, iid, "day2")
+    reconcile_annex_a(ctx, iid, "day2")
     assert f"{iid}:day2:1.1:submit:r1:remind-3h" in keys_to(ctx, OWEN)
     assert not any(k.endswith("remind-3h") and ":1.1:" in k for k in keys_to(ctx, LEAH))
 
@@ -75,7 +75,7 @@ def test_an_absence_ended_early_hands_the_step_back(ctx: EngineContext, clock: V
     clock.set(NOTIFIED + timedelta(minutes=30))
     ended = end_absence(ctx, iid, absence.id)
     assert ended.until_at == NOTIFIED + timedelta(minutes=30)
-    reconcile_register_phase(ctx, iid, "day2")
+    reconcile_annex_a(ctx, iid, "day2")
     assert f"{iid}:day2:1.1:submit:r1:ask" in keys_to(ctx, OWEN)
     with pytest.raises(AbsenceRefused, match="already ended"):
         end_absence(ctx, iid, absence.id)

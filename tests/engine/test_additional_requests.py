@@ -21,7 +21,7 @@ from send_inspection.engine.additional_requests import (
     requests_overview,
 )
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from send_inspection.web.app import create_app
 from tests.conftest import NOTIFIED

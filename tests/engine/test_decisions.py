@@ -11,6 +11,7 @@ from send_inspection.calendar import LONDON
 from send_inspection.catalogue.steps import step_spec
 from send_inspection.clock import VirtualClock
 from send_inspection.db import models as m
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import (
     DecisionRefused,
@@ -19,9 +20,8 @@ from send_inspection.engine.decisions import (
     latest_submission,
     record_decision,
 )
-from send_inspection.engine.phases import ensure_phase
-from send_inspection.engine.register_phase import reconcile_register_phase
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
+from send_inspection.engine.phase_rows import ensure_phase
 from send_inspection.mail.outbox import list_outbox, read_outbox_message
 from send_inspection.tokens import check_token, mint_token
 from tests.conftest import NOTIFIED
@@ -41,7 +41,7 @@ def iid(ctx: EngineContext) -> str:
     """Open the demo inspection, create its day-2 phase and run one register pass at 09:00 on day 1."""
     inspection_id = open_inspection(ctx, NOTIFIED, mode="rehearsal")
     ensure_phase(ctx, inspection_id, "day2")
-    reconcile_register_phase(ctx, inspection_id, "day2")
+    reconcile_annex_a(ctx, inspection_id, "day2")
     return inspection_id
 
 
@@ -201,7 +201,7 @@ def test_returned_item_gets_round_two_ask_with_comment(ctx: EngineContext, clock
     decide(ctx, ref, "submit", 1, "submitted", person="hos-participation", submission=LINK)
     clock.set(at(26, 10))
     decide(ctx, ref, "approve", 1, "returned", person="dir-inclusion", comment="Please add the PCF contacts")
-    result = reconcile_register_phase(ctx, iid, "day2")
+    result = reconcile_annex_a(ctx, iid, "day2")
     assert result.sent == 1
     key = f"{iid}:day2:{ref}:submit:r2:ask"
     assert ctx.ledger.already_sent(key)

@@ -15,7 +15,7 @@ from send_inspection.calendar import LONDON
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.fieldwork_phase import reconcile_fieldwork
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.fieldwork.store import InspectionNotFound, save_timetable
 from send_inspection.fieldwork.timetable import Slot
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from send_inspection.calendar import LONDON
 from send_inspection.catalogue.phases import TRACKED_CASE
 from send_inspection.db import models as m
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import ensure_phase, get_phase
-from send_inspection.engine.register_phase import reconcile_register_phase
+from send_inspection.engine.phase_rows import ensure_phase, get_phase
 from send_inspection.engine.tracked_case import reconcile_case, start_tracked_cases
 from tests.cases.test_people_form import CASE, select_case
 
@@ -51,7 +51,7 @@ def test_the_tracked_cases_row_is_asked_only_once_every_childs_documents_are_rev
     ctx.clock.set(at(2, 12))  # type: ignore[attr-defined]
     iid = select_case(ctx)
     ensure_phase(ctx, iid, "day5")
-    waiting = reconcile_register_phase(ctx, iid, "day5")
+    waiting = reconcile_annex_a(ctx, iid, "day5")
     row = next(s for s in waiting.items if s.ref == ROW)
     assert (row.waits_for, row.outcome) == ("tracked-cases-reviewed", None)
     assert (f"{ROW} waits for every tracked child's documents reviewed by the LANO (or the case closed)"
@@ -70,7 +70,7 @@ def test_the_tracked_cases_row_is_asked_only_once_every_childs_documents_are_rev
     for name in documents[:-1]:
         answer(ctx, name, "reviewed")
     reconcile_case(ctx, iid, CASE)
-    reconcile_register_phase(ctx, iid, "day5")
+    reconcile_annex_a(ctx, iid, "day5")
     assert asks_for_row(ctx) == []
 
     ctx.clock.set(at(4, 18, 30))  # type: ignore[attr-defined]
@@ -81,7 +81,7 @@ def test_the_tracked_cases_row_is_asked_only_once_every_childs_documents_are_rev
     with ctx.session() as session:
         case = session.scalars(select(m.TrackedCase)).one()
         assert case.documents_reviewed_at == at(4, 18, 30)
-    reconcile_register_phase(ctx, iid, "day5")
+    reconcile_annex_a(ctx, iid, "day5")
     asks = asks_for_row(ctx)
     assert [(a.key.rsplit(":", 1)[-1], a.recipients, a.sent_at) for a in asks] == [
         ("ask", ["fiona.hargreaves@demo-county.example"], at(4, 18, 30))]
@@ -103,9 +103,9 @@ def test_a_closed_case_does_not_hold_the_row_back(ctx: EngineContext) -> None:
     reconcile_case(ctx, iid, CASE)
     answer(ctx, "family", "declined")
     reconcile_case(ctx, iid, CASE)
-    reconcile_register_phase(ctx, iid, "day5")
+    reconcile_annex_a(ctx, iid, "day5")
     assert asks_for_row(ctx) == []
     answer(ctx, "inspectors", "replace")
     assert reconcile_case(ctx, iid, CASE).done
-    reconcile_register_phase(ctx, iid, "day5")
+    reconcile_annex_a(ctx, iid, "day5")
     assert len(asks_for_row(ctx)) == 1

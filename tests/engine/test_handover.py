@@ -9,9 +9,9 @@ import pytest
 
 from send_inspection.clock import VirtualClock
 from send_inspection.db import models as m
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.handover import HandoverRefused, change_owner, send_fresh_link
-from send_inspection.engine.register_phase import reconcile_register_phase
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from send_inspection.tokens import TokenStatus, check_token
 
@@ -38,7 +38,7 @@ def test_a_new_evidence_lead_is_asked_at_once_and_the_old_link_stops(ctx: Engine
     handover = change_owner(ctx, iid, "1.1", "evidence_lead", "hos-data")
     assert (handover.before, handover.after, handover.asked_now) == ("sm-performance", "hos-data", True)
     assert status(ctx, old) is TokenStatus.REPLACED
-    result = reconcile_register_phase(ctx, iid, "day2")
+    result = reconcile_annex_a(ctx, iid, "day2")
     new = token_in(ctx, f"{iid}:day2:1.1:submit:r1:h1:ask")
     assert status(ctx, new) is TokenStatus.VALID
     assert "1.1 evidence lead (Ben Hollinshead)" in result.reason

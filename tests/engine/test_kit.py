@@ -14,10 +14,10 @@ from sqlalchemy import select
 from send_inspection.calendar import LONDON
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.engine.kit import reconcile_kit
-from send_inspection.engine.phases import ensure_phase
-from send_inspection.engine.register_phase import PassResult
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.passes import PassResult
+from send_inspection.engine.phase_rows import ensure_phase
 from send_inspection.fieldwork.store import save_timetable
 from send_inspection.fieldwork.timetable import Slot
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from aiosmtpd.controller import Controller
 
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.engine.mail_problems import MAY_PASS, REFUSED, mail_problem
-from send_inspection.engine.phases import ensure_phase
-from send_inspection.engine.register_phase import reconcile_register_phase
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.phase_rows import ensure_phase
 from send_inspection.mail.ledger import MailLedger
 from send_inspection.mail.smtp import SmtpTransport
 from tests.conftest import NOTIFIED
@@ -41,7 +41,7 @@ def refusing() -> Iterator[Collector]:
 def _day2_pass(ctx: EngineContext) -> tuple[str, list[str]]:
     iid = open_inspection(ctx, NOTIFIED, mode="live")
     ensure_phase(ctx, iid, "day2")
-    return iid, reconcile_register_phase(ctx, iid, "day2").mail_failures
+    return iid, reconcile_annex_a(ctx, iid, "day2").mail_failures
 
 
 def test_a_mail_server_that_is_down_is_a_problem_that_may_pass(ctx: EngineContext) -> None:

@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.engine.notification import SurveyLinks, send_surveys
-from send_inspection.engine.setup import open_inspection
 from send_inspection.mail.outbox import list_outbox, outbox_id_for, read_outbox_message
 from send_inspection.report.feedback import FeedbackRefused, record_feedback
 from send_inspection.report.outcomes import MONITORING_OUTCOMES

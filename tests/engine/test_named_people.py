@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.engine.named_people import NamedPerson, add_named_person, parse_name_and_address
-from send_inspection.engine.setup import open_inspection
 from tests.conftest import NOTIFIED
 
 

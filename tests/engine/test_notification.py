@@ -13,6 +13,7 @@ from send_inspection.config.loader import calendar_for
 from send_inspection.config.models import PartnershipConfig
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.engine.notification import (
     SurveyLinks,
     core_meeting_slot,
@@ -20,7 +21,6 @@ from send_inspection.engine.notification import (
     record_survey_links,
     send_surveys,
 )
-from send_inspection.engine.setup import open_inspection
 from send_inspection.mail.outbox import list_outbox, outbox_id_for, read_outbox_message, read_outbox_raw
 from tests.conftest import NOTIFIED
 

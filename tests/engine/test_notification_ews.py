@@ -18,6 +18,7 @@ from send_inspection.config.loader import calendar_for
 from send_inspection.config.models import PartnershipConfig, SurveyDistribution
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.engine.notification import (
     SurveyLinks,
     day_one_pass,
@@ -25,8 +26,7 @@ from send_inspection.engine.notification import (
     survey_overview,
     survey_pass,
 )
-from send_inspection.engine.register_phase import PassResult
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.passes import PassResult
 from send_inspection.mail.distribution import DistributionProgress, distribution_rows
 from send_inspection.mail.ews import EwsTransport
 from tests.conftest import NOTIFIED, fresh_database

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from send_inspection.calendar import LONDON
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import get_phase
+from send_inspection.engine.inspection import milestones, open_inspection
+from send_inspection.engine.phase_rows import get_phase
 from send_inspection.engine.report_phase import add_months, reconcile_report
-from send_inspection.engine.setup import milestones, open_inspection
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from send_inspection.report.feedback import FeedbackRefused, PriorityAction, parse_priority_action, record_feedback
 from send_inspection.report.outcomes import FULL_OUTCOMES

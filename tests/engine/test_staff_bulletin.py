@@ -9,10 +9,10 @@ from sqlalchemy import select
 from send_inspection.calendar import LONDON, to_london
 from send_inspection.db import models as m
 from send_inspection.engine.additional_requests import record_request
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import ensure_phase
-from send_inspection.engine.register_phase import reconcile_register_phase
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
+from send_inspection.engine.phase_rows import ensure_phase
 from send_inspection.engine.staff_bulletin import bulletin_markdown, bulletin_times, reconcile_bulletin
 from send_inspection.fieldwork.store import save_timetable
 from send_inspection.fieldwork.timetable import Slot
@@ -102,7 +102,7 @@ def test_the_bulletin_holds_figures_and_never_what_staff_or_inspectors_typed(ctx
     """Register, requests and debrief ratings appear as counts; the request's and debrief's words do not."""
     iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
     ensure_phase(ctx, iid, "day2")
-    reconcile_register_phase(ctx, iid, "day2")
+    reconcile_annex_a(ctx, iid, "day2")
     ctx.clock.set(at(7, 10, 9))  # type: ignore[attr-defined]
     start = at(7, 10, 10)
     save_timetable(ctx, iid, [Slot(slot_id="S1", kind="leaders-meeting", title="Meeting with SEND leaders",

@@ -17,7 +17,7 @@ from send_inspection.config.models import PartnershipConfig
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.fieldwork_phase import reconcile_fieldwork
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.fieldwork.store import save_timetable
 from send_inspection.fieldwork.timetable import Slot
 from send_inspection.mail.ews import EwsTransport
@@ -123,9 +123,9 @@ def test_the_partnerships_own_meetings_go_as_outlook_meetings_by_their_own_phase
         ews_ctx: EngineContext, inspection: str, server: EwsServer) -> None:
     """A KIT meeting is a meeting in the logistics calendar too, sent by the keeping-in-touch pass (never by the
     fieldwork one); someone added to it from outside partnership.yaml gets the update, by their address."""
+    from send_inspection.engine.inspection import people
+    from send_inspection.engine.mail_retry import MailFailures
     from send_inspection.engine.named_people import NamedPerson, add_named_person
-    from send_inspection.engine.register_phase import MailFailures
-    from send_inspection.engine.setup import people
     from send_inspection.fieldwork.slot_invitations import send_slot_invitations
     from send_inspection.fieldwork.store import save_slots
 
@@ -140,7 +140,7 @@ def test_the_partnerships_own_meetings_go_as_outlook_meetings_by_their_own_phase
         with ews_ctx.session() as session:
             staff = people(session, inspection)
         return send_slot_invitations(ews_ctx, inspection, origin="kit", key_prefix=f"{inspection}:kit", staff=staff,
-                                     now=ews_ctx.clock.now(), mail=MailFailures())
+                                     now=ews_ctx.clock.now(), mail=MailFailures(ews_ctx.mail_retry))
 
     assert send_kit() == 1
     with ews_ctx.session() as session:

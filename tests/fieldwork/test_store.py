@@ -11,7 +11,7 @@ from sqlalchemy import select
 from send_inspection.calendar import LONDON
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.fieldwork.store import preview_timetable, save_slots, save_timetable, stored_slots
 from send_inspection.fieldwork.timetable import Slot, Timetable, TimetableRefused
 from tests.conftest import NOTIFIED

@@ -8,7 +8,7 @@ import pytest
 
 from send_inspection.calendar import LONDON
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.mail.ews import EwsTransport
 from send_inspection.mail.inbox_watch import ReceivedAttachment, ReceivedMessage
 from tests.conftest import NOTIFIED

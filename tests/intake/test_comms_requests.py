@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import get_phase
+from send_inspection.engine.phase_rows import get_phase
 from send_inspection.intake.comms_requests import message_marker, record_forwarded
 from send_inspection.intake.handled import Handled
 from send_inspection.intake.mailboxes import HANDLERS, poll_inboxes

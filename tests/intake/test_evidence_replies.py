@@ -13,7 +13,7 @@ from sqlalchemy import select
 from send_inspection.db import models as m
 from send_inspection.engine.additional_requests import reconcile_request, record_request
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.intake.evidence_replies import request_number, take_evidence_reply
 from send_inspection.intake.mailboxes import poll_inboxes
 from send_inspection.mail.ews import EwsTransport

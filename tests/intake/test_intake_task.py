@@ -11,7 +11,7 @@ from send_inspection.clock import VirtualClock
 from send_inspection.config.loader import calendar_for
 from send_inspection.config.models import PartnershipConfig
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.mail.ews import EwsTransport
 from send_inspection.runtime import Runtime, use_runtime
 from send_inspection.settings import load_settings

@@ -11,7 +11,7 @@ from send_inspection.calendar import LONDON
 from send_inspection.clock import VirtualClock
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.mail.distribution import (
     EXCHANGE_ONLINE,
     Batch,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from send_inspection.clock import VirtualClock
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
 from send_inspection.mail.ledger import STALE_CLAIM, MailLedger
 from send_inspection.mail.message import OutgoingMessage, message_id_for
 from send_inspection.mail.outbox import OutboxTransport, list_outbox

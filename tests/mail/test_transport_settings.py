@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from send_inspection.live import transport_from_settings
 from send_inspection.mail.ews import VERSIONS, EwsTransport
 from send_inspection.mail.graph import GraphTransport
 from send_inspection.mail.outbox import OutboxTransport
 from send_inspection.mail.smtp import SmtpTransport
+from send_inspection.mail.transports import transport_from_settings
 from send_inspection.settings import EWS_VERSIONS, SecretRef, load_settings
 
 EWS_OAUTH = {

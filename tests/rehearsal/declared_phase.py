@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flows.phase_flow import phase_flow
-from flows.register_phase import run_phase_loop
+from flows.phase_loop import run_phase_loop
 from send_inspection.catalogue.phases import PHASES, Deployment, PhaseSpec, Start
 from send_inspection.db import models as m
-from send_inspection.engine.register_phase import MailFailures, PassResult, claim_pass, pass_result
-from send_inspection.runtime import current_runtime
+from send_inspection.engine.mail_retry import MailFailures
+from send_inspection.engine.passes import PassResult, pass_result
+from send_inspection.engine.phase_rows import claim_pass
+from send_inspection.live.wiring import current_runtime
 
 # Ten minutes after the call the forum's chair is briefed; the phase waits until then without a process.
 BRIEF_AFTER = timedelta(minutes=10)
@@ -33,8 +35,8 @@ def reconcile_briefing(inspection_id: str) -> PassResult:
         notified_at = session.get_one(m.Inspection, inspection_id).notified_at
     due = notified_at + BRIEF_AFTER
     return pass_result(inspection_id, FORUM_BRIEFING.key, finished=now >= due, sent=0, statuses=[],
-                       reason="Forum briefed" if now >= due else "Waiting to brief the forum", mail=MailFailures(),
-                       wake_times=[due], now=now)
+                       reason="Forum briefed" if now >= due else "Waiting to brief the forum",
+                       mail=MailFailures(ctx.mail_retry), wake_times=[due], now=now)
 
 
 @phase_flow(FORUM_BRIEFING)

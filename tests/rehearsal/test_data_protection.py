@@ -35,7 +35,7 @@ from send_inspection.childdata.items import data_folder
 from send_inspection.childdata.store import load_stored
 from send_inspection.childdata.synthetic import generate
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.setup import inspection_id_for
+from send_inspection.engine.inspection import inspection_id_for
 from send_inspection.rehearsal.driver import (
     DEMO_CHILDREN,
     RehearsalReport,

@@ -11,7 +11,7 @@ from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 
 from send_inspection.catalogue.phases import PHASES, using_phase_catalogue
 from send_inspection.cli import main
-from send_inspection.deployments import runner_deployments
+from send_inspection.live.worker import runner_deployments
 from send_inspection.rehearsal.driver import RehearsalReport, rehearse
 from tests.conftest import NOTIFIED
 from tests.rehearsal.declared_phase import FORUM_BRIEFING, WITH_FORUM_BRIEFING

@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from send_inspection.db import models as m
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.register_phase import reconcile_register_phase
 from send_inspection.web.app import create_app
 from tests.web.test_sign_off import link_for, submit_form
 
@@ -57,7 +57,7 @@ def answers(ctx: EngineContext, started: tuple[str, m.RegisterItem], tmp_path: P
         "upload recorded": client.post(f"/a/{submit}", data=submit_form(item, outcome="submitted"),
                                        files={"file": ("Self evaluation.pdf", PDF, "application/pdf")}),
     }
-    reconcile_register_phase(ctx, iid, "day2")  # asks the accountable lead, who may download the file
+    reconcile_annex_a(ctx, iid, "day2")  # asks the accountable lead, who may download the file
     return got | {
         "file download": client.get(f"/a/{link_for(ctx, item.accountable_lead, item.ref)}/file"),
         "unknown link (404 page)": client.get("/a/not-a-real-token"),

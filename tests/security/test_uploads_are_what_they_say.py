@@ -125,7 +125,7 @@ def test_a_program_named_docx_never_joins_the_library(ctx: EngineContext) -> Non
 def test_a_program_named_docx_attached_to_an_email_is_not_kept(ctx: EngineContext) -> None:
     """An emailed program named .docx is refused and counted; the real document beside it is kept."""
     from send_inspection.engine.additional_requests import record_request
-    from send_inspection.engine.setup import open_inspection
+    from send_inspection.engine.inspection import open_inspection
     from tests.intake.conftest import MONDAY
 
     iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")

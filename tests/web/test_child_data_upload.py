@@ -14,8 +14,8 @@ from send_inspection.childdata.columns import ChildDataConfig
 from send_inspection.childdata.items import data_folder
 from send_inspection.childdata.synthetic import generate
 from send_inspection.db import models as m
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.register_phase import reconcile_register_phase
 from send_inspection.files.storage import MAX_UPLOAD_BYTES
 from send_inspection.web.app import create_app
 from tests.conftest import NOTIFIED
@@ -96,7 +96,7 @@ def test_good_lists_become_the_return_and_a_summary(ctx: EngineContext, data_ite
     expected = sum(len(pd.read_csv(lists[k], dtype=str)) for k in ("ehc_plans", "sen_support"))
     assert sum(len(frame) for frame in sheets.values() if "Age on notification date" in frame.columns) == expected
 
-    reconcile_register_phase(ctx, iid, "day2")
+    reconcile_annex_a(ctx, iid, "day2")
     review = client.get(f"/a/{link_for(ctx, data_item.accountable_lead, data_item.ref)}")
     assert "What the lists hold (counts only)" in review.text
     first_names = set(pd.read_csv(lists["ehc_plans"], dtype=str)["Forename"])

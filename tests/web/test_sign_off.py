@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from send_inspection.db import models as m
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.register_phase import reconcile_register_phase
 from send_inspection.mail.outbox import list_outbox, read_outbox_message
 from send_inspection.web.app import create_app
 
@@ -152,7 +152,7 @@ def test_return_needs_comment(ctx: EngineContext, started: tuple[str, m.Register
     token = link_for(ctx, item.evidence_lead, item.ref)
     client.post(f"/a/{token}", data=submit_form(item, outcome="submitted",
                                                 link_url="https://evidence.demo-county.example/a"))
-    reconcile_register_phase(ctx, item.inspection_id, "day2")
+    reconcile_annex_a(ctx, item.inspection_id, "day2")
     approver = link_for(ctx, item.accountable_lead, item.ref)
     form = {"item_ref": item.ref, "step": "approve", "round": "1", "outcome": "returned", "comment": " "}
     response = client.post(f"/a/{approver}", data=form)

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from send_inspection.db import models as m
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.register_phase import reconcile_register_phase
 from send_inspection.files.storage import MAX_UPLOAD_BYTES, UploadRefused, safe_filename, store_upload
 from send_inspection.web.app import create_app
 from tests.web.test_sign_off import count, item_state, link_for, submit_form
@@ -65,7 +65,7 @@ def test_the_accountable_lead_downloads_the_submitted_file(ctx: EngineContext,
     response = client.post(f"/a/{submit}", data=submit_form(item, outcome="submitted", check=["dated"]),
                            files={"file": ("Self evaluation.pdf", PDF, "application/pdf")})
     assert response.status_code == 200
-    reconcile_register_phase(ctx, iid, "day2")  # asks the accountable lead
+    reconcile_annex_a(ctx, iid, "day2")  # asks the accountable lead
     approve = link_for(ctx, item.accountable_lead, item.ref)
     page = client.get(f"/a/{approve}")
     assert page.status_code == 200 and "Self evaluation.pdf" in page.text
@@ -94,7 +94,7 @@ def test_the_reviewer_sees_what_the_machine_noticed(ctx: EngineContext, started:
     response = client.post(f"/a/{link_for(ctx, item.evidence_lead, item.ref)}", data=submit_form(
         item, outcome="submitted"), files={"file": (path.name, path.read_bytes(), "application/octet-stream")})
     assert response.status_code == 200
-    reconcile_register_phase(ctx, iid, "day2")
+    reconcile_annex_a(ctx, iid, "day2")
     page = client.get(f"/a/{link_for(ctx, item.accountable_lead, item.ref)}").text
     assert "What the machine noticed" in page
     assert "Last saved 2021-05-04: more than twelve months old." in page

@@ -9,21 +9,20 @@ from send_inspection.catalogue.gates import gate_spec
 from send_inspection.catalogue.phases import phase_artifact_key
 from send_inspection.catalogue.steps import step_label
 from send_inspection.childdata.items import DATA_ITEMS, stored_summary
-from send_inspection.engine.register_phase import PassResult, reconcile_register_phase
-from send_inspection.runtime import current_runtime
+from send_inspection.engine.annex_a import reconcile_annex_a
+from send_inspection.engine.passes import PassResult
+from send_inspection.live.wiring import current_runtime
 from tasks.artifacts import publish_markdown, publish_table
-from tasks.retry_policy import MAIL_RETRY_DELAYS, retry_if_transient
 
 
-@task(name="reconcile-register", cache_policy=NO_CACHE, persist_result=False,
-      retries=len(MAIL_RETRY_DELAYS), retry_delay_seconds=MAIL_RETRY_DELAYS, retry_condition_fn=retry_if_transient)
-def reconcile_register_task(inspection_id: str, phase: str) -> PassResult:
+@task(name="reconcile-register", cache_policy=NO_CACHE, persist_result=False)
+def reconcile_annex_a_task(inspection_id: str, phase: str) -> PassResult:
     """Send every ask, reminder and escalation now due in the phase; return what it waits for."""
-    return reconcile_register_phase(current_runtime().context, inspection_id, phase)
+    return reconcile_annex_a(current_runtime().context, inspection_id, phase)
 
 
 @task(name="publish-register", cache_policy=NO_CACHE, persist_result=False)
-def publish_register_task(result: PassResult) -> None:
+def publish_annex_a_task(result: PassResult) -> None:
     """Show the register, the waiting reason and the accepted data lists' counts as artifacts."""
     rows = [
         {

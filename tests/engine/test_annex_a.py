@@ -10,11 +10,11 @@ from sqlalchemy import select
 from send_inspection.calendar import LONDON
 from send_inspection.clock import VirtualClock
 from send_inspection.db import models as m
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import record_decision
-from send_inspection.engine.phases import ensure_phase, get_phase
-from send_inspection.engine.register_phase import reconcile_register_phase
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
+from send_inspection.engine.phase_rows import ensure_phase, get_phase
 from send_inspection.mail.outbox import list_outbox, read_outbox_message
 from tests.conftest import NOTIFIED
 
@@ -70,7 +70,7 @@ def outbox_keys(ctx: EngineContext) -> set[str]:
 def test_first_pass_sends_one_ask_per_day2_item(ctx: EngineContext, iid: str) -> None:
     """The first pass at 09:00 sends exactly one ask per day-2 item, to its evidence lead, and nothing else."""
     assert iid == IID
-    result = reconcile_register_phase(ctx, iid, "day2")
+    result = reconcile_annex_a(ctx, iid, "day2")
     assert result.sent == 8
     assert result.done is False
     assert ledger(ctx) == [
@@ -83,7 +83,7 @@ def test_first_pass_sends_one_ask_per_day2_item(ctx: EngineContext, iid: str) ->
 
 def test_ask_email_carries_personal_link_and_deadline(ctx: EngineContext, iid: str) -> None:
     """The ask for 1.1 goes to Owen Garside from the evidence inbox with his link and the 17:00 deadline."""
-    reconcile_register_phase(ctx, iid, "day2")
+    reconcile_annex_a(ctx, iid, "day2")
     key = f"{IID}:day2:1.1:submit:r1:ask"
     entry = next(e for e in list_outbox(ctx.transport.folder) if e.key == key)
     view = read_outbox_message(ctx.transport.folder, entry.id)
@@ -96,11 +96,11 @@ def test_ask_email_carries_personal_link_and_deadline(ctx: EngineContext, iid: s
 
 def test_second_pass_at_same_time_sends_nothing(ctx: EngineContext, iid: str) -> None:
     """A second pass at the same virtual time finds every key in the ledger and sends nothing more."""
-    first = reconcile_register_phase(ctx, iid, "day2")
+    first = reconcile_annex_a(ctx, iid, "day2")
     rows = ledger(ctx)
     with ctx.session() as session:
         tokens = session.scalars(select(m.ActionToken.id)).all()
-    second = reconcile_register_phase(ctx, iid, "day2")
+    second = reconcile_annex_a(ctx, iid, "day2")
     assert (first.sent, second.sent) == (8, 0)
     assert ledger(ctx) == rows
     assert len(list_outbox(ctx.transport.folder)) == 8
@@ -113,7 +113,7 @@ def test_second_pass_at_same_time_sends_nothing(ctx: EngineContext, iid: str) ->
 
 def test_reason_and_items_at_start(ctx: EngineContext, iid: str) -> None:
     """The reason reads 'Waiting for 8 of 8 items: …' naming the first six and counting the rest."""
-    result = reconcile_register_phase(ctx, iid, "day2")
+    result = reconcile_annex_a(ctx, iid, "day2")
     assert result.reason == REASON_AT_START
     assert [(s.ref, s.step, s.round, s.owner, s.due_at, s.late) for s in result.items] == [
         ("child-level-data", "submit", 1, "hos-data", "Mon 26 Jun 17:00", False),
@@ -130,12 +130,12 @@ def test_reason_and_items_at_start(ctx: EngineContext, iid: str) -> None:
 
 def test_next_wake_is_next_reminder(ctx: EngineContext, clock: VirtualClock, iid: str) -> None:
     """At 09:00 the phase next wakes at 14:00 (3 h before 17:00), then at 16:00 after sending those reminders."""
-    first = reconcile_register_phase(ctx, iid, "day2")
+    first = reconcile_annex_a(ctx, iid, "day2")
     assert first.next_wake_at == at(26, 14)
     assert first.next_wake_at.astimezone(UTC) == datetime(2023, 6, 26, 13, 0, tzinfo=UTC)
 
     clock.set(at(26, 14))
-    second = reconcile_register_phase(ctx, iid, "day2")
+    second = reconcile_annex_a(ctx, iid, "day2")
     # The seven items due at 17:00 get their 3-hour reminder; the health template's falls on Tuesday 07:30.
     assert second.sent == 7
     assert second.next_wake_at == at(26, 16)
@@ -145,29 +145,29 @@ def test_next_wake_is_next_reminder(ctx: EngineContext, clock: VirtualClock, iid
 
 def test_next_wake_between_reminders_is_unchanged(ctx: EngineContext, clock: VirtualClock, iid: str) -> None:
     """A pass at 13:59 sends nothing and still wakes at 14:00."""
-    reconcile_register_phase(ctx, iid, "day2")
+    reconcile_annex_a(ctx, iid, "day2")
     clock.set(at(26, 13, 59))
-    result = reconcile_register_phase(ctx, iid, "day2")
+    result = reconcile_annex_a(ctx, iid, "day2")
     assert (result.sent, result.next_wake_at) == (0, at(26, 14))
 
 
 def test_next_wake_before_deadline_is_phase_deadline(ctx: EngineContext, clock: VirtualClock, iid: str) -> None:
     """On Tuesday at 11:59, with every chase sent, the next wake is the day-2 deadline at 12:00."""
-    reconcile_register_phase(ctx, iid, "day2")
+    reconcile_annex_a(ctx, iid, "day2")
     clock.set(at(27, 11, 59))
-    result = reconcile_register_phase(ctx, iid, "day2")
+    result = reconcile_annex_a(ctx, iid, "day2")
     assert result.next_wake_at == at(27, 12)
     assert not any(key.endswith(":late_report") for key, *_ in ledger(ctx))
 
 
 def test_late_report_at_phase_deadline_sent_once(ctx: EngineContext, clock: VirtualClock, iid: str) -> None:
     """At day 2 12:00 a late report naming every open item goes to coordinator, LANO and director, once."""
-    reconcile_register_phase(ctx, iid, "day2")
+    reconcile_annex_a(ctx, iid, "day2")
     clock.set(at(27, 11, 59))
-    reconcile_register_phase(ctx, iid, "day2")
+    reconcile_annex_a(ctx, iid, "day2")
 
     clock.set(at(27, 12))
-    result = reconcile_register_phase(ctx, iid, "day2")
+    result = reconcile_annex_a(ctx, iid, "day2")
     assert result.sent == 1
     assert result.done is False
     assert result.next_wake_at is None
@@ -194,20 +194,20 @@ def test_late_report_at_phase_deadline_sent_once(ctx: EngineContext, clock: Virt
     assert "Uploaded or explained so far: 0 of 8." in view.text
 
     clock.set(at(27, 15))
-    again = reconcile_register_phase(ctx, iid, "day2")
+    again = reconcile_annex_a(ctx, iid, "day2")
     assert again.sent == 0
     assert [row for row in ledger(ctx) if row[1] == "late_report"] == late
 
 
 def test_late_report_names_only_late_items(ctx: EngineContext, clock: VirtualClock, iid: str) -> None:
     """An item already uploaded before the deadline is not listed in the late report and is counted as done."""
-    reconcile_register_phase(ctx, iid, "day2")
+    reconcile_annex_a(ctx, iid, "day2")
     with ctx.session() as session:
         item = session.scalars(select(m.RegisterItem).where(m.RegisterItem.ref == "1.1")).one()
         item.outcome, item.done_at = "uploaded", ctx.clock.now()
         session.commit()
     clock.set(at(27, 12))
-    result = reconcile_register_phase(ctx, iid, "day2")
+    result = reconcile_annex_a(ctx, iid, "day2")
     assert result.reason.startswith("Waiting for 7 of 8 items: ")
     assert "1.1 " not in result.reason
     entry = next(e for e in list_outbox(ctx.transport.folder) if e.key == f"{IID}:day2:late_report")
@@ -219,14 +219,14 @@ def test_late_report_names_only_late_items(ctx: EngineContext, clock: VirtualClo
 
 def test_pass_records_seen_changes(ctx: EngineContext, iid: str) -> None:
     """A pass marks the phase running and takes note of every decision counted so far."""
-    reconcile_register_phase(ctx, iid, "day2")
+    reconcile_annex_a(ctx, iid, "day2")
     with ctx.session() as session:
         token = session.scalars(select(m.ActionToken).order_by(m.ActionToken.id)).first()
         assert token is not None
         record_decision(session, token, "explained", now=ctx.clock.now())
     run = get_phase(ctx, iid, "day2")
     assert run is not None and (run.changes, run.seen_changes) == (1, 0)
-    result = reconcile_register_phase(ctx, iid, "day2")
+    result = reconcile_annex_a(ctx, iid, "day2")
     run = get_phase(ctx, iid, "day2")
     assert run is not None
     assert (run.status, run.changes, run.seen_changes) == ("running", 1, 1)
@@ -238,17 +238,17 @@ def test_pass_records_seen_changes(ctx: EngineContext, iid: str) -> None:
 
 def test_phase_complete_when_all_done(ctx: EngineContext, clock: VirtualClock, iid: str) -> None:
     """When every day-2 item is finished the pass says done, sends one completion notice and does not wake."""
-    reconcile_register_phase(ctx, iid, "day2")
+    reconcile_annex_a(ctx, iid, "day2")
     with ctx.session() as session:
         for item in session.scalars(select(m.RegisterItem).where(m.RegisterItem.phase == "day2")):
             item.outcome, item.done_at = "uploaded", ctx.clock.now()
         session.commit()
     clock.set(at(26, 10))
-    result = reconcile_register_phase(ctx, iid, "day2")
+    result = reconcile_annex_a(ctx, iid, "day2")
     assert (result.done, result.sent, result.next_wake_at) == (True, 1, None)
     assert result.reason == "Annex A day 2: all 8 items uploaded or explained"
     assert ledger(ctx)[-1][:3] == (f"{IID}:day2:phase_complete", "phase_complete", "sent")
-    assert reconcile_register_phase(ctx, iid, "day2").sent == 0
+    assert reconcile_annex_a(ctx, iid, "day2").sent == 0
 
 
 def _asked_for(ctx: EngineContext, iid: str, phase: str, ref: str, step: str) -> list[str]:
@@ -258,7 +258,7 @@ def _asked_for(ctx: EngineContext, iid: str, phase: str, ref: str, step: str) ->
         item.step, item.waits_for = step, None
         session.commit()
     ensure_phase(ctx, iid, phase)
-    reconcile_register_phase(ctx, iid, phase)
+    reconcile_annex_a(ctx, iid, phase)
     with ctx.session() as session:
         record = session.scalars(select(m.EmailRecord).where(
             m.EmailRecord.key == f"{iid}:{phase}:{ref}:{step}:r1:ask")).one()

@@ -1,36 +1,28 @@
-"""Reconcile an Annex A phase: do every ask, reminder and escalation that is due, and say what is awaited."""
+"""Chase a phase's open items: each ask, reminder and escalation due, sent once with the person's own link."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from send_inspection.calendar import to_london
 from send_inspection.catalogue.gates import gate_spec
-from send_inspection.catalogue.phases import phase_catalogue, phase_label
+from send_inspection.catalogue.phases import phase_label
 from send_inspection.catalogue.steps import step_label, step_spec
-from send_inspection.config.models import parse_duration
 from send_inspection.db import models as m
 from send_inspection.engine.absences import absences_of, covering, next_change
 from send_inspection.engine.chasing import Chain, Chase, chase_plan
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.gates import open_gates
-from send_inspection.engine.outgoing import action_message, phase_message
+from send_inspection.engine.mail_retry import MailFailures
+from send_inspection.engine.outgoing import action_message
 from send_inspection.engine.owners import step_owner
-from send_inspection.engine.setup import milestones, people
-from send_inspection.mail.transport import MailTransportError
 from send_inspection.tokens import mint_token
 
 log = logging.getLogger(__name__)
 
-# After a mail failure that may pass (server down, busy), the phase wakes again this much later.
-MAIL_RETRY_AFTER = timedelta(minutes=5)
 
 @dataclass(frozen=True)
 class ItemStatus:
@@ -47,22 +39,6 @@ class ItemStatus:
     outcome: str | None
     # The gate (catalogue/gates.py) the item waits for before anyone is asked, if any.
     waits_for: str | None = None
-
-
-@dataclass(frozen=True)
-class PassResult:
-    """What one reconcile pass did and what the phase now waits for."""
-
-    inspection_id: str
-    phase: str
-    done: bool
-    sent: int
-    next_wake_at: datetime | None
-    reason: str
-    items: list[ItemStatus] = field(default_factory=list)
-    mail_failures: list[str] = field(default_factory=list)
-    # Summaries this pass sent (fieldwork: the KIT days, as ISO dates), for the operators' artifacts.
-    summaries_sent: list[str] = field(default_factory=list)
 
 
 def _chain(owner: str, staff: dict[str, m.Person], *, away: bool = False) -> Chain:
@@ -83,75 +59,6 @@ def _fmt(moment: datetime) -> str:
     return to_london(moment).strftime("%a %d %b %H:%M")
 
 
-def claim_pass(session: Session, inspection_id: str, phase: str, *, now: datetime) -> None:
-    """Mark the phase running and every decision so far as seen by this pass; commit."""
-    run = session.scalars(
-        select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == phase)
-    ).one()
-    run.seen_changes = run.changes
-    run.status, run.updated_at = "running", now
-    session.commit()
-
-
-def reconcile_register_phase(ctx: EngineContext, inspection_id: str, phase: str) -> PassResult:
-    """Send what is due for every open item of `phase`; return whether it is done and when to wake."""
-    now = ctx.clock.now()
-    wake_times: list[datetime] = []
-    with ctx.session() as session:
-        claim_pass(session, inspection_id, phase, now=now)
-        due = milestones(session, inspection_id)
-        staff = people(session, inspection_id)
-        items = list(
-            session.scalars(
-                select(m.RegisterItem)
-                .where(m.RegisterItem.inspection_id == inspection_id, m.RegisterItem.phase == phase)
-                .order_by(m.RegisterItem.id)
-            )
-        )
-        if open_gates(session, items, now=now):
-            session.commit()
-    mail = MailFailures()
-    sent, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
-    open_items = [s for s in statuses if s.outcome is None]
-    phase_deadline = due[phase_catalogue().spec(phase).closes_at]  # at it, what is still open is reported late
-    done = not open_items
-    if done:
-        with mail.guard(f"{inspection_id}:{phase}:phase_complete"):
-            sent += _phase_email(ctx, inspection_id, phase, "phase_complete", statuses, now)
-    elif now >= phase_deadline:
-        with mail.guard(f"{inspection_id}:{phase}:late_report"):
-            sent += _phase_email(ctx, inspection_id, phase, "late_report", statuses, now)
-    else:
-        wake_times.append(phase_deadline)
-    return pass_result(inspection_id, phase, finished=done, sent=sent, reason=waiting_reason(phase, statuses, staff),
-                       statuses=statuses, mail=mail, wake_times=wake_times, now=now)
-
-
-def pass_result(
-    inspection_id: str,
-    phase: str,
-    *,
-    finished: bool,
-    sent: int,
-    reason: str,
-    statuses: list[ItemStatus],
-    mail: MailFailures,
-    wake_times: list[datetime],
-    now: datetime,
-    summaries_sent: list[str] | None = None,
-) -> PassResult:
-    """Close a pass: stay awake until every due email has gone, wake at the earliest time due, say what failed."""
-    done = finished and not mail.retry  # the completion notice too must have gone
-    if mail.retry:
-        wake_times.append(now + MAIL_RETRY_AFTER)
-    next_wake = min(wake_times) if wake_times and not done else None
-    if mail.failures:
-        reason = f"{mail.summary(next_wake)} {reason}"
-    return PassResult(inspection_id=inspection_id, phase=phase, done=done, sent=sent, next_wake_at=next_wake,
-                      reason=reason, items=statuses, mail_failures=mail.failures,
-                      summaries_sent=summaries_sent or [])
-
-
 def chase_items(
     ctx: EngineContext,
     items: list[m.RegisterItem],
@@ -164,7 +71,7 @@ def chase_items(
 ) -> tuple[int, list[ItemStatus]]:
     """Send every ask, reminder and escalation due for the open items; add later ones to `wake_times`."""
     chasing = ctx.config.timeline.chasing
-    token_grace = parse_duration(ctx.config.timeline.token_valid_after_deadline)
+    token_grace = ctx.config.timeline.token_valid_after_deadline
     sent = 0
     statuses: list[ItemStatus] = []
     away: list[m.Absence] = []
@@ -206,29 +113,6 @@ def chase_items(
                                     expires_at=max(deadline, now) + grace, now=now)
         statuses.append(_status(item, chain.owner, due, now))
     return sent, statuses
-
-
-class MailFailures:
-    """Collect the emails a pass could not send, so one bad address or a down server stops nothing else."""
-
-    def __init__(self) -> None:
-        self.failures: list[str] = []
-        self.retry = False
-
-    @contextmanager
-    def guard(self, key: str) -> Iterator[None]:
-        """Run one send; on a mail failure, note it and carry on with the next."""
-        try:
-            yield
-        except MailTransportError as exc:
-            self.failures.append(f"{key}: {exc}")
-            self.retry = self.retry or exc.retryable
-            log.error("email %s not sent (%s): %s", key, "will retry" if exc.retryable else "refused", exc)
-
-    def summary(self, retry_at: datetime | None) -> str:
-        """Say how many emails failed and when they are tried again."""
-        when = f"; trying again at {to_london(retry_at):%H:%M}" if self.retry and retry_at else ""
-        return f"MAIL PROBLEM: {len(self.failures)} email(s) not sent{when} (see the logs)."
 
 
 def is_late(item: m.RegisterItem, due: dict[str, datetime], now: datetime) -> bool:
@@ -316,16 +200,3 @@ def _send_chase(
 
     return int(ctx.ledger.send_once(key, build, inspection_id=item.inspection_id, template=f"action-{chase.kind}",
                                     now=now, due_at=chase.due_at))
-
-
-def _phase_email(
-    ctx: EngineContext, inspection_id: str, phase: str, kind: str, statuses: list[ItemStatus], now: datetime
-) -> int:
-    key = f"{inspection_id}:{phase}:{kind}"
-    return int(ctx.ledger.send_once(
-        key,
-        lambda: phase_message(ctx, inspection_id, phase=phase, kind=kind, statuses=statuses, key=key),
-        inspection_id=inspection_id,
-        template=kind,
-        now=now,
-    ))

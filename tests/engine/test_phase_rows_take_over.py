@@ -8,11 +8,18 @@ from email import message_from_bytes
 from aiosmtpd.controller import Controller
 
 from send_inspection.db import models as m
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import begin_wait, ensure_phase, get_phase, record_flow_run
-from send_inspection.engine.recovery import carried_phases, give_up, take_over
-from send_inspection.engine.register_phase import reconcile_register_phase
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
+from send_inspection.engine.phase_rows import (
+    begin_wait,
+    carried_phases,
+    ensure_phase,
+    get_phase,
+    give_up,
+    record_flow_run,
+    take_over,
+)
 from send_inspection.mail.ledger import MailLedger
 from send_inspection.mail.message import KEY_HEADER
 from send_inspection.mail.smtp import SmtpTransport
@@ -100,14 +107,14 @@ def test_an_email_the_server_took_just_before_the_run_died_goes_again_with_the_s
         ctx.transport = SmtpTransport("127.0.0.1", port, timeout=5)
         ctx.ledger = MailLedger(ctx._factory, ctx.transport)  # type: ignore[attr-defined]
         iid = _live_phase(ctx, "day2", DEAD)
-        reconcile_register_phase(ctx, iid, "day2")
+        reconcile_annex_a(ctx, iid, "day2")
         key = f"{iid}:day2:1.1:submit:r1:ask"
         with ctx.session() as session:  # the process died between the server's 250 and the ledger's mark
             session.query(m.EmailRecord).filter_by(key=key).update({"status": "claimed", "sent_at": None})
             session.commit()
         ctx.clock.advance(timedelta(minutes=2))  # type: ignore[attr-defined]
         assert take_over(ctx, carried_phases(ctx)[0], FRESH, reason="started afresh", claimed_before=ctx.clock.now())
-        reconcile_register_phase(ctx, iid, "day2")
+        reconcile_annex_a(ctx, iid, "day2")
     finally:
         controller.stop()
     copies = [message_from_bytes(e.content) for e in collector.envelopes]

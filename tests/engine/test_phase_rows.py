@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import begin_wait, due_phases, ensure_phase
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
+from send_inspection.engine.phase_rows import begin_wait, due_phases, ensure_phase
 from tests.conftest import NOTIFIED
 
 
@@ -42,7 +42,7 @@ def test_a_waiting_phase_is_due_at_its_time_or_on_news(ctx: EngineContext) -> No
 
 def test_a_heartbeat_renews_only_the_unfinished_phases_its_run_carries(ctx: EngineContext) -> None:
     """A beat stamps the rows carried by that flow run and not done; others keep their stamp."""
-    from send_inspection.engine.phases import beat, finish_phase, get_phase, record_flow_run
+    from send_inspection.engine.phase_rows import beat, finish_phase, get_phase, record_flow_run
 
     iid = open_inspection(ctx, NOTIFIED, mode="live")
     for phase, run in (("day2", "run-a"), ("day5", "run-b"), ("bulletin", "run-a")):
@@ -57,7 +57,7 @@ def test_a_heartbeat_renews_only_the_unfinished_phases_its_run_carries(ctx: Engi
 
 def test_a_run_replaced_by_a_fresh_one_is_told_so_and_changes_nothing(ctx: EngineContext) -> None:
     """Waiting from a run the phase no longer points at is refused as superseded; the phase's own run waits."""
-    from send_inspection.engine.phases import get_phase, record_flow_run
+    from send_inspection.engine.phase_rows import get_phase, record_flow_run
 
     iid = open_inspection(ctx, NOTIFIED, mode="live")
     ensure_phase(ctx, iid, "day2")

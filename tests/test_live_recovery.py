@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prefect.states import Completed, Crashed, Failed, Paused, Pending, Running, Scheduled, State
 
-from send_inspection.live import why_dead
+from send_inspection.live.recovery import why_dead
 
 NOW = datetime(2030, 6, 24, 9, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=90)

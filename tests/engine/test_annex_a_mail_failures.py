@@ -6,10 +6,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phases import ensure_phase
-from send_inspection.engine.register_phase import MAIL_RETRY_AFTER, reconcile_register_phase
-from send_inspection.engine.setup import open_inspection
+from send_inspection.engine.inspection import open_inspection
+from send_inspection.engine.mail_retry import MailRetry
+from send_inspection.engine.phase_rows import ensure_phase
 from send_inspection.mail.ledger import MailLedger
 from send_inspection.mail.message import OutgoingMessage, all_recipients
 from send_inspection.mail.outbox import OutboxTransport
@@ -76,7 +77,7 @@ def test_a_refused_address_stops_no_other_ask_and_is_not_retried(ctx: EngineCont
                                                                   iid: str) -> None:
     """A permanently refused lead gets status 'refused', the other six asks go, and a later pass leaves it alone."""
     faulty.refuse = {BEN}
-    result = reconcile_register_phase(ctx, iid, "day2")
+    result = reconcile_annex_a(ctx, iid, "day2")
     assert result.sent == 6
     assert sorted(k for k, s in statuses(ctx).items() if s == "refused") == [
         "day2:1.2:submit:r1:ask", "day2:child-level-data:submit:r1:ask"]
@@ -85,33 +86,34 @@ def test_a_refused_address_stops_no_other_ask_and_is_not_retried(ctx: EngineCont
     assert result.next_wake_at == datetime(2023, 6, 26, 14, 0, tzinfo=NOTIFIED.tzinfo)  # no hurry to retry
 
     faulty.attempts.clear()
-    again = reconcile_register_phase(ctx, iid, "day2")
+    again = reconcile_annex_a(ctx, iid, "day2")
     assert again.sent == 0 and faulty.attempts == []
 
 
 def test_a_down_mail_server_is_retried_soon_and_nothing_is_lost(ctx: EngineContext, faulty: FaultyTransport,
                                                                 iid: str, clock) -> None:  # noqa: ANN001
-    """With the server down the pass sends nothing and wakes in five minutes; once it is back every ask goes once."""
+    """With the server down the pass sends nothing and wakes after the policy's last delay; then every ask goes once."""
+    ctx.mail_retry = MailRetry.from_seconds((10, 60, 300))  # SEND_INSPECTION_MAIL_RETRY_DELAYS' default
     faulty.down = True
-    result = reconcile_register_phase(ctx, iid, "day2")
+    result = reconcile_annex_a(ctx, iid, "day2")
     assert result.sent == 0 and len(result.mail_failures) == 8
-    assert result.next_wake_at == NOTIFIED + MAIL_RETRY_AFTER
+    assert result.next_wake_at == NOTIFIED + timedelta(minutes=5)
     assert "trying again at 09:05" in result.reason
     assert set(statuses(ctx).values()) == {"failed"}
 
     faulty.down = False
-    clock.set(NOTIFIED + MAIL_RETRY_AFTER)
-    result = reconcile_register_phase(ctx, iid, "day2")
+    clock.set(NOTIFIED + timedelta(minutes=5))
+    result = reconcile_annex_a(ctx, iid, "day2")
     assert result.sent == 8 and result.mail_failures == []
     assert set(statuses(ctx).values()) == {"sent"}
     assert not result.reason.startswith("MAIL PROBLEM")
     clock.set(NOTIFIED + timedelta(minutes=6))
-    assert reconcile_register_phase(ctx, iid, "day2").sent == 0
+    assert reconcile_annex_a(ctx, iid, "day2").sent == 0
 
 
 def test_a_partly_delivered_email_counts_as_sent(ctx: EngineContext, faulty: FaultyTransport, iid: str) -> None:
     """When the server took the message for some recipients it is marked sent, so no one gets a second copy."""
     faulty.partial = {BEN}
-    result = reconcile_register_phase(ctx, iid, "day2")
+    result = reconcile_annex_a(ctx, iid, "day2")
     assert result.sent == 8 and result.mail_failures == []
     assert set(statuses(ctx).values()) == {"sent"}

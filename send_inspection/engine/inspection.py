@@ -12,6 +12,7 @@ from send_inspection.catalogue.phases import NOTIFICATION
 from send_inspection.config.models import STEPS, PartnershipConfig
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.phase_rows import add_phase
 from send_inspection.timeline import compute_timeline
 
 INSPECTION_KINDS = ("full", "monitoring")
@@ -89,7 +90,7 @@ def open_inspection(
                                  for step, role in cfg.annex_a.answering_roles(item).items()},
                 )
             )
-        session.add(m.PhaseRun(inspection_id=inspection_id, phase=NOTIFICATION.key, status="pending", updated_at=now))
+        add_phase(session, inspection_id, NOTIFICATION.key, now=now)
         session.commit()
     return inspection_id
 

@@ -1,0 +1,62 @@
+"""Wait live: suspend the phase's flow run, holding no process, until a decision, the ticker or the coordinator."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from prefect.flow_runs import suspend_flow_run
+from prefect.input import RunInput
+
+from send_inspection.catalogue.phases import NOTIFICATION
+from send_inspection.engine.context import EngineContext
+from send_inspection.engine.notification import SurveyLinks, given_survey_links
+from send_inspection.engine.phase_rows import begin_wait
+from send_inspection.live.flow_run import current_flow_run_id
+
+log = logging.getLogger(__name__)
+
+
+class Wake(RunInput):
+    """Why a suspended phase run was resumed."""
+
+    reason: str = "woken"
+
+
+class SurveyLinksInput(RunInput, SurveyLinks):
+    """The form the coordinator fills in the Prefect UI: the inspectors' three survey links."""
+
+
+class SuspendWaiter:
+    """Wait by suspending the flow run: no process is held; a decision or the ticker resumes it."""
+
+    def __init__(self, ctx: EngineContext) -> None:
+        self.ctx = ctx
+
+    def wait(self, inspection_id: str, phase: str, *, reason: str, next_wake_at: datetime | None) -> bool:
+        """Suspend with a fresh key; return True at once if news arrived while reconciling."""
+        ticket = begin_wait(
+            self.ctx, inspection_id, phase, reason=reason, next_wake_at=next_wake_at, flow_run_id=current_flow_run_id()
+        )
+        if ticket.superseded:
+            # The ticker took this run for dead and a fresh run carries the phase now: leave it to that run.
+            log.warning("%s %s is carried by another run now; this run stops here", inspection_id, phase)
+            return False
+        if ticket.go_again:
+            return True
+        log.info("%s", reason)
+        # Never returns on first call: the process ends; on resume the flow runs again from the top.
+        suspend_flow_run(wait_for_input=Wake, key=ticket.key, timeout=None)
+        return True
+
+    def survey_links(self, inspection_id: str) -> SurveyLinks | None:
+        """Return links given by the CLI, else suspend until the coordinator gives them in the UI."""
+        if (given := given_survey_links(self.ctx, inspection_id)) is not None:
+            return given
+        ticket = begin_wait(self.ctx, inspection_id, NOTIFICATION.key, flow_run_id=current_flow_run_id(),
+                            next_wake_at=None,
+                            reason="Waiting for the coordinator to enter the three survey links (Resume this run)")
+        if ticket.superseded:
+            return None  # a fresh run carries the phase now
+        given = suspend_flow_run(wait_for_input=SurveyLinksInput, key="survey-links", timeout=None)
+        return SurveyLinks.model_validate(given.model_dump(include=set(SurveyLinks.model_fields)))

@@ -1,0 +1,72 @@
+"""Wake a waiting phase live: resume its suspended flow run once, however many decisions arrive together."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime
+from uuid import UUID
+
+import httpx
+from prefect.exceptions import NotPausedError, ObjectNotFound
+from prefect.flow_runs import resume_flow_run
+
+from send_inspection.engine.context import EngineContext
+from send_inspection.engine.phase_rows import get_phase
+
+log = logging.getLogger(__name__)
+
+
+class PrefectWaker:
+    """Resume a suspended phase run; retry briefly if it is still finishing its pass."""
+
+    def __init__(self, ctx: EngineContext, *, attempts: int = 10, pause: float = 0.5) -> None:
+        self.ctx = ctx
+        self.attempts, self.pause = attempts, pause
+        self._busy: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def wake(self, inspection_id: str, phase: str, *, reason: str, due_at: datetime | None = None) -> None:
+        """Resume the phase's run once, however many decisions arrive together (the ticker covers any miss).
+
+        With `due_at` (the ticker's time) the run is resumed only while it is still due then: news not yet read,
+        or its wake time come; a pass that ran meanwhile may have made the wake pointless.
+        """
+        with self._lock:
+            if (inspection_id, phase) in self._busy:
+                # A wake is already on its way: the resumed run reads every decision recorded so far, and
+                # one recorded after its pass makes it go again instead of waiting (the change counter).
+                return
+            self._busy.add((inspection_id, phase))
+        try:
+            self._wake(inspection_id, phase, reason=reason, due_at=due_at)
+        except (httpx.HTTPError, OSError) as exc:
+            # The decision is in our database already; the ticker wakes the phase once the server is back.
+            log.warning("wake %s/%s: the Prefect server is not answering (%s); the ticker wakes it later",
+                        inspection_id, phase, exc)
+        finally:
+            with self._lock:
+                self._busy.discard((inspection_id, phase))
+
+    def _wake(self, inspection_id: str, phase: str, *, reason: str, due_at: datetime | None) -> None:
+        for _ in range(self.attempts):
+            run = get_phase(self.ctx, inspection_id, phase)
+            if run is None or run.status == "done" or not run.flow_run_id:
+                return
+            if run.status == "waiting":
+                if due_at is not None and run.changes <= run.seen_changes and (
+                        run.next_wake_at is None or run.next_wake_at > due_at):
+                    return
+                try:
+                    resume_flow_run(UUID(run.flow_run_id), run_input={"reason": reason})
+                    return
+                except (NotPausedError, RuntimeError, ObjectNotFound) as exc:
+                    log.info("wake %s/%s not yet possible: %s", inspection_id, phase, exc)
+            time.sleep(self.pause)
+
+    def wake_in_background(self, inspection_id: str, phase: str, *, reason: str) -> None:
+        """Wake without holding up the caller."""
+        threading.Thread(
+            target=self.wake, args=(inspection_id, phase), kwargs={"reason": reason}, daemon=True
+        ).start()
