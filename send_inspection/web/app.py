@@ -17,6 +17,7 @@ from send_inspection.childdata.returns import summary_markdown
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import DecisionRefused, latest_submission, record_decision
+from send_inspection.engine.onsite_phase import page_details
 from send_inspection.engine.outgoing import when
 from send_inspection.evidence.document_checks import summary_lines
 from send_inspection.evidence.file_submission import check_submission_links
@@ -92,6 +93,7 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             "request_due": when(request.due_at) if request is not None else None,
             "report_phase": item.phase == AFTER_FIELDWORK.key, "comment_rows": COMMENT_ROWS,
             "report_partner": partner_for(ctx, item) if item.phase == AFTER_FIELDWORK.key else None,
+            **page_details(session, item, token.step),
         }
 
     @app.get("/healthz")

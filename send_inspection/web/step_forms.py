@@ -27,13 +27,14 @@ from send_inspection.fieldwork.debrief_form import parse_debrief, record_debrief
 from send_inspection.files.storage import MAX_UPLOAD_BYTES
 from send_inspection.web.case_fields import IDENTIFY_FIELDS, requested_slot
 from send_inspection.web.child_data_upload import data_submission
+from send_inspection.web.onsite_forms import ONSITE_FIELDS, headlines_form, presentation_form, views_form
 from send_inspection.web.report_forms import REPORT_FIELDS, accuracy_comments, published_at, received_report
 
 # The button that submits the evidence library's latest version of the row as it is.
 LIBRARY_OUTCOME = "library"
 # Typed fields shown again when an answer is refused, so nothing typed is lost.
-KEPT_FIELDS = (*IDENTIFY_FIELDS, *DEBRIEF_FIELDS, *REPORT_FIELDS, "rating", "comment", "explanation", "link_url",
-               "slot")
+KEPT_FIELDS = (*IDENTIFY_FIELDS, *DEBRIEF_FIELDS, *REPORT_FIELDS, *ONSITE_FIELDS, "rating", "comment", "explanation",
+               "link_url", "slot")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ async def read_step_form(ctx: EngineContext, session: Session, form: FormData, i
     name = step_spec(token.step).form
     if name == "evidence":
         return FormAnswer(submission=await _evidence(ctx, form, item, token))
+    if name == "presentation":
+        return FormAnswer(submission=await presentation_form(ctx, form, item, token))
     reader = _COMMENT_FORMS.get(name or "")
     return FormAnswer(comment=await reader(ctx, session, form, item, token, now=now) if reader else None)
 
@@ -122,6 +125,7 @@ CommentForm = Callable[..., Awaitable[str | None]]
 _COMMENT_FORMS: dict[str, CommentForm] = {
     "people": _case_people, "debrief": _debrief, "meeting-slot": _meeting_slot,
     "report-file": received_report, "accuracy-comments": accuracy_comments, "website": published_at,
+    "headlines": headlines_form, "views": views_form,
 }
-# Every form a step may name: the evidence handed in, and those above.
-FORMS = frozenset({"evidence", *_COMMENT_FORMS})
+# Every form a step may name: the evidence handed in, the presentation, and those above.
+FORMS = frozenset({"evidence", "presentation", *_COMMENT_FORMS})
