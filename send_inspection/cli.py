@@ -153,7 +153,7 @@ def cmd_timetable(args: argparse.Namespace) -> int:
 
     ctx = build_context(load_settings())
     try:
-        timetable = read_timetable(Path(args.file), people=ctx.config.partnership.people)
+        timetable = read_timetable(Path(args.file), people=ctx.config.partnership.parties())
     except TimetableRefused as exc:
         print(str(exc), file=sys.stderr)
         return 1

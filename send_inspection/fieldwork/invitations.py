@@ -57,7 +57,7 @@ def sender_for(partnership: Partnership, *, inspection_id: str) -> CalendarSende
         inspection_id=inspection_id,
         organizer=partnership.inboxes.logistics.address,
         organizer_name=partnership.roles.sender_name,
-        people={p.id: p for p in partnership.people},
+        people={p.id: p for p in partnership.parties()},  # the staff and the parent carer forum
         enquiries=partnership.inboxes.comms.address,
     )
 
