@@ -177,7 +177,7 @@ def test_the_forum_is_asked_for_its_views_once_the_self_evaluation_is_uploaded(
     assert ask.to == ["parent-carer-forum@demo-county.example"]
     assert answer(client, url, "forum-views", "views", "sent", views="") == 422
     assert answer(client, url, "forum-views", "views", "sent",
-                  views="Families recognise the picture of waiting times.\nThe section on transport is too kind.") == 200
+                  views="Families know these waiting times.\nThe section on transport is too kind.") == 200
     reconcile_onsite(ctx, iid)
     (notice,) = sent(ctx, "forum_views")
     assert {a.addr_spec for a in notice["To"].addresses} == {"nadia.pemberton@demo-county.example",
