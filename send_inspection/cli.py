@@ -145,6 +145,29 @@ def cmd_request(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_case_files(args: argparse.Namespace) -> int:
+    """Record a case file an inspector opened, or list those recorded (case ids only)."""
+    from send_inspection.cases.case_file_views import CaseFileViewRefused, case_files_opened, record_case_file_opened
+    from send_inspection.live import build_context
+
+    ctx = build_context(load_settings())
+    if args.action == "list":
+        for view in case_files_opened(ctx, args.inspection):
+            tracked = " (tracked)" if view.tracked else ""
+            print(f"{to_london(view.opened_at):%a %d %b %H:%M}  {view.case_id}{tracked}  {view.system}  "
+                  f"{view.inspector}")
+        return 0
+    try:
+        view = record_case_file_opened(ctx, args.inspection, case_id=args.case, inspector=args.inspector,
+                                       system=args.system, opened_at=args.at or ctx.clock.now(), recorded_by=args.by)
+    except CaseFileViewRefused as exc:
+        print(f"not recorded: --{exc}", file=sys.stderr)
+        return 2
+    print(f"recorded: {view.inspector} opened case {view.case_id} in {view.system} at "
+          f"{to_london(view.opened_at):%a %d %b %H:%M}{' (a tracked case)' if view.tracked else ''}")
+    return 0
+
+
 def cmd_timetable(args: argparse.Namespace) -> int:
     """Import (or re-import) the inspectors' fieldwork timetable; fieldwork starts, debriefs follow each slot."""
     from send_inspection.fieldwork.store import InspectionNotFound, save_timetable
@@ -486,6 +509,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="an area for priority action and the partners named: 'area: council, icb' (repeatable)")
     p.add_argument("--by", default="inspection-coordinator", help="who recorded it")
     p.set_defaults(func=cmd_feedback)
+    files = sub.add_parser("case-files", help="record a case file an inspector opened, or list them (case ids only)")
+    files_actions = files.add_subparsers(dest="action", required=True)
+    p = files_actions.add_parser("add", help="record that an inspector opened a case file")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--case", required=True, help="the council's case id (never a name)")
+    p.add_argument("--inspector", required=True, help="the inspector who opened it")
+    p.add_argument("--system", required=True, help="the case records system, e.g. 'EHC case management'")
+    p.add_argument("--at", type=_parse_when, help="when it was opened, London time (default: now)")
+    p.add_argument("--by", default="inspection-coordinator", help="who recorded it")
+    p.set_defaults(func=cmd_case_files)
+    p = files_actions.add_parser("list", help="list every case file recorded as opened")
+    p.add_argument("--inspection", required=True)
+    p.set_defaults(func=cmd_case_files)
     timetable = sub.add_parser("timetable", help="import the inspectors' fieldwork timetable (CSV or XLSX)")
     timetable_actions = timetable.add_subparsers(dest="action", required=True)
     p = timetable_actions.add_parser("import", help="import or re-import it; changes are compared slot by slot")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from send_inspection.cases.case_file_views import case_files_opened, opened_by_day
 from send_inspection.catalogue.phases import phase_artifact_key
 from send_inspection.catalogue.steps import step_label
 from send_inspection.engine.onsite_phase import reconcile_onsite
@@ -31,9 +32,15 @@ def onsite_rows(result: PassResult, roles: dict[str, str]) -> list[dict[str, obj
 @task(name="publish-onsite", cache_policy=NO_CACHE, persist_result=False)
 def publish_onsite_task(result: PassResult) -> None:
     """Show the tasks before the inspectors arrive, and what the phase waits for, as artifacts."""
-    roles = {p.id: p.role for p in current_runtime().context.config.partnership.parties()}
+    ctx = current_runtime().context
+    roles = {p.id: p.role for p in ctx.config.partnership.parties()}
     iid, phase = result.inspection_id, result.phase
     publish_table(key=phase_artifact_key(iid, phase), table=onsite_rows(result, roles),
                   description="Before the inspectors arrive: each task by reference, owner (id and role) and state")
     publish_markdown(key=phase_artifact_key(iid, phase, "status"), markdown=f"**{result.reason}**",
                      description="What this phase is waiting for")
+    opened = opened_by_day(case_files_opened(ctx, iid))
+    if opened:  # counts only: which cases is kept in our database (send-inspection case-files list)
+        publish_table(key=phase_artifact_key(iid, phase, "case-files"),
+                      table=[{"day": day, "case files opened": n} for day, n in opened.items()],
+                      description="Case files the inspectors opened, by day (counts only)")
