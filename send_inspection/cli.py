@@ -168,6 +168,21 @@ def cmd_case_files(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_debrief_sheets(args: argparse.Namespace) -> int:
+    """Write every debrief as its Appendix E sheet, named date, initials, Summary, into a folder."""
+    from send_inspection.fieldwork.debrief_sheet import debrief_sheets
+    from send_inspection.live import build_context
+
+    ctx = build_context(load_settings())
+    folder = Path(args.to)
+    folder.mkdir(parents=True, exist_ok=True)
+    sheets = debrief_sheets(ctx, args.inspection)
+    for name, data in sheets:
+        (folder / name).write_bytes(data)
+    print(f"{len(sheets)} debrief sheet(s) written to {folder}")
+    return 0
+
+
 def cmd_timetable(args: argparse.Namespace) -> int:
     """Import (or re-import) the inspectors' fieldwork timetable; fieldwork starts, debriefs follow each slot."""
     from send_inspection.fieldwork.store import InspectionNotFound, save_timetable
@@ -509,6 +524,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="an area for priority action and the partners named: 'area: council, icb' (repeatable)")
     p.add_argument("--by", default="inspection-coordinator", help="who recorded it")
     p.set_defaults(func=cmd_feedback)
+    p = sub.add_parser("debrief-sheets", help="write every debrief as its Appendix E sheet ('dd.mm.yy XX Summary')")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--to", required=True, help="the folder to write the sheets (.docx) into")
+    p.set_defaults(func=cmd_debrief_sheets)
     files = sub.add_parser("case-files", help="record a case file an inspector opened, or list them (case ids only)")
     files_actions = files.add_subparsers(dest="action", required=True)
     p = files_actions.add_parser("add", help="record that an inspector opened a case file")

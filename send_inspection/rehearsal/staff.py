@@ -62,10 +62,15 @@ def _arrange(case_id: str, now: datetime, declines: set[str]) -> dict[str, objec
 
 
 # How a scripted debriefer fills in the Appendix E form (rating and documents are set per slot).
-DEBRIEF = {"outcome": "debriefed", "interviewees": "Two practitioners and a team manager",
+DEBRIEF = {"outcome": "debriefed", "interviewees": "Practitioners' focus group (two practitioners, a team manager)",
+           "job_title": "SEND caseworkers and their team manager", "contact": "send-team@demo-county.example",
+           "service_area": "SEND (EHC assessment and planning)",
            "focus": "How plans are reviewed and kept up to date", "evidence_used": "The annual review dashboard",
+           "documents_provided": "none",
            "unexpected_questions": "How do families hear about the local offer?",
-           "points_for_others": "Expect follow-up questions on waiting times"}
+           "how_answered": "Through schools, the forum's newsletter and the local offer website",
+           "points_for_others": "Expect follow-up questions on waiting times",
+           "overall_summary": "Went as expected; follow-up on waiting times likely"}
 
 # How the scripted staff answer each tracked-case step: (case id, now, declining cases) -> form fields.
 CASE_ANSWERS = {"identify": _identify, "agree": _agree, "inform": _inform, "arrange": _arrange}

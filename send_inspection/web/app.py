@@ -21,6 +21,7 @@ from send_inspection.engine.onsite_phase import page_details
 from send_inspection.engine.outgoing import when
 from send_inspection.evidence.document_checks import summary_lines
 from send_inspection.evidence.file_submission import check_submission_links
+from send_inspection.fieldwork.debrief_form import RAG
 from send_inspection.evidence.library import latest_in_library
 from send_inspection.files.storage import UploadRefused
 from send_inspection.report.documents import KINDS, open_document
@@ -91,7 +92,7 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             "data_summary": _summary_text(ctx, item) if submission is not None else None,
             "request": request,
             "request_due": when(request.due_at) if request is not None else None,
-            "report_phase": item.phase == AFTER_FIELDWORK.key, "comment_rows": COMMENT_ROWS,
+            "report_phase": item.phase == AFTER_FIELDWORK.key, "comment_rows": COMMENT_ROWS, "rag": RAG,
             "report_partner": partner_for(ctx, item) if item.phase == AFTER_FIELDWORK.key else None,
             **page_details(session, item, token.step),
         }

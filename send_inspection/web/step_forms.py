@@ -111,7 +111,8 @@ async def _debrief(ctx: EngineContext, session: Session, form: FormData, item: m
     """Record a meeting's debrief (Appendix E); return the comment to record."""
     answers = parse_debrief({k: str(form.get(k) or "") for k in (*DEBRIEF_FIELDS, "rating")})
     record_debrief(session, item, answers, debriefer=token.person_key, now=now)
-    return f"rated {answers.rating}; {len(answers.documents_requested)} document(s) requested"
+    return (f"rated {answers.rating}; {len(answers.documents_provided)} document(s) provided, "
+            f"{len(answers.documents_requested)} requested")
 
 
 async def _meeting_slot(ctx: EngineContext, session: Session, form: FormData, item: m.RegisterItem,
