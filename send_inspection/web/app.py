@@ -21,8 +21,8 @@ from send_inspection.engine.onsite_phase import page_details
 from send_inspection.engine.outgoing import when
 from send_inspection.evidence.document_checks import summary_lines
 from send_inspection.evidence.file_submission import check_submission_links
-from send_inspection.fieldwork.debrief_form import RAG
 from send_inspection.evidence.library import latest_in_library
+from send_inspection.fieldwork.debrief_form import RAG
 from send_inspection.files.storage import UploadRefused
 from send_inspection.report.documents import KINDS, open_document
 from send_inspection.runtime import Waker
