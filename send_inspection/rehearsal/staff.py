@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from send_inspection.checklist import CHECKLIST_IDS, note_field
 from send_inspection.mail.outbox import list_outbox, read_outbox_raw
 
 LINK = re.compile(r"https?://[^\s]+/a/([A-Za-z0-9_-]+)")
@@ -60,6 +61,12 @@ def _arrange(case_id: str, now: datetime, declines: set[str]) -> dict[str, objec
     slot = (now + timedelta(days=7)).replace(hour=10, minute=0, second=0, microsecond=0)
     return {"outcome": "requested", "slot": slot.strftime("%Y-%m-%dT%H:%M"), "comment": "Invitations sent."}
 
+
+# How a scripted evidence lead completes the Evidence Quality Assurance Checklist: every point ticked but two,
+# each of those explained in its note.
+NOT_TICKED = {"signed": "Not an agreement: nothing to sign", "draft-qa": "Not a draft"}
+CHECKLIST = {"check": [c for c in CHECKLIST_IDS if c not in NOT_TICKED],
+             **{note_field(c): note for c, note in NOT_TICKED.items()}}
 
 # How a scripted debriefer fills in the Appendix E form (rating and documents are set per slot).
 DEBRIEF = {"outcome": "debriefed", "interviewees": "Practitioners' focus group (two practitioners, a team manager)",
@@ -188,11 +195,10 @@ class ScriptedStaff:
             if ref in behaviour.explains:
                 data.update(outcome="explained", explanation="Not held in this form; see the strategy instead.")
             elif data_inputs:
-                data.update(outcome="submitted", check=["dated", "recent", "titled"])
+                data.update(outcome="submitted", **CHECKLIST)
                 files = {kind: (self.data_files[kind].name, self.data_files[kind].read_bytes()) for kind in data_inputs}
             else:
-                data.update(outcome="submitted", link_url=f"https://evidence.demo-county.example/{ref}",
-                            check=["dated", "recent", "titled", "links-work"])
+                data.update(outcome="submitted", link_url=f"https://evidence.demo-county.example/{ref}", **CHECKLIST)
         elif step == "debrief":
             slot_id = ref.removeprefix("debrief-")
             data.update(DEBRIEF, rating="red" if slot_id in self.red_debriefs else "green",

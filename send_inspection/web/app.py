@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from send_inspection.catalogue.phases import ADDITIONAL_REQUEST, AFTER_FIELDWORK
 from send_inspection.catalogue.steps import step_spec
-from send_inspection.checklist import CHECKLIST
+from send_inspection.checklist import CHECKLIST, CHECKLIST_TEXT, HIGHLIGHTED
 from send_inspection.childdata.items import DATA_ITEMS, stored_summary
 from send_inspection.childdata.returns import summary_markdown
 from send_inspection.db import models as m
@@ -83,6 +83,7 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             "item": item, "person": person, "step": token.step, "round": token.round,
             "action_words": step.asks, "deadline": when(deadline.due_at), "step_page": f"steps/{step.page}.html.j2",
             "submission": submission, "outcomes": [(b.outcome, b.text) for b in step.buttons], "checklist": CHECKLIST,
+            "checklist_text": CHECKLIST_TEXT, "highlighted": HIGHLIGHTED,
             "returned": returned if token.step == "submit" and token.round > 1 else None,
             "data_fields": data_fields(item.ref),
             "library_doc": latest_in_library(ctx, item.ref) if token.step == "submit" else None,
@@ -190,6 +191,7 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
                 session.rollback()
                 info = context_for(session, token)
                 kept = {k: str(form.get(k) or "") for k in KEPT_FIELDS}  # what was typed comes back, not lost
+                kept["check"] = " ".join(str(v) for v in form.getlist("check"))
                 return page("sign_off.html.j2", 422, raw=raw, error=str(exc), problems=getattr(exc, "lines", None),
                             kept=kept, field_errors=getattr(exc, "fields", {}), **info)
             phase, inspection_id = item.phase, item.inspection_id

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from send_inspection.calendar import to_london
 from send_inspection.cases.people_form import parse_case_people, record_case_people
 from send_inspection.catalogue.phases import TRACKED_CASE
 from send_inspection.catalogue.steps import step_spec
-from send_inspection.checklist import CHECKLIST_IDS
+from send_inspection.checklist import CHECKLIST_IDS, checklist_answers, note_field
 from send_inspection.childdata.items import DATA_ITEMS
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
@@ -34,7 +34,7 @@ from send_inspection.web.report_forms import REPORT_FIELDS, accuracy_comments, p
 LIBRARY_OUTCOME = "library"
 # Typed fields shown again when an answer is refused, so nothing typed is lost.
 KEPT_FIELDS = (*IDENTIFY_FIELDS, *DEBRIEF_FIELDS, *REPORT_FIELDS, *ONSITE_FIELDS, "rating", "comment", "explanation",
-               "link_url", "slot")
+               "link_url", "slot", *(note_field(cid) for cid in CHECKLIST_IDS))
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,29 @@ async def read_step_form(ctx: EngineContext, session: Session, form: FormData, i
     return FormAnswer(comment=await reader(ctx, session, form, item, token, now=now) if reader else None)
 
 
+class ChecklistIncomplete(DecisionRefused):
+    """Evidence submitted with a checklist point neither ticked nor explained; `fields` names each such point."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__(f"nothing was recorded: {len(fields)} point(s) of the Evidence Quality Assurance Checklist "
+                         "are neither ticked nor explained; tick each, or say in its note why not")
+        self.fields = fields
+
+
 async def _evidence(ctx: EngineContext, form: FormData, item: m.RegisterItem, token: m.ActionToken) -> SubmissionData:
-    """Read the evidence handed in: the library's version, an explanation, the data lists, a file or a link."""
-    checklist = {cid: cid in form.getlist("check") for cid in CHECKLIST_IDS}
+    """Read the evidence handed in, with its checklist each point ticked or explained (an explanation needs none)."""
     outcome = str(form.get("outcome", ""))
+    checklist, notes, missing = checklist_answers(
+        form.getlist("check"), {cid: str(form.get(note_field(cid)) or "") for cid in CHECKLIST_IDS})
+    if outcome != "explained" and missing:
+        raise ChecklistIncomplete(missing)
+    submission = await _handed_in(ctx, form, item, token, checklist=checklist, outcome=outcome)
+    return replace(submission, checklist_notes=notes or None)
+
+
+async def _handed_in(ctx: EngineContext, form: FormData, item: m.RegisterItem, token: m.ActionToken, *,
+                     checklist: dict[str, bool], outcome: str) -> SubmissionData:
+    """Read what was handed in: the library's version, an explanation, the data lists, a file or a link."""
     if outcome == LIBRARY_OUTCOME:
         held = latest_in_library(ctx, item.ref)
         if held is None:

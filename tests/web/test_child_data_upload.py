@@ -17,6 +17,7 @@ from send_inspection.engine.context import EngineContext
 from send_inspection.engine.register_phase import reconcile_register_phase
 from send_inspection.web.app import create_app
 from tests.conftest import NOTIFIED
+from tests.helpers import ALL_TICKED
 from tests.web.test_sign_off import count, item_state, link_for
 
 
@@ -35,7 +36,7 @@ def data_item(ctx: EngineContext, started: tuple[str, m.RegisterItem]) -> m.Regi
 
 def post_lists(client: TestClient, token: str, item: m.RegisterItem, files: dict[str, Path]) -> object:
     """Press submit on the data item's form with these files."""
-    form = {"item_ref": item.ref, "step": "submit", "round": "1", "outcome": "submitted", "check": ["dated"]}
+    form = {"item_ref": item.ref, "step": "submit", "round": "1", "outcome": "submitted", "check": ALL_TICKED}
     return client.post(f"/a/{token}", data=form, files={k: (p.name, p.read_bytes()) for k, p in files.items()})
 
 
