@@ -296,7 +296,8 @@ def cmd_survey_links(args: argparse.Namespace) -> int:
 
     try:
         links = SurveyLinks(children_young_people=args.children_young_people, parents_carers=args.parents_carers,
-                            practitioners=args.practitioners, health_template=args.health_template)
+                            practitioners=args.practitioners, health_template=args.health_template,
+                            closes_at=args.closes_at)
     except ValidationError as exc:
         for error in exc.errors():
             option = "--" + str(error["loc"][0]).replace("_", "-")
@@ -305,6 +306,9 @@ def cmd_survey_links(args: argparse.Namespace) -> int:
     ctx = build_context(load_settings())
     try:
         record_survey_links(ctx, args.inspection, links)
+    except ValueError as exc:  # a close time before the call
+        print(f"--{str(exc).replace('_', '-')}", file=sys.stderr)
+        return 2
     except KeyError:
         print(f"no inspection {args.inspection!r} yet: its notification run opens it within seconds of "
               f"starting; check the name and the run in the Prefect UI, then try again", file=sys.stderr)
@@ -573,6 +577,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parents-carers", help="the family survey's link (required unless a monitoring inspection)")
     p.add_argument("--practitioners", required=True)
     p.add_argument("--health-template")
+    p.add_argument("--closes-at", type=_parse_when,
+                   help="when the surveys close, as the inspectors gave it (London time, e.g. 2023-07-04T09:00); "
+                        "without it, the default of timeline.yaml (surveys_close)")
     p.set_defaults(func=cmd_survey_links)
     p = sub.add_parser("rehearse", help="rehearse notification → day-5 upload on a virtual clock")
     p.add_argument("--notified-at", type=_parse_when, default=_parse_when("2023-06-26T09:00"))

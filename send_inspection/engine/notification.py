@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 
-from pydantic import BaseModel, Field, HttpUrl
+from pydantic import BaseModel, Field, HttpUrl, field_validator
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from send_inspection.calendar import london_time, to_london
+from send_inspection.calendar import LONDON, london_time, to_london
 from send_inspection.catalogue.phases import NOTIFICATION
 from send_inspection.config.models import CoreGroupMeeting, parse_clock_time
 from send_inspection.db import models as m
@@ -62,6 +63,29 @@ class SurveyLinks(BaseModel):
     health_template: HttpUrl | None = Field(
         default=None, description="Where the CQC health structure template is kept (a shared-drive link)"
     )
+    closes_at: datetime | None = Field(
+        default=None, description="When the surveys close, if the inspectors gave a time (London time); it replaces "
+                                  "the default close in every deadline and email")
+
+    @field_validator("closes_at")
+    @classmethod
+    def _london(cls, value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=LONDON) if value is not None and value.tzinfo is None else value
+
+    def given(self) -> dict[str, str]:
+        """Return the links given, by audience (as the inspection keeps them)."""
+        return {k: str(v) for k, v in self.model_dump(exclude={"closes_at"}).items() if v is not None}
+
+
+def apply_survey_close(session: Session, inspection: m.Inspection, closes_at: datetime | None) -> None:
+    """Make the inspectors' own close time the inspection's `surveys_close`, if they gave one after the call."""
+    if closes_at is None:
+        return
+    if closes_at <= inspection.notified_at:
+        raise ValueError("closes_at: the surveys cannot close before the inspectors' call")
+    milestone = session.scalars(select(m.Milestone).where(m.Milestone.inspection_id == inspection.id,
+                                                          m.Milestone.name == "surveys_close")).one()
+    milestone.due_at = closes_at
 
 
 def core_meeting_slot(notified_at: datetime, rules: CoreGroupMeeting, *, calendar) -> datetime:  # noqa: ANN001
@@ -257,7 +281,8 @@ def survey_pass(
         for audience in SURVEY_AUDIENCES:
             if getattr(links, audience) is None and not (monitoring and audience == "parents_carers"):
                 raise ValueError(f"survey links: {audience} is missing (a full inspection has all three surveys)")
-        given = {k: str(v) for k, v in links.model_dump().items() if v is not None}
+        given = links.given()
+        apply_survey_close(session, inspection, links.closes_at)
         if monitoring:
             given.pop("parents_carers", None)  # a monitoring inspection has no family survey
         inspection.survey_links = given
@@ -371,7 +396,8 @@ def record_survey_links(ctx: EngineContext, inspection_id: str, links: SurveyLin
         inspection = session.get(m.Inspection, inspection_id)
         if inspection is None:
             raise KeyError(f"no inspection {inspection_id!r}")
-        inspection.survey_links = {k: str(v) for k, v in links.model_dump().items() if v is not None}
+        apply_survey_close(session, inspection, links.closes_at)
+        inspection.survey_links = links.given()
         run = session.scalars(
             select(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id, m.PhaseRun.phase == PHASE)
         ).first()
