@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from send_inspection.catalogue.phases import ONSITE
 from send_inspection.catalogue.steps import step_label
 from send_inspection.db import models as m
+from send_inspection.engine.chasing import next_allowed
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import latest_submission
 from send_inspection.engine.outgoing import send_notice, when
@@ -252,10 +253,18 @@ def reconcile_onsite(ctx: EngineContext, inspection_id: str) -> PassResult:
     mail = MailFailures()
     sent, statuses = chase_items(ctx, list(items.values()), staff=staff, due=due, now=now, mail=mail,
                                  wake_times=wake_times)
-    if PRESENTATION in items:
-        sent += _send_presentation(ctx, inspection_id, items[PRESENTATION], now=now, mail=mail)
-    if FORUM_VIEWS in items:
-        sent += _send_forum_views(ctx, inspection_id, items[FORUM_VIEWS], now=now, mail=mail)
+    # The presentation and the forum's views are passed on out of quiet hours, like every email that is not urgent.
+    allowed = next_allowed(now, chasing=ctx.config.timeline.chasing, calendar=ctx.calendar)
+    ready = [ref for ref, notice in ((PRESENTATION, "presentation"), (FORUM_VIEWS, "forum-views"))
+             if ref in items and items[ref].outcome is not None
+             and not ctx.ledger.already_sent(f"{inspection_id}:{PHASE}:{notice}")]
+    if ready and allowed > now:
+        wake_times.append(allowed)
+    elif ready:
+        if PRESENTATION in items:
+            sent += _send_presentation(ctx, inspection_id, items[PRESENTATION], now=now, mail=mail)
+        if FORUM_VIEWS in items:
+            sent += _send_forum_views(ctx, inspection_id, items[FORUM_VIEWS], now=now, mail=mail)
     arrival = due[ONSITE.closes_at or "onsite_start"]
     finished = not wake_times and all(s.outcome is not None for s in statuses)
     if not finished and now >= arrival:

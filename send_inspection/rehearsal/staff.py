@@ -99,6 +99,24 @@ def _comments(ref: str) -> tuple[dict[str, object], dict[str, tuple[str, bytes]]
             "comment_2": f"The service is named incorrectly ({ref}, rehearsal).", "evidence_2": ""}, {}
 
 
+def _presentation(ref: str) -> tuple[dict[str, object], dict[str, tuple[str, bytes]]]:
+    deck = b"%PDF-1.4 rehearsal opening presentation of the Demo County partnership"
+    return {"outcome": "prepared"}, {"file": ("opening-presentation.pdf", deck)}
+
+
+# How the scripted staff answer the steps before the inspectors arrive: item ref -> (form fields, files).
+ONSITE_ANSWERS = {
+    "task": lambda ref: ({"outcome": "done", "comment": "Done (rehearsal)."}, {}),
+    "headlines": lambda ref: ({"outcome": "sent", "headlines": f"{ref.removeprefix('headlines-')}: plans reviewed on "
+                               "time rose from 64% to 81%; waiting times for assessment are falling."}, {}),
+    "presentation": _presentation,
+    "attend": lambda ref: ({"outcome": "representative", "comment": "Pat Kemp, Head of Early Help"}
+                           if ref == "attend-dir-family" else {"outcome": "attending"}, {}),
+    "send-list": lambda ref: ({"outcome": "sent"}, {}),
+    "views": lambda ref: ({"outcome": "sent", "views": "Families recognise the waiting times described; the "
+                           "self-evaluation says too little about transport (rehearsal)."}, {}),
+}
+
 REPORT_ANSWERS = {
     "receive": _report_received,
     "comment": _comments,
@@ -115,6 +133,8 @@ class Behaviour:
     absent: bool = False
     returns_once: frozenset[str] = frozenset()
     explains: frozenset[str] = frozenset()
+    # Items this person never answers (their deputy, escalated to, does).
+    ignores: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -188,6 +208,8 @@ class ScriptedStaff:
         fields = dict(HIDDEN.findall(page.text))
         ref, step = fields["item_ref"], fields["step"]
         behaviour = self._behaviour(action.person_email)
+        if ref in behaviour.ignores:
+            return 0
         data: dict[str, object] = dict(fields)
         files: dict[str, tuple[str, bytes]] = {}
         data_inputs = DATA_INPUT.findall(page.text)
@@ -210,6 +232,9 @@ class ScriptedStaff:
             data.update(CASE_ANSWERS[step](ref.split(":", 1)[0], now, self.family_declines))
         elif step in REPORT_ANSWERS:
             answer, files = REPORT_ANSWERS[step](ref)
+            data.update(answer)
+        elif step in ONSITE_ANSWERS:
+            answer, files = ONSITE_ANSWERS[step](ref)
             data.update(answer)
         elif step in ("approve", "check", "review"):
             if ref in behaviour.returns_once and (ref, step) not in self.returned:

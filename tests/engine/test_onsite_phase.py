@@ -208,3 +208,18 @@ def test_operators_see_each_task_by_reference_owner_id_and_role_only(ctx: Engine
     assert (parking["owner"], parking["role"]) == ("facilities-officer", "Facilities Officer, Demo House")
     names = [p.name for p in ctx.config.partnership.parties()]
     assert not any(name in str(rows) or name in result.reason for name in names)
+
+
+def test_the_presentation_made_in_the_evening_goes_to_the_presenters_after_the_quiet_hours(
+        ctx: EngineContext, iid: str, client: TestClient) -> None:
+    """Uploaded at 19:15, the presentation reaches the presenters at 07:30 the next morning, not in quiet hours."""
+    ctx.clock.set(at(7, 4, 12, 0))  # type: ignore[attr-defined]  # the headlines' deadline opens it
+    reconcile_onsite(ctx, iid)
+    ctx.clock.set(at(7, 4, 19, 15))  # type: ignore[attr-defined]
+    assert answer(client, link(ctx, iid, "opening-presentation", "presentation"), "opening-presentation",
+                  "presentation", "prepared", files={"file": ("opening.pdf", b"%PDF-1.4 deck")}) == 200
+    assert reconcile_onsite(ctx, iid).next_wake_at <= at(7, 5, 7, 30)  # woken by then at the latest
+    assert sent(ctx, "opening_presentation") == []
+    ctx.clock.set(at(7, 5, 7, 30))  # type: ignore[attr-defined]
+    reconcile_onsite(ctx, iid)
+    assert len(sent(ctx, "opening_presentation")) == 1
