@@ -65,7 +65,7 @@ def test_demo_rehearsal_sends_exactly_the_reviewed_emails(demo: RehearsalReport)
 def test_demo_rehearsal_finishes_day2_on_the_first_evening_and_day5_on_day4(demo: RehearsalReport) -> None:
     """Day 2 ends the first evening, day 5 starts then and ends on day 4, and no late report is needed."""
     assert {k: v for k, v in demo.phases.items() if not k.startswith("case:")} == {
-        "notification": "done", "day2": "done", "day5": "done", "bulletin": "waiting"}
+        "notification": "done", "day2": "done", "day5": "done", "bulletin": "waiting", "onsite": "waiting"}
     assert sent(demo, "day2:phase_complete")[0][0] == "2023-06-26T19:55+01:00"
     assert {at for at, _ in sent(demo, "day5:2.1:submit:r1:ask")} == {"2023-06-26T19:55+01:00"}
     assert sent(demo, "day5:phase_complete")[0][0] == "2023-06-29T19:55+01:00"

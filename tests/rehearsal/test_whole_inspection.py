@@ -67,10 +67,12 @@ def emails(report: RehearsalReport, template: str) -> list[tuple[str, str, tuple
 
 
 def test_every_phase_runs_to_its_end_on_the_real_flows(summary: InspectionSummary, report: RehearsalReport) -> None:
-    """All 22 phases end done: day 1, days 2 and 5, six cases, fieldwork, ten requests, the bulletin, the report."""
+    """All 23 phases end done: day 1, days 2 and 5, the days before the inspectors arrive, six cases, fieldwork,
+    ten requests, the bulletin, the report."""
     assert summary.phases == report.phases
     assert sorted(p.split(":")[0] for p in summary.phases) == sorted(
-        ["notification", "day2", "day5", "bulletin", "fieldwork", "report"] + ["case"] * 6 + ["request"] * 10)
+        ["notification", "day2", "day5", "bulletin", "onsite", "fieldwork", "report"] + ["case"] * 6
+        + ["request"] * 10)
     assert set(summary.phases.values()) == {"done"}
     assert report.finished_at.startswith("2024-01-15")  # the publishers confirm on the day the final report came
 
@@ -97,7 +99,7 @@ def test_the_register_holds_thirty_items_six_children_forty_meetings_and_ten_req
     """The figures the rehearsal is built to: 30 Annex A items, 6 tracked children, 40 debriefs, 10 requests."""
     items = summary.register_items
     assert items["day2"] + items["day5"] == 30
-    assert items["fieldwork"] == 40 and items["request"] == 10
+    assert items["fieldwork"] == 41 and items["request"] == 10  # 40 meetings in week 3 and the forum's in week 2
     assert items["case"] >= 6 * 11  # each tracked child's steps (one declining family adds the records step)
     assert summary.answers_by_step["agree:declined"] == 1 and summary.answers_by_step["inform:records"] == 1
 
@@ -111,21 +113,25 @@ def test_late_and_absent_staff_are_reminded_escalated_and_reported(summary: Insp
     assert all(a.late_by.total_seconds() > 0 for a in summary.late_answers)
     assert not any(a.decided_by == "hos-data" for a in summary.late_answers)  # absent: never answers at all
     text = summary.describe()
-    assert "answers after their deadline" in text and "Phases: 22 of 22 done" in text
+    assert "answers after their deadline" in text and "Phases: 23 of 23 done" in text
 
 
 def test_the_timetable_arrives_friday_and_one_slot_moves_on_tuesday(report: RehearsalReport) -> None:
-    """40 invitations go when the timetable is imported; moving one slot sends one update to its attendees only."""
+    """The forum's week-2 meeting is invited on that Monday, the 40 of week 3 when the rest arrives on the Friday;
+    moving one slot sends one update to its attendees only."""
     invitations = emails(report, "slot_invitation")
-    assert len(invitations) == 41
-    assert {at for at, key, _ in invitations if ":s0:" in key} == {"2023-11-24T12:00+00:00"}
+    assert len(invitations) == 42
+    assert [(at, to) for at, key, to in invitations if "W2-WED-FORUM" in key] == [
+        ("2023-11-20T12:00+00:00", ("parent-carer-forum@demo-county.example", "megan.ashdown@demo-county.example",
+                                    "chloe.trevethan@demo-county.example"))]
+    assert {at for at, key, _ in invitations if ":s0:" in key and "W2-" not in key} == {"2023-11-24T12:00+00:00"}
     assert [(at, key) for at, key, _ in invitations if ":s1:" in key] == [
         ("2023-11-28T08:00+00:00", f"fieldwork:calendar:{CHANGED_SLOT}:s1:REQUEST:cht-therapies,hos-participation")]
 
 
 def test_fieldwork_debriefs_requests_kit_and_bulletins(report: RehearsalReport, whole_dir: Path) -> None:
     """Every slot is debriefed, the red one goes at once, ten requests are worked and KIT goes daily at 17:30."""
-    assert len([k for _, k, _ in emails(report, "action-ask") if ":debrief:" in k]) == 40
+    assert len([k for _, k, _ in emails(report, "action-ask") if ":debrief:" in k]) == 41
     assert [(k, to) for _, k, to in emails(report, "debrief_red")] == [
         (f"fieldwork:red:{RED_SLOT}", ("samantha.cole-brierley@demo-county.example",
                                        "send-inspection.comms@demo-county.example"))]
@@ -137,7 +143,8 @@ def test_fieldwork_debriefs_requests_kit_and_bulletins(report: RehearsalReport, 
     assert late_arrival[3].startswith("2023-11-28 10:00")  # asked at 16:30: due at 10:00 the next day
     assert [r[4] for r in rows].count("explained") == 1
     kits = emails(report, "kit_summary")
-    assert [at for at, _, _ in kits] == [f"2023-{d}T17:30+00:00" for d in ("11-27", "11-28", "11-29", "11-30", "12-01")]
+    assert [at for at, _, _ in kits] == [f"2023-{d}T17:30+00:00"
+                                         for d in ("11-22", "11-27", "11-28", "11-29", "11-30", "12-01")]
     assert all(to == CORE_GROUP for _, _, to in kits)
     bulletins = emails(report, "staff_bulletin")
     assert [at[:10] for at, _, _ in bulletins] == ["2023-11-15", "2023-11-17", "2023-11-20", "2023-11-22",
@@ -182,3 +189,31 @@ def test_the_rehearsal_leaves_no_childs_list_behind(whole: tuple[RehearsalReport
     scan = scan_files(whole_dir, Needles(needles), store="the rehearsal's folder")
     assert scan.scanned["the rehearsal's folder:files"] > 400
     assert [str(hit) for hit in scan.hits] == []
+
+
+def test_the_days_before_the_inspectors_arrive_are_done_one_late_task_escalated(summary: InspectionSummary,
+                                                                                report: RehearsalReport) -> None:
+    """Every logistics task, headline, attendee, the presentation, the list and the forum's views are done before
+    day 11; the parking, left by its owner, goes to his deputy after its deadline and is done late."""
+    tasks = {t.ref: t for t in summary.onsite}
+    arrival = datetime(2023, 11, 27, 9, 0, tzinfo=to_london(tasks["logistics-parking"].due_at).tzinfo)
+    assert len(tasks) == 27 and all(t.done_at < arrival for t in tasks.values())
+    late = [t for t in summary.onsite if t.done_at > t.due_at]
+    assert [(t.ref, t.decided_by, t.escalated) for t in late] == [("logistics-parking", "business-delivery", True)]
+    assert tasks["attend-dir-family"].outcome == "representative"
+    assert [(at, to) for at, _, to in emails(report, "opening_presentation")] == [
+        ("2023-11-14T07:30+00:00", ("helen.ashcombe@demo-county.example", "elaine.fairbrother@demo-icb.nhs.example"))]
+    text = summary.describe()
+    assert "logistics-parking done by business-delivery" in text and "after escalation" in text
+    assert "Appendix H: 10 attendees (1 represented)" in text and "met the inspectors Wed 22 Nov 10:00" in text
+
+
+def test_the_forum_cascades_the_survey_and_families_are_reminded_before_it_closes(report: RehearsalReport) -> None:
+    """The forum is sent the family survey with the links, and families and the forum a reminder the Friday before
+    the Monday close."""
+    assert [(at, k) for at, k, _ in emails(report, "survey_forum")] == [
+        ("2023-11-13T10:00+00:00", "notification:survey-forum"),
+        ("2023-11-17T09:00+00:00", "notification:survey-forum:reminder")]
+    assert sorted(k for _, k, _ in emails(report, "survey_reminder")) == [
+        "notification:survey-reminder:children_young_people", "notification:survey-reminder:parents_carers"]
+    assert {at[:16] for at, _, _ in emails(report, "survey_reminder")} == {"2023-11-17T09:00"}
