@@ -115,7 +115,9 @@ def test_the_phase_deadline_reports_what_is_late_once(directors_away: RehearsalR
     assert sent(directors_away, "day2:late_report") == [
         ("2023-06-27T12:00+01:00", ("leah.marchetti@demo-county.example", "nadia.pemberton@demo-county.example",
                                     "marcus.fenwick@demo-county.example"))]
-    assert directors_away.phases == {"notification": "done", "day2": "done", "day5": "waiting", "bulletin": "waiting"}
+    # Day 1 waits to remind families of the surveys on Friday; the days before the inspectors arrive go on.
+    assert directors_away.phases == {"notification": "waiting", "day2": "done", "day5": "waiting",
+                                     "bulletin": "waiting", "onsite": "waiting"}
     assert [at for at, _ in sent(directors_away, "day2:phase_complete")] == ["2023-06-27T14:30+01:00"]
     text = read_outbox_message(away_dir / "outbox", outbox_id_for(f"{INSPECTION}:day2:late_report")).text or ""
     for ref in DAY2_ITEMS:
