@@ -243,6 +243,16 @@ STAFF_BULLETIN = PhaseSpec(
         "in timeline.yaml (staff_bulletin) until the feedback meeting; figures only."),
     starts=Start(says="the notification phase", with_phase="notification"),
 )
+ONSITE = PhaseSpec(
+    key="onsite", label="before the inspectors arrive", artifact="before-the-inspectors-arrive",
+    deployment=_phase_deployment(
+        "onsite-preparation", "onsite_preparation", "onsite_preparation", "onsite",
+        "Before the inspectors arrive on day 11, started on notification day: the set-up call and the logistics "
+        "tasks of onsite.yaml, the opening meeting's headlines, presentation and Appendix H attendee list, and the "
+        "parent carer forum's views on the self-evaluation; each owned, due, reminded and escalated."),
+    starts=Start(says="the notification phase", with_phase="notification"),
+    closes_at="onsite_start", item_noun="preparation for the inspectors' visit",
+)
 TRACKED_CASE = PhaseSpec(
     key="case", label="tracked case", parameter="child_id",
     deployment=_phase_deployment(
@@ -319,7 +329,7 @@ TICKER = Deployment(
     description="Every minute, wake the phases whose reminders or deadlines are due.")
 
 PHASES = PhaseCatalogue(
-    phases=(NOTIFICATION, ANNEX_A_DAY2, ANNEX_A_DAY5, STAFF_BULLETIN, KEEPING_IN_TOUCH, TRACKED_CASE,
+    phases=(NOTIFICATION, ANNEX_A_DAY2, ANNEX_A_DAY5, STAFF_BULLETIN, KEEPING_IN_TOUCH, ONSITE, TRACKED_CASE,
             ADDITIONAL_REQUEST, FIELDWORK, AFTER_FIELDWORK, PRIORITY_ACTION_PLAN),
     services=(CASE_SELECTION, MAILBOX_INTAKE, TICKER),
 )

@@ -133,6 +133,24 @@ STEPS = (
              (Button("minuted", "Record the meeting and send the summary"),), page="minute", form="kit-record"),
     StepSpec("act", "KIT action", "do the action raised at the keeping-in-touch (KIT) meeting and say what was done",
              LEAD, (Button("done", "It is done", "say what was done"),), page="act"),
+    # Before the inspectors arrive (the "onsite" phase, onsite.yaml).
+    StepSpec("task", "task done", "do this and confirm it is done", LEAD,
+             (Button("done", "Confirm it is done"),), page="task"),
+    StepSpec("headlines", "headlines sent", "send your service's key headlines for the opening presentation", LEAD,
+             (Button("sent", "Send my headlines"),), page="headlines", form="headlines"),
+    StepSpec("presentation", "opening presentation",
+             "make the opening presentation from the heads of service's headlines", LEAD,
+             (Button("prepared", "Send the presentation to the presenters"),), page="presentation",
+             form="presentation"),
+    StepSpec("attend", "attendance confirmed", "say whether you will attend the opening meeting with the inspectors",
+             LEAD, (Button("attending", "I will attend"),
+                    Button("representative", "I cannot attend: someone will come in my place",
+                           "name who will come in your place, and their job title")), page="attend"),
+    StepSpec("send-list", "attendee list sent",
+             "send the opening meeting's attendee list (Appendix H) to the lead inspector", LEAD,
+             (Button("sent", "Confirm it is sent to the lead inspector"),), page="send-list"),
+    StepSpec("views", "forum's views", "send the forum's views on the partnership's self-evaluation", LEAD,
+             (Button("sent", "Send our views"),), page="views", form="views"),
 )
 _BY_KEY = {s.key: s for s in STEPS}
 

@@ -294,12 +294,43 @@ class ReportPartner(Strict):
 
 
 class ParentCarerForum(Strict):
-    """The parent carer forum, sent a copy of the final report."""
+    """The parent carer forum: a party of the inspection with its own id, asked and invited like staff.
 
+    The inspectors meet it (the timetable names it by `id`), it is asked for its views on the self-evaluation,
+    it cascades the family survey to its members and is sent the final report. It is not a member of staff:
+    `liaison` is the officer who is told when the forum has not answered, and who follows it up.
+    """
+
+    id: str = "parent-carer-forum"
     name: str
     address: str
+    liaison: str | None = None
 
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
     _address = field_validator("address")(classmethod(lambda cls, v: _check_email(v)))
+
+    def as_party(self) -> Person:
+        """Return the forum as the inspection keeps a party it emails: its id, name and address."""
+        return Person(id=self.id, name=self.name, role="Parent carer forum", email=self.address,
+                      organisation=self.name, escalates_to=self.liaison)
+
+
+class SurveyReminder(Strict):
+    """Whether families are reminded of the surveys before they close, how long before, and why.
+
+    Off unless the partnership turns it on with its reason: the reminder goes to the family and children's survey
+    lists (and the forum, to cascade) in the same Bcc batches as the surveys, out of quiet hours.
+    """
+
+    send: bool = False
+    before: DurationField = Duration("1d")
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _reasoned(self) -> SurveyReminder:
+        if self.send and not self.reason.strip():
+            raise ValueError("say why in 'reason': the reminder to families is turned on")
+        return self
 
 
 _HOST = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
@@ -381,6 +412,8 @@ class Partnership(Strict):
     # The partners the report names: each reviews the draft, signs off its part of the response, publishes.
     report_partners: list[ReportPartner] = Field(default_factory=list)
     parent_carer_forum: ParentCarerForum | None = None
+    # A reminder to families before the surveys close (off unless turned on, with its reason).
+    survey_reminder: SurveyReminder = Field(default_factory=SurveyReminder)
     # Who updates the strategic plan after the report and drafts any priority action plan (a person id).
     improvement_lead: str | None = None
     # Whether the links in submitted evidence are tried, and which intranet hosts may be (with the reason).
@@ -401,9 +434,13 @@ class Partnership(Strict):
 
     def _id_problems(self) -> list[Problem]:
         lists = self._lists()
+        forum = self.parent_carer_forum
+        clash = [(("parent_carer_forum", "id"), f"{forum.id!r} is already a person id: give the forum its own id",
+                  forum.id)] if forum is not None and forum.id in {p.id for p in self.people} else []
         return [
             *_duplicates([p.id for p in self.people], lambda i: ("people", i, "id"), "person id"),
             *_duplicates([lst.id for _, lst in lists], lambda i: (*lists[i][0], "id"), "list id"),
+            *clash,
         ]
 
     def _person_ref_problems(self) -> list[Problem]:
@@ -425,6 +462,8 @@ class Partnership(Strict):
         both = set(self.console.coordinators) & set(self.console.viewers)
         problems += [(("console", "viewers", self.console.viewers.index(r)),
                       f"{r!r} is also a coordinator: list each person once", r) for r in sorted(both)]
+        if self.parent_carer_forum is not None:
+            refs.append((("parent_carer_forum", "liaison"), self.parent_carer_forum.liaison))
         for i, partner in enumerate(self.report_partners):
             refs += [(("report_partners", i, "reviewers", j), r) for j, r in enumerate(partner.reviewers)]
             refs += [(("report_partners", i, f), getattr(partner, f)) for f in ("accountable_officer", "publisher")]
@@ -460,6 +499,11 @@ class Partnership(Strict):
             if p.id == person_id:
                 return p
         raise KeyError(person_id)
+
+    def parties(self) -> list[Person]:
+        """Return everyone the inspection may ask or invite by id: the people, and the parent carer forum."""
+        forum = self.parent_carer_forum
+        return [*self.people, *([forum.as_party()] if forum is not None else [])]
 
 
 # ---------------------------------------------------------------- register.yaml
@@ -615,6 +659,82 @@ class TrackedCases(Strict):
         problems += _duplicates([x.id for x in self.meetings], lambda i: ("meetings", i, "id"), "meeting id")
         raise_problems("TrackedCases", problems)
         return self
+
+
+# ---------------------------------------------------------------- onsite.yaml
+
+
+class LogisticsTask(Strict):
+    """One thing made ready for the inspectors before they arrive: who does it, by which milestone, and why."""
+
+    id: str
+    title: str
+    owner: str
+    due: str
+    reason: str = Field(min_length=1)
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+
+class OpeningMeeting(Strict):
+    """The opening meeting on day 11: the headlines, the presentation and the Appendix H attendee list."""
+
+    # Who presents (the DCS and the ICB chief executive): sent the presentation when it is ready.
+    presenters: list[str] = Field(min_length=1)
+    # The heads of service who each send their service's key headlines, and by when.
+    headlines_from: list[str] = Field(min_length=1)
+    headlines_due: str
+    # Who makes the presentation from the headlines (the inspection team), and by when.
+    presentation_by: str
+    presentation_due: str
+    # Appendix H: who is asked to attend (person ids, and the forum's id); each confirms or names a representative.
+    attendees: list[str] = Field(min_length=1)
+    attendees_due: str
+    # The LANO sends the gathered list to the lead inspector by this milestone.
+    attendee_list_due: str
+
+
+class ForumViews(Strict):
+    """The parent carer forum is asked for its views on an Annex A item (the self-evaluation) once it is uploaded."""
+
+    about: str = "1.3"
+    due: str
+    reason: str = Field(min_length=1)
+
+
+class Onsite(Strict):
+    """The contents of onsite.yaml: what is made ready before the inspectors arrive on day 11."""
+
+    logistics: list[LogisticsTask] = Field(default_factory=list)
+    opening_meeting: OpeningMeeting | None = None
+    forum_views: ForumViews | None = None
+
+    @model_validator(mode="after")
+    def _unique(self) -> Onsite:
+        problems = _duplicates([t.id for t in self.logistics], lambda i: ("logistics", i, "id"), "task id")
+        if self.opening_meeting is not None:
+            meeting = self.opening_meeting
+            for name in ("headlines_from", "attendees"):
+                values = getattr(meeting, name)
+                problems += _duplicates(values, lambda i, n=name: ("opening_meeting", n, i), "person id")
+        raise_problems("Onsite", problems)
+        return self
+
+    def references(self) -> tuple[list[tuple[Loc, str | None]], list[tuple[Loc, str | None]]]:
+        """Return the person ids and the milestones it names, each with its field."""
+        people: list[tuple[Loc, str | None]] = [(("logistics", i, "owner"), t.owner)
+                                                for i, t in enumerate(self.logistics)]
+        milestones: list[tuple[Loc, str | None]] = [(("logistics", i, "due"), t.due)
+                                                    for i, t in enumerate(self.logistics)]
+        if (meeting := self.opening_meeting) is not None:
+            for name in ("presenters", "headlines_from"):
+                people += [(("opening_meeting", name, i), r) for i, r in enumerate(getattr(meeting, name))]
+            people.append((("opening_meeting", "presentation_by"), meeting.presentation_by))
+            milestones += [(("opening_meeting", f), getattr(meeting, f))
+                           for f in ("headlines_due", "presentation_due", "attendees_due", "attendee_list_due")]
+        if self.forum_views is not None:
+            milestones.append((("forum_views", "due"), self.forum_views.due))
+        return people, milestones
 
 
 # ---------------------------------------------------------------- timeline.yaml
@@ -936,6 +1056,7 @@ class PartnershipConfig(Strict):
     annex_a: Register
     timeline: Timeline
     tracked_cases: TrackedCases
+    onsite: Onsite
 
     @model_validator(mode="after")
     def _cross_references(self) -> PartnershipConfig:
@@ -959,15 +1080,35 @@ class PartnershipConfig(Strict):
                         for i, meeting in enumerate(cases.meetings) for j, who in enumerate(meeting.invite)
                         if who not in CASE_INVITEES]
         milestone_refs += [(("tracked_cases", "deadlines", s), ms) for s, ms in cases.deadlines.items()]
+        onsite_people, onsite_milestones = self.onsite.references()
+        person_refs += [(("onsite", *loc), ref) for loc, ref in onsite_people]
+        milestone_refs += [(("onsite", *loc), ref) for loc, ref in onsite_milestones]
         raise_problems(
             "PartnershipConfig",
             [
                 *_check_refs(person_refs, people, "person id"),
                 *_check_refs(milestone_refs, milestones, "milestone"),
+                *self._onsite_problems(),
                 *self._chain_problems(),
             ],
         )
         return self
+
+    def _onsite_problems(self) -> list[Problem]:
+        """Report an Appendix H attendee who is neither a person nor the forum, and forum views with no forum."""
+        parties = {p.id for p in self.partnership.parties()}
+        meeting, views = self.onsite.opening_meeting, self.onsite.forum_views
+        attendees = meeting.attendees if meeting is not None else []
+        problems = _check_refs([(("onsite", "opening_meeting", "attendees", i), r) for i, r in enumerate(attendees)],
+                               parties, "person id (or the parent carer forum's id)")
+        if views is not None and self.partnership.parent_carer_forum is None:
+            problems.append((("onsite", "forum_views"), "forum views are asked for, but partnership.yaml names no "
+                             "parent_carer_forum", None))
+        refs = {item.ref for item in self.annex_a.items}
+        if views is not None and views.about not in refs:
+            problems.append((("onsite", "forum_views", "about"), _unknown(views.about, "register reference", refs),
+                             views.about))
+        return problems
 
     def _chain_problems(self) -> list[Problem]:
         problems: list[Problem] = []

@@ -138,6 +138,8 @@ class Submission(Base):
     link_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     explanation: Mapped[str | None] = mapped_column(Text, nullable=True)
     checklist: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
+    # Why a checklist point is not ticked, by point; the week-3 concern here is highlighted to the accountable lead.
+    checklist_notes: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
     # What the machine found in the file or link (date, leftover edits, draft, links): shown to reviewers.
     machine_checks: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     submitted_by: Mapped[str] = mapped_column(String(80))
@@ -330,14 +332,37 @@ class Debrief(Base):
     inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
     slot_id: Mapped[str] = mapped_column(String(80))
     debriefer: Mapped[str] = mapped_column(String(80))
+    # The interviewee or focus group, their job title and contact details, and the service area (staff only).
     interviewees: Mapped[str] = mapped_column(Text)
+    job_title: Mapped[str] = mapped_column(Text, default="", server_default="")
+    contact: Mapped[str] = mapped_column(Text, default="", server_default="")
+    service_area: Mapped[str] = mapped_column(Text, default="", server_default="")
     focus: Mapped[str] = mapped_column(Text)
     evidence_used: Mapped[str] = mapped_column(Text)
+    documents_provided: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     documents_requested: Mapped[list[str]] = mapped_column(JSON)
     unexpected_questions: Mapped[str] = mapped_column(Text)
+    how_answered: Mapped[str] = mapped_column(Text, default="", server_default="")
     points_for_others: Mapped[str] = mapped_column(Text)
     rating: Mapped[str] = mapped_column(String(10))
+    overall_summary: Mapped[str] = mapped_column(Text, default="", server_default="")
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CaseFileView(Base):
+    """A case file an inspector opened in a case records system: which case (by id only), when, by whom, where."""
+
+    __tablename__ = "case_file_views"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    case_id: Mapped[str] = mapped_column(String(40))
+    # The case records system (e.g. the social care or the EHC case management system).
+    system: Mapped[str] = mapped_column(String(120))
+    inspector: Mapped[str] = mapped_column(String(200))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class InboxMessage(Base):

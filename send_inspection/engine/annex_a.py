@@ -42,19 +42,20 @@ def reconcile_annex_a(ctx: EngineContext, inspection_id: str, phase: str) -> Pas
     done = not open_items
     if done:
         with mail.guard(f"{inspection_id}:{phase}:phase_complete"):
-            sent += _phase_email(ctx, inspection_id, phase, "phase_complete", statuses, now)
+            sent += phase_email(ctx, inspection_id, phase, "phase_complete", statuses, now)
     elif now >= phase_deadline:
         with mail.guard(f"{inspection_id}:{phase}:late_report"):
-            sent += _phase_email(ctx, inspection_id, phase, "late_report", statuses, now)
+            sent += phase_email(ctx, inspection_id, phase, "late_report", statuses, now)
     else:
         wake_times.append(phase_deadline)
     return pass_result(inspection_id, phase, finished=done, sent=sent, reason=waiting_reason(phase, statuses, staff),
                        statuses=statuses, mail=mail, wake_times=wake_times, now=now)
 
 
-def _phase_email(
+def phase_email(
     ctx: EngineContext, inspection_id: str, phase: str, kind: str, statuses: list[ItemStatus], now: datetime
 ) -> int:
+    """Send the phase's email of `kind` (phase_complete, late_report) once; return how many went (0 or 1)."""
     key = f"{inspection_id}:{phase}:{kind}"
     return int(ctx.ledger.send_once(
         key,

@@ -54,6 +54,8 @@ class SubmissionData:
     link_url: str | None = None
     explanation: str | None = None
     machine_checks: dict | None = None
+    # Why each point not ticked was not (the week-3 concern among them).
+    checklist_notes: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ def record_decision(
                 link_url=submission.link_url,
                 explanation=submission.explanation,
                 checklist=submission.checklist,
+                checklist_notes=submission.checklist_notes,
                 machine_checks=submission.machine_checks,
                 submitted_by=token.person_key,
                 submitted_at=now,

@@ -17,7 +17,6 @@ from send_inspection.catalogue.gates import TRACKED_CASES_REVIEWED
 from send_inspection.db import models as m
 from send_inspection.engine.phase_rows import note_news
 
-
 # A tracked case closed without its documents (the inspectors chose another child): the gate does not wait for it.
 CLOSED = frozenset({"replaced"})
 

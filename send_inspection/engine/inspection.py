@@ -58,7 +58,7 @@ def open_inspection(
         timeline = compute_timeline(notified_at, cfg.timeline.rules(), ctx.calendar)
         for name, due in timeline.items():
             session.add(m.Milestone(inspection_id=inspection_id, name=name, due_at=due))
-        for p in cfg.partnership.people:
+        for p in cfg.partnership.parties():  # the staff, and the parent carer forum, asked and invited by id
             session.add(
                 m.Person(
                     inspection_id=inspection_id,

@@ -66,7 +66,8 @@ def sender_for(partnership: Partnership, *, inspection_id: str,
         inspection_id=inspection_id,
         organizer=partnership.inboxes.logistics.address,
         organizer_name=partnership.roles.sender_name,
-        people=people if people is not None else {p.id: p for p in partnership.people},
+        # by default the staff and the parent carer forum of partnership.yaml
+        people=people if people is not None else {p.id: p for p in partnership.parties()},
         enquiries=partnership.inboxes.comms.address,
     )
 

@@ -10,9 +10,10 @@ week) as a spreadsheet, one slot a row, the headings in row 1 (matched whatever 
     Start      HH:MM, 24-hour, Europe/London wall time (or a workbook time cell)
     End        HH:MM, after Start on the same day
     Location   a room, a setting's name and address, or "Teams"
-    Attendees  person ids from partnership.yaml, separated by ';' or ','; someone not in partnership.yaml (a
-               setting's lead, a front-line practitioner) as `Name <address>`, or by the address alone if
-               the inspection already knows them (named on a tracked case): they are invited like staff
+    Attendees  person ids from partnership.yaml (or the parent carer forum's id), separated by ';' or ','; someone
+               not in partnership.yaml (a setting's lead, a front-line practitioner) as `Name <address>`, or by the
+               address alone if the inspection already knows them (named on a tracked case): they are invited like
+               staff
     Debriefer  optional: the person id (or `Name <address>`) who debriefs the attendees after the slot
     Focus      optional: free text, e.g. the lines of enquiry or the children's case ids to be discussed
 
@@ -45,6 +46,7 @@ KINDS: tuple[str, ...] = (
     "leaders-meeting",
     "staff-meeting",
     "children-and-families",
+    "parent-carer-forum",
     "sampling-visit",
     "opening-meeting",
     "keeping-in-touch",
@@ -57,6 +59,7 @@ KIND_TITLES: dict[str, str] = {
     "leaders-meeting": "Meeting with leaders",
     "staff-meeting": "Meeting with practitioners and staff",
     "children-and-families": "Meeting with children, young people and families",
+    "parent-carer-forum": "Meeting with the parent carer forum",
     "sampling-visit": "Sampling visit to a provider or setting",
     "opening-meeting": "Opening meeting with leaders",
     "keeping-in-touch": "Keep in touch meeting with leaders and the LANO",

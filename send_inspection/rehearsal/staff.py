@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from send_inspection.calendar import to_london
+from send_inspection.checklist import CHECKLIST_IDS, note_field
 from send_inspection.mail.outbox import list_outbox, read_outbox_raw
 
 LINK = re.compile(r"https?://[^\s]+/a/([A-Za-z0-9_-]+)")
@@ -75,11 +76,22 @@ def _arrange(ref: str, now: datetime, declines: set[str]) -> dict[str, object]:
             "comment": "Booked with the setting."}
 
 
+# How a scripted evidence lead completes the Evidence Quality Assurance Checklist: every point ticked but two,
+# each of those explained in its note.
+NOT_TICKED = {"signed": "Not an agreement: nothing to sign", "draft-qa": "Not a draft"}
+CHECKLIST = {"check": [c for c in CHECKLIST_IDS if c not in NOT_TICKED],
+             **{note_field(c): note for c, note in NOT_TICKED.items()}}
+
 # How a scripted debriefer fills in the Appendix E form (rating and documents are set per slot).
-DEBRIEF = {"outcome": "debriefed", "interviewees": "Two practitioners and a team manager",
+DEBRIEF = {"outcome": "debriefed", "interviewees": "Practitioners' focus group (two practitioners, a team manager)",
+           "job_title": "SEND caseworkers and their team manager", "contact": "send-team@demo-county.example",
+           "service_area": "SEND (EHC assessment and planning)",
            "focus": "How plans are reviewed and kept up to date", "evidence_used": "The annual review dashboard",
+           "documents_provided": "none",
            "unexpected_questions": "How do families hear about the local offer?",
-           "points_for_others": "Expect follow-up questions on waiting times"}
+           "how_answered": "Through schools, the forum's newsletter and the local offer website",
+           "points_for_others": "Expect follow-up questions on waiting times",
+           "overall_summary": "Went as expected; follow-up on waiting times likely"}
 
 # How the scripted staff answer each tracked-case step: (case id, now, declining cases) -> form fields.
 CASE_ANSWERS = {"identify": _identify, "agree": _agree, "inform": _inform, "arrange": _arrange}
@@ -101,6 +113,24 @@ def _comments(ref: str) -> tuple[dict[str, object], dict[str, tuple[str, bytes]]
             "comment_2": f"The service is named incorrectly ({ref}, rehearsal).", "evidence_2": ""}, {}
 
 
+def _presentation(ref: str) -> tuple[dict[str, object], dict[str, tuple[str, bytes]]]:
+    deck = b"%PDF-1.4 rehearsal opening presentation of the Demo County partnership"
+    return {"outcome": "prepared"}, {"file": ("opening-presentation.pdf", deck)}
+
+
+# How the scripted staff answer the steps before the inspectors arrive: item ref -> (form fields, files).
+ONSITE_ANSWERS = {
+    "task": lambda ref: ({"outcome": "done", "comment": "Done (rehearsal)."}, {}),
+    "headlines": lambda ref: ({"outcome": "sent", "headlines": f"{ref.removeprefix('headlines-')}: plans reviewed on "
+                               "time rose from 64% to 81%; waiting times for assessment are falling."}, {}),
+    "presentation": _presentation,
+    "attend": lambda ref: ({"outcome": "representative", "comment": "Pat Kemp, Head of Early Help"}
+                           if ref == "attend-dir-family" else {"outcome": "attending"}, {}),
+    "send-list": lambda ref: ({"outcome": "sent"}, {}),
+    "views": lambda ref: ({"outcome": "sent", "views": "Families recognise the waiting times described; the "
+                           "self-evaluation says too little about transport (rehearsal)."}, {}),
+}
+
 REPORT_ANSWERS = {
     "receive": _report_received,
     "comment": _comments,
@@ -117,6 +147,8 @@ class Behaviour:
     absent: bool = False
     returns_once: frozenset[str] = frozenset()
     explains: frozenset[str] = frozenset()
+    # Items this person never answers (their deputy, escalated to, does).
+    ignores: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -217,6 +249,8 @@ class ScriptedStaff:
         fields = dict(HIDDEN.findall(page.text))
         ref, step = fields["item_ref"], fields["step"]
         behaviour = self._behaviour(action.person_email)
+        if ref in behaviour.ignores:
+            return 0
         data: dict[str, object] = dict(fields)
         files: dict[str, tuple[str, bytes]] = {}
         data_inputs = DATA_INPUT.findall(page.text)
@@ -224,11 +258,10 @@ class ScriptedStaff:
             if ref in behaviour.explains:
                 data.update(outcome="explained", explanation="Not held in this form; see the strategy instead.")
             elif data_inputs:
-                data.update(outcome="submitted", check=["dated", "recent", "titled"])
+                data.update(outcome="submitted", **CHECKLIST)
                 files = {kind: (self.data_files[kind].name, self.data_files[kind].read_bytes()) for kind in data_inputs}
             else:
-                data.update(outcome="submitted", link_url=f"https://evidence.demo-county.example/{ref}",
-                            check=["dated", "recent", "titled", "links-work"])
+                data.update(outcome="submitted", link_url=f"https://evidence.demo-county.example/{ref}", **CHECKLIST)
         elif step == "debrief":
             slot_id = ref.removeprefix("debrief-")
             data.update(DEBRIEF, rating="red" if slot_id in self.red_debriefs else "green",
@@ -245,6 +278,9 @@ class ScriptedStaff:
             data.update(answer)
         elif step in REPORT_ANSWERS:
             answer, files = REPORT_ANSWERS[step](ref)
+            data.update(answer)
+        elif step in ONSITE_ANSWERS:
+            answer, files = ONSITE_ANSWERS[step](ref)
             data.update(answer)
         elif step in ("approve", "check", "review"):
             if ref in behaviour.returns_once and (ref, step) not in self.returned:

@@ -2,22 +2,25 @@
 
 The demo inspection is notified on Monday 13 November 2023 at 09:00. Every phase runs on the real flows, started
 the way the product starts them: day 1 (notification lists, the core group, the surveys once the coordinator
-gives the links an hour later), Annex A day 2 and day 5 (30 register items), the six children the inspectors
-choose to track on day 2 (one family declines), the staff bulletin three times a week, the keeping-in-touch
-(KIT) meetings the core group agrees on day 1 (Tuesday and Thursday of week 1, Monday, Wednesday and Friday of
-week 2, daily in week 3; a member names a representative from outside partnership.yaml, who is invited and answers
-the action raised at that meeting; a practitioner is chased for one; the summary after each meeting), the tracked
-children's briefings and tracking meetings booked on the timetable in week 2, the inspectors' three virtual
-meetings of week 2 (imported on its Monday, one naming a SENCo by address), fieldwork in the week of 27 November
-(the inspectors' timetable of 40 more meetings arrives the Friday before, merged with the partnership's own, and
-one slot moves on Tuesday; 8 requests are made in meetings and 2 more are asked for in debriefs; one debrief is
-red), the feedback meeting on Friday 1 December, the draft report on Monday 18 December with its response due over
-Christmas, the final report on Monday 15 January, its publication, and the outcome's follow-up.
+gives the links an hour later; the forum cascades the family survey and families are reminded the Friday before it
+closes), Annex A day 2 and day 5 (30 register items), the six children the inspectors choose to track on day 2 (one
+family declines), the staff bulletin three times a week, the keeping-in-touch (KIT) meetings the core group agrees
+on day 1 (Tuesday and Thursday of week 1, Monday, Wednesday and Friday of week 2, daily in week 3; a member names a
+representative from outside partnership.yaml, who is invited and answers the action raised at that meeting; a
+practitioner is chased for one; the summary after each meeting), the days before the inspectors arrive (the set-up
+call, the logistics tasks, one of them late and escalated, the opening meeting's headlines, presentation and
+Appendix H list, the forum's views on the self-evaluation), the tracked children's briefings and tracking meetings
+booked on the timetable in week 2, the inspectors' four virtual meetings of week 2 (imported on its Monday, one
+naming a SENCo by address, one the forum's on the Wednesday), fieldwork in the week of 27 November (the inspectors'
+timetable of 40 more meetings arrives the Friday before, merged with the partnership's own, and one slot moves on
+Tuesday; 8 requests are made in meetings and 2 more are asked for in debriefs; one debrief is red), the feedback
+meeting on Friday 1 December, the draft report on Monday 18 December with its response due over Christmas, the
+final report on Monday 15 January, its publication, and the outcome's follow-up.
 
 The cast is the demo's: most answer in 45 minutes; one head of service is absent throughout (her deputy is
 escalated to), one is slow, one is late every time, a director returns a self-evaluation once, a practitioner
-named for a tracked case answers a day after each ask, and one head of service explains every request instead
-of sending a document.
+named for a tracked case answers a day after each ask, one head of service explains every request instead of
+sending a document, and the facilities officer leaves the inspectors' parking to his deputy.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from send_inspection.calendar import london_time, to_london
+from send_inspection.catalogue.phases import ONSITE
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.inspection import inspection_id_for, milestones
@@ -46,6 +50,7 @@ from send_inspection.rehearsal.fieldwork import (
     week2_timetable,
     week3_timetable,
 )
+from send_inspection.rehearsal.forum import forum_meeting
 from send_inspection.rehearsal.scenarios import demo_behaviours
 from send_inspection.rehearsal.staff import Behaviour
 from send_inspection.timeline import compute_timeline
@@ -79,6 +84,25 @@ class LateAnswer:
 
 
 @dataclass(frozen=True)
+class TaskDone:
+    """One task before the inspectors arrive: how it ended, who did it, and when against its deadline."""
+
+    ref: str
+    outcome: str
+    decided_by: str
+    done_at: datetime
+    due_at: datetime
+    escalated: bool
+
+    def line(self) -> str:
+        """Say the task's end in one golden line: reference, outcome, who, when, on time or how late, escalated."""
+        late = self.done_at - self.due_at
+        timing = f"late {int(late.total_seconds())}s" if late > timedelta(0) else "on time"
+        return (f"onsite {self.ref} {self.outcome} {self.decided_by} {to_london(self.done_at):%m-%d %H:%M} {timing}"
+                + (" escalated" if self.escalated else ""))
+
+
+@dataclass(frozen=True)
 class InspectionSummary:
     """What a whole-inspection rehearsal sent, decided and got late, in figures an operator can check."""
 
@@ -95,6 +119,9 @@ class InspectionSummary:
     kit: dict[str, int] = field(default_factory=dict)
     # The Annex A tracked-cases row: when the last child's documents were reviewed, and when it was asked, uploaded.
     tracked_cases_row: dict[str, str] = field(default_factory=dict)
+    # Before the inspectors arrive: every task's end; the forum's meetings with the inspectors (slot, start).
+    onsite: list[TaskDone] = field(default_factory=list)
+    forum_meetings: list[tuple[str, datetime]] = field(default_factory=list)
 
     def describe(self) -> str:
         """Say the figures in a few lines."""
@@ -121,12 +148,39 @@ class InspectionSummary:
                 for origin in sorted({k.split()[0] for k in self.named_people})),
             f"Keeping in touch: {counts(self.kit)}",
             "Annex A tracked-cases row: " + ", ".join(f"{k} {v}" for k, v in self.tracked_cases_row.items()),
+            *self._before_arrival(),
         ]
         return "\n".join(lines)
 
     def _by_week(self) -> dict[tuple[str, str], int]:
         """Return the meetings by (week, origin)."""
         return {(k.split(" ", 1)[1], k.split(" ", 1)[0]): n for k, n in self.meetings.items()}
+    def _before_arrival(self) -> list[str]:
+        """Say how the days before the inspectors arrived went: logistics, the opening meeting, the forum."""
+        if not self.onsite:
+            return []
+        done = {t.ref: t for t in self.onsite}
+        late = [t for t in self.onsite if t.done_at > t.due_at]
+        heads = sum(r.startswith("headlines-") for r in done)
+        attend = [t for t in self.onsite if t.ref.startswith("attend-")]
+        lines = [f"Before the inspectors arrived: {len(done)} tasks done, the last "
+                 f"{_at(max(t.done_at for t in self.onsite))}"
+                 + "".join(f"\n  {t.ref} done by {t.decided_by} {_hours(t.done_at - t.due_at)} late"
+                           + (", after escalation" if t.escalated else "") for t in late)]
+        if "logistics-set-up-call" in done:
+            lines.append(f"  logistics: {sum(r.startswith('logistics-') for r in done)} tasks, the set-up call "
+                         f"{_at(done['logistics-set-up-call'].done_at)}")
+        if "opening-presentation" in done:
+            represented = sum(t.outcome == "representative" for t in attend)
+            sent = f", sent to the lead inspector {_at(done['appendix-h'].done_at)}" if "appendix-h" in done else ""
+            lines.append(f"  opening meeting: {heads} heads of service's headlines, the presentation "
+                         f"{_at(done['opening-presentation'].done_at)}, Appendix H: {len(attend)} attendees "
+                         f"({represented} represented){sent}")
+        forum = [f"views on the self-evaluation {_at(done['forum-views'].done_at)}"] if "forum-views" in done else []
+        forum += [f"met the inspectors {_at(at)}" for _, at in self.forum_meetings]
+        if forum:
+            lines.append("  parent carer forum: " + "; ".join(forum))
+        return lines
 
     def golden_lines(self) -> list[str]:
         """Return the figures as sorted lines for the golden file: one count, late answer or phase a line."""
@@ -141,6 +195,8 @@ class InspectionSummary:
             *(f"named {k} {n}" for k, n in sorted(self.named_people.items())),
             *(f"kit {k} {n}" for k, n in sorted(self.kit.items())),
             *(f"tracked-cases {k} {v}" for k, v in self.tracked_cases_row.items()),
+            *(t.line() for t in sorted(self.onsite, key=lambda t: t.ref)),
+            *(f"forum-meeting {slot} {to_london(at):%m-%d %H:%M}" for slot, at in self.forum_meetings),
         ]
 
 
@@ -148,7 +204,8 @@ GOLDEN_HEADER = """\
 # The whole-inspection rehearsal's summary (outcome 2): emails by template, answers by step, register items by
 # phase, every answer given after its deadline (ref, step, who, seconds late), each phase's end, the meetings on the
 # timetable by who put them there and week, the people named outside partnership.yaml (named, invited, answering),
-# the keeping-in-touch figures, and when the tracked-cases row was asked and uploaded after the last review.
+# the keeping-in-touch figures, when the tracked-cases row was asked and uploaded after the last review, how each
+# task before the inspectors arrived ended, and the forum's meetings with the inspectors.
 # tests/rehearsal/test_whole_inspection.py compares a fresh rehearsal with it. After a change of behaviour made on
 # purpose, regenerate it and review the diff:
 #   .venv/bin/send-inspection rehearse --whole 2 --write-golden tests/rehearsal/whole_inspection.golden
@@ -163,6 +220,10 @@ def write_golden(summary: InspectionSummary, path: Path) -> None:
 def read_golden(path: Path) -> list[str]:
     """Return the golden lines of `path` (comments and blank lines left out)."""
     return [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+
+
+def _at(moment: datetime) -> str:
+    return f"{to_london(moment):%a %d %b %H:%M}"
 
 
 def _hours(delta: timedelta) -> str:
@@ -197,7 +258,7 @@ def _events(ctx: EngineContext, iid: str, *, outcome: int) -> list[tuple[datetim
     """Return the inspectors' part: the timetable, the week's requests and changes, the feedback."""
     # The inspection opens when the notification flow first runs: its milestones come from the same timeline.
     monday = to_london(compute_timeline(NOTIFIED, ctx.config.timeline.rules(), ctx.calendar)["onsite_start"]).date()
-    week2 = week2_timetable(monday - timedelta(days=7))
+    week2 = [*week2_timetable(monday - timedelta(days=7)), forum_meeting(monday)]
     slots = [*week2, *week3_timetable(monday)]
 
     def send_timetable(version: list[Slot]) -> Callable[[], int]:
@@ -242,6 +303,8 @@ def summarise(ctx: EngineContext, report: RehearsalReport) -> InspectionSummary:
         named_people=_named_people(ctx, report.inspection_id),
         kit=_keeping_in_touch(ctx, report),
         tracked_cases_row=_tracked_cases_row(ctx, report),
+        onsite=_onsite_tasks(ctx, report),
+        forum_meetings=_forum_meetings(ctx, report.inspection_id),
     )
 
 
@@ -297,4 +360,26 @@ def _tracked_cases_row(ctx: EngineContext, report: RehearsalReport) -> dict[str,
     done = to_london(row.done_at).isoformat(timespec="minutes") if row.done_at else "never"
     return {"last-review": to_london(reviewed).isoformat(timespec="minutes") if reviewed else "never",
             "asked": asked, "uploaded": done}
+def _onsite_tasks(ctx: EngineContext, report: RehearsalReport) -> list[TaskDone]:
+    """Return how each task before the inspectors arrived ended, and whether anyone was escalated to about it."""
+    escalated = {e.key.split(":")[2] for e in report.emails if e.key.startswith(f"{report.inspection_id}:onsite:")
+                 and ":escalate-" in e.key}
+    with ctx.session() as session:
+        due = milestones(session, report.inspection_id)
+        rows = session.execute(
+            select(m.RegisterItem, m.Decision).join(m.Decision, m.Decision.item_id == m.RegisterItem.id)
+            .where(m.RegisterItem.inspection_id == report.inspection_id, m.RegisterItem.phase == ONSITE.key)).all()
+    return [TaskDone(ref=item.ref, outcome=decision.outcome, decided_by=decision.decided_by,
+                     done_at=decision.decided_at, due_at=due[item.deadlines[decision.step]],
+                     escalated=item.ref in escalated) for item, decision in rows]
+
+
+def _forum_meetings(ctx: EngineContext, inspection_id: str) -> list[tuple[str, datetime]]:
+    """Return the forum's meetings with the inspectors on the timetable: (slot, start)."""
+    forum = ctx.config.partnership.parent_carer_forum
+    with ctx.session() as session:
+        slots = session.scalars(select(m.FieldworkSlot).where(m.FieldworkSlot.inspection_id == inspection_id,
+                                                              ~m.FieldworkSlot.cancelled)
+                                .order_by(m.FieldworkSlot.start_at))
+        return [(s.slot_id, s.start_at) for s in slots if forum is not None and forum.id in s.attendees]
 

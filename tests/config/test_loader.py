@@ -152,6 +152,7 @@ def test_demo_every_milestone_is_used(demo: PartnershipConfig) -> None:
     used = {demo.step_milestone(item, step) for item in demo.annex_a.items for step in STEPS}
     used |= set(demo.tracked_cases.deadlines.values()) | {demo.timeline.staff_bulletin.until}
     used |= {spec.after for spec in demo.timeline.milestones.values() if spec.after}
+    used |= {ref for _, ref in demo.onsite.references()[1]}
     engine = set()  # named in the product's code (the phases' starts, the day-2 and day-5 late reports...)
     for path in [*(PROJECT_ROOT / "send_inspection").rglob("*.py"), *(PROJECT_ROOT / "flows").rglob("*.py")]:
         text = path.read_text(encoding="utf-8")

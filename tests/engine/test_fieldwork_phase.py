@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import io
 import re
 from datetime import datetime, timedelta
 
@@ -23,10 +24,14 @@ from send_inspection.web.app import create_app
 from tests.conftest import NOTIFIED
 
 TOKEN = re.compile(r"/a/([A-Za-z0-9_-]+)")
-GOOD = {"interviewees": "Two SENCOs and an early help lead", "focus": "Transition to secondary school",
-        "evidence_used": "The transition protocol", "documents_requested": "none",
+GOOD = {"interviewees": "Two SENCOs and an early help lead", "job_title": "SENCOs; Early Help Lead",
+        "contact": "early.help@demo-county.example", "service_area": "Education and early help",
+        "focus": "Transition to secondary school", "evidence_used": "The transition protocol",
+        "documents_provided": "The transition protocol", "documents_requested": "none",
         "unexpected_questions": "How are parents told about the local offer?",
-        "points_for_others": "Expect questions on annual reviews", "rating": "green"}
+        "how_answered": "Through the SENCO network and the local offer website",
+        "points_for_others": "Expect questions on annual reviews", "rating": "green",
+        "overall_summary": "A positive meeting; annual reviews will come up again"}
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
@@ -90,7 +95,8 @@ def test_a_debrief_with_missing_fields_is_refused_naming_them(ctx: EngineContext
     page = client.post(link, data={"item_ref": "debrief-S1", "step": "debrief", "round": "1",
                                    "outcome": "debriefed", **{**GOOD, "focus": " ", "rating": ""}})
     assert page.status_code == 422
-    assert "the focus of the discussion: missing" in page.text and "rating: choose red, amber or green" in page.text
+    assert "the main focus of the interview: the key topics or issues it concentrated on: missing" in page.text
+    assert "rating: choose green, amber or red" in page.text
     assert "Two SENCOs and an early help lead" in page.text  # what was typed comes back
     with ctx.session() as session:
         assert session.scalars(select(m.Debrief)).first() is None
@@ -176,3 +182,36 @@ def test_a_debriefer_named_by_address_is_asked_and_shown_to_operators_by_key(ctx
     assert post(TestClient(create_app(ctx)), debrief_link(ctx, inspection, "S1"), "S1", **GOOD) == 200
     markdown = kit_markdown(kit_summary(ctx, inspection, at(10, 10).date()))
     assert "debrief by timetable-1" in markdown and "Barraclough" not in markdown
+def test_the_debrief_keeps_appendix_e_in_full_and_its_sheet_is_named_date_initials_summary(
+        ctx: EngineContext, inspection: str) -> None:
+    """Name, job title, contact, service area, documents both ways, how questions were answered and the summary
+    are kept; the sheet is "10.07.23 CL Summary" with the RAG definitions in the guidance's words."""
+    from docx import Document
+
+    from send_inspection.fieldwork.debrief_form import RAG
+    from send_inspection.fieldwork.debrief_sheet import debrief_sheets
+
+    ctx.clock.set(at(10, 11))  # type: ignore[attr-defined]
+    reconcile_fieldwork(ctx, inspection)
+    client = TestClient(create_app(ctx))
+    link = debrief_link(ctx, inspection, "S1")
+    form = {"item_ref": "debrief-S1", "step": "debrief", "round": "1", "outcome": "debriefed"}
+    refused = client.post(link, data={**form, **GOOD, "how_answered": "", "overall_summary": ""})
+    assert refused.status_code == 422
+    assert "how they were answered: missing" in refused.text and "overall summary: missing" in refused.text
+    assert RAG["amber"] in client.get(link).text  # the definitions as the guidance words them
+    no_questions = {**GOOD, "unexpected_questions": "none", "how_answered": ""}  # nothing unexpected: nothing to say
+    assert post(client, link, "S1", **no_questions) == 200
+    with ctx.session() as session:
+        kept = session.scalars(select(m.Debrief)).one()
+    assert (kept.job_title, kept.contact, kept.service_area) == ("SENCOs; Early Help Lead",
+                                                                 "early.help@demo-county.example",
+                                                                 "Education and early help")
+    assert (kept.documents_provided, kept.documents_requested) == (["The transition protocol"], [])
+    assert kept.overall_summary == GOOD["overall_summary"]
+    ((name, data),) = debrief_sheets(ctx, inspection)
+    assert name == "10.07.23 CL Summary.docx"  # Catherine Lowther debriefed on 10 July 2023
+    text = "\n".join(p.text for p in Document(io.BytesIO(data)).paragraphs)
+    cells = [c.text for t in Document(io.BytesIO(data)).tables for row in t.rows for c in row.cells]
+    assert "Overall Summary:" in text and GOOD["overall_summary"] in text
+    assert f"GREEN: {RAG['green']}" in cells and "✓" in cells

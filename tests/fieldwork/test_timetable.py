@@ -29,8 +29,8 @@ HEADER = ["Slot", "Kind", "Title", "Date", "Start", "End", "Location", "Attendee
 
 @pytest.fixture(scope="module")
 def people(demo_config: PartnershipConfig) -> list[Person]:
-    """Return the Demo County people from partnership.yaml."""
-    return list(demo_config.partnership.people)
+    """Return the Demo County people from partnership.yaml, and its parent carer forum."""
+    return list(demo_config.partnership.parties())
 
 
 @pytest.fixture(scope="module")

@@ -66,7 +66,8 @@ def test_demo_rehearsal_finishes_day2_on_the_first_evening_and_day5_on_day4(demo
     """Day 2 ends the first evening, day 5 starts then and ends on day 4 (the tracked-cases row once the LANO has
     reviewed the last child's documents), and no late report is needed."""
     assert {k: v for k, v in demo.phases.items() if not k.startswith("case:")} == {
-        "notification": "done", "day2": "done", "day5": "done", "bulletin": "waiting", "kit": "waiting"}
+        "notification": "done", "day2": "done", "day5": "done", "bulletin": "waiting", "kit": "waiting",
+        "onsite": "waiting"}
     assert sent(demo, "day2:phase_complete")[0][0] == "2023-06-26T19:55+01:00"
     assert {at for at, _ in sent(demo, "day5:2.1:submit:r1:ask")} == {"2023-06-26T19:55+01:00"}
     assert sent(demo, "day5:tracked-cases:submit:r1:ask")[0][0] == "2023-06-29T18:30+01:00"
@@ -120,8 +121,9 @@ def test_the_phase_deadline_reports_what_is_late_once(directors_away: RehearsalR
     assert sent(directors_away, "day2:late_report") == [
         ("2023-06-27T12:00+01:00", ("leah.marchetti@demo-county.example", "nadia.pemberton@demo-county.example",
                                     "marcus.fenwick@demo-county.example"))]
-    assert directors_away.phases == {"notification": "done", "day2": "done", "day5": "waiting", "bulletin": "waiting",
-                                     "kit": "waiting"}
+    # Day 1 waits to remind families of the surveys on Friday; the days before the inspectors arrive go on.
+    assert directors_away.phases == {"notification": "waiting", "day2": "done", "day5": "waiting",
+                                     "bulletin": "waiting", "kit": "waiting", "onsite": "waiting"}
     assert [at for at, _ in sent(directors_away, "day2:phase_complete")] == ["2023-06-27T14:30+01:00"]
     text = read_outbox_message(away_dir / "outbox", outbox_id_for(f"{INSPECTION}:day2:late_report")).text or ""
     for ref in DAY2_ITEMS:

@@ -72,11 +72,12 @@ def emails(report: RehearsalReport, template: str) -> list[tuple[str, str, tuple
 
 
 def test_every_phase_runs_to_its_end_on_the_real_flows(summary: InspectionSummary, report: RehearsalReport) -> None:
-    """All 23 phases end done: day 1, days 2 and 5, keeping in touch, six cases, fieldwork, ten requests, the
-    bulletin, the report."""
+    """All 24 phases end done: day 1, days 2 and 5, keeping in touch, the days before the inspectors arrive, six
+    cases, fieldwork, ten requests, the bulletin, the report."""
     assert summary.phases == report.phases
     assert sorted(p.split(":")[0] for p in summary.phases) == sorted(
-        ["notification", "day2", "day5", "bulletin", "kit", "fieldwork", "report"] + ["case"] * 6 + ["request"] * 10)
+        ["notification", "day2", "day5", "bulletin", "kit", "onsite", "fieldwork", "report"] + ["case"] * 6
+        + ["request"] * 10)
     assert set(summary.phases.values()) == {"done"}
     assert report.finished_at.startswith("2024-01-15")  # the publishers confirm on the day the final report came
 
@@ -98,13 +99,14 @@ def test_a_written_golden_reads_back_as_the_summary_lines(tmp_path: Path) -> Non
         "phase day2 done"]
 
 
-def test_the_register_holds_thirty_items_six_children_forty_three_meetings_and_ten_requests(
+def test_the_register_holds_thirty_items_six_children_forty_four_meetings_and_ten_requests(
         summary: InspectionSummary) -> None:
-    """The figures the rehearsal is built to: 30 Annex A items, 6 tracked children, 43 debriefs (3 in week 2),
+    """The figures the rehearsal is built to: 30 Annex A items, 6 tracked children, 44 debriefs (4 in week 2),
     10 requests, and the keeping-in-touch items (the agreement, 8 members, 10 meetings, 4 actions)."""
     items = summary.register_items
     assert items["day2"] + items["day5"] == 30
-    assert items["fieldwork"] == 43 and items["request"] == 10 and items["kit"] == 1 + 8 + 10 + 4
+    # 40 meetings in week 3, and in week 2 the inspectors' three virtual meetings and the forum's
+    assert items["fieldwork"] == 44 and items["request"] == 10 and items["kit"] == 1 + 8 + 10 + 4
     assert items["case"] >= 6 * 11  # each tracked child's steps (one declining family adds the records step)
     assert summary.answers_by_step["agree:declined"] == 1 and summary.answers_by_step["inform:records"] == 1
 
@@ -122,12 +124,16 @@ def test_late_and_absent_staff_are_reminded_escalated_and_reported(summary: Insp
 
 
 def test_the_timetable_arrives_friday_and_one_slot_moves_on_tuesday(report: RehearsalReport) -> None:
-    """3 invitations go when the week-2 timetable is imported and 40 when the whole one is, merged (the week-2 slots
-    unchanged, the partnership's own meetings left be); moving one slot sends one update to its attendees only."""
+    """4 invitations go when the week-2 timetable is imported on its Monday (the forum's meeting among them) and 40
+    when the whole one is, merged (the week-2 slots unchanged, the partnership's own meetings left be); moving one
+    slot sends one update to its attendees only."""
     invitations = [e for e in emails(report, "slot_invitation") if e[1].startswith("fieldwork:")]
-    assert len(invitations) == 44
+    assert len(invitations) == 45
     assert sorted({(at, key.split(":")[2][:2]) for at, key, _ in invitations if ":s0:" in key}) == [
         ("2023-11-20T09:00+00:00", "W2"), ("2023-11-24T12:00+00:00", "W3")]
+    assert [(at, to) for at, key, to in invitations if "W2-WED-FORUM" in key] == [
+        ("2023-11-20T09:00+00:00", ("parent-carer-forum@demo-county.example", "megan.ashdown@demo-county.example",
+                                    "chloe.trevethan@demo-county.example"))]
     assert not [key for _, key, _ in emails(report, "slot_invitation") if key.split(":")[-2] == "CANCEL"]
     assert [(at, key) for at, key, _ in invitations if ":s1:" in key] == [
         ("2023-11-28T08:00+00:00", f"fieldwork:calendar:{CHANGED_SLOT}:s1:REQUEST:cht-therapies,hos-participation")]
@@ -136,7 +142,7 @@ def test_the_timetable_arrives_friday_and_one_slot_moves_on_tuesday(report: Rehe
 def test_fieldwork_debriefs_requests_kit_and_bulletins(report: RehearsalReport, whole_dir: Path) -> None:
     """Every slot is debriefed, the red one goes at once, ten requests are worked, and each KIT meeting's summary goes
     once the organiser records it, on the days the core group agreed, to those invited."""
-    assert len([k for _, k, _ in emails(report, "action-ask") if ":debrief:" in k]) == 43
+    assert len([k for _, k, _ in emails(report, "action-ask") if ":debrief:" in k]) == 44
     assert [(k, to) for _, k, to in emails(report, "debrief_red")] == [
         (f"fieldwork:red:{RED_SLOT}", ("samantha.cole-brierley@demo-county.example",
                                        "send-inspection.comms@demo-county.example"))]
@@ -277,3 +283,31 @@ def test_the_rehearsal_leaves_no_childs_list_behind(whole: tuple[RehearsalReport
     scan = scan_files(whole_dir, Needles(needles), store="the rehearsal's folder")
     assert scan.scanned["the rehearsal's folder:files"] > 400
     assert [str(hit) for hit in scan.hits] == []
+
+
+def test_the_days_before_the_inspectors_arrive_are_done_one_late_task_escalated(summary: InspectionSummary,
+                                                                                report: RehearsalReport) -> None:
+    """Every logistics task, headline, attendee, the presentation, the list and the forum's views are done before
+    day 11; the parking, left by its owner, goes to his deputy after its deadline and is done late."""
+    tasks = {t.ref: t for t in summary.onsite}
+    arrival = datetime(2023, 11, 27, 9, 0, tzinfo=to_london(tasks["logistics-parking"].due_at).tzinfo)
+    assert len(tasks) == 27 and all(t.done_at < arrival for t in tasks.values())
+    late = [t for t in summary.onsite if t.done_at > t.due_at]
+    assert [(t.ref, t.decided_by, t.escalated) for t in late] == [("logistics-parking", "business-delivery", True)]
+    assert tasks["attend-dir-family"].outcome == "representative"
+    assert [(at, to) for at, _, to in emails(report, "opening_presentation")] == [
+        ("2023-11-14T07:30+00:00", ("helen.ashcombe@demo-county.example", "elaine.fairbrother@demo-icb.nhs.example"))]
+    text = summary.describe()
+    assert "logistics-parking done by business-delivery" in text and "after escalation" in text
+    assert "Appendix H: 10 attendees (1 represented)" in text and "met the inspectors Wed 22 Nov 10:00" in text
+
+
+def test_the_forum_cascades_the_survey_and_families_are_reminded_before_it_closes(report: RehearsalReport) -> None:
+    """The forum is sent the family survey with the links, and families and the forum a reminder the Friday before
+    the Monday close."""
+    assert [(at, k) for at, k, _ in emails(report, "survey_forum")] == [
+        ("2023-11-13T10:00+00:00", "notification:survey-forum"),
+        ("2023-11-17T09:00+00:00", "notification:survey-forum:reminder")]
+    assert sorted(k for _, k, _ in emails(report, "survey_reminder")) == [
+        "notification:survey-reminder:children_young_people", "notification:survey-reminder:parents_carers"]
+    assert {at[:16] for at, _, _ in emails(report, "survey_reminder")} == {"2023-11-17T09:00"}

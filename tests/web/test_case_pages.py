@@ -19,6 +19,7 @@ from send_inspection.engine.tracked_case import reconcile_case, start_tracked_ca
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from send_inspection.web.app import create_app
 from tests.cases.test_people_form import CASE, good_form, select_case
+from tests.helpers import ALL_TICKED
 from tests.web.test_sign_off import count
 
 TOKEN = re.compile(r"/a/([A-Za-z0-9_-]+)")
@@ -44,8 +45,9 @@ def asked(ctx: EngineContext, iid: str, name: str, step: str, round_no: int = 1)
 
 
 def fields(name: str, step: str, round_no: int = 1, **extra: object) -> dict[str, object]:
-    """Return the hidden fields of the item's form for this step and round plus `extra`."""
-    return {"item_ref": ref(name), "step": step, "round": str(round_no), **extra}
+    """Return the hidden fields of the item's form for this step and round (a submission's checklist all ticked)."""
+    ticked = {"check": ALL_TICKED} if step == "submit" else {}
+    return {"item_ref": ref(name), "step": step, "round": str(round_no), **ticked, **extra}
 
 
 def item(ctx: EngineContext, name: str) -> m.RegisterItem:
@@ -320,7 +322,7 @@ def test_a_case_document_upload_stays_out_of_the_evidence_library(ctx: EngineCon
     """A file uploaded for a tracked child is kept with the case's submission, never in the partnership's library."""
     chronology = item(ctx, "chronology")
     assert chronology.evidence_lead == PRACTITIONER
-    response = answer(client, ctx, agreed, "chronology", "submit", "submitted", check=["dated"],
+    response = answer(client, ctx, agreed, "chronology", "submit", "submitted",
                       files={"file": ("Chronology.pdf", PDF, "application/pdf")})
     assert response.status_code == 200, response.text
     assert count(ctx, m.LibraryDocument) == 0
