@@ -1,4 +1,4 @@
-"""The mailbox intake: every two minutes, take what arrived in the comms and evidence inboxes (through EWS)."""
+"""The mailbox intake: every two minutes, take what arrived in the comms and evidence inboxes (EWS or Graph)."""
 
 from __future__ import annotations
 

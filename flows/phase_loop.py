@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from prefect import get_run_logger
+
 from send_inspection.catalogue.phases import phase_catalogue
 from send_inspection.engine.mail_problems import MAY_PASS
 from send_inspection.engine.passes import PassResult
@@ -25,6 +27,7 @@ def run_phase_loop(
     while True:
         result = reconcile_trying_mail_again(inspection_id, phase, reconcile=reconcile)
         publish(result)
+        get_run_logger().info("%s: this pass sent %d email(s)", phase, result.sent)
         if result.done:
             finish_phase_task(inspection_id, phase, result.reason)
             if (then := phase_catalogue().spec(phase).then) is not None:

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from send_inspection.calendar import LONDON, to_london
-from send_inspection.settings import load_settings
+from send_inspection.settings import INTAKE_TRANSPORTS, Settings, load_settings
 
 
 def _parse_when(text: str) -> datetime:
@@ -235,8 +235,8 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     except FeedbackRefused as exc:
         print(f"not recorded: {exc}", file=sys.stderr)
         return 1
-    print(f"recorded the feedback (outcome {args.outcome}); the leadership group has it by email, and the "
-          "after-fieldwork run starts now")
+    print(f"recorded the feedback (outcome {args.outcome}); the after-fieldwork run starts now and emails it to the "
+          "leadership group (after the quiet hours, if they have begun)")
     return 0
 
 
@@ -262,10 +262,49 @@ def cmd_library(args: argparse.Namespace) -> int:
                   f"{'' if loaded.new else ' (unchanged: the library already holds this content)'}")
         return 0
     refs = [args.ref] if args.ref else [item.ref for item in ctx.config.annex_a.items]
+    names = {person.id: person.name for person in ctx.config.partnership.people}
     for ref in refs:
         for doc in library_versions(ctx, ref):
-            print(f"{ref:<18} v{doc.version:<3} {to_london(doc.loaded_at):%d %b %Y %H:%M}  {doc.loaded_by:<24} "
-                  f"{doc.filename}")
+            print(f"{ref:<18} v{doc.version:<3} {to_london(doc.loaded_at):%d %b %Y %H:%M}  "
+                  f"{names.get(doc.loaded_by, doc.loaded_by):<24} {doc.filename}")
+    return 0
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    """Show what will be deleted when, or put a hold on deletion (a complaint, a legal hold), or lift one."""
+    from send_inspection.coordinator.actions import hold_deletion, lift_deletion_hold
+    from send_inspection.retention.holds import HoldRefused
+    from send_inspection.retention.service import retention_schedule
+
+    ctx, _runner, actor = _coordinator(args)
+    try:
+        if args.action == "hold":
+            number = hold_deletion(ctx, actor, args.inspection, kind=args.kind, reason=args.reason)
+            print(f"hold {number} placed on {args.inspection}: nothing of it is deleted until the hold is lifted "
+                  f"(send-inspection retention lift --inspection {args.inspection} --hold {number} --reason ...)")
+        elif args.action == "lift":
+            lift_deletion_hold(ctx, actor, args.inspection, args.hold, reason=args.reason)
+            print(f"hold {args.hold} lifted: what has fallen due is deleted at the next retention run")
+        for inspection in retention_schedule(ctx, args.inspection):
+            print("\n".join(inspection.lines(ctx.clock.now())))
+    except (HoldRefused, ValueError) as exc:
+        print(f"nothing changed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """Export the inspection's record as one archive for the council's records system; print where and what."""
+    from send_inspection.coordinator.actions import export_inspection_record
+
+    ctx, _runner, actor = _coordinator(args)
+    try:
+        exported = export_inspection_record(ctx, actor, args.inspection, to=Path(args.out) if args.out else None)
+    except (ValueError, OSError) as exc:
+        print(f"not exported: {exc}", file=sys.stderr)
+        return 1
+    print(f"{exported.path}: {exported.entries} files ({exported.size_bytes:,} bytes, sha256 {exported.sha256}); "
+          f"manifest.json lists them and what is left out")
     return 0
 
 
@@ -371,9 +410,15 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     summary = None
+    retained = None
     # The fictional children's lists and the returns made from them go when it ends, unless asked to keep them.
     with child_data_removed(workdir, keep=args.keep) as removed:
-        if args.after_fieldwork:
+        if args.retention:
+            from send_inspection.rehearsal.retention import rehearse_retention
+
+            retained = rehearse_retention(workdir)
+            report = retained.report
+        elif args.after_fieldwork:
             from send_inspection.rehearsal.after_fieldwork import rehearse_after_fieldwork
 
             report = rehearse_after_fieldwork(workdir, outcome=args.after_fieldwork)
@@ -393,6 +438,14 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
 
             write_golden(summary, Path(args.write_golden))
             print(f"golden summary written to {args.write_golden}")
+        if args.write_emails:
+            from send_inspection.rehearsal.email_samples import email_samples, write_samples
+
+            samples = email_samples(report, workdir / "outbox")
+            write_samples(samples, Path(args.write_emails))
+            print(f"{len(samples)} sample emails (one of each kind) written to {args.write_emails}")
+    if retained is not None:
+        print("\n" + "\n".join(retained.describe()))
     print(f"\n{len(report.emails)} emails, {len(report.answers)} answers; phases: {report.phases}; "
           f"virtual end {report.finished_at}; wall time {elapsed:.1f}s")
     print(f"\nThe rehearsal's files are in {workdir} (its emails in {workdir / 'outbox'}, its database "
@@ -470,7 +523,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         spawn("web", [*exe, "web"])
         spawn("worker", [*exe, "worker"])
         _wait_for(f"http://{settings.web_host}:{settings.web_port}/healthz", seconds=60)
-        print(ready_message(settings.base_url, now=datetime.now(LONDON), sign_in=_sign_in_hint(settings)))
+        print(ready_message(settings.base_url, now=datetime.now(LONDON), sign_in=_sign_in_hint(settings),
+                            mail=_mail_line(settings)))
         while all(p.poll() is None for p in procs):
             time.sleep(1)
         print("a process stopped; see the logs", file=sys.stderr)
@@ -489,6 +543,19 @@ def cmd_up(args: argparse.Namespace) -> int:
                 p.wait(timeout=10)
 
 
+def _mail_line(settings: Settings) -> str:
+    """Say where mail goes and whether the mailbox intake reads the shared inboxes."""
+    where = {
+        "outbox": f"kept in the outbox, {settings.base_url}/outbox (nothing is sent)",
+        "smtp": f"SMTP {settings.smtp_host}:{settings.smtp_port}",
+        "ews": f"Exchange Web Services, {settings.ews.endpoint if settings.ews else ''}",
+        "graph": f"Microsoft Graph, {settings.graph.graph_base if settings.graph else ''}",
+    }[settings.mail_transport]
+    if settings.mail_transport in INTAKE_TRANSPORTS and settings.watch_inboxes:
+        where += f"; the mailbox intake reads the {' and '.join(settings.watch_inboxes)} inboxes every two minutes"
+    return where
+
+
 def command_name() -> str:
     """Return how to type `send-inspection` here: its name if PATH finds this one, else its path (from here)."""
     script = Path(sys.executable).with_name("send-inspection")
@@ -503,10 +570,10 @@ def command_name() -> str:
         return str(script)
 
 
-def ready_message(base_url: str, *, now: datetime, sign_in: str = "") -> str:
-    """Return what `up` prints once everything answers: where things are, how to sign in, how to start."""
+def ready_message(base_url: str, *, now: datetime, sign_in: str = "", mail: str = "") -> str:
+    """Return what `up` prints once everything answers: where things are, where mail goes, how to sign in, start."""
     return (f"\nPrefect UI:   http://127.0.0.1:4200\nConsole:      {base_url}/console/\n"
-            f"Outbox:       {base_url}/outbox\n\n{sign_in}\n\n"
+            f"Outbox:       {base_url}/outbox\n" + (f"Mail:         {mail}\n" if mail else "") + f"\n{sign_in}\n\n"
             f"Start an inspection: {command_name()} start --notified-at {to_london(now):%Y-%m-%dT%H:%M}  "
             "(or the console's 'Start an inspection' page, or Deployments → notification → Run in the Prefect UI). "
             "Ctrl-C stops everything.")
@@ -634,6 +701,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = actions.add_parser("list", help="list every version the library holds")
     p.add_argument("--ref", help="only this Annex A row")
     p.set_defaults(func=cmd_library)
+    retention = sub.add_parser("retention", help="what will be deleted when; holds on deletion")
+    retention_actions = retention.add_subparsers(dest="action", required=True)
+    p = retention_actions.add_parser("show", help="show what will be deleted when, the holds and the exports")
+    p.add_argument("--inspection", help="one inspection id (default: every inspection)")
+    p.set_defaults(func=cmd_retention)
+    p = retention_actions.add_parser("hold", help="stop every deletion of an inspection's data, saying why")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--kind", required=True, choices=("complaint", "legal"), help="a complaint or a legal hold")
+    p.add_argument("--reason", required=True, help="why (kept in our database, never sent to Prefect)")
+    p.add_argument("--by", help="the person id placing it (default: the operator's login)")
+    p.set_defaults(func=cmd_retention)
+    p = retention_actions.add_parser("lift", help="lift a hold, saying why: what fell due goes at the next run")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--hold", type=int, required=True, help="the hold's number (retention show lists them)")
+    p.add_argument("--reason", required=True, help="why it is lifted")
+    p.add_argument("--by", help="the person id lifting it (default: the operator's login)")
+    p.set_defaults(func=cmd_retention)
+    p = sub.add_parser("record", help="export an inspection's record as one archive for the records system")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--out", help="the zip file to write (default: var/records/<inspection>/...)")
+    p.add_argument("--by", help="the person id asking for it (default: the operator's login)")
+    p.set_defaults(func=cmd_record)
     p = sub.add_parser("status", help="show each inspection's phases and what they wait for")
     p.add_argument("--inspection", help="one inspection id, e.g. demo-county-2026-11-23")
     p.set_defaults(func=cmd_status)
@@ -684,8 +773,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "(30 items, 6 children, 40 meetings, 10 requests; notified Mon 13 Nov 2023)")
     p.add_argument("--write-golden", metavar="FILE",
                    help="with --whole: write the summary as golden lines to FILE")
+    p.add_argument("--write-emails", metavar="DIR",
+                   help="with --whole: write one email of each kind, as received (plain text and HTML), to DIR")
     p.add_argument("--after-fieldwork", type=int, choices=(1, 2, 3),
                    help="rehearse feedback → draft → response → final report → publication for this outcome")
+    p.add_argument("--retention", action="store_true",
+                   help="rehearse fieldwork's end to the published report with children's data, then retention past "
+                        "its dates: a complaint's hold, the record exported, everything deleted in turn")
     p.add_argument("--keep", action="store_true",
                    help="keep the fictional children's lists and returns (removed when the rehearsal ends)")
     p.set_defaults(func=cmd_rehearse)

@@ -14,24 +14,32 @@ MAIL_TRANSPORTS = ("outbox", "smtp", "ews", "graph")
 EWS_VERSIONS = ("Exchange2013", "Exchange2013_SP1", "Exchange2016", "Exchange2019", "ExchangeOnline")
 EWS_AUTH_KINDS = ("oauth2", "ntlm", "basic")
 EWS_ACCESS_TYPES = ("delegate", "impersonation")
-# The shared inboxes the mailbox intake can watch (through EWS): forwarded requests, and evidence sent by email.
+# The shared inboxes the mailbox intake can watch (through EWS or Graph): forwarded requests, and evidence by email.
 WATCHABLE_INBOXES = ("comms", "evidence")
+# The mail transports whose shared inboxes the mailbox intake can watch (its schedule runs only with these).
+INTAKE_TRANSPORTS = ("ews", "graph")
 DEFAULT_PHASE_LEASE = 90.0
 DEFAULT_MAIL_RETRY_DELAYS = (10.0, 60.0, 300.0)
 
 
 @dataclass(frozen=True)
 class SecretRef:
-    """Where a mail secret is kept: in an environment variable, or in a Prefect Secret block read when needed."""
+    """Where a mail secret is kept: in an environment variable, a file, or a Prefect Secret block read when needed."""
 
     variable: str
     value: str | None = field(default=None, repr=False)
     block: str | None = None
+    path: Path | None = None
 
     def read(self) -> str:
-        """Return the secret, loading the Prefect Secret block now if that is where it is kept."""
+        """Return the secret, reading the file or loading the Prefect Secret block now if that is where it is kept."""
         if self.value is not None:
             return self.value
+        if self.path is not None:
+            try:
+                return self.path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ValueError(f"{self.variable}={str(self.path)!r}: cannot be read ({exc})") from exc
         if self.block is None:
             raise ValueError(f"{self.variable} is not set (nor {self.variable}_BLOCK)")
         from prefect.blocks.system import Secret
@@ -64,14 +72,22 @@ class EwsSettings:
 
 @dataclass(frozen=True)
 class GraphSettings:
-    """How to reach Microsoft Graph: tenant, app registration, token URL, base URL and the throttling ceiling."""
+    """How to reach Microsoft Graph: tenant, app registration and its credential, authority, base URL, limits."""
 
     tenant_id: str
     client_id: str
-    token_url: str | None
+    # The sign-in authority's host (the tenant is added to it): Microsoft's global cloud unless told otherwise.
+    authority: str
     graph_base: str
     max_wait: float
-    secret: SecretRef
+    timeout: float
+    # The client secret, or the certificate's private key (PEM, with the certificate itself when it is there).
+    secret: SecretRef | None = None
+    certificate: SecretRef | None = None
+    # The certificate's SHA-1 thumbprint as Entra ID shows it; not needed when the PEM holds the certificate.
+    thumbprint: str | None = None
+    # A PEM file of certificate authorities to trust for the authority and Graph (a TLS-inspecting proxy's).
+    ca_bundle: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -176,17 +192,73 @@ def _ews_settings(env: Mapping[str, str]) -> EwsSettings:
     )
 
 
+def _https(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme == "https" and parts.hostname:
+        return value
+    raise ValueError(f"{name}={value!r}: expected an https:// URL (the sign-in library speaks only https)")
+
+
+def _thumbprint(env: Mapping[str, str], name: str) -> str | None:
+    raw = _optional(env, name)
+    if raw is None:
+        return None
+    digits = raw.replace(":", "").replace(" ", "")
+    if len(digits) != 40 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+        raise ValueError(f"{name}={raw!r}: expected the certificate's SHA-1 thumbprint, 40 hexadecimal digits "
+                         "as Entra ID shows it")
+    return digits.upper()
+
+
+def _graph_credential(env: Mapping[str, str], *, why: str) -> tuple[SecretRef | None, SecretRef | None]:
+    """Return (client secret, certificate): exactly one of the two, from a variable, a file or a Secret block."""
+    prefix = "SEND_INSPECTION_GRAPH"
+    certificate_file = _optional(env, f"{prefix}_CERTIFICATE_FILE")
+    certificate_block = _optional(env, f"{prefix}_CERTIFICATE_BLOCK")
+    has_secret = bool(env.get(f"{prefix}_SECRET") or _optional(env, f"{prefix}_SECRET_BLOCK"))
+    if certificate_file is None and certificate_block is None:
+        return _secret(env, prefix, why=f"{why} (or a certificate: {prefix}_CERTIFICATE_FILE or "
+                                           f"{prefix}_CERTIFICATE_BLOCK)"), None
+    if has_secret:
+        raise ValueError(f"set a client secret ({prefix}_SECRET or {prefix}_SECRET_BLOCK) or a certificate "
+                         f"({prefix}_CERTIFICATE_FILE or {prefix}_CERTIFICATE_BLOCK), not both")
+    if certificate_file is not None and certificate_block is not None:
+        raise ValueError(f"set {prefix}_CERTIFICATE_FILE or {prefix}_CERTIFICATE_BLOCK, not both")
+    variable = f"{prefix}_CERTIFICATE"
+    if certificate_block is not None:
+        return None, SecretRef(variable=variable, block=certificate_block)
+    path = Path(certificate_file or "")
+    if not path.is_file():
+        raise ValueError(f"{variable}_FILE={certificate_file!r}: no such file (a PEM file with the private key)")
+    return None, SecretRef(variable=f"{variable}_FILE", path=path)
+
+
 def _graph_settings(env: Mapping[str, str]) -> GraphSettings:
     why = "when SEND_INSPECTION_MAIL=graph"
-    token_url = _optional(env, "SEND_INSPECTION_GRAPH_TOKEN_URL")
+    if _optional(env, "SEND_INSPECTION_GRAPH_TOKEN_URL") is not None:
+        raise ValueError("SEND_INSPECTION_GRAPH_TOKEN_URL is no longer read: tokens come from the authority in "
+                         "SEND_INSPECTION_GRAPH_AUTHORITY (https://login.microsoftonline.com unless another cloud)")
+    secret, certificate = _graph_credential(env, why=why)
+    ca_bundle = _optional(env, "SEND_INSPECTION_GRAPH_CA_BUNDLE")
+    if ca_bundle is not None and not Path(ca_bundle).is_file():
+        raise ValueError(f"SEND_INSPECTION_GRAPH_CA_BUNDLE={ca_bundle!r}: no such file (a PEM file of "
+                         "certificate authorities)")
+    timeout = _seconds(env, "SEND_INSPECTION_GRAPH_TIMEOUT", default=30.0)
+    if timeout == 0:
+        raise ValueError("SEND_INSPECTION_GRAPH_TIMEOUT='0': a request needs more than 0 seconds")
     return GraphSettings(
         tenant_id=_required(env, "SEND_INSPECTION_GRAPH_TENANT_ID", why=why),
         client_id=_required(env, "SEND_INSPECTION_GRAPH_CLIENT_ID", why=why),
-        token_url=None if token_url is None else _url("SEND_INSPECTION_GRAPH_TOKEN_URL", token_url),
+        authority=_https("SEND_INSPECTION_GRAPH_AUTHORITY",
+                         _optional(env, "SEND_INSPECTION_GRAPH_AUTHORITY") or "https://login.microsoftonline.com"),
         graph_base=_url("SEND_INSPECTION_GRAPH_BASE",
                         _optional(env, "SEND_INSPECTION_GRAPH_BASE") or "https://graph.microsoft.com/v1.0"),
         max_wait=_seconds(env, "SEND_INSPECTION_GRAPH_MAX_WAIT", default=300.0),
-        secret=_secret(env, "SEND_INSPECTION_GRAPH", why=why),
+        timeout=timeout,
+        secret=secret,
+        certificate=certificate,
+        thumbprint=_thumbprint(env, "SEND_INSPECTION_GRAPH_CERTIFICATE_THUMBPRINT"),
+        ca_bundle=None if ca_bundle is None else Path(ca_bundle),
     )
 
 

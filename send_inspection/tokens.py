@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from send_inspection.db.models import ActionToken, SignInLink
@@ -140,3 +140,10 @@ def check_sign_in_link(session: Session, raw: str, *, now: datetime) -> SignInCh
     if now >= link.expires_at:
         return SignInCheck(TokenStatus.EXPIRED, link)
     return SignInCheck(TokenStatus.VALID, link)
+
+
+def close_links(session: Session, inspection_id: str, *, now: datetime) -> int:
+    """Make every link of the inspection stop working from `now` (it has finished); return how many were open."""
+    result = session.execute(update(ActionToken).where(ActionToken.inspection_id == inspection_id,
+                                                       ActionToken.expires_at > now).values(expires_at=now))
+    return result.rowcount or 0

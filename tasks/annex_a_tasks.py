@@ -21,24 +21,29 @@ def reconcile_annex_a_task(inspection_id: str, phase: str) -> PassResult:
     return reconcile_annex_a(current_runtime().context, inspection_id, phase)
 
 
-@task(name="publish-register", cache_policy=NO_CACHE, persist_result=False)
-def publish_annex_a_task(result: PassResult) -> None:
-    """Show the register, the waiting reason and the accepted data lists' counts as artifacts."""
-    rows = [
+def register_rows(result: PassResult) -> list[dict[str, object]]:
+    """Return the register as operators read it: one row per item, its owner by name (staff, never a child)."""
+    return [
         {
             "ref": s.ref,
             "item": s.title,
             "group": s.group,
             "waiting for": "—" if s.outcome else gate_spec(s.waits_for).label if s.waits_for else step_label(s.step),
-            "owner": s.owner or "—",
+            "owner": s.owner_name or "—",
             "due": s.due_at,
             "round": s.round,
             "state": s.outcome or ("LATE" if s.late else "open"),
         }
         for s in result.items
     ]
+
+
+@task(name="publish-register", cache_policy=NO_CACHE, persist_result=False)
+def publish_annex_a_task(result: PassResult) -> None:
+    """Show the register, the waiting reason and the accepted data lists' counts as artifacts."""
     iid, phase = result.inspection_id, result.phase
-    publish_table(key=phase_artifact_key(iid, phase, "register"), table=rows, description=f"Annex A register, {phase}")
+    publish_table(key=phase_artifact_key(iid, phase, "register"), table=register_rows(result),
+                  description=f"Annex A register, {phase}")
     publish_markdown(key=phase_artifact_key(iid, phase, "status"), markdown=f"**{result.reason}**",
                      description="What this phase is waiting for")
     ctx = current_runtime().context

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from send_inspection.catalogue.phases import phase_artifact_key
 from send_inspection.engine.passes import PassResult
 from send_inspection.engine.staff_bulletin import bulletin_figures, bulletin_markdown, reconcile_bulletin
 from send_inspection.live.wiring import current_runtime
+from tasks.artifacts import publish_markdown
 
 
 @task(name="reconcile-staff-bulletin", cache_policy=NO_CACHE, persist_result=False)
@@ -27,5 +27,5 @@ def publish_bulletin_task(result: PassResult) -> None:
     for text in result.summaries_sent:
         day = date.fromisoformat(text)
         figures = bulletin_figures(ctx, result.inspection_id, day=day, now=ctx.clock.now())
-        create_markdown_artifact(key=phase_artifact_key(result.inspection_id, result.phase, text),
-                                 markdown=bulletin_markdown(figures), description=f"Staff bulletin, {day:%a %d %b}")
+        publish_markdown(phase_artifact_key(result.inspection_id, result.phase, text), bulletin_markdown(figures),
+                         description=f"Staff bulletin, {day:%a %d %b}", every_time=True)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from send_inspection.catalogue.phases import artifact_key
 from send_inspection.live.wiring import current_runtime
+from tasks.artifacts import publish_markdown
 
 
 @task(name="record-case-selection", cache_policy=NO_CACHE, persist_result=False)
@@ -23,8 +23,8 @@ def record_selection_task(inspection_id: str, case_ids: list[str], selected_by: 
         # Prefect keeps a failure's message, its log lines and events: never repeat what was typed there.
         raise SelectionRefused(refused_entries(case_ids, exc.unknown)) from None
     report = coverage.markdown()
-    create_markdown_artifact(key=artifact_key(inspection_id, "case-selection"), markdown=report,
-                             description="The children selected for tracking: coverage (counts only)")
+    publish_markdown(artifact_key(inspection_id, "case-selection"), report,
+                     description="The children selected for tracking: coverage (counts only)", every_time=True)
     return report
 
 

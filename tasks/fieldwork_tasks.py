@@ -9,6 +9,8 @@ from send_inspection.catalogue.phases import artifact_key
 from send_inspection.engine.additional_requests import requests_overview
 from send_inspection.engine.fieldwork_phase import reconcile_fieldwork
 from send_inspection.engine.passes import PassResult
+from send_inspection.fieldwork.store import stored_slots
+from send_inspection.fieldwork.timetable import KIND_TITLES
 from send_inspection.live.wiring import current_runtime
 from tasks.artifacts import publish_table
 
@@ -23,8 +25,9 @@ def reconcile_fieldwork_task(inspection_id: str) -> PassResult:
 def publish_fieldwork_task(result: PassResult) -> None:
     """Show the debriefs and the requests as artifacts."""
     ctx = current_runtime().context
-    rows = [{"slot": s.ref.removeprefix("debrief-"), "meeting": s.title.removeprefix("Debrief: "),
-             "debriefer": s.owner or "—", "due": s.due_at, "state": s.outcome or ("LATE" if s.late else "open")}
+    kinds = {s.slot_id: s.kind for s in stored_slots(ctx, result.inspection_id)}  # a title is typed: show the kind
+    rows = [{"slot": (slot := s.ref.removeprefix("debrief-")), "meeting": KIND_TITLES.get(kinds.get(slot, ""), "—"),
+             "debriefer": s.owner_name or "—", "due": s.due_at, "state": s.outcome or ("LATE" if s.late else "open")}
             for s in result.items]
     publish_table(key=artifact_key(result.inspection_id, "debriefs"), table=rows,
                   description=f"Debriefs: {result.reason}")

@@ -6,8 +6,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from send_inspection.catalogue.phases import ADDITIONAL_REQUEST
+from send_inspection.intake.mailboxes import poll_inboxes
 from send_inspection.live.wiring import current_runtime
-from send_inspection.settings import load_settings
+from send_inspection.settings import INTAKE_TRANSPORTS, load_settings
 
 
 # No retries: the next run, two minutes later, is the retry (and a message that failed is handed over again).
@@ -16,17 +17,12 @@ def poll_inboxes_task(inspection_id: str | None = None) -> str:
     """Take the new messages in the watched inboxes once; start each request recorded, wake each step answered."""
     rt = current_runtime()
     ctx = rt.context
-    if ctx.transport.name != "ews":
-        return (f"Mailbox intake needs SEND_INSPECTION_MAIL=ews (mail goes by {ctx.transport.name}): "
+    if ctx.transport.name not in INTAKE_TRANSPORTS:
+        return (f"Mailbox intake needs SEND_INSPECTION_MAIL=ews or graph (mail goes by {ctx.transport.name}): "
                 "no inbox polled.")
     inboxes = load_settings().watch_inboxes
     if not inboxes:
         return "SEND_INSPECTION_WATCH_INBOXES is empty: no inbox polled."
-    # Imported here: exchangelib is loaded only where mail goes through Exchange.
-    from send_inspection.intake.mailboxes import poll_inboxes
-    from send_inspection.mail.ews import EwsTransport
-
-    assert isinstance(ctx.transport, EwsTransport)
     result = poll_inboxes(ctx, ctx.transport, inboxes=inboxes, inspection_id=inspection_id)
     if result.inspection_id is not None:
         for number in result.recorded:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
 from send_inspection.catalogue.phases import artifact_key
@@ -13,6 +12,7 @@ from send_inspection.engine.notification import SurveyLinks, day_one_pass, surve
 from send_inspection.engine.passes import PassResult
 from send_inspection.live.wiring import current_runtime
 from send_inspection.mail.distribution import DistributionProgress
+from tasks.artifacts import publish_markdown, publish_progress
 
 
 @task(name="send-notifications", cache_policy=NO_CACHE, persist_result=False)
@@ -27,16 +27,14 @@ def send_surveys_task(inspection_id: str, links: SurveyLinks) -> PassResult:
     progress_id: list[UUID] = []
 
     def show_plan(markdown: str) -> None:
-        create_markdown_artifact(key=artifact_key(inspection_id, "surveys"), markdown=markdown,
-                                 description="The survey emails: plan, mailboxes and progress (counts only)")
+        publish_markdown(artifact_key(inspection_id, "surveys"), markdown,
+                         description="The survey emails: plan, mailboxes and progress (counts only)", every_time=True)
 
     def show_progress(progress: DistributionProgress) -> None:
         done = 100.0 * progress.sent_recipients / progress.recipients if progress.recipients else 100.0
-        if progress_id:
-            update_progress_artifact(progress_id[0], done, description=progress.line())
-        else:
-            progress_id.append(create_progress_artifact(done, key=artifact_key(inspection_id, "survey-progress"),
-                                                        description=progress.line()))
+        made = publish_progress(artifact_key(inspection_id, "survey-progress"), done, description=progress.line(),
+                                progress_id=progress_id[0] if progress_id else None)
+        progress_id[:] = [made]
 
     return survey_pass(current_runtime().context, inspection_id, links, show_plan=show_plan,
                        show_progress=show_progress)

@@ -22,7 +22,7 @@ def reconcile_report_task(inspection_id: str) -> PassResult:
 
 def _rows(result: PassResult) -> list[dict[str, object]]:
     return [{"item": s.ref, "waiting for": "—" if s.outcome else step_label(s.step),
-             "owner": s.owner or "—", "due": s.due_at, "state": s.outcome or ("LATE" if s.late else "open")}
+             "owner": s.owner_name or "—", "due": s.due_at, "state": s.outcome or ("LATE" if s.late else "open")}
             for s in result.items]
 
 

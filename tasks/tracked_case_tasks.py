@@ -27,7 +27,7 @@ def publish_case_task(result: PassResult) -> None:
         {
             "step": s.title.split(": ", 1)[-1],
             "waiting for": "—" if s.outcome else step_label(s.step),
-            "owner": s.owner or "—",
+            "owner": s.owner_name or "—",
             "due": s.due_at,
             "round": s.round,
             "state": s.outcome or ("LATE" if s.late else "open"),

@@ -31,8 +31,9 @@ from tests.coordinator.fake_runner import RecordingRunner  # noqa: E402
 NOTIFIED = datetime(2023, 6, 26, 9, 0, tzinfo=LONDON)
 
 # The `server` fixture: the local EWS endpoint that the real exchangelib client talks to (a module testing another
-# server defines its own `server`). The `oidc_provider` fixture: a real OpenID Connect provider on loopback.
-pytest_plugins = ["tests.mail.ews_server", "tests.console.oidc_provider"]
+# server defines its own `server`); `graph_server`: the local Graph endpoint and authority the real MSAL talks to.
+# The `oidc_provider` fixture: a real OpenID Connect provider on loopback.
+pytest_plugins = ["tests.mail.ews_server", "tests.mail.graph_server", "tests.console.oidc_provider"]
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +53,28 @@ def clock() -> VirtualClock:
     """Return a virtual clock at the demo notification time (Monday 26 June 2023, 09:00)."""
     return VirtualClock(NOTIFIED)
 
+
+def _own_database_per_test_process() -> None:
+    """Give each pytest-xdist process a PostgreSQL database of its own, so parallel tests never share a schema."""
+    url, worker = os.environ.get("SEND_INSPECTION_TEST_DB_URL", ""), os.environ.get("PYTEST_XDIST_WORKER")
+    if not url.startswith("postgresql") or not worker:
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    os.environ["SEND_INSPECTION_TEST_DB_URL"] = base.set(database=name).render_as_string(hide_password=False)
+
+
+_own_database_per_test_process()
 
 # Set to a PostgreSQL URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/si_test) to run the engine's
 # database tests on PostgreSQL instead of SQLite; each test starts from an empty schema.

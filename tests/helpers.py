@@ -1,10 +1,12 @@
-"""Helpers shared by tests: a real SMTP server on loopback that keeps what it accepts, and free ports."""
+"""Helpers shared by tests: a real SMTP server on loopback that keeps what it accepts, free ports, email samples."""
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -60,3 +62,23 @@ def wait_until_answering(url: str, *, seconds: float, alive: Callable[[], bool],
         if time.monotonic() > deadline or not alive():
             raise AssertionError(f"{what} did not start on {url}")
         time.sleep(0.05)
+
+
+# Reviewed samples of the kinds of email the whole-inspection rehearsal does not send (tests/rehearsal has those).
+SAMPLES = Path(__file__).with_name("emails")
+
+
+def assert_reads_as_reviewed(outbox: Path, key: str, *, kind: str, at: str) -> None:
+    """Compare the email with `key` as received (plain text and HTML) with its reviewed sample tests/emails/<kind>.txt.
+
+    After a change made on purpose, SEND_INSPECTION_WRITE_SAMPLES=1 writes the sample afresh: read it, then commit it.
+    """
+    from send_inspection.rehearsal.email_samples import render_sample
+
+    text = render_sample(outbox, key, kind=kind, at=at)
+    path = SAMPLES / f"{kind}.txt"
+    if os.environ.get("SEND_INSPECTION_WRITE_SAMPLES") == "1":
+        SAMPLES.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.is_file(), f"no reviewed sample {path.name}: write it with SEND_INSPECTION_WRITE_SAMPLES=1 and read it"
+    assert text == path.read_text(encoding="utf-8"), kind

@@ -361,3 +361,47 @@ def test_away_for_someone_not_in_the_inspection_is_refused(tmp_path: Path, monke
     assert main(["away", "--inspection", "demo-county-2099-01-05", "--person", "hos-data", "--from",
                  "2099-01-05T09:00", "--until", "2099-01-06T09:00"]) == 1
     assert "not recorded: person: 'hos-data' is not one of this inspection's people" in capsys.readouterr().err
+
+
+def test_retention_show_hold_lift_and_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """`retention` shows what goes when, places and lifts a hold (audited without its reason); `record` exports."""
+    from send_inspection.engine.inspection import open_inspection
+    from send_inspection.live.wiring import build_context
+    from send_inspection.settings import load_settings
+
+    monkeypatch.setenv("SEND_INSPECTION_HOME", str(tmp_path))
+    monkeypatch.setattr("send_inspection.cli._prefect_setup", lambda: None)
+    ctx = build_context(load_settings())
+    iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
+    assert main(["retention", "hold", "--inspection", iid, "--kind", "complaint", "--reason", "no"]) == 1
+    assert "nothing changed: reason: say why" in capsys.readouterr().err
+    lano = ctx.config.partnership.roles.lano
+    assert main(["retention", "hold", "--inspection", iid, "--kind", "complaint", "--reason",
+                 "A parent's complaint about the report", "--by", lano]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"hold 1 placed on {iid}")
+    assert "child-level data lists and returns: 20 working days after the final report was published; waiting " \
+           "for the final report to be published on every partner's website" in out
+    name = ctx.config.partnership.person(lano).name
+    assert f"by {name}: A parent's complaint about the report; IN FORCE: nothing is deleted" in out
+    assert main(["retention", "lift", "--inspection", iid, "--hold", "1", "--reason", "Answered and closed"]) == 0
+    assert "lifted" in capsys.readouterr().out
+    assert main(["record", "--inspection", iid, "--out", str(tmp_path / "record.zip")]) == 0
+    assert capsys.readouterr().out.startswith(f"{tmp_path / 'record.zip'}: ")
+    with ctx.session() as session:
+        audited = [e.what for e in session.query(m.AuditEntry).order_by(m.AuditEntry.id)]
+    assert audited[0] == "placed hold 1 (a complaint about the inspection) on deleting the inspection's data"
+    assert len(audited) == 3 and not [w for w in audited if "parent" in w]
+
+
+def test_up_says_where_mail_goes_and_that_the_intake_reads_the_inboxes_through_exchange() -> None:
+    """With Graph (as with EWS) `up` says mail goes through it and the intake reads both inboxes; the outbox says so."""
+    from send_inspection.cli import _mail_line
+    from send_inspection.settings import load_settings
+
+    graph = load_settings({"SEND_INSPECTION_MAIL": "graph", "SEND_INSPECTION_GRAPH_TENANT_ID": "demo-tenant",
+                           "SEND_INSPECTION_GRAPH_CLIENT_ID": "demo-client", "SEND_INSPECTION_GRAPH_SECRET": "x"})
+    assert _mail_line(graph) == ("Microsoft Graph, https://graph.microsoft.com/v1.0; the mailbox intake reads the "
+                                 "comms and evidence inboxes every two minutes")
+    assert _mail_line(load_settings({})) == "kept in the outbox, http://127.0.0.1:8080/outbox (nothing is sent)"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,3 +34,23 @@ def test_a_rehearsal_keeps_its_prefect_store_in_the_products_home(tmp_path: Path
     url = prefect.server.database.connection_url
     assert url is not None and url.get_secret_value() == f"sqlite+aiosqlite:///{home / 'prefect.db'}"
     assert prefect.results.local_storage_path == home / "storage"
+
+
+def test_the_products_info_lines_reach_prefects_handlers_in_a_flow_process() -> None:
+    """In a process set up as a flow run's is, Prefect gives the product's logger its handlers but not a level, so an
+    INFO line (what a phase waits for, what it sent) is dropped until the live wiring lets it through."""
+    script = (
+        "import logging\n"
+        "from prefect.logging.configuration import setup_logging\n"
+        "setup_logging()\n"  # as a flow run's engine does
+        "from send_inspection.live.wiring import show_product_logs\n"
+        "product = logging.getLogger('send_inspection.engine')\n"
+        "before = product.isEnabledFor(logging.INFO)\n"
+        "show_product_logs()\n"
+        "handlers = [type(h).__name__ for h in logging.getLogger('send_inspection').handlers]\n"
+        "print(before, product.isEnabledFor(logging.INFO), 'APILogHandler' in handlers)\n"
+    )
+    env = {**os.environ, "PREFECT_LOGGING_EXTRA_LOGGERS": "send_inspection"}
+    env.pop("PREFECT_LOGGING_SETTINGS_PATH", None)
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["False", "True", "True"], done.stderr[-2000:]

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from send_inspection.settings import INTAKE_TRANSPORTS
+
 # Every deployment of the product has this name; a flow's deployment is "<flow name>/send-inspection".
 DEPLOYMENT_NAME = "send-inspection"
 PRODUCT_TAG = "send-inspection"
@@ -26,13 +28,13 @@ class Schedule:
 
     cron: str
     timezone: str = "Europe/London"
-    # Only when mail goes this way (SEND_INSPECTION_MAIL): a work pool gets the schedule turned off until an
-    # operator turns it on, and the worker's own `serve` schedules it only when the setting matches.
-    needs_mail: str | None = None
+    # Only when mail goes one of these ways (SEND_INSPECTION_MAIL): a work pool gets the schedule turned off until
+    # an operator turns it on, and the worker's own `serve` schedules it only when the setting is one of them.
+    needs_mail: tuple[str, ...] = ()
 
     def serves_with(self, mail_transport: str) -> bool:
         """Say whether the worker serving the deployments schedules it, given how mail goes."""
-        return self.needs_mail is None or self.needs_mail == mail_transport
+        return not self.needs_mail or mail_transport in self.needs_mail
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,9 @@ class PhaseSpec:
     # A phase per value: "<key>:<value>" (e.g. "case:DC1001"), its flow run with this parameter set to the value.
     parameter: str | None = None
     parameter_type: type = str
-    # What one of its items is called in the emails that ask for it, and which inbox takes replies to them.
-    item_noun: str = "Annex A item"
+    # What the emails asking for one of its items call it before the item's name ("Annex A item" 1.3 Self-evaluation;
+    # nothing where the item's name says it all), and which inbox takes replies to them.
+    item_noun: str = ""
     replies_to: str = "comms"
 
     @property
@@ -149,7 +152,7 @@ class PhaseCatalogue:
     """The phases of an inspection in the order they are started, and the deployments that are not phases."""
 
     phases: tuple[PhaseSpec, ...]
-    # The deployments that carry no phase: the case selection, the mailbox intake, the ticker.
+    # The deployments that carry no phase: the case selection, the mailbox intake, the ticker, retention.
     services: tuple[Deployment, ...] = ()
 
     def __post_init__(self) -> None:
@@ -225,6 +228,7 @@ ANNEX_A_DAY2 = PhaseSpec(
                                  "Annex A day 2, started by the notification phase; waits suspended between passes."),
     starts=Start(says="the notification phase", with_phase="notification"),
     closes_at="annex_a_initial_due", then="day5", bulletin="Annex A evidence due on day 2", annex_a=True,
+    item_noun="Annex A item",
 )
 ANNEX_A_DAY5 = PhaseSpec(
     key="day5", label="Annex A day 5",
@@ -234,6 +238,7 @@ ANNEX_A_DAY5 = PhaseSpec(
     starts=Start(says="day 2 being done, or the day-2 deadline at the latest", with_phase="notification",
                  not_before="annex_a_initial_due"),
     closes_at="annex_a_final_due", bulletin="Annex A evidence due on day 5", annex_a=True,
+    item_noun="Annex A item",
 )
 STAFF_BULLETIN = PhaseSpec(
     key="bulletin", label="staff bulletin",
@@ -260,7 +265,7 @@ TRACKED_CASE = PhaseSpec(
         "One tracked child's work (by case id), started by the case selection: practitioners and settings, the "
         "family's agreement, the documents reviewed by the LANO, and the meetings."),
     starts=Start(says="the case selection (one phase per child)"),
-    item_noun="tracked case step",
+    item_noun="Tracked case",
 )
 ADDITIONAL_REQUEST = PhaseSpec(
     key="request", label="additional evidence request", parameter="number", parameter_type=int,
@@ -270,7 +275,7 @@ ADDITIONAL_REQUEST = PhaseSpec(
         "(send-inspection request add): the head of service confirms and sends it, the accountable lead signs it "
         "off, the LANO sends it to the inspector; same day by default."),
     starts=Start(says="a request being recorded (one phase per request)"),
-    item_noun="the inspectors' additional evidence request", replies_to="evidence",
+    replies_to="evidence",
 )
 FIELDWORK = PhaseSpec(
     key="fieldwork", label="fieldwork",
@@ -280,7 +285,7 @@ FIELDWORK = PhaseSpec(
         "import): debriefs after each meeting, red ones at once to the director, requested documents as additional "
         "evidence requests, the daily KIT summary."),
     starts=Start(says="the inspectors' timetable being imported"),
-    closes_at="feedback_meeting", then="report", item_noun="a fieldwork meeting",
+    closes_at="feedback_meeting", then="report",
 )
 KEEPING_IN_TOUCH = PhaseSpec(
     key="kit", label="keeping in touch",
@@ -301,7 +306,6 @@ AFTER_FIELDWORK = PhaseSpec(
         "draft report, the named reviewers comment, the accountable officers sign off the merged response, the "
         "LANO submits it within 10 working days; the final report is published by each partner."),
     starts=Start(says="fieldwork ending, or the feedback being recorded"),
-    item_noun="the inspection report, step",
 )
 PRIORITY_ACTION_PLAN = PhaseSpec(
     key="action-plan", label="priority action plan", artifact="priority-action-plan",
@@ -318,20 +322,26 @@ CASE_SELECTION = Deployment(
     description="Day 2, 17:00: enter the case ids of the children the inspectors chose to track.")
 MAILBOX_INTAKE = Deployment(
     flow_name="mailbox-intake", entrypoint="flows/mailbox_intake.py:mailbox_intake", tags=(PRODUCT_TAG, "intake"),
-    schedule=Schedule("*/2 * * * *", needs_mail="ews"),
-    description="Every two minutes, take what arrived in the comms and evidence inboxes through EWS: an inspector's "
-                "request forwarded to comms becomes an additional evidence request, files sent to the evidence inbox "
-                "about request N answer its submit step. Needs SEND_INSPECTION_MAIL=ews: its schedule is off until "
-                "you turn it on (prefect deployment schedule resume).")
+    schedule=Schedule("*/2 * * * *", needs_mail=INTAKE_TRANSPORTS),
+    description="Every two minutes, take what arrived in the comms and evidence inboxes through EWS or Graph: an "
+                "inspector's request forwarded to comms becomes an additional evidence request, files sent to the "
+                "evidence inbox about request N answer its submit step. Needs SEND_INSPECTION_MAIL=ews or graph: its "
+                "schedule is off until you turn it on (prefect deployment schedule resume).")
 TICKER = Deployment(
     flow_name="ticker", entrypoint="flows/ticker.py:ticker", tags=(PRODUCT_TAG, "ticker"),
     schedule=Schedule("* * * * *"),
     description="Every minute, wake the phases whose reminders or deadlines are due.")
+RETENTION = Deployment(
+    flow_name="retention", entrypoint="flows/retention.py:retention", tags=(PRODUCT_TAG, "retention"),
+    schedule=Schedule("30 2 * * *"),
+    description="Every night at 02:30, apply the retention rules of retention.yaml: export the record of each "
+                "inspection with data due for deletion, then delete that data (files and rows) unless a hold stands, "
+                "leaving a deletion record. send-inspection retention show says what goes when.")
 
 PHASES = PhaseCatalogue(
     phases=(NOTIFICATION, ANNEX_A_DAY2, ANNEX_A_DAY5, STAFF_BULLETIN, KEEPING_IN_TOUCH, ONSITE, TRACKED_CASE,
             ADDITIONAL_REQUEST, FIELDWORK, AFTER_FIELDWORK, PRIORITY_ACTION_PLAN),
-    services=(CASE_SELECTION, MAILBOX_INTAKE, TICKER),
+    services=(CASE_SELECTION, MAILBOX_INTAKE, TICKER, RETENTION),
 )
 
 _active: list[PhaseCatalogue] = [PHASES]

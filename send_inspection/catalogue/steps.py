@@ -82,7 +82,7 @@ class StepSpec:
 LATE_ARRIVAL_GRACE = timedelta(days=60)
 
 STEPS = (
-    StepSpec("identify", "practitioners named", "name the practitioners and settings of a tracked case", LEAD,
+    StepSpec("identify", "practitioners named", "name the child's practitioners and settings", LEAD,
              (Button("identified", "Record the practitioners and settings"),), page="identify", form="people"),
     StepSpec("agree", "family agreement", "record whether the family agrees to take part", LEAD,
              (Button("agreed", "The family agrees to take part"), Button("declined", "The family declines")),
@@ -90,14 +90,14 @@ STEPS = (
     StepSpec("inform", "inspectors told", "tell the lead inspector the family declined, and record their answer", LEAD,
              (Button("records", "The inspectors will track this child from the records"),
               Button("replace", "The inspectors will choose another child")), page="inform"),
-    StepSpec("confirm", "head of service confirms", "say whether this evidence exists, and by when you will send it",
+    StepSpec("confirm", "head of service confirms", "say whether this evidence exists, and by when it will be sent",
              LEAD, (Button("exists", "It exists: I will send it by the time given",
                            "say by when you will send it (for example: today 15:00)"),
                     Button("not-held", "It does not exist: I will explain why")), page="confirm"),
-    StepSpec("receive", "report received", "record the report's arrival and keep it (restricted)", LEAD,
+    StepSpec("receive", "report received", "record the report's arrival and keep it restricted", LEAD,
              (Button("received", "Record the report as received"),), page="receive", form="report-file",
              late_answers_for=LATE_ARRIVAL_GRACE),
-    StepSpec("comment", "reviewer's comments", "send your factual-accuracy comments on the restricted draft report",
+    StepSpec("comment", "reviewer's comments", "send factual-accuracy comments on the restricted draft report",
              LEAD, (Button("commented", "Send my comments"), Button("no-comments", "No comments on the draft")),
              page="comment", form="accuracy-comments"),
     StepSpec("submit", "evidence lead", "submit the evidence", LEAD,
@@ -115,9 +115,9 @@ STEPS = (
     StepSpec("arrange", "meeting booked", "book the meeting on the timetable: say when and where", LEAD,
              (Button("requested", "Book it and send the invitations", "give the date and time requested"),),
              page="arrange", form="meeting-slot"),
-    StepSpec("debrief", "debrief", "record the debrief of the meeting with the inspectors", LEAD,
+    StepSpec("debrief", "debrief", "record the debrief", LEAD,
              (Button("debriefed", "Record the debrief"),), page="debrief", form="debrief"),
-    StepSpec("publish", "published", "publish the final report on your organisation's website and confirm the link",
+    StepSpec("publish", "published", "publish it on your organisation's website and confirm the link",
              LEAD, (Button("published", "Confirm it is published"),), page="publish", form="website"),
     StepSpec("settle", "core group agreement",
              "record what the core group agreed at its first meeting: the days of the keeping-in-touch (KIT) meetings "

@@ -42,6 +42,7 @@ FILES: dict[str, str] = {
     "timeline": "timeline.yaml",
     "tracked_cases": "tracked_cases.yaml",
     "onsite": "onsite.yaml",
+    "retention": "retention.yaml",
 }
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"

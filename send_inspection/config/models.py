@@ -26,6 +26,7 @@ from send_inspection.catalogue.gates import GATES
 from send_inspection.catalogue.phases import PHASES
 from send_inspection.catalogue.steps import ANNEX_A_CHAIN, TRACKED_CASE_STEPS
 from send_inspection.mail.message import is_sendable_address
+from send_inspection.mail.render import email_template_names
 from send_inspection.timeline import AfterRule, DayRule, MilestoneRule
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -183,12 +184,33 @@ class Inbox(Strict):
     _email = field_validator("address")(classmethod(lambda cls, v: _check_email(v)))
 
 
+class HandledMark(Strict):
+    """How the mailbox intake marks each message it has taken in a shared inbox: an Outlook category or a folder.
+
+    A category shows beside the message in Outlook and leaves it where it is; a folder (under the inbox, made if
+    it is not there) takes it out of the inbox. Messages the intake gave up on are left unmarked, for a person.
+    """
+
+    category: str | None = None
+    folder: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> HandledMark:
+        chosen = [name for name in (self.category, self.folder) if name is not None]
+        if len(chosen) != 1:
+            raise ValueError("give either category or folder (the name the partnership uses), not both")
+        if not chosen[0].strip() or len(chosen[0]) > 255 or "," in chosen[0]:
+            raise ValueError("the name: 1 to 255 characters, without a comma")
+        return self
+
+
 class Inboxes(Strict):
-    """The three inspection inboxes."""
+    """The three inspection inboxes, and how the mailbox intake marks the messages it has taken in them."""
 
     comms: Inbox
     logistics: Inbox
     evidence: Inbox
+    handled: HandledMark = Field(default_factory=lambda: HandledMark(category="SEND inspection: taken in"))
 
 
 class Roles(Strict):
@@ -221,6 +243,8 @@ class MailingList(Strict):
     name: str
     members: list[str] = Field(default_factory=list)
     addresses: list[SendableAddress] = Field(default_factory=list)
+    # Its members pass the email on to their teams: it asks them to, and says nothing of personal links.
+    cascade: bool = False
 
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
 
@@ -775,18 +799,40 @@ class MilestoneSpec(Strict):
         return AfterRule(after=self.after, working_days=self.working_days, at=at)
 
 
+# The kinds of asks, reminders and escalations as the ledger names them (the email of each is action_request).
+_ACTION_KIND = re.compile(r"^action-(ask|remind-\d+[mhd]|escalate-deputy|escalate-up-\d+)$")
+
+
 class QuietHours(Strict):
-    """No reminders or escalations between `start` and `end`, nor (if set) at weekends and bank holidays."""
+    """No email between `start` and `end`, nor (if set) at weekends and bank holidays, but the urgent kinds.
+
+    An ask whose deadline falls before the quiet hours end goes at once too (see engine/send_window.py). `start`
+    after `end` spans midnight; `start` equal to `end` means no quiet hours in the day.
+    """
 
     start: str = "19:00"
     end: str = "07:30"
     non_working_days: bool = True
+    # Emails sent at once, quiet hours or not: email template names (templates/email) or action kinds.
+    urgent: list[str] = Field(default_factory=list)
 
     @field_validator("start", "end")
     @classmethod
     def _time(cls, v: str) -> str:
         parse_clock_time(v)
         return v
+
+    @field_validator("urgent")
+    @classmethod
+    def _kinds(cls, values: list[str]) -> list[str]:
+        known = email_template_names()
+        for v in values:
+            if v not in known and not _ACTION_KIND.match(v):
+                close = difflib.get_close_matches(v, sorted(known), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"{v!r} is not a kind of email{hint}: give an email template's name from "
+                                 "templates/email, e.g. 'debrief_red', or an action such as 'action-escalate-deputy'")
+        return values
 
 
 class Chasing(Strict):
@@ -1049,6 +1095,53 @@ class Timeline(Strict):
         return {name: spec.rule() for name, spec in self.milestones.items()}
 
 
+# What a rule counts from: the final report confirmed on every partner's website, or every phase of the inspection
+# done (the report published, the strategic plan updated, any priority action plan submitted).
+Anchor = Literal["report_published", "inspection_finished"]
+ANCHOR_WORDS: dict[str, str] = {
+    "report_published": "the final report was published",
+    "inspection_finished": "the inspection finished",
+}
+
+
+class RetentionRule(Strict):
+    """Keep one kind of data until `working_days` after `after`; `reason` says why (shown to the coordinator)."""
+
+    after: Anchor
+    working_days: int = Field(ge=0, le=2600)
+    reason: str = Field(min_length=10)
+
+    def words(self) -> str:
+        """Say the rule in a few words, e.g. '20 working days after the final report was published'."""
+        return f"{self.working_days} working days after {ANCHOR_WORDS[self.after]}"
+
+
+class Retention(Strict):
+    """The rule of each kind of data the product deletes, and the time of day deletions fall due."""
+
+    child_data: RetentionRule
+    tracked_cases: RetentionRule
+    restricted_draft: RetentionRule
+    uploads: RetentionRule
+    outbox: RetentionRule
+    links: RetentionRule
+    due_at: str = "02:00"
+
+    @field_validator("due_at")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        parse_clock_time(v)
+        return v
+
+    def rules(self) -> dict[str, RetentionRule]:
+        """Return each kind's rule, by kind, in the order deletions are listed."""
+        return {kind: getattr(self, kind) for kind in RETENTION_KINDS}
+
+
+# The kinds of data retention deletes, in the order they are listed (retention/deletion.py deletes each).
+RETENTION_KINDS = ("child_data", "tracked_cases", "restricted_draft", "uploads", "outbox", "links")
+
+
 class PartnershipConfig(Strict):
     """Everything loaded from one partnership's config folder."""
 
@@ -1057,6 +1150,7 @@ class PartnershipConfig(Strict):
     timeline: Timeline
     tracked_cases: TrackedCases
     onsite: Onsite
+    retention: Retention
 
     @model_validator(mode="after")
     def _cross_references(self) -> PartnershipConfig:

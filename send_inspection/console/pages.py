@@ -46,6 +46,8 @@ from send_inspection.fieldwork.timetable import TimetableRefused
 from send_inspection.files.storage import MAX_UPLOAD_BYTES, UploadRefused
 from send_inspection.report.feedback import FeedbackRefused, parse_priority_action
 from send_inspection.report.outcomes import outcomes_for
+from send_inspection.retention.holds import HOLD_KINDS, HoldRefused
+from send_inspection.retention.service import retention_schedule
 
 T = TypeVar("T")
 STAGED_FOR = 24 * 3600  # seconds a timetable file waits for its preview to be confirmed
@@ -435,6 +437,61 @@ def console_routes(router: APIRouter, pages: Pages) -> None:
         except AbsenceRefused as exc:
             return away_page(request, me, inspection_id, status=422, errors={"form": str(exc)})
         return pages.done(f"/console/i/{inspection_id}/away")
+
+    # ------------------------------------------------------------------ retention and records
+
+    def retention_page(request: Request, me: SignedIn, inspection_id: str, *, status: int = 200,
+                       errors: dict | None = None, kept: dict | None = None) -> Response:
+        [shown] = retention_schedule(ctx, inspection_id) if exists(inspection_id) else [None]
+        return inspection_page(request, me, inspection_id, "retention.html.j2", status=status, retention=shown,
+                               hold_kinds=HOLD_KINDS, errors=errors or {}, kept=kept or {})
+
+    @router.get("/console/i/{inspection_id}/retention", response_class=HTMLResponse)
+    def retention(request: Request, inspection_id: str) -> Response:
+        """Show what will be deleted when, the holds on deletion and the record's exports."""
+        me = pages.viewing(request)
+        return me if isinstance(me, Response) else retention_page(request, me, inspection_id)
+
+    @router.post("/console/i/{inspection_id}/retention/hold", response_class=HTMLResponse)
+    async def hold(request: Request, inspection_id: str) -> Response:
+        """Put a hold on deleting the inspection's data (a complaint, a legal hold), saying why."""
+        checked = await pages.acting(request)
+        if isinstance(checked, Response):
+            return checked
+        me, form = checked
+        kept = {k: _text(form, k) for k in ("kind", "reason")}
+        try:
+            await do(actions.hold_deletion, actor(me), inspection_id, kind=kept["kind"], reason=kept["reason"])
+        except HoldRefused as exc:
+            field, message = _field_error(str(exc))
+            return retention_page(request, me, inspection_id, status=422, errors={field or "form": message}, kept=kept)
+        return pages.done(f"/console/i/{inspection_id}/retention")
+
+    @router.post("/console/i/{inspection_id}/retention/hold/{hold_id}/lift", response_class=HTMLResponse)
+    async def lift_hold(request: Request, inspection_id: str, hold_id: int) -> Response:
+        """Lift a hold, saying why: what fell due meanwhile goes at the next retention run."""
+        checked = await pages.acting(request)
+        if isinstance(checked, Response):
+            return checked
+        me, form = checked
+        try:
+            await do(actions.lift_deletion_hold, actor(me), inspection_id, hold_id,
+                     reason=_text(form, f"lift_reason_{hold_id}"))
+        except HoldRefused as exc:
+            field, message = _field_error(str(exc))
+            name = f"lift_reason_{hold_id}" if field == "reason" else "form"
+            return retention_page(request, me, inspection_id, status=422, errors={name: message})
+        return pages.done(f"/console/i/{inspection_id}/retention")
+
+    @router.post("/console/i/{inspection_id}/retention/export", response_class=HTMLResponse)
+    async def export(request: Request, inspection_id: str) -> Response:
+        """Export the inspection's record now, for the council's records system."""
+        checked = await pages.acting(request)
+        if isinstance(checked, Response):
+            return checked
+        me, _ = checked
+        await do(actions.export_inspection_record, actor(me), inspection_id)
+        return pages.done(f"/console/i/{inspection_id}/retention")
 
     # ------------------------------------------------------------------ fresh link and owner
 

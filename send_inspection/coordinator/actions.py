@@ -35,6 +35,9 @@ from send_inspection.fieldwork.store import preview_timetable, save_timetable
 from send_inspection.fieldwork.timetable import Timetable, TimetableChanges, read_timetable
 from send_inspection.report.feedback import PriorityAction, record_feedback
 from send_inspection.report.outcomes import outcome_words
+from send_inspection.retention.holds import HOLD_KINDS
+from send_inspection.retention.record import Exported
+from send_inspection.retention.service import export_now, lift, put_on_hold
 
 
 class PreviewOutdated(ValueError):
@@ -214,6 +217,30 @@ def change_item_owner(ctx: EngineContext, runner: InspectionRunner, actor: Actor
     record(ctx, actor, "change owner", f"made {_name(ctx, handover.after)} the {OWNER_FIELDS[field]} of {ref} instead "
            f"of {_name(ctx, handover.before)}{now}", inspection_id=inspection_id)
     return handover
+
+
+def hold_deletion(ctx: EngineContext, actor: Actor, inspection_id: str, *, kind: str, reason: str) -> int:
+    """Stop every deletion of the inspection's data (a complaint, a legal hold), saying why; return its number."""
+    number = put_on_hold(ctx, inspection_id, kind=kind, reason=reason, by=actor.key)
+    record(ctx, actor, "retention hold", f"placed hold {number} ({HOLD_KINDS[kind]}) on deleting the inspection's "
+           "data", inspection_id=inspection_id)
+    return number
+
+
+def lift_deletion_hold(ctx: EngineContext, actor: Actor, inspection_id: str, hold_id: int, *, reason: str) -> None:
+    """Lift a hold on deletion, saying why: what fell due meanwhile goes at the next retention run."""
+    lift(ctx, inspection_id, hold_id, reason=reason, by=actor.key)
+    record(ctx, actor, "retention hold lifted", f"lifted hold {hold_id} on deleting the inspection's data",
+           inspection_id=inspection_id)
+
+
+def export_inspection_record(ctx: EngineContext, actor: Actor, inspection_id: str, *,
+                             to: Path | None = None) -> Exported:
+    """Export the inspection's record now as one archive for the council's records system."""
+    exported = export_now(ctx, inspection_id, by=actor.key, to=to)
+    record(ctx, actor, "record export", f"exported the inspection's record ({exported.entries} files, "
+           f"sha256 {exported.sha256[:12]}…)", inspection_id=inspection_id)
+    return exported
 
 
 def inspection_exists(ctx: EngineContext, inspection_id: str) -> bool:

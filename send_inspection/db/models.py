@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -293,6 +293,12 @@ class EvidenceRequest(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     due_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(80))
+    # A request forwarded to the comms inbox: who forwarded it (a person id) and what its "Head of service:" line
+    # said (None: no such line). Without a known head of service the LANO stands in, and the request's run tells
+    # the LANO and the forwarder why.
+    forwarded_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    head_of_service_line: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lano_stands_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class FieldworkSlot(Base):
@@ -374,7 +380,8 @@ class InboxMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     mailbox: Mapped[str] = mapped_column(String(320))
     internet_message_id: Mapped[str] = mapped_column(String(500))
-    ews_item_id: Mapped[str] = mapped_column(String(512))
+    # The mailbox's own id of the message where it was last seen: the EWS item id or the Graph message id.
+    item_id: Mapped[str] = mapped_column(String(512))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Set while one watcher hands the message over, so another leaves it alone; cleared when that fails.
@@ -385,20 +392,18 @@ class InboxMessage(Base):
     # What the callback said it did, or why the watcher gave up; never the message's text.
     outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Set once the message carries the partnership's handled mark in the mailbox (a category, or moved to a folder).
+    marked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
-class EwsMeeting(Base):
-    """An Outlook meeting sent from a shared mailbox's calendar, by our own key, with its EWS item id."""
-
-    __tablename__ = "ews_meetings"
+class MeetingClaim:
+    """The columns an Outlook meeting sent by our own key keeps, whichever way it went (EWS or Graph)."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(300), unique=True)
     mailbox: Mapped[str] = mapped_column(String(320))
     # creating -> sent -> cancelled; uncertain when a create failed in a way that may have created it.
     status: Mapped[str] = mapped_column(String(20))
-    ews_item_id: Mapped[str | None] = mapped_column(String(512), nullable=True)
-    changekey: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # How many updates were sent after the first request.
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     start_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
@@ -413,6 +418,42 @@ class EwsMeeting(Base):
     last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class EwsMeeting(MeetingClaim, Base):
+    """An Outlook meeting sent from a shared mailbox's calendar, by our own key, with its EWS item id."""
+
+    __tablename__ = "ews_meetings"
+
+    ews_item_id: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    changekey: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class GraphEvent(MeetingClaim, Base):
+    """An Outlook meeting sent as an event of a shared mailbox's calendar through Graph, by our own key."""
+
+    __tablename__ = "graph_events"
+
+    # Graph's transactionId for the create: the same create sent again makes no second event.
+    transaction_id: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    change_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class MailboxDelta(Base):
+    """Where the Graph intake's delta query of a shared inbox got to: the @odata.deltaLink of its last round."""
+
+    __tablename__ = "mailbox_deltas"
+    __table_args__ = (UniqueConstraint("mailbox", "folder"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mailbox: Mapped[str] = mapped_column(String(320))
+    folder: Mapped[str] = mapped_column(String(80))
+    # The first round asked for messages received from this time on (the inspection's notification).
+    not_before: Mapped[datetime] = mapped_column(UtcDateTime())
+    delta_link: Mapped[str] = mapped_column(Text)
+    rounds: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class FeedbackRecord(Base):
@@ -561,3 +602,61 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(60))
     inspection_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
     what: Mapped[str] = mapped_column(Text)
+
+
+class RetentionHold(Base):
+    """A hold on deleting an inspection's data (a complaint, a legal hold): while it stands, nothing is deleted."""
+
+    __tablename__ = "retention_holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    # "complaint" or "legal" (retention/holds.py HOLD_KINDS).
+    kind: Mapped[str] = mapped_column(String(20))
+    # Why, as the coordinator put it: kept here, never sent to Prefect.
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[str] = mapped_column(String(80))
+    placed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    lifted_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    lift_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class RecordExport(Base):
+    """One export of an inspection's record for the council's records system: which file, when, why, its digest."""
+
+    __tablename__ = "record_exports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    path: Mapped[str] = mapped_column(String(1000))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    # How many files the archive holds (the manifest lists them).
+    entries: Mapped[int] = mapped_column(Integer)
+    # "on demand" or "before deletion".
+    why: Mapped[str] = mapped_column(String(40))
+    made_by: Mapped[str] = mapped_column(String(80))
+    made_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DeletionRecord(Base):
+    """What retention deleted of one inspection: which kind of data, how many files and rows, when (no one named)."""
+
+    __tablename__ = "deletion_records"
+    __table_args__ = (UniqueConstraint("inspection_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    # One of config.models.RETENTION_KINDS: child_data, tracked_cases, restricted_draft, uploads, outbox, links.
+    kind: Mapped[str] = mapped_column(String(30))
+    files: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(Integer)
+    rows: Mapped[int] = mapped_column(Integer)
+    # Texts in the database from which a child's name or date of birth was removed (child_data only).
+    redacted: Mapped[int] = mapped_column(Integer, default=0)
+    # The rule applied, in words (e.g. "20 working days after the final report was published"), and when it fell due.
+    rule: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    deleted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    record_export_id: Mapped[int | None] = mapped_column(ForeignKey("record_exports.id"), nullable=True)

@@ -71,3 +71,18 @@ def migrate(url: str) -> None:
     with engine_for(url).begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def compact(url: str) -> None:
+    """Rewrite the database's files so that deleted rows and replaced text cannot be read back from them.
+
+    SQLite keeps old page images in its write-ahead log and free pages; PostgreSQL keeps dead row versions in its
+    table files until they are rewritten. Run after deleting personal data (it takes a lock while it runs).
+    """
+    engine = engine_for(url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if url.startswith("sqlite"):
+            conn.exec_driver_sql("VACUUM")
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:
+            conn.exec_driver_sql("VACUUM FULL")

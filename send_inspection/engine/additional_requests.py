@@ -17,13 +17,14 @@ from sqlalchemy import func, select
 
 from send_inspection.calendar import london_time, to_london
 from send_inspection.catalogue.phases import ADDITIONAL_REQUEST
+from send_inspection.catalogue.steps import step_label
 from send_inspection.config.models import parse_clock_time
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.inspection import milestones, people
 from send_inspection.engine.item_chasing import chase_items, waiting_reason
 from send_inspection.engine.mail_retry import MailFailures
-from send_inspection.engine.outgoing import send_notice, when
+from send_inspection.engine.outgoing import joined_names, send_notice, when
 from send_inspection.engine.passes import PassResult, pass_result
 from send_inspection.engine.phase_rows import claim_pass, ensure_phase
 
@@ -63,8 +64,15 @@ def record_request(
     source: str = "cli",
     recorded_by: str = "inspection-coordinator",
     due_at: datetime | None = None,
+    forwarded_by: str | None = None,
+    head_of_service_line: str | None = None,
+    lano_stands_in: bool = False,
 ) -> int:
-    """Record a request, its item and deadlines, and start its phase; return its number."""
+    """Record a request, its item and deadlines, and start its phase; return its number.
+
+    A request forwarded to the comms inbox names its forwarder and what its "Head of service:" line said; when
+    that named nobody known, the LANO stands in (`lano_stands_in`) and the request's run tells them why.
+    """
     asked, inspector = " ".join(asked.split()), " ".join(inspector.split())
     if not asked:
         raise RequestRefused("what the inspector asked for is missing")
@@ -86,7 +94,8 @@ def record_request(
         session.add(m.EvidenceRequest(inspection_id=inspection_id, number=number, asked=asked[:4000],
                                       inspector=inspector[:200], source=source, head_of_service=head_of_service,
                                       accountable_lead=accountable_lead, received_at=now, due_at=due,
-                                      recorded_by=recorded_by))
+                                      recorded_by=recorded_by, forwarded_by=forwarded_by,
+                                      head_of_service_line=head_of_service_line, lano_stands_in=lano_stands_in))
         deadlines = {}
         for step, moment in _step_deadlines(ctx, now, due).items():
             name = f"request-{number}-{step}"
@@ -113,7 +122,7 @@ def _accountable_for(ctx: EngineContext, head_of_service: str) -> str:
 
 
 def reconcile_request(ctx: EngineContext, inspection_id: str, number: int) -> PassResult:
-    """Tell the LANO and head of service, chase the open step, report lateness once; say whether it is done."""
+    """Tell the LANO and head of service (and why the LANO stands in), chase the open step, report lateness once."""
     now = ctx.clock.now()
     phase = ADDITIONAL_REQUEST.phase(number)
     with ctx.session() as session:
@@ -129,13 +138,18 @@ def reconcile_request(ctx: EngineContext, inspection_id: str, number: int) -> Pa
     roles = ctx.config.partnership.roles
     lano, hos = staff[roles.lano], staff[request.head_of_service]
     sent = 0
+    if request.lano_stands_in and request.forwarded_by in staff:
+        key = f"{inspection_id}:{phase}:head-of-service-missing"
+        with mail.guard(key):
+            sent += _tell_lano(ctx, inspection_id, key, request, lano=lano, forwarder=staff[request.forwarded_by],
+                               now=now)
     key = f"{inspection_id}:{phase}:received"
     # A reply to a request's notice, like one to its asks, goes to the evidence inbox that takes the request's mail.
     with mail.guard(key):
         sent += send_notice(ctx, inspection_id, key, "request_received", to=[lano.email, hos.email], now=now,
                             sender_inbox="evidence", cc=[ctx.config.partnership.inboxes.evidence.address],
                             reply_inbox="evidence", request=request, due=when(request.due_at), lano_name=lano.name,
-                            hos_name=hos.name)
+                            hos_name=hos.name, names=joined_names((lano.name, hos.name)))
     chased, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
     sent += chased
     finished = all(s.outcome is not None for s in statuses)
@@ -144,7 +158,8 @@ def reconcile_request(ctx: EngineContext, inspection_id: str, number: int) -> Pa
         to = [staff[k].email for k in dict.fromkeys((roles.lano, roles.coordinator, request.accountable_lead))]
         with mail.guard(key):
             sent += send_notice(ctx, inspection_id, key, "request_late", to=to, now=now, sender_inbox="evidence",
-                                reply_inbox="evidence", request=request, due=when(request.due_at), waiting=statuses)
+                                reply_inbox="evidence", request=request, due=when(request.due_at), waiting=statuses,
+                                step_label=step_label)
     elif not finished:
         wake_times.append(request.due_at)
     label = f"Additional evidence request {number}"
@@ -153,6 +168,16 @@ def reconcile_request(ctx: EngineContext, inspection_id: str, number: int) -> Pa
               + waiting_reason(phase, statuses, staff))
     return pass_result(inspection_id, phase, finished=finished, sent=sent, reason=reason, statuses=statuses,
                        mail=mail, wake_times=wake_times, now=now)
+
+
+def _tell_lano(ctx: EngineContext, inspection_id: str, key: str, request: m.EvidenceRequest, *, lano: m.Person,
+               forwarder: m.Person, now: datetime) -> int:
+    """Tell the LANO and the forwarder (comms inbox copied) that the request named no known head of service."""
+    comms = ctx.config.partnership.inboxes.comms.address
+    return send_notice(ctx, inspection_id, key, "request_head_of_service_missing", to=[lano.email, forwarder.email],
+                       now=now, sender_inbox="comms", cc=[comms], request=request,
+                       given=request.head_of_service_line, due=when(request.due_at), lano_name=lano.name,
+                       forwarder_name=forwarder.name)
 
 
 def requests_overview(ctx: EngineContext, inspection_id: str) -> list[dict[str, object]]:

@@ -1,12 +1,18 @@
-"""When to ask, remind and escalate for one step: a pure schedule, respecting quiet hours."""
+"""When to ask, remind and escalate for one step: a pure schedule, respecting the quiet hours (send_window)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from send_inspection.calendar import WorkingCalendar, london_time, to_london
-from send_inspection.config.models import Chasing, parse_clock_time
+from send_inspection.calendar import WorkingCalendar
+from send_inspection.config.models import Chasing
+from send_inspection.engine.send_window import SendWindow
+
+
+def email_kind(kind: str) -> str:
+    """Return the kind of email a chase is, as the ledger and the quiet-hours rule name it: 'action-<kind>'."""
+    return f"action-{kind}"
 
 
 @dataclass(frozen=True)
@@ -16,6 +22,11 @@ class Chase:
     kind: str
     due_at: datetime
     person_key: str
+
+    @property
+    def email_kind(self) -> str:
+        """Return the kind of email this is, as the ledger names it."""
+        return email_kind(self.kind)
 
 
 @dataclass(frozen=True)
@@ -27,25 +38,6 @@ class Chain:
     escalation: tuple[str, ...]
 
 
-def next_allowed(moment: datetime, *, chasing: Chasing, calendar: WorkingCalendar) -> datetime:
-    """Return `moment`, or the end of the quiet hours it falls in (Europe/London wall time)."""
-    quiet = chasing.quiet_hours
-    start, end = parse_clock_time(quiet.start), parse_clock_time(quiet.end)
-    local = to_london(moment)
-    day, clock = local.date(), local.time()
-    if clock < end:
-        candidate = london_time(day, end)
-    elif clock >= start:
-        candidate = london_time(day + timedelta(days=1), end)
-    else:
-        candidate = local
-    if quiet.non_working_days:
-        cday = to_london(candidate).date()
-        if not calendar.is_working_day(cday):
-            candidate = london_time(calendar.next_working_day(cday), end)
-    return candidate
-
-
 def chase_plan(
     chain: Chain,
     started_at: datetime,
@@ -54,13 +46,23 @@ def chase_plan(
     chasing: Chasing,
     calendar: WorkingCalendar,
 ) -> list[Chase]:
-    """Return the ask, the reminders and the escalations for a step that started at `started_at`."""
-    plan = [Chase("ask", started_at, chain.owner)]
+    """Return the ask, the reminders and the escalations for a step that started at `started_at`.
+
+    Each is timed by the quiet-hours rule (send_window): an ask held back by the quiet hours goes when they end,
+    and a reminder goes only after the ask and before the deadline.
+    """
+    window = SendWindow(chasing.quiet_hours, calendar)
+
+    def allowed(kind: str, due: datetime) -> datetime:
+        return window.may_send_at(email_kind(kind), due)
+
+    asked_at = window.may_send_at(email_kind("ask"), started_at, deadline)
+    plan = [Chase("ask", asked_at, chain.owner)]
     for before in chasing.reminders_before:
         due = deadline - before
-        if due <= started_at:
+        if due <= asked_at:
             continue
-        due = next_allowed(due, chasing=chasing, calendar=calendar)
+        due = allowed(f"remind-{before.text}", due)
         if due < deadline:
             plan.append(Chase(f"remind-{before.text}", due, chain.owner))
     up_gap = chasing.escalate_up_after
@@ -68,8 +70,8 @@ def chase_plan(
     late_base = max(deadline, started_at + up_gap) if started_at >= deadline else deadline
     if chain.deputy and chain.deputy != chain.owner:
         due = late_base + chasing.escalate_to_deputy_after
-        plan.append(Chase("escalate-deputy", next_allowed(due, chasing=chasing, calendar=calendar), chain.deputy))
+        plan.append(Chase("escalate-deputy", allowed("escalate-deputy", due), chain.deputy))
     for level, person in enumerate(chain.escalation, start=1):
         due = late_base + up_gap * level
-        plan.append(Chase(f"escalate-up-{level}", next_allowed(due, chasing=chasing, calendar=calendar), person))
+        plan.append(Chase(f"escalate-up-{level}", allowed(f"escalate-up-{level}", due), person))
     return plan

@@ -13,6 +13,7 @@ from send_inspection.clock import Clock
 from send_inspection.config.models import PartnershipConfig
 from send_inspection.db.session import engine_for
 from send_inspection.engine.mail_retry import MailRetry
+from send_inspection.engine.send_window import SendWindow
 from send_inspection.mail.ledger import MailLedger
 from send_inspection.mail.render import MailRenderer
 from send_inspection.mail.transport import MailTransport
@@ -39,7 +40,9 @@ class EngineContext:
 
     def __post_init__(self) -> None:
         self._factory = sessionmaker(engine_for(self.db_url), expire_on_commit=False)
-        self.ledger = MailLedger(self._factory, self.transport)
+        # Every email waits for the quiet hours to end unless it is urgent or cannot wait (timeline.yaml).
+        self.send_window = SendWindow(self.config.timeline.chasing.quiet_hours, self.calendar)
+        self.ledger = MailLedger(self._factory, self.transport, send_window=self.send_window.may_send_at)
 
     def session(self) -> Session:
         """Open a new database session (use it as a context manager; commit yourself)."""

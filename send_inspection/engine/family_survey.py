@@ -74,7 +74,7 @@ def _forum_email(ctx: EngineContext, inspection_id: str, links: SurveyLinks, *, 
     closes = milestone_at(ctx, inspection_id, "surveys_close")
     with mail.guard(key):
         return send_notice(ctx, inspection_id, key, "survey_forum", to=[forum.address], now=now,
-                           sender_inbox="logistics", forum=forum.name, reminder=reminder, forward_freely=True,
+                           sender_inbox="logistics", forum=forum.name, reminder=reminder,
                            parents_link=str(links.parents_carers),
                            young_people_link=str(links.children_young_people), closes=when(closes))
     return 0

@@ -11,7 +11,8 @@ The phase ends after the feedback meeting once every debrief is in.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections import Counter
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -23,11 +24,13 @@ from send_inspection.engine.context import EngineContext
 from send_inspection.engine.inspection import milestones, people
 from send_inspection.engine.item_chasing import chase_items, shown_as, waiting_reason
 from send_inspection.engine.mail_retry import MailFailures
-from send_inspection.engine.outgoing import send_notice
+from send_inspection.engine.outgoing import send_notice, when
 from send_inspection.engine.passes import PassResult, pass_result
 from send_inspection.engine.phase_rows import claim_pass
 from send_inspection.fieldwork.slot_invitations import send_slot_invitations
 from send_inspection.fieldwork.store import TIMETABLE
+from send_inspection.fieldwork.timetable import KIND_TITLES
+from send_inspection.mail.render import day_and_month
 
 PHASE = FIELDWORK.key
 
@@ -55,38 +58,50 @@ def kit_summary(ctx: EngineContext, inspection_id: str, day: date) -> dict[str, 
         staff = people(session, inspection_id)
     today = [s for s in slots.values() if to_london(s.start_at).date() == day and s.origin != "kit"]
     later = sorted((s for s in slots.values() if to_london(s.start_at).date() > day), key=lambda s: s.start_at)
-    tomorrow = [s for s in later if to_london(s.start_at).date() == to_london(later[0].start_at).date()] if later \
-        else []
+    next_day = to_london(later[0].start_at).date() if later else None
     missing = [s for s in today if s.debriefer and s.slot_id not in {d.slot_id for d in debriefs}]
     ratings = {r: sum(d.rating == r for d in debriefs) for r in ("red", "amber", "green")}
+    # Each question once, with how many of the day's meetings raised it.
+    themes = Counter(" ".join(d.unexpected_questions.split()) for d in debriefs if d.unexpected_questions.strip())
     return {
         "day": day, "ratings": ratings, "slots_today": len(today), "missing": missing,
         "headlines": [(slots[d.slot_id], d, staff[d.debriefer].name if d.debriefer in staff else d.debriefer)
-                      for d in debriefs],
+                      for d in sorted(debriefs, key=lambda d: slots[d.slot_id].start_at)],
         # Who debriefed each slot as operators read it (someone named by address: by key, never by name).
         "debriefed_by": {d.slot_id: shown_as(staff, d.debriefer) for d in debriefs},
-        "themes": [d.unexpected_questions for d in debriefs if d.unexpected_questions],
+        "themes": list(themes.items()),
         "documents": [(doc, slots[d.slot_id].title) for d in debriefs for doc in d.documents_requested],
+        "documents_by_slot": {d.slot_id: len(d.documents_requested) for d in debriefs if d.documents_requested},
         "requests": requests_overview(ctx, inspection_id),
-        "tomorrow": tomorrow,
+        # The next day on the timetable (tomorrow, or after a weekend) and its meetings, in order.
+        "next_heading": ("Next on the timetable" if next_day is None else
+                         f"{'Tomorrow' if next_day == day + timedelta(days=1) else 'Next'}, {day_and_month(next_day)}"),
+        "next_slots": [s for s in later if to_london(s.start_at).date() == next_day],
     }
 
 
 def kit_markdown(summary: dict[str, object]) -> str:
-    """Return a KIT summary as markdown for the Prefect artifact (staff roles and slot titles only)."""
+    """Return a KIT summary for the Prefect artifact: figures, slot ids, kinds, times and who debriefs.
+
+    Nothing typed is shown (a debrief's focus, the documents asked for, a slot's title or room): what people
+    write about a meeting can name a child, and Prefect keeps artifacts for good.
+    """
     day: date = summary["day"]  # type: ignore[assignment]
     r: dict[str, int] = summary["ratings"]  # type: ignore[assignment]
+    documents: dict[str, int] = summary["documents_by_slot"]  # type: ignore[assignment]
     lines = [f"# Keeping in touch: {day:%A %d %B %Y}", "",
              f"{summary['slots_today']} meetings; debriefs: {r['red']} red, {r['amber']} amber, {r['green']} green; "
-             f"{len(summary['missing'])} not yet in.", "", "## Headlines"]  # type: ignore[arg-type]
+             f"{len(summary['missing'])} not yet in.", "", "## Debriefs"]  # type: ignore[arg-type]
     who: dict[str, str] = summary["debriefed_by"]  # type: ignore[assignment]
-    lines += [f"- **{d.rating.upper()}** {slot.title} ({to_london(slot.start_at):%H:%M}, debrief by "
-              f"{who[d.slot_id]}): {d.focus}" for slot, d, _ in summary["headlines"]] or ["- none yet"]  # type: ignore[attr-defined]
-    lines += ["", "## Documents requested"]
-    lines += [f"- {doc} (in {title})" for doc, title in summary["documents"]] or ["- none"]  # type: ignore[attr-defined]
-    lines += ["", "## Tomorrow"]
-    lines += [f"- {to_london(s.start_at):%a %H:%M} {s.title} ({s.location})"
-              for s in summary["tomorrow"]] or ["- nothing on the timetable"]  # type: ignore[attr-defined]
+    lines += [f"- **{d.rating.upper()}** {slot.slot_id}: {KIND_TITLES.get(slot.kind, slot.kind)} "
+              f"({to_london(slot.start_at):%H:%M}, debrief by {who[d.slot_id]})"
+              for slot, d, _ in summary["headlines"]] or ["- none yet"]  # type: ignore[attr-defined]
+    lines += ["", "## Documents requested (each is an additional evidence request)"]
+    lines += [f"- {slot_id}: {n}" for slot_id, n in documents.items()] or ["- none"]
+    lines += ["", f"## {summary['next_heading']}"]
+    lines += [f"- {to_london(s.start_at):%H:%M}–{to_london(s.end_at):%H:%M} {s.slot_id}: "
+              f"{KIND_TITLES.get(s.kind, s.kind)}"
+              for s in summary["next_slots"]] or ["- nothing on the timetable"]  # type: ignore[attr-defined]
     return "\n".join(lines) + "\n"
 
 
@@ -109,7 +124,7 @@ def reconcile_fieldwork(ctx: EngineContext, inspection_id: str) -> PassResult:
     wake_times: list[datetime] = []
     sent, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
     sent += send_slot_invitations(ctx, inspection_id, origin=TIMETABLE, key_prefix=f"{inspection_id}:{PHASE}",
-                                  staff=staff, now=now, mail=mail)
+                                  staff=staff, now=now, mail=mail, wake_times=wake_times)
     roles = ctx.config.partnership.roles
     comms = ctx.config.partnership.inboxes.comms.address
     for d in debriefs:
@@ -121,7 +136,7 @@ def reconcile_fieldwork(ctx: EngineContext, inspection_id: str) -> PassResult:
                 sent += send_notice(ctx, inspection_id, key, "debrief_red", to=[staff[director].email, comms],
                                     now=now, sender_inbox="comms", slot=slot, debrief=d,
                                     debriefer=staff[d.debriefer].name, director=staff[director].name,
-                                    start=f"{to_london(slot.start_at):%A %d %B %H:%M}")
+                                    start=when(slot.start_at))
         for index, document in enumerate(d.documents_requested, start=1):
             marker = f"debrief:{d.slot_id}:{index}"  # one request per document, however often this runs
             if marker not in known_requests:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from send_inspection.calendar import to_london
 from send_inspection.catalogue.steps import step_label
 from send_inspection.config.models import parse_duration
 from send_inspection.db import models as m
@@ -15,6 +16,7 @@ from send_inspection.engine.context import EngineContext
 from send_inspection.engine.inspection import milestones, people
 from send_inspection.engine.outgoing import action_message
 from send_inspection.engine.owners import owner_field, step_owner
+from send_inspection.mail.ledger import MailDeferred
 from send_inspection.mail.transport import MailTransportError
 from send_inspection.tokens import hash_token, mint_token, revoke_tokens
 
@@ -116,7 +118,12 @@ def send_fresh_link(ctx: EngineContext, inspection_id: str, ref: str, person_key
                               staff=staff, key=key, token=raw, deadline=deadline, returned_comment=None)
 
     try:
-        ctx.ledger.send_once(key, build, inspection_id=inspection_id, template="action-fresh-link", now=now)
+        # An ask like any other: in the quiet hours it goes only if its deadline falls before they end.
+        ctx.ledger.send_once(key, build, inspection_id=inspection_id, template="action-fresh-link", now=now,
+                             deadline=deadline)
+    except MailDeferred as held:
+        raise HandoverRefused(f"it is the quiet hours: nothing was sent, and the earlier link still works; a fresh "
+                              f"link may go from {to_london(held.until):%a %d %b %H:%M}") from held
     except MailTransportError as exc:
         with ctx.session() as session:  # the new link never reached them: it must not work; the old one still does
             for token in session.scalars(select(m.ActionToken).where(

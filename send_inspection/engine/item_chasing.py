@@ -17,7 +17,7 @@ from send_inspection.engine.absences import absences_of, covering, next_change
 from send_inspection.engine.chasing import Chain, Chase, chase_plan
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.mail_retry import MailFailures
-from send_inspection.engine.outgoing import action_message
+from send_inspection.engine.outgoing import action_message, item_label
 from send_inspection.engine.owners import step_owner
 from send_inspection.tokens import mint_token
 
@@ -39,6 +39,13 @@ class ItemStatus:
     outcome: str | None
     # The gate (catalogue/gates.py) the item waits for before anyone is asked, if any.
     waits_for: str | None = None
+    # The owner as people and operators read it: a name from partnership.yaml, else their key (`shown_as`).
+    owner_name: str = ""
+
+    @property
+    def label(self) -> str:
+        """Return the item as people read it ("1.3 Self-evaluation"; a title alone where the ref is the engine's)."""
+        return item_label(self.ref, self.title)
 
 
 def _chain(owner: str, staff: dict[str, m.Person], *, away: bool = False) -> Chain:
@@ -111,7 +118,8 @@ def chase_items(
                 grace = max(token_grace, late_answers) if late_answers else token_grace
                 sent += _send_chase(ctx, item, chase, staff=staff, key=prefix + chase.kind, deadline=deadline,
                                     expires_at=max(deadline, now) + grace, now=now)
-        statuses.append(_status(item, chain.owner, due, now))
+        statuses.append(_status(item, chain.owner, due, now,
+                                owner_name=shown_as(staff, chain.owner)))
     return sent, statuses
 
 
@@ -120,7 +128,8 @@ def is_late(item: m.RegisterItem, due: dict[str, datetime], now: datetime) -> bo
     return item.outcome is None and now >= due[item.deadlines[item.step]]
 
 
-def _status(item: m.RegisterItem, owner: str, due: dict[str, datetime], now: datetime) -> ItemStatus:
+def _status(item: m.RegisterItem, owner: str, due: dict[str, datetime], now: datetime, *,
+            owner_name: str = "") -> ItemStatus:
     deadline = due[item.deadlines[item.step]]
     return ItemStatus(
         ref=item.ref,
@@ -133,6 +142,7 @@ def _status(item: m.RegisterItem, owner: str, due: dict[str, datetime], now: dat
         late=is_late(item, due, now),
         outcome=item.outcome,
         waits_for=item.waits_for if item.outcome is None else None,
+        owner_name=owner_name,
     )
 
 
@@ -198,5 +208,6 @@ def _send_chase(
         return action_message(ctx, item, chase=chase, person=person, staff=staff, key=key, token=raw,
                               deadline=deadline, returned_comment=comment)
 
-    return int(ctx.ledger.send_once(key, build, inspection_id=item.inspection_id, template=f"action-{chase.kind}",
-                                    now=now, due_at=chase.due_at))
+    # The ask carries the step's deadline: one that falls in the quiet hours cannot wait for them to end.
+    return int(ctx.ledger.send_once(key, build, inspection_id=item.inspection_id, template=chase.email_kind,
+                                    now=now, due_at=chase.due_at, deadline=deadline if chase.kind == "ask" else None))

@@ -220,10 +220,7 @@ def _summary(ctx: EngineContext, session: Session, inspection_id: str, day: date
         return {"ref": item.ref, "text": item.title, "owner": owner.name if owner else item.evidence_lead,
                 "due": when(due[item.deadlines["act"]])}
 
-    base = kit_summary(ctx, inspection_id, day)
-    tomorrow = [{"time": f"{to_london(s.start_at):%H:%M}", "title": s.title, "location": s.location}
-                for s in sorted(base["tomorrow"], key=lambda s: s.start_at)]  # type: ignore[attr-defined]
-    return {**base, "tomorrow_at": tomorrow, "recorded": record is not None,
+    return {**kit_summary(ctx, inspection_id, day), "recorded": record is not None,
             "notes": (record.details or {}).get("notes", "") if record else "",
             "raised": [action(a) for a in actions if a.ref.startswith(f"{ref}-")],
             "open_actions": [action(a) for a in actions if not a.ref.startswith(f"{ref}-")]}
@@ -244,7 +241,7 @@ def reconcile_kit(ctx: EngineContext, inspection_id: str) -> PassResult:
     mail = MailFailures(ctx.mail_retry)
     wake_times: list[datetime] = []
     sent = send_slot_invitations(ctx, inspection_id, origin=ORIGIN, key_prefix=f"{inspection_id}:{PHASE}",
-                                 staff=staff, now=now, mail=mail)
+                                 staff=staff, now=now, mail=mail, wake_times=wake_times)
     chased, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
     sent += chased
     summaries, pending = _send_summaries(ctx, inspection_id, slots, items, due=due, staff=staff, now=now, mail=mail)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from send_inspection.calendar import to_london
+from send_inspection.mail.ledger import MailDeferred
 from send_inspection.mail.transport import MailTransportError
 
 log = logging.getLogger(__name__)
@@ -43,16 +44,23 @@ class MailFailures:
         self.policy = policy
         self.failures: list[str] = []
         self.retry = False
+        # Emails held back by the quiet hours: key -> when each may go.
+        self.deferred: dict[str, datetime] = {}
 
     @contextmanager
     def guard(self, key: str) -> Iterator[None]:
-        """Run one send; on a mail failure, note it and carry on with the next."""
+        """Run one send; on a mail failure, note it and carry on with the next; note an email held back."""
         try:
             yield
+        except MailDeferred as held:
+            self.deferred[key] = held.until
         except MailTransportError as exc:
-            self.failures.append(f"{key}: {exc}")
+            # Prefect sees the product's words only: the server's answer may quote an address or a subject (the
+            # ledger keeps it).
+            words = exc.for_operators()
+            self.failures.append(f"{key}: {words}")
             self.retry = self.retry or exc.retryable
-            log.error("email %s not sent (%s): %s", key, "will retry" if exc.retryable else "refused", exc)
+            log.error("email %s not sent (%s): %s", key, "will retry" if exc.retryable else "refused", words)
 
     def retry_at(self, now: datetime) -> datetime | None:
         """Return when the phase wakes to try its failed emails again (None: nothing to try again)."""

@@ -26,7 +26,7 @@ from send_inspection.config.models import CoreGroupMeeting, parse_clock_time
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.mail_retry import MailFailures
-from send_inspection.engine.outgoing import compose, when
+from send_inspection.engine.outgoing import compose, joined_names, when
 from send_inspection.engine.passes import PassResult, pass_result
 from send_inspection.engine.phase_rows import claim_pass, ensure_phase, note_news
 from send_inspection.mail.distribution import (
@@ -43,7 +43,9 @@ from send_inspection.mail.distribution import (
 )
 from send_inspection.mail.invite import meeting_invite
 from send_inspection.mail.ledger import STALE_CLAIM
+from send_inspection.mail.meetings import Meeting, request_meeting
 from send_inspection.mail.message import OutgoingMessage
+from send_inspection.mail.transports import meetings_for
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +149,7 @@ def send_notifications(ctx: EngineContext, inspection_id: str, *, mail: MailFail
             return compose(
                 ctx, "notification", key=key, sender_inbox="comms",
                 to=[cfg.inboxes.comms.address], bcc=list(dict.fromkeys(addresses)),
-                list_name=lst.name, notified=when(notified_at),
+                list_name=lst.name, notified=when(notified_at), cascade=lst.cascade,
             )
 
         with mail.guard(key):
@@ -166,14 +168,12 @@ def _invite_core_group(ctx: EngineContext, inspection_id: str, key: str, *, now:
     rules = ctx.config.timeline.core_group_meeting
     start, end = core_meeting_times(ctx, inspection_id)
     attendees = tuple(cfg.person(pid).email for pid in cfg.core_group)
-    if ctx.transport.name == "ews" and not ctx.ledger.already_sent(key):  # not invited by email before
-        from send_inspection.mail.ews import EwsTransport
-        from send_inspection.mail.ews_calendar import EwsMeetings, Meeting, request_meeting
-
-        assert isinstance(ctx.transport, EwsTransport)
+    meetings = meetings_for(ctx.transport, ctx.session,
+                            allowed=lambda due: ctx.send_window.may_send_at("core_meeting", due))
+    if meetings is not None and not ctx.ledger.already_sent(key):  # an Outlook meeting, unless invited by email
         meeting = Meeting(key=key, organiser=cfg.inboxes.logistics.address, subject=CORE_MEETING_SUBJECT,
                           body=CORE_MEETING_TEXT, location=rules.location, start=start, end=end, attendees=attendees)
-        return request_meeting(EwsMeetings(ctx.transport, ctx.session), meeting, now=now)
+        return request_meeting(meetings, meeting, now=now)
 
     def build_invite():  # noqa: ANN202
         invite = meeting_invite(
@@ -224,7 +224,8 @@ def survey_plan(ctx: EngineContext, inspection_id: str) -> DistributionPlan | No
     """Plan the survey emails of an inspection whose links were given (None before): batches, mailboxes, times.
 
     The plan starts when its first batch was first tried (now, before that), so every pass plans the same batches
-    at the same times, and a batch that waits for a mailbox's day limit is not pushed back by each new pass.
+    at the same times, and a batch that waits for a mailbox's day limit is not pushed back by each new pass. No
+    batch is timed in the quiet hours (unless the partnership marks the surveys urgent).
     """
     with ctx.session() as session:
         inspection = session.get(m.Inspection, inspection_id)
@@ -242,7 +243,7 @@ def survey_plan(ctx: EngineContext, inspection_id: str) -> DistributionPlan | No
     start = started_at(ctx.session, key) or ctx.clock.now()
     mailboxes = rules.mailboxes or [ctx.config.partnership.inboxes.logistics.address]
     return plan_distribution(_survey_lists(ctx, audiences), mailboxes=mailboxes, limits=limits, start=start,
-                             deadline=closes)
+                             deadline=closes, allowed=lambda due: ctx.send_window.may_send_at("survey", due))
 
 
 def survey_markdown(plan: DistributionPlan, progress: DistributionProgress | None = None) -> str:
@@ -382,7 +383,7 @@ def _send_health_template(ctx: EngineContext, inspection_id: str, links: SurveyL
     def build_health():  # noqa: ANN202
         return compose(
             ctx, "health_template", key=key, sender_inbox="evidence", to=[p.email for p in contacts],
-            link=str(links.health_template), due=when(due_at),
+            link=str(links.health_template), due=when(due_at), names=joined_names(p.name for p in contacts),
             signer=cfg.person(cfg.roles.icb_exec_lead).name,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -15,10 +16,26 @@ from send_inspection.engine.context import EngineContext
 from send_inspection.engine.owners import step_owner
 from send_inspection.mail.message import Attachment, OutgoingMessage
 
+# An Annex A number ("1.3"): how staff know those items. Other refs (a slug, a case id the title already says) are
+# the engine's own and are not shown to people.
+_NUMBERED = re.compile(r"^\d+(\.\d+)*$")
+
 
 def when(moment: datetime) -> str:
-    """Format a moment as Europe/London wall time for people to read."""
-    return to_london(moment).strftime("%A %d %B %Y, %H:%M")
+    """Format a moment as Europe/London wall time for people to read: "Friday 1 December 2023, 14:00"."""
+    local = to_london(moment)
+    return f"{local:%A} {local.day} {local:%B %Y, %H:%M}"
+
+
+def joined_names(people: Iterable[str]) -> str:
+    """Join names as people write them: "Ann", "Ann and Bo", "Ann, Bo and Cy" (each once, in order)."""
+    unique = list(dict.fromkeys(people))
+    return " and ".join(unique) if len(unique) < 3 else f"{', '.join(unique[:-1])} and {unique[-1]}"
+
+
+def item_label(ref: str, title: str) -> str:
+    """Return an item as people read it: "1.3 Self-evaluation" for an Annex A number, else its title alone."""
+    return f"{ref} {title}" if _NUMBERED.match(ref) else title
 
 
 def _common(ctx: EngineContext) -> dict[str, Any]:
@@ -110,10 +127,9 @@ def action_message(
         person_name=person.name,
         owner_name=staff[owner_key].name,
         is_owner=person.person_key == owner_key,
-        item_ref=item.ref,
-        item_title=item.title,
-        item_noun=phase.item_noun,
-        group_name=item.group_name,
+        item_name=item_label(item.ref, item.title),
+        item_line=" ".join(filter(None, (phase.item_noun, item_label(item.ref, item.title)))),
+        annex_a=phase.annex_a,
         step=item.step,
         action_words=step.asks,
         round=item.round,
@@ -142,7 +158,6 @@ def phase_message(
         phase_label=phase_label(phase),
         items=statuses,
         open_items=[s for s in statuses if s.outcome is None],
-        names={person.id: person.name for person in p.people},
         step_label=step_label,
         outbox_url=f"{ctx.base_url}/outbox",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from send_inspection.calendar import to_london
 from send_inspection.engine.item_chasing import ItemStatus
 from send_inspection.engine.mail_retry import MailFailures
 
@@ -39,9 +40,14 @@ def pass_result(
     summaries_sent: list[str] | None = None,
 ) -> PassResult:
     """Close a pass: stay awake until every due email has gone, wake at the earliest time due, say what failed."""
-    done = finished and not mail.retry  # the completion notice too must have gone
+    done = finished and not mail.retry and not mail.deferred  # the completion notice too must have gone
     if (retry_at := mail.retry_at(now)) is not None:
         wake_times.append(retry_at)
+    if mail.deferred:
+        held_until = min(mail.deferred.values())
+        wake_times.append(held_until)
+        reason = (f"{reason} ({len(mail.deferred)} email(s) held for the quiet hours until "
+                  f"{to_london(held_until):%a %d %b %H:%M})")
     next_wake = min(wake_times) if wake_times and not done else None
     if mail.failures:
         reason = f"{mail.summary(next_wake)} {reason}"

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.mail.ledger import release_claims
+from send_inspection.mail.meetings import release_meeting_claims
+from send_inspection.tokens import close_links
 
 # Fresh runs started in a row for one phase before the ticker stops and leaves it to an operator.
 MAX_RECOVERIES = 3
@@ -156,12 +158,17 @@ def begin_wait(
 
 
 def finish_phase(ctx: EngineContext, inspection_id: str, phase: str, *, reason: str) -> None:
-    """Mark the phase done."""
+    """Mark the phase done; when it was the last one open, the inspection's personal links stop working."""
     with ctx.session() as session:
         run = session.scalars(_row(inspection_id, phase)).one()
         run.status, run.reason, run.next_wake_at = "done", reason, None
         run.recoveries = 0
         run.updated_at = ctx.clock.now()
+        session.flush()
+        still_open = session.scalar(select(m.PhaseRun.id).where(m.PhaseRun.inspection_id == inspection_id,
+                                                                m.PhaseRun.status != "done").limit(1))
+        if still_open is None:
+            close_links(session, inspection_id, now=run.updated_at)
         session.commit()
 
 
@@ -226,12 +233,13 @@ def carried_phases(ctx: EngineContext, *, mode: str = "live") -> list[CarriedPha
 def take_over(
     ctx: EngineContext, dead: CarriedPhase, fresh_flow_run_id: str, *, reason: str, claimed_before: datetime
 ) -> bool:
-    """Hand the phase from its dead run to a fresh one and free the emails the dead run was sending.
+    """Hand the phase from its dead run to a fresh one and free the emails and meetings the dead run was sending.
 
     Nothing changes unless the phase still points at the dead run (two tickers recover it once). The dead run's
     claims on emails (taken before `claimed_before`, when it was last alive) are marked failed, so the fresh run
     sends them now instead of after the ledger's stale-claim wait; one the mail server had accepted in the instant
-    before the process died goes again, with the same Message-ID. Return whether this call took the phase over.
+    before the process died goes again, with the same Message-ID. Its claims on meetings are made uncertain, so the
+    fresh run looks each up by its key before creating it. Return whether this call took the phase over.
     """
     now = ctx.clock.now()
     with ctx.session() as session:
@@ -248,6 +256,9 @@ def take_over(
             return False
         release_claims(session, f"{dead.inspection_id}:{dead.phase}:", claimed_before=claimed_before,
                        error=f"the run sending it ({dead.flow_run_id}) died before it was marked sent")
+        # A meeting the dead run was creating may exist: the fresh run looks it up at once instead of waiting.
+        release_meeting_claims(session, f"{dead.inspection_id}:{dead.phase}:", claimed_before=claimed_before,
+                               error=f"the run creating it ({dead.flow_run_id}) died before it recorded the answer")
         session.commit()
         return True
 

@@ -12,7 +12,8 @@ as each stage is reached, and are chased like every other item:
 Outcome 3 also starts the priority action plan (phase "action-plan") and records a monitoring inspection about
 18 months after the final report; outcomes 1 and 2 record when the next full inspection is expected. After a
 monitoring inspection, "ineffective action" (its outcome 2) starts a new priority action plan.
-The parent carer forum is sent the final report when it arrives. Deadlines after an arrival are counted in
+The leadership group is sent the inspectors' feedback, embargoed, once it is recorded, and the parent carer forum
+the final report when it arrives. Deadlines after an arrival are counted in
 working days from the arrival (timeline.yaml, after_fieldwork). What the documents say stays in our
 database and files: operators see item references, owners and states.
 """
@@ -41,6 +42,7 @@ from send_inspection.engine.phase_rows import claim_pass, ensure_phase
 from send_inspection.mail.message import Attachment
 from send_inspection.report.comments import AccuracyComment, merge_comments
 from send_inspection.report.documents import keep_document, latest_document
+from send_inspection.report.feedback import send_feedback
 from send_inspection.report.response_docx import write_response_docx
 from send_inspection.report.response_xlsx import write_response_xlsx
 
@@ -127,7 +129,7 @@ def _open_reached(ctx: EngineContext, session: Session, inspection_id: str, item
     """Open each stage in turn, stopping at the first that is not finished."""
     p = ctx.config.partnership
     lano = p.roles.lano
-    _open(session, items, inspection_id, "draft-report", "Record the draft report's arrival", "receive",
+    _open(session, items, inspection_id, "draft-report", "The restricted draft report", "receive",
           "draft_report_expected_by", lead=lano, accountable=lano, now=now)
     draft = latest_document(session, inspection_id, "draft")
     if items["draft-report"].outcome is None or draft is None:
@@ -144,15 +146,15 @@ def _open_reached(ctx: EngineContext, session: Session, inspection_id: str, item
         _write_response(ctx, session, inspection_id, now=now)
     for partner in p.report_partners:
         _open(session, items, inspection_id, f"signoff-{partner.id}",
-              f"Sign off the response to the draft report ({partner.name})", "approve", "report_signoff_due",
+              f"The response to the draft report ({partner.name})", "approve", "report_signoff_due",
               lead=lano, accountable=partner.accountable_officer, now=now)
     if _open_items(items, "signoff-"):
         return
-    _open(session, items, inspection_id, "response", "Submit the response to the draft report", "upload",
+    _open(session, items, inspection_id, "response", "The response to the draft report", "upload",
           "draft_response_due", lead=lano, accountable=p.roles.coordinator, now=now)
     if items["response"].outcome is None:
         return
-    _open(session, items, inspection_id, "final-report", "Record the final report's arrival", "receive",
+    _open(session, items, inspection_id, "final-report", "The final report", "receive",
           "final_report_expected_by", lead=lano, accountable=lano, now=now)
     final = latest_document(session, inspection_id, "final")
     if items["final-report"].outcome is None or final is None:
@@ -160,7 +162,7 @@ def _open_reached(ctx: EngineContext, session: Session, inspection_id: str, item
     _add_milestones(ctx, session, inspection_id, FINAL_MILESTONES, arrived_at=final.recorded_at)
     for partner in p.report_partners:
         _open(session, items, inspection_id, f"publish-{partner.id}",
-              f"Publish the final report on the {partner.name} website", "publish", "report_published_due",
+              f"The final report on the {partner.name} website", "publish", "report_published_due",
               lead=partner.publisher, accountable=partner.accountable_officer, now=now)
     if _open_items(items, "publish-"):
         return
@@ -199,7 +201,7 @@ def _open_follow_up(ctx: EngineContext, session: Session, inspection_id: str, it
         session.add(m.Milestone(inspection_id=inspection_id, name="next_full_inspection_expected",
                                 due_at=add_months(final.recorded_at,
                                                   rules.next_full_inspection_after_months[feedback.outcome])))
-    _open(session, items, inspection_id, "strategic-plan", "Update and publish the SEND strategic plan", "publish",
+    _open(session, items, inspection_id, "strategic-plan", "The SEND strategic plan, updated", "publish",
           "strategic_plan_due", lead=p.improvement_lead or p.roles.lano, accountable=p.roles.director_final_check,
           now=now)
     session.commit()
@@ -241,6 +243,7 @@ def reconcile_report(ctx: EngineContext, inspection_id: str) -> PassResult:
     mail = MailFailures(ctx.mail_retry)
     wake_times: list[datetime] = []
     sent, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
+    sent += send_feedback(ctx, inspection_id, now=now, mail=mail)
     sent += _send_to_forum(ctx, inspection_id, now=now, mail=mail)
     published = [i for i in items if i.ref.startswith("publish-") or i.ref == "strategic-plan"]
     finished = any(i.ref == "strategic-plan" for i in published) and all(i.outcome is not None for i in published)

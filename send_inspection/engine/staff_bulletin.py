@@ -25,6 +25,7 @@ from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import send_notice
 from send_inspection.engine.passes import PassResult, pass_result
 from send_inspection.engine.phase_rows import claim_pass
+from send_inspection.mail.render import day_and_month
 
 PHASE = STAFF_BULLETIN.key
 # The dates staff are told are coming (milestone -> what it is).
@@ -76,8 +77,8 @@ def bulletin_figures(ctx: EngineContext, inspection_id: str, *, day: date, now: 
         "meetings": {"held": len(held), "today": sum(to_london(s.start_at).date() == day for s in slots.values()),
                      "ahead": sum(s.start_at > now for s in slots.values())},
         "ratings": {r: ratings.count(r) for r in ("green", "amber", "red")},
-        "ahead": [(label, f"{to_london(due[name]):%A %d %B, %H:%M}") for name, label in AHEAD.items()
-                  if name in due and due[name] > now],
+        "ahead": [(label, f"{day_and_month(to_london(due[name]))}, {to_london(due[name]):%H:%M}")
+                  for name, label in AHEAD.items() if name in due and due[name] > now],
         "comms": ctx.config.partnership.inboxes.comms.address,
     }
 
@@ -125,8 +126,9 @@ def reconcile_bulletin(ctx: EngineContext, inspection_id: str) -> PassResult:
     later = [t for t in times if t > now]
     wake_times.extend(later[:1])
     finished = not later
+    gone = len(ctx.ledger.sent_keys(f"{inspection_id}:{PHASE}:"))  # what went, not what fell due
     reason = ("Staff bulletin: none configured" if not staff_list
-              else f"Staff bulletin: {len(due_now)} of {len(times)} due so far"
+              else f"Staff bulletin: {gone} of {len(times)} sent"
               + (f"; next {to_london(later[0]):%a %d %b %H:%M}" if later else "; the last has gone"))
     return pass_result(inspection_id, PHASE, finished=finished, sent=sent, reason=reason, statuses=[],
                        mail=mail, wake_times=wake_times, now=now, summaries_sent=bulletins)

@@ -30,7 +30,7 @@ from send_inspection.engine.gates import CLOSED, flag_gated_phases
 from send_inspection.engine.inspection import milestones, people
 from send_inspection.engine.item_chasing import chase_items, waiting_reason
 from send_inspection.engine.mail_retry import MailFailures
-from send_inspection.engine.outgoing import send_notice
+from send_inspection.engine.outgoing import joined_names, send_notice
 from send_inspection.engine.passes import PassResult, pass_result
 from send_inspection.engine.phase_rows import claim_pass
 from send_inspection.fieldwork.slot_invitations import send_slot_invitations
@@ -105,11 +105,11 @@ def advance_case(ctx: EngineContext, session: Session, case: m.TrackedCase, item
             items[step.name] = _open(session, case, step, now=now)
         return items[step.name]
 
-    ident = ensure(_Step("practitioners", "Practitioners and settings identified",
+    ident = ensure(_Step("practitioners", "Practitioners and settings",
                          {"identify": cfg.deadlines["identify"]}, qa, qa))
     if ident.outcome is None:
         return "selected"
-    family = ensure(_Step("family", "Family asked to take part", {"agree": cfg.deadlines["agree"]},
+    family = ensure(_Step("family", "The family's agreement to take part", {"agree": cfg.deadlines["agree"]},
                           case.practitioner_key or qa, qa))
     if family.outcome is None:
         return "identified"
@@ -211,13 +211,15 @@ def reconcile_case(ctx: EngineContext, inspection_id: str, child_id: str) -> Pas
         to = [staff[k].email for k in dict.fromkeys((roles.coordinator, ctx.config.tracked_cases.roles.qa_manager))]
         with mail.guard(key):
             sent += send_notice(ctx, inspection_id, key, "case_replaced", to=to, now=now, sender_inbox="logistics",
-                                case_id=child_id)
+                                case_id=child_id, names=joined_names(staff[k].name for k in dict.fromkeys(
+                                    (roles.coordinator, ctx.config.tracked_cases.roles.qa_manager))))
     chased, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
     sent += chased
     save_slots(ctx, inspection_id, slots, origin=origin_of(child_id))
     if slots or status in CLOSED:
         sent += send_slot_invitations(ctx, inspection_id, origin=origin_of(child_id), key_prefix=f"{inspection_id}:"
-                                      f"{phase}", staff=staff, now=now, mail=mail)
+                                      f"{phase}", staff=staff, now=now, mail=mail,
+                                      wake_times=wake_times)
     if status in FINISHED:
         reason = f"Tracked case {child_id}: {status}"
     else:

@@ -6,9 +6,9 @@ and it is not the engine's own mail (sent from, or forwarding a message from, on
 and everything else the comms inbox receives are left alone.
 
 The head of service is the person the note's "Head of service: <person id>" (or "Service: <person id>") line
-names, by id, email address or name; without one, or naming nobody known, the request goes to the LANO, who is
-told (with the forwarder, the comms inbox copied) which line was missing. The inspector is the note's
-"Inspector: <name>" line, else the name on the forwarded message's From line.
+names, by id, email address or name; without one, or naming nobody known, the request goes to the LANO, and the
+request's run tells the LANO and the forwarder (the comms inbox copied) which line was missing. The inspector is
+the note's "Inspector: <name>" line, else the name on the forwarded message's From line.
 
 The request keeps the message's internet message id in `recorded_by`: the same message handed over again (a
 restart before the inbox table noted it) finds its request instead of recording a second one.
@@ -21,15 +21,12 @@ import logging
 
 from sqlalchemy import select
 
-from send_inspection.config.models import Person
 from send_inspection.db import models as m
 from send_inspection.engine.additional_requests import RequestRefused, due_time, record_request
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.outgoing import send_notice, when
 from send_inspection.intake.forwarded import is_forward_subject, read_forwarded
 from send_inspection.intake.handled import Handled, Kind, find_person, ignored, own_addresses, person_with_address
-from send_inspection.mail.inbox_watch import ReceivedMessage
-from send_inspection.mail.transport import MailTransportError
+from send_inspection.mail.received import ReceivedMessage
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +34,6 @@ SOURCE = "email"
 # The length of EvidenceRequest.recorded_by.
 MARKER_LENGTH = 80
 UNNAMED_INSPECTOR = "the inspector (not named in the forwarded email)"
-NOTICE_TEMPLATE = "request_head_of_service_missing"
 
 
 def message_marker(internet_message_id: str) -> str:
@@ -57,7 +53,7 @@ def recorded_from(ctx: EngineContext, inspection_id: str, marker: str) -> int | 
 
 
 def record_forwarded(ctx: EngineContext, inspection_id: str, message: ReceivedMessage) -> Handled:
-    """Record the forwarded request in `message` once (telling the LANO if no head of service was named)."""
+    """Record the forwarded request in `message` once (with the LANO standing in if no head of service was named)."""
     partnership = ctx.config.partnership
     own = own_addresses(partnership)
     if message.sender.casefold() in own:
@@ -82,7 +78,9 @@ def record_forwarded(ctx: EngineContext, inspection_id: str, message: ReceivedMe
                                     head_of_service=named.id if named else partnership.roles.lano,
                                     source=SOURCE, recorded_by=marker,
                                     # Due by when the forward arrived, not when it was polled (16:00 may lie between).
-                                    due_at=due_time(ctx, message.received_at))
+                                    due_at=due_time(ctx, message.received_at), forwarded_by=forwarder.id,
+                                    head_of_service_line=(forwarded.head_of_service or "")[:200] or None,
+                                    lano_stands_in=named is None)
         except RequestRefused as exc:  # the text is empty, or the config names nobody to sign it off
             return ignored(f"not recorded: {exc}")
         kind = "recorded"
@@ -90,26 +88,5 @@ def record_forwarded(ctx: EngineContext, inspection_id: str, message: ReceivedMe
     detail = f"request {number}"
     if named is None:
         missing = "unknown head of service" if forwarded.head_of_service else "no head of service line"
-        detail += f" ({missing}: given to the LANO"
-        try:
-            _tell_lano(ctx, inspection_id, number, given=forwarded.head_of_service, forwarder=forwarder)
-            detail += ", who was told)"
-        except MailTransportError as exc:
-            if exc.retryable:
-                raise  # the message is handed over again at the next poll; the request is not recorded twice
-            detail += ", but the notice was refused by the mail server)"
+        detail += f" ({missing}: given to the LANO, who is told by the request's run)"
     return Handled(kind, detail, request=number)
-
-
-def _tell_lano(ctx: EngineContext, inspection_id: str, number: int, *, given: str | None,
-               forwarder: Person) -> None:
-    """Tell the LANO and the forwarder (comms inbox copied) that the request has no head of service line."""
-    partnership = ctx.config.partnership
-    lano = partnership.person(partnership.roles.lano)
-    with ctx.session() as session:
-        request = session.scalars(select(m.EvidenceRequest).where(
-            m.EvidenceRequest.inspection_id == inspection_id, m.EvidenceRequest.number == number)).one()
-    key = f"{inspection_id}:request:{number}:head-of-service-missing"
-    send_notice(ctx, inspection_id, key, NOTICE_TEMPLATE, to=[lano.email, forwarder.email], now=ctx.clock.now(),
-                sender_inbox="comms", cc=[partnership.inboxes.comms.address], request=request, given=given,
-                due=when(request.due_at), lano_name=lano.name, forwarder_name=forwarder.name)

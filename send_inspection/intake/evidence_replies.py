@@ -29,7 +29,7 @@ from send_inspection.engine.decisions import DecisionRefused, SubmissionData, re
 from send_inspection.evidence.file_submission import check_submission_links, file_submission
 from send_inspection.files.storage import UploadRefused
 from send_inspection.intake.handled import Handled, ignored, own_addresses, person_with_address
-from send_inspection.mail.inbox_watch import ReceivedAttachment, ReceivedMessage
+from send_inspection.mail.received import ReceivedAttachment, ReceivedMessage
 from send_inspection.tokens import hash_token, mint_token
 
 log = logging.getLogger(__name__)

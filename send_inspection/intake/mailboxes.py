@@ -1,11 +1,13 @@
-"""Poll the watched shared inboxes once through EWS and hand each new message to the intake for its inbox.
+"""Poll the watched shared inboxes once through Exchange (EWS or Graph) and hand each new message to its intake.
 
 comms     an inspector's request forwarded by staff becomes an additional evidence request (comms_requests)
 evidence  files sent about request N are kept with it and may answer its submit step (evidence_replies)
 
-Each inbox is watched by an InboxWatcher, which hands a message over once even across restarts; what the intake
-did is kept in inbox_messages as its outcome. Messages are looked at from the inspection's notification on. Only
-ids and counts are logged or returned: never a message's text, subject or attachment names.
+Each inbox is watched by the watcher of the mail transport (EWS: InboxWatcher; Graph: GraphInboxWatcher), which
+hands a message over once even across restarts and then marks it in the mailbox as partnership.yaml says
+(inboxes.handled); what the intake did is kept in inbox_messages as its outcome. Messages are looked at from the
+inspection's notification on. Only ids and counts are logged or returned: never a message's text, subject or
+attachment names.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from send_inspection.engine.context import EngineContext
 from send_inspection.intake.comms_requests import record_forwarded
 from send_inspection.intake.evidence_replies import take_evidence_reply
 from send_inspection.intake.handled import Handled
-from send_inspection.mail.ews import EwsTransport
-from send_inspection.mail.inbox_watch import InboxWatcher, ReceivedMessage
-from send_inspection.mail.transport import MailTransportError
+from send_inspection.mail.received import ReceivedMessage
+from send_inspection.mail.transport import MailTransport, MailTransportError
+from send_inspection.mail.transports import inbox_watcher_for
 from send_inspection.settings import WATCHABLE_INBOXES
 
 log = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ def current_inspection(ctx: EngineContext) -> str | None:
 
 def poll_inboxes(
     ctx: EngineContext,
-    transport: EwsTransport,
+    transport: MailTransport,
     *,
     inboxes: Sequence[str] = WATCHABLE_INBOXES,
     inspection_id: str | None = None,
@@ -95,15 +97,17 @@ def poll_inboxes(
         try:
             _poll_one(ctx, transport, name, inspection_id=inspection_id, not_before=notified_at, result=result)
         except MailTransportError as exc:
-            log.error("inbox %s not polled: %s", name, exc)
+            log.error("inbox %s not polled: %s", name, exc.for_operators())
             problems.append(exc)
     log.info("intake %s", result.summary())
     if problems:
-        raise problems[0]
+        # Prefect keeps a failure's message: the product's words only (the server's answer may quote a message).
+        raise MailTransportError(f"inbox not polled: {problems[0].for_operators()}",
+                                 retryable=problems[0].retryable) from None
     return result
 
 
-def _poll_one(ctx: EngineContext, transport: EwsTransport, name: str, *, inspection_id: str, not_before: datetime,
+def _poll_one(ctx: EngineContext, transport: MailTransport, name: str, *, inspection_id: str, not_before: datetime,
               result: IntakeResult) -> None:
     """Poll one inbox and add what its messages came to to `result`."""
     handler = HANDLERS[name]
@@ -122,7 +126,8 @@ def _poll_one(ctx: EngineContext, transport: EwsTransport, name: str, *, inspect
         return handled.outcome
 
     address = getattr(ctx.config.partnership.inboxes, name).address
-    watcher = InboxWatcher(transport, ctx.session, mailbox=address, handle=handle, not_before=not_before)
+    watcher = inbox_watcher_for(transport, ctx.session, mailbox=address, handle=handle, not_before=not_before,
+                                mark=ctx.config.partnership.inboxes.handled)
     poll = watcher.poll(now=ctx.clock.now())
     result.handed_over[name] = len(poll.handled)
     result.failed += len(poll.failed)

@@ -8,6 +8,7 @@ from datetime import datetime
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 
+from send_inspection.calendar import to_london
 from send_inspection.catalogue.phases import NOTIFICATION
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.notification import SurveyLinks, given_survey_links
@@ -44,7 +45,7 @@ class SuspendWaiter:
             return False
         if ticket.go_again:
             return True
-        log.info("%s", reason)
+        log.info("waiting: %s; %s", reason, wakes_at(next_wake_at))
         # Never returns on first call: the process ends; on resume the flow runs again from the top.
         suspend_flow_run(wait_for_input=Wake, key=ticket.key, timeout=None)
         return True
@@ -58,5 +59,13 @@ class SuspendWaiter:
                             reason="Waiting for the coordinator to enter the three survey links (Resume this run)")
         if ticket.superseded:
             return None  # a fresh run carries the phase now
+        log.info("waiting: the coordinator to enter the three survey links; %s", wakes_at(None))
         given = suspend_flow_run(wait_for_input=SurveyLinksInput, key="survey-links", timeout=None)
         return SurveyLinks.model_validate(given.model_dump(include=set(SurveyLinks.model_fields)))
+
+
+def wakes_at(moment: datetime | None) -> str:
+    """Say when a waiting phase wakes of itself, in London wall time, or that only news wakes it."""
+    if moment is None:
+        return "wakes on a decision or the coordinator's word"
+    return f"wakes by itself at {to_london(moment):%a %d %b %Y %H:%M} (Europe/London) unless a decision comes first"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from send_inspection.childdata.columns import child_data_config_if_any
 from send_inspection.clock import SystemClock
 from send_inspection.config.loader import calendar_for, load_config
@@ -38,6 +40,7 @@ def build_context(settings: Settings, *, clock=None) -> EngineContext:  # noqa: 
 def build_live_runtime(settings: Settings | None = None) -> Runtime:
     """Build the live runtime from settings; inside a flow run, start the heartbeat of the phases it carries."""
     settings = settings or load_settings()
+    show_product_logs()
     ctx = build_context(settings)
     flow_run_id = current_flow_run_id()
     if flow_run_id is not None:
@@ -50,3 +53,14 @@ def build_live_runtime(settings: Settings | None = None) -> Runtime:
 def current_runtime() -> Runtime:
     """Return the runtime of this process: the one installed (a rehearsal's), else the live one, built once."""
     return installed_runtime() or install_runtime(build_live_runtime())
+
+
+def show_product_logs() -> None:
+    """Let the product's INFO lines through to the run's logs in Prefect (what it waits for, sent, woke).
+
+    PREFECT_LOGGING_EXTRA_LOGGERS gives the product's loggers Prefect's handlers but not a level, so they would
+    inherit the root's WARNING and every INFO line would be dropped before reaching the run's Logs tab.
+    """
+    product = logging.getLogger("send_inspection")
+    if product.level == logging.NOTSET:
+        product.setLevel(logging.INFO)

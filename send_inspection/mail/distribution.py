@@ -6,7 +6,8 @@ message (To, Cc and Bcc together), send 30 messages a minute and reach 10,000 re
 the mailboxes' limits) into batches of up to 500 addresses, all in Bcc with no visible To recipient, so nobody
 sees anybody else's address and every recipient slot reaches someone; it deals them round-robin to the mailboxes,
 taking the lists in turn, and gives each batch the earliest time it may go; the plan says when the last one goes
-and whether that is before the survey closes.
+and whether that is before the survey closes. Given the partnership's quiet hours (`allowed`), no batch is timed
+inside them: a list too large for one day goes on the next morning, and the plan says so.
 `send_distribution` sends the batches in order through the email ledger, one ledger row per batch (`batch_key`):
 a list's first batch is keyed as the list itself, so a list that fits in one message keeps the key it always had,
 and batch n > 1 adds `:batch:<n>`. A run stopped by a passing failure, or ended to wait for a batch's time,
@@ -35,6 +36,9 @@ from send_inspection.db.models import EmailRecord
 from send_inspection.mail.ledger import MailLedger
 from send_inspection.mail.message import OutgoingMessage, is_sendable_address
 from send_inspection.mail.transport import MailTransport, MailTransportError
+
+# When a message due at a moment may go (the partnership's quiet hours): that moment, or a later one.
+Allowed = Callable[[datetime], datetime]
 
 DAY = timedelta(hours=24)
 MINUTE = timedelta(minutes=1)
@@ -150,14 +154,22 @@ def unique_recipients(recipients: Iterable[str]) -> tuple[tuple[str, ...], tuple
     return tuple(kept), tuple(invalid), repeats
 
 
+def _may_go(window: _Window, not_before: datetime, recipients: int, allowed: Allowed | None) -> datetime:
+    """Return the first moment from `not_before` the mailbox's limits and the allowed hours both let a message go."""
+    at = window.earliest(not_before, recipients)
+    while allowed is not None and (later := allowed(at)) > at:
+        at = window.earliest(later, recipients)
+    return at
+
+
 def _schedule(sizes: Sequence[int], mailboxes: Sequence[str], *, limits: DistributionLimits,
-              start: datetime) -> list[tuple[str, datetime]]:
+              start: datetime, allowed: Allowed | None = None) -> list[tuple[str, datetime]]:
     """Deal messages of the given Bcc sizes round-robin to `mailboxes`; return each one's mailbox and earliest time."""
     windows = [_Window(limits) for _ in mailboxes]
     slots: list[tuple[str, datetime]] = []
     for index, size in enumerate(sizes):
         which = index % len(mailboxes)
-        at = windows[which].earliest(start, size)
+        at = _may_go(windows[which], start, size, allowed)
         windows[which].record(at, size)
         slots.append((mailboxes[which], at))
     return slots
@@ -200,6 +212,8 @@ class DistributionPlan:
     mailboxes_needed: int | None = None
     # The lists of a plan of several, in order; empty for a plan of one list.
     parts: tuple[str, ...] = ()
+    # When a batch may go, beyond the mailboxes' limits (the quiet hours); None: at any time.
+    allowed: Allowed | None = field(default=None, compare=False, repr=False)
 
     @property
     def recipients(self) -> int:
@@ -286,11 +300,13 @@ def plan_distribution(
     limits: DistributionLimits = EXCHANGE_ONLINE,
     start: datetime,
     deadline: datetime | None = None,
+    allowed: Allowed | None = None,
 ) -> DistributionPlan:
     """Split `recipients` into Bcc batches dealt round-robin to `mailboxes`, each timed to stay within `limits`.
 
     Given a mapping of list names to addresses, each list gets batches of its own (a person on two lists is in a
-    batch of each), and the lists take turns, so a small list is not kept waiting behind a large one.
+    batch of each), and the lists take turns, so a small list is not kept waiting behind a large one. With
+    `allowed` (the quiet hours), no batch is timed before the moment it says.
     """
     if start.tzinfo is None or (deadline is not None and deadline.tzinfo is None):
         raise ValueError("start and deadline: must be timezone-aware")
@@ -312,7 +328,7 @@ def plan_distribution(
         chunked.append([kept[i:i + size] for i in range(0, len(kept), size)])
     order = _interleave(chunked)
     sizes = [len(chunk) for _, _, chunk in order]
-    slots = _schedule(sizes, boxes, limits=limits, start=start)
+    slots = _schedule(sizes, boxes, limits=limits, start=start, allowed=allowed)
     names = list(lists)
     batches = tuple(
         Batch(number=n, mailbox=mailbox, recipients=chunk, earliest=at, part=names[which], part_number=number)
@@ -324,12 +340,12 @@ def plan_distribution(
         # More mailboxes than messages cannot help; the names do not matter for the timing.
         for count in range(len(boxes) + 1, len(sizes) + 1):
             if max(at for _, at in _schedule(sizes, [str(i) for i in range(count)], limits=limits,
-                                              start=start)) <= deadline:
+                                              start=start, allowed=allowed)) <= deadline:
                 needed = count
                 break
     return DistributionPlan(batches=batches, mailboxes=boxes, limits=limits, start=start, deadline=deadline,
                             given=given, repeats=repeats, invalid=tuple(invalid), mailboxes_needed=needed,
-                            parts=tuple(name for name in names if name))
+                            parts=tuple(name for name in names if name), allowed=allowed)
 
 
 def batch_key(key: str, batch: Batch) -> str:
@@ -561,7 +577,7 @@ def send_distribution(
         if progress.stopped:
             leave(batch)
             continue
-        due = window(batch.mailbox).earliest(max(batch.earliest, clock.now()), batch.recipient_count)
+        due = _may_go(window(batch.mailbox), max(batch.earliest, clock.now()), batch.recipient_count, plan.allowed)
         if wait_at_most is not None and due - clock.now() > wait_at_most:
             progress.next_at = due
             leave(batch, f"batch {batch.number} may not go before {_london(due)}")

@@ -431,6 +431,12 @@ class EwsTransport:
 
     def classify(self, exc: BaseException, *, mailbox: str, recipients: tuple[str, ...] = ()) -> MailTransportError:
         """Turn an exchangelib, HTTP or OAuth2 failure into a MailTransportError that says what to fix."""
+        error = self._describe(exc, mailbox=mailbox, recipients=recipients)
+        error.reason = f"ews {self.server}: {_code(exc)}"  # what operators see in Prefect: the error's name only
+        return error
+
+    def _describe(self, exc: BaseException, *, mailbox: str, recipients: tuple[str, ...]) -> MailTransportError:
+        """Say what went wrong and what to fix, with the server's own words (kept in the ledger)."""
         code = _code(exc)
         text = " ".join(str(exc).split())
         if isinstance(exc, RateLimitError):

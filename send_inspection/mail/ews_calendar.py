@@ -15,10 +15,8 @@ created the meeting but before the table recorded it finds that item again inste
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -35,24 +33,24 @@ from exchangelib.items import (
 )
 from exchangelib.properties import ReferenceItemId
 from exchangelib.services import GetItem
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from send_inspection.db.models import EwsMeeting
 from send_inspection.mail.ews import EwsTransport, mailbox_folder
+from send_inspection.mail.meetings import FIELDS as _FIELDS
+from send_inspection.mail.meetings import MEETING_KEY_PROPERTY, Meeting, MeetingResult
+from send_inspection.mail.meetings import field_digests as _field_digests
+from send_inspection.mail.meetings import meeting_digests as _digests
 from send_inspection.mail.transport import MailTransportError
 
 log = logging.getLogger(__name__)
 
 LONDON_EWS = EWSTimeZone("Europe/London")
-# The named property (PublicStrings set) that carries our key on the organiser's calendar item.
-MEETING_KEY_PROPERTY = "SendInspectionMeetingKey"
 # A claim younger than this belongs to a process that may still be creating the meeting: leave it alone.
 STALE_CLAIM = timedelta(minutes=5)
 
-Action = Literal["created", "updated", "unchanged", "cancelled", "busy"]
-_FIELDS = ("subject", "body", "location", "start", "end", "attendees")
 
 
 class _MeetingKey(ExtendedProperty):
@@ -84,63 +82,6 @@ class _KeyedCalendar(Calendar):
     ITEM_MODEL_MAP = {_KeyedCalendarItem.response_tag(): _KeyedCalendarItem}
 
 
-@dataclass(frozen=True, kw_only=True)
-class Meeting:
-    """A meeting to request from the shared mailbox's calendar: our key, what, when (aware datetimes), where, who."""
-
-    key: str
-    organiser: str
-    subject: str
-    body: str
-    location: str
-    start: datetime
-    end: datetime
-    attendees: tuple[str, ...] = field(default=())
-
-    def __post_init__(self) -> None:
-        if not self.key or len(self.key) > 300:
-            raise ValueError("meeting key: 1 to 300 characters")
-        if self.start.tzinfo is None or self.end.tzinfo is None:
-            raise ValueError(f"meeting {self.key}: start and end must be aware datetimes")
-        if self.end <= self.start:
-            raise ValueError(f"meeting {self.key}: ends before it starts")
-        if not self.attendees:
-            raise ValueError(f"meeting {self.key}: no attendees")
-
-
-@dataclass(frozen=True)
-class MeetingResult:
-    """What one call did to a meeting: created, updated, unchanged, cancelled, or busy (another process has it)."""
-
-    key: str
-    action: Action
-    ews_item_id: str | None
-    sequence: int
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-def _digests(meeting: Meeting) -> dict[str, str]:
-    return _field_digests(subject=meeting.subject, body=meeting.body, location=meeting.location,
-                          start=meeting.start, end=meeting.end, attendees=meeting.attendees)
-
-
-def _field_digests(*, subject: str, body: str, location: str, start: datetime, end: datetime,
-                   attendees: Sequence[str]) -> dict[str, str]:
-    values = {
-        "subject": subject,
-        "body": body,
-        "location": location,
-        # Instants, not how they were written: 10:00+01:00 and 09:00Z are the same start.
-        "start": str(start.timestamp()),
-        "end": str(end.timestamp()),
-        "attendees": "\n".join(sorted(a.casefold() for a in attendees)),
-    }
-    return {name: _digest(value) for name, value in values.items()}
-
-
 def _london(moment: datetime) -> EWSDateTime:
     return EWSDateTime.from_datetime(moment).astimezone(LONDON_EWS)
 
@@ -157,6 +98,13 @@ class EwsMeetings:
         self._sessions = sessions
 
     # --- the table ------------------------------------------------------------------------------------------
+
+    def history(self, base_key: str) -> list[tuple[str, str]]:
+        """Return (key, status) of every meeting keyed `base_key` or `base_key#<n>`."""
+        with self._sessions() as session:
+            return [(key, status) for key, status in session.execute(
+                select(EwsMeeting.key, EwsMeeting.status).where(or_(
+                    EwsMeeting.key == base_key, EwsMeeting.key.startswith(f"{base_key}#", autoescape=True))))]
 
     def _row(self, key: str) -> EwsMeeting | None:
         with self._sessions() as session:
@@ -405,19 +353,3 @@ class EwsMeetings:
                          error="no longer in the calendar when cancelled: no cancellation sent by us")
             log.warning("meeting %s: no longer in the calendar of %s; recorded as cancelled", key, row.mailbox)
         return MeetingResult(key, "cancelled", row.ews_item_id, row.sequence)
-
-
-def request_meeting(meetings: EwsMeetings, meeting: Meeting, *, now: datetime) -> bool | None:
-    """Bring `meeting` in Exchange to what it is now; return whether anything went, None while another process has it.
-
-    True: the request (or an update) went to the attendees; False: Exchange already has the meeting as it is; None:
-    another process is creating it right now (look again later). A meeting that cannot be sent as asked (it was
-    cancelled, or is in another mailbox's calendar) is a setting to put right: a MailTransportError not retried.
-    """
-    try:
-        result = meetings.send(meeting, now=now)
-    except ValueError as exc:
-        raise MailTransportError(str(exc), retryable=False) from exc
-    if result.action == "busy":
-        return None
-    return result.action in ("created", "updated")

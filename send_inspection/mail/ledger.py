@@ -16,6 +16,19 @@ from send_inspection.mail.transport import MailTransport, MailTransportError
 
 log = logging.getLogger(__name__)
 
+# When an email of a kind, due now, may go: (kind, now, the deadline an ask asks to meet or None) -> the time.
+SendTimeRule = Callable[[str, datetime, "datetime | None"], datetime]
+
+
+class MailDeferred(Exception):  # noqa: N818 - not an error: the email waits for its time
+    """An email not sent yet because it may not go before `until` (the quiet hours): try again then."""
+
+    def __init__(self, key: str, until: datetime) -> None:
+        super().__init__(f"{key} may not go before {until.isoformat()}")
+        self.key = key
+        self.until = until
+
+
 # A claim older than this with no 'sent' mark is from a process that died mid-send: try again,
 # with the same Message-ID, so a receiving server can tell the two copies apart.
 STALE_CLAIM = timedelta(minutes=5)
@@ -36,17 +49,29 @@ def release_claims(session: Session, prefix: str, *, claimed_before: datetime, e
 
 
 class MailLedger:
-    """Claim a key, build and send the message, mark it sent: a re-run finds the key and sends nothing."""
+    """Claim a key, build and send the message, mark it sent: a re-run finds the key and sends nothing.
 
-    def __init__(self, sessions: Callable[[], Session], transport: MailTransport) -> None:
+    With a `send_window`, an email that may not go yet (the quiet hours) is not claimed: `send_once` raises
+    MailDeferred, saying when it may go, and the caller tries again then.
+    """
+
+    def __init__(self, sessions: Callable[[], Session], transport: MailTransport, *,
+                 send_window: SendTimeRule | None = None) -> None:
         self._sessions = sessions
         self.transport = transport
+        self.send_window = send_window
 
     def already_sent(self, key: str) -> bool:
         """Say whether the email with this key has been sent."""
         with self._sessions() as session:
             status = session.scalar(select(EmailRecord.status).where(EmailRecord.key == key))
         return status == "sent"
+
+    def _settled(self, key: str) -> bool:
+        """Say whether the email with this key was sent or refused for good (nothing more to do)."""
+        with self._sessions() as session:
+            status = session.scalar(select(EmailRecord.status).where(EmailRecord.key == key))
+        return status in ("sent", "refused")
 
     def sent_keys(self, prefix: str) -> set[str]:
         """Return the keys already sent that start with `prefix`."""
@@ -103,8 +128,17 @@ class MailLedger:
         template: str,
         now: datetime,
         due_at: datetime | None = None,
+        deadline: datetime | None = None,
     ) -> bool:
-        """Send the message `build()` makes unless `key` was sent already; return whether it was sent now."""
+        """Send the message `build()` makes unless `key` was sent already; return whether it was sent now.
+
+        `template` names the kind of email; `deadline` is the deadline an ask asks to meet (an ask whose deadline
+        falls in the quiet hours goes at once). Raise MailDeferred when the send window holds the email back.
+        """
+        if self.send_window is not None:
+            may_go_at = self.send_window(template, now, deadline)
+            if may_go_at > now and not self._settled(key):
+                raise MailDeferred(key, may_go_at)
         if not self._claim(key, inspection_id=inspection_id, template=template, now=now, due_at=due_at):
             return False
         message: OutgoingMessage | None = None

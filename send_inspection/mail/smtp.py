@@ -63,10 +63,12 @@ class SmtpTransport:
         return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
 
     def _error(
-        self, cause: str, *, retryable: bool, refused: tuple[str, ...] = (), partial: bool = False
+        self, cause: str, *, retryable: bool, refused: tuple[str, ...] = (), partial: bool = False,
+        reason: str | None = None,
     ) -> MailTransportError:
+        """Return the error; `reason` is `cause` without the server's own words (the whole `cause` when not given)."""
         return MailTransportError(f"smtp {self.server}: {cause}", retryable=retryable, refused=refused,
-                                  partial=partial)
+                                  partial=partial, reason=f"smtp {self.server}: {reason or cause}")
 
     def send(self, message: OutgoingMessage, *, sent_at: datetime) -> str:
         """Send `message` to every recipient (to, cc and bcc) and return its Message-ID."""
@@ -83,37 +85,40 @@ class SmtpTransport:
             raise self._error(
                 f"all recipients refused ({details})",
                 retryable=bool(codes) and all(_retryable_code(code) for code in codes),
-                refused=tuple(exc.recipients),
+                refused=tuple(exc.recipients), reason=f"all {len(exc.recipients)} recipient(s) refused",
             ) from exc
         except smtplib.SMTPAuthenticationError as exc:
             raise self._error(
                 f"authentication failed: {exc.smtp_code} {_reply_text(exc.smtp_error)}",
-                retryable=_retryable_code(exc.smtp_code),
+                retryable=_retryable_code(exc.smtp_code), reason=f"authentication failed ({exc.smtp_code})",
             ) from exc
         except smtplib.SMTPResponseException as exc:
             # SMTPSenderRefused, SMTPDataError, SMTPHeloError...: the reply code decides.
             raise self._error(
                 f"{type(exc).__name__}: {exc.smtp_code} {_reply_text(exc.smtp_error)}",
-                retryable=_retryable_code(exc.smtp_code),
+                retryable=_retryable_code(exc.smtp_code), reason=f"{type(exc).__name__} ({exc.smtp_code})",
             ) from exc
         except smtplib.SMTPServerDisconnected as exc:
-            raise self._error(f"server disconnected: {exc}", retryable=True) from exc
+            raise self._error(f"server disconnected: {exc}", retryable=True, reason="server disconnected") from exc
         except smtplib.SMTPNotSupportedError as exc:
-            raise self._error(f"not supported by the server: {exc}", retryable=False) from exc
+            raise self._error(f"not supported by the server: {exc}", retryable=False,
+                              reason="not supported by the server") from exc
         except ssl.SSLCertVerificationError as exc:
-            raise self._error(f"TLS certificate not trusted: {exc.verify_message}", retryable=False) from exc
+            raise self._error(f"TLS certificate not trusted: {exc.verify_message}", retryable=False,
+                              reason="TLS certificate not trusted") from exc
         except ssl.SSLError as exc:
-            raise self._error(f"TLS error: {exc.reason or exc}", retryable=True) from exc
+            raise self._error(f"TLS error: {exc.reason or exc}", retryable=True, reason="TLS error") from exc
         except TimeoutError as exc:
             raise self._error(f"timed out after {self.timeout:g}s", retryable=True) from exc
         except ConnectionRefusedError as exc:
             raise self._error("connection refused", retryable=True) from exc
         except smtplib.SMTPException as exc:
             # SMTPException is an OSError: it must be caught before the generic network errors.
-            raise self._error(f"{type(exc).__name__}: {exc}", retryable=True) from exc
+            raise self._error(f"{type(exc).__name__}: {exc}", retryable=True, reason=type(exc).__name__) from exc
         except OSError as exc:
             # Network unreachable, DNS failure, connection reset...
-            raise self._error(f"{type(exc).__name__}: {exc.strerror or exc}", retryable=True) from exc
+            raise self._error(f"{type(exc).__name__}: {exc.strerror or exc}", retryable=True,
+                              reason=type(exc).__name__) from exc
         if refused:
             # Some recipients got the message: a retry would send it to them twice, so do not retry.
             details = "; ".join(
@@ -125,6 +130,7 @@ class SmtpTransport:
                 retryable=False,
                 refused=tuple(refused),
                 partial=True,
+                reason=f"delivered to {len(recipients) - len(refused)} of {len(recipients)} recipients",
             )
         return message_id_for(message.key)
 

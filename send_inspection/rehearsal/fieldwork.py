@@ -17,8 +17,10 @@ PAIRS = (("hos-send", "sm-performance"), ("hos-education", "hos-inclusion"), ("i
          ("cht-therapies", "hos-participation"), ("hos-commissioning", "hos-send"), ("hos-inclusion", "hos-education"))
 KINDS = ("tracking-meeting", "leaders-meeting", "staff-meeting", "children-and-families", "sampling-visit")
 DAYS = ("MON", "TUE", "WED", "THU", "FRI")
-# The slot whose debrief is red, and the slots where the inspectors asked for a document.
-RED_SLOT = "W3-WED-3"
+# The slot whose debrief is red (given at 19:40, after the quiet hours began: it goes to the director at once), and
+# the slots where the inspectors asked for a document.
+RED_SLOT = "W3-WED-8"
+RED_DEBRIEF_AFTER = timedelta(hours=2, minutes=50)
 DOCUMENT_SLOTS = {"W3-THU-6": "Annual reviews audit 2023", "W3-FRI-2": "Short breaks sufficiency report"}
 CHANGED_SLOT = "W3-THU-3"
 # Requests as the inspectors make them: (day index, time, head of service, what they asked for).

@@ -1,4 +1,4 @@
-"""Search the Prefect server's stores for given strings: its database, result storage, logs and artifacts.
+"""Search the Prefect server's stores, or the product's own, for given strings: databases, files, logs, artifacts.
 
 Children's names and dates of birth must never reach Prefect. Give this module the strings to look for
 (each with a label that may be shown, such as a case id), and it reports every place one of them occurs,
@@ -7,7 +7,10 @@ Nothing is unpickled: result files are searched as bytes, through any base64, co
 
     python -m send_inspection.rehearsal.privacy_scan --needles-file needles.txt [--database-url URL]
 
-scans an installation (one name or yyyy-mm-dd date of birth a line; exit 1 if any is found).
+scans an installation's Prefect stores (one name or yyyy-mm-dd date of birth a line; exit 1 if any is found);
+with --ours, the product's own stores (its database, uploads, child-data folders, outbox, logs and record exports),
+which after
+the retention rules have run hold none of the children's names either.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+
+from send_inspection.childdata.names import date_forms, trie_pattern
 
 _MIN_NEEDLE = 3  # shorter strings are everywhere; they would prove nothing
 _BASE64_RUN = re.compile(rb"[A-Za-z0-9+/]{24,}={0,2}")
@@ -83,7 +87,7 @@ class Needles:
         if not self.labels:
             raise ValueError("no needles to search for")
         # Lower-cased text is 7 times faster to search than IGNORECASE; the look-ahead finds overlapping needles.
-        self._pattern = re.compile(f"(?=({_trie_pattern(self.labels)}))")
+        self._pattern = re.compile(f"(?=({trie_pattern(self.labels)}))")
         self._inside: dict[str, set[str]] = {}
 
     def __len__(self) -> int:
@@ -106,38 +110,6 @@ class Needles:
             self._inside[matched] = {label for needle, labels in self.labels.items() if needle in matched
                                      for label in labels}
         return self._inside[matched]
-
-
-def _trie_pattern(needles: Iterable[str]) -> str:
-    """Return one regular expression matching any of the (lower-case) needles, as a trie: fast for thousands."""
-    trie: dict[str, Any] = {}
-    for needle in needles:
-        node = trie
-        for char in needle:
-            node = node.setdefault(char, {})
-        node[""] = {}
-
-    def pattern(node: dict[str, Any]) -> str:
-        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char]
-        if not branches:
-            return ""
-        group = branches[0] if len(branches) == 1 and len(branches[0]) == 1 else f"(?:{'|'.join(branches)})"
-        return f"{group}?" if "" in node else group
-
-    return pattern(trie)
-
-
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
-
-
-def date_forms(day: date) -> list[str]:
-    """Return the ways a date of birth could be written: ISO, dd/mm/yyyy, '12 March 2015', '12 Mar 2015', repr."""
-    month = MONTHS[day.month - 1]
-    forms = [day.isoformat(), f"{day:%d/%m/%Y}", f"{day.day} {month} {day.year}", f"{day:%d} {month} {day.year}",
-             f"{day.day} {month[:3]} {day.year}", f"{month} {day.day}, {day.year}",
-             f"date({day.year}, {day.month}, {day.day})"]
-    return list(dict.fromkeys(forms))
 
 
 def child_needles(child_id: str, *, first_name: str, last_name: str, born: date) -> dict[str, str]:
@@ -446,6 +418,47 @@ def scan_prefect(
     return scan
 
 
+def scan_our_stores(
+    needles: Needles,
+    *,
+    database_url: str,
+    uploads: Path,
+    outbox: Path | None = None,
+    log_folder: Path | None = None,
+    records: Path | None = None,
+    log_records: Sequence[tuple[str, str]] = (),
+) -> Scan:
+    """Search the product's own stores: its database, the uploads (with each inspection's child-data folder), the
+    outbox, the log files, the record exports and captured log records."""
+    scan = scan_database(database_url, needles, store="our database")
+    scan.add(scan_files(uploads, needles, store="uploads"))
+    for child_data in sorted(uploads.glob("*/child-data")) if uploads.is_dir() else []:
+        scan.add(scan_files(child_data, needles, store="child-data folder"))
+    if outbox is not None:
+        scan.add(scan_files(outbox, needles, store="outbox"))
+    if log_folder is not None:
+        scan.add(scan_files(log_folder, needles, store="log files"))
+    if records is not None:
+        scan.add(scan_files(records, needles, store="record exports"))
+    scan.add(scan_log_records(log_records, needles, store="our log records"))
+    return scan
+
+
+@contextmanager
+def logs_to_prefect(*loggers: str) -> Iterator[None]:
+    """Send these loggers' records to the Prefect API, as production does (PREFECT_LOGGING_EXTRA_LOGGERS)."""
+    from prefect.logging.handlers import APILogHandler
+
+    handler = APILogHandler()
+    for name in loggers:
+        logging.getLogger(name).addHandler(handler)
+    try:
+        yield
+    finally:
+        for name in loggers:
+            logging.getLogger(name).removeHandler(handler)
+
+
 def read_needles(path: Path) -> Needles:
     """Read needles from a file, one a line (a yyyy-mm-dd date stands for all its forms); labels are line numbers."""
     labelled: list[tuple[str, str]] = []
@@ -472,13 +485,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--database-url", help="the Prefect server's database (default: from Prefect's settings)")
     parser.add_argument("--storage", type=Path, help="result storage folder (default: PREFECT_LOCAL_STORAGE_PATH)")
     parser.add_argument("--no-api", action="store_true", help="do not read artifacts through the Prefect API")
+    parser.add_argument("--ours", action="store_true",
+                        help="scan the product's own stores instead (its database, uploads, outbox, logs and record "
+                             "exports, from the SEND_INSPECTION_* settings): after retention they hold none of the "
+                             "needles")
     args = parser.parse_args(argv)
     from sqlalchemy.exc import SQLAlchemyError
 
     try:
         needles = read_needles(args.needles_file)
-        scan = scan_prefect(needles, database_url=args.database_url, storage=args.storage,
-                            artifacts_api=not args.no_api)
+        if args.ours:
+            from send_inspection.retention.record import records_folder
+            from send_inspection.settings import load_settings
+
+            settings = load_settings()
+            scan = scan_our_stores(needles, database_url=settings.database_url, uploads=settings.uploads_dir,
+                                   outbox=settings.outbox_dir, log_folder=settings.home / "logs",
+                                   records=records_folder(settings.uploads_dir))
+        else:
+            scan = scan_prefect(needles, database_url=args.database_url, storage=args.storage,
+                                artifacts_api=not args.no_api)
     except (OSError, ValueError, SQLAlchemyError) as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email import message_from_bytes
@@ -92,6 +93,10 @@ DEBRIEF = {"outcome": "debriefed", "interviewees": "Practitioners' focus group (
            "how_answered": "Through schools, the forum's newsletter and the local offer website",
            "points_for_others": "Expect follow-up questions on waiting times",
            "overall_summary": "Went as expected; follow-up on waiting times likely"}
+
+# The fields of the staff pages where people type freely: a rehearsal may have everything typed there carry a text.
+TYPED_FIELDS = ("explanation", "comment", "interviewees", "focus", "evidence_used", "unexpected_questions",
+                "points_for_others", "comment_1", "evidence_1", "comment_2", "evidence_2")
 
 # How the scripted staff answer each tracked-case step: (case id, now, declining cases) -> form fields.
 CASE_ANSWERS = {"identify": _identify, "agree": _agree, "inform": _inform, "arrange": _arrange}
@@ -186,6 +191,13 @@ class ScriptedStaff:
     kit_weekdays: dict[int, tuple[int, ...]] = field(default_factory=dict)
     representatives: dict[str, dict[str, str]] = field(default_factory=dict)
     kit_issues: dict[str, list[str]] = field(default_factory=dict)
+    # What everyone adds to whatever they type (TYPED_FIELDS, the documents asked for in a debrief): a rehearsal of
+    # careless or hostile writing, e.g. a child's name and a link.
+    typed: str = ""
+    # A file to hand in at a submit step, by item ref (None: a hyperlink, as usual).
+    files_for: Callable[[str], tuple[str, bytes] | None] | None = None
+    # Items (by ref) whose emails are answered this long after they arrive, whoever gets them.
+    answer_after: dict[str, timedelta] = field(default_factory=dict)
 
     def _behaviour(self, email: str) -> Behaviour:
         return self.behaviours.get(email, self.default)
@@ -197,12 +209,13 @@ class ScriptedStaff:
             token = _link_in(read_outbox_raw(self.outbox, entry.id))
             if token is None:
                 continue
-            arrival = next((t for ref, t in self.arrivals.items() if f"{ref} " in (entry.subject or "")), None)
+            arrival = next((t for ref, t in self.arrivals.items() if f":{ref}:" in entry.key), None)
+            after = next((d for ref, d in self.answer_after.items() if f":{ref}:" in entry.key), None)
             for email in entry.to:
                 behaviour = self._behaviour(email)
                 if not behaviour.absent:
-                    at = max(entry.date + behaviour.delay, arrival) if arrival else entry.date + behaviour.delay
-                    self.pending.append(Action(at, email, token))
+                    at = entry.date + (after or behaviour.delay)
+                    self.pending.append(Action(max(at, arrival) if arrival else at, email, token))
 
     def next_time(self, after: datetime) -> datetime | None:
         """Return when the next scheduled answer is due, if any is after `after`."""
@@ -260,6 +273,9 @@ class ScriptedStaff:
             elif data_inputs:
                 data.update(outcome="submitted", **CHECKLIST)
                 files = {kind: (self.data_files[kind].name, self.data_files[kind].read_bytes()) for kind in data_inputs}
+            elif self.files_for is not None and (handed := self.files_for(ref)) is not None:
+                data.update(outcome="submitted", **CHECKLIST)
+                files = {"file": handed}
             else:
                 data.update(outcome="submitted", link_url=f"https://evidence.demo-county.example/{ref}", **CHECKLIST)
         elif step == "debrief":
@@ -290,6 +306,12 @@ class ScriptedStaff:
                 data.update(outcome="approved")
         else:
             data.update(outcome="confirmed")
+        if self.typed:
+            for name in TYPED_FIELDS:
+                if isinstance(data.get(name), str) and data[name]:
+                    data[name] = f"{data[name]} {self.typed}"
+            if data.get("documents_requested") not in (None, "none"):
+                data["documents_requested"] = f"{data['documents_requested']} {self.typed}"
         response = self.client.post(url, data=data, files=files or None)
         if response.status_code != 200:
             said = re.search(r'<div class="error" role="alert">(.*?)</div>', response.text, re.S)

@@ -13,9 +13,10 @@ Appendix H list, the forum's views on the self-evaluation), the tracked children
 booked on the timetable in week 2, the inspectors' four virtual meetings of week 2 (imported on its Monday, one
 naming a SENCo by address, one the forum's on the Wednesday), fieldwork in the week of 27 November (the inspectors'
 timetable of 40 more meetings arrives the Friday before, merged with the partnership's own, and one slot moves on
-Tuesday; 8 requests are made in meetings and 2 more are asked for in debriefs; one debrief is red), the feedback
-meeting on Friday 1 December, the draft report on Monday 18 December with its response due over Christmas, the
-final report on Monday 15 January, its publication, and the outcome's follow-up.
+Tuesday; 8 requests are made in meetings and 2 more are asked for in debriefs; one debrief is red, given at 19:40
+that evening, and goes to its director at once as the partnership marks it urgent), the feedback meeting on Friday
+1 December, the draft report on Monday 18 December with its response due over Christmas, the final report on Monday
+15 January, its publication, and the outcome's follow-up.
 
 The cast is the demo's: most answer in 45 minutes; one head of service is absent throughout (her deputy is
 escalated to), one is slow, one is late every time, a director returns a self-evaluation once, a practitioner
@@ -45,6 +46,7 @@ from send_inspection.rehearsal.after_fieldwork import FINAL_ARRIVES, NOTIFIED, R
 from send_inspection.rehearsal.driver import RehearsalReport, World, rehearsal_context, report_of, run_world
 from send_inspection.rehearsal.fieldwork import (
     DOCUMENT_SLOTS,
+    RED_DEBRIEF_AFTER,
     RED_SLOT,
     fieldwork_events,
     week2_timetable,
@@ -243,6 +245,7 @@ def rehearse_whole_inspection(workdir: Path, *, outcome: int = 2) -> tuple[Rehea
     """Run notification → day 2 → day 5 → tracked cases → fieldwork → feedback → report → publication."""
     ctx, staff = rehearsal_context(workdir, notified_at=NOTIFIED, behaviours=whole_behaviours())
     staff.red_debriefs, staff.documents_in = {RED_SLOT}, dict(DOCUMENT_SLOTS)
+    staff.answer_after = {f"debrief-{RED_SLOT}": RED_DEBRIEF_AFTER}
     staff.arrivals = dict(REPORT_ARRIVALS)
     staff.kit_weekdays, staff.representatives, staff.kit_issues = KIT_WEEKDAYS, REPRESENTATIVES, KIT_ISSUES
     iid = inspection_id_for(ctx.config, NOTIFIED)

@@ -19,7 +19,7 @@ from send_inspection.console.router import console_router
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import DecisionRefused, latest_submission, record_decision
-from send_inspection.engine.outgoing import when
+from send_inspection.engine.outgoing import item_label, when
 from send_inspection.evidence.document_checks import summary_lines
 from send_inspection.evidence.file_submission import check_submission_links
 from send_inspection.evidence.library import latest_in_library
@@ -96,8 +96,15 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             .order_by(m.Decision.id.desc()).limit(1)
         ).first()
         step = step_spec(token.step)
+        submitter = session.scalars(select(m.Person).where(
+            m.Person.inspection_id == token.inspection_id, m.Person.person_key == submission.submitted_by)
+        ).first() if submission is not None else None
         return {
-            "item": item, "person": person, "step": token.step, "round": token.round,
+            "item": item, "item_name": item_label(item.ref, item.title), "person": person, "step": token.step,
+            "round": token.round,
+            # Who submitted, as people read it: their name and role (their id only if no longer configured).
+            "submitted_by": f"{submitter.name} ({submitter.role})" if submitter is not None
+            else submission.submitted_by if submission is not None else None,
             "action_words": step.asks, "deadline": when(deadline.due_at), "step_page": f"steps/{step.page}.html.j2",
             "submission": submission, "outcomes": [(b.outcome, b.text) for b in step.buttons], "checklist": CHECKLIST,
             "checklist_text": CHECKLIST_TEXT, "highlighted": HIGHLIGHTED,
@@ -192,7 +199,7 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             background.add_task(check_submission_links, ctx, item.id)
         if waker is not None:
             background.add_task(waker.wake, inspection_id, phase, reason=f"decision on {item.ref}")
-        return page("answer_recorded.html.j2", item=item, outcome=outcome, step=token.step)
+        return page("answer_recorded.html.j2", item_name=item_label(item.ref, item.title), outcome=outcome)
 
     return app
 

@@ -167,6 +167,17 @@ def test_every_console_page_passes_axe_for_a_coordinator_signed_in_by_email(
     page.get_by_role("heading", name="Nothing was recorded: there is a problem").wait_for()
     checked(page, "Change an item's owner", "the owner page refusing the same owner")
 
+    nav.get_by_role("link", name="Retention and records").click()
+    checked(page, "Retention and records", "the retention page")
+    page.get_by_role("button", name="Place the hold").click()
+    page.get_by_role("heading", name="Nothing was recorded: there is a problem").wait_for()
+    checked(page, "Retention and records", "the retention page refusing a hold without its reason")
+    page.get_by_label("A complaint about the inspection").check()
+    page.get_by_label("Say why").fill("A parent's complaint received on 3 July")
+    page.get_by_role("button", name="Place the hold").click()
+    page.get_by_role("heading", name="Done").wait_for()
+    checked(page, "Retention and records", "the retention page with a hold in force")
+
     nav.get_by_role("link", name="Feedback").click()
     checked(page, "The inspectors' feedback", "the feedback page")
     page.get_by_label("2. The local area partnership’s arrangements lead to inconsistent", exact=False).check()

@@ -32,7 +32,7 @@ def _as_yaml(declared: Deployment) -> dict:
         "entrypoint": declared.entrypoint,
         "parameters": dict(declared.parameters),
         "schedules": [] if schedule is None else [{"cron": schedule.cron, "timezone": schedule.timezone,
-                                                   "active": schedule.needs_mail is None}],
+                                                   "active": not schedule.needs_mail}],
         "tags": list(declared.tags),
         "description": declared.description,
     }
@@ -86,3 +86,14 @@ def test_a_catalogue_that_does_not_hold_together_is_refused(extra: PhaseSpec, pr
     """A phase declared twice, or started with one never declared, is refused when the catalogue is built."""
     with pytest.raises(ValueError, match=problem):
         PhaseCatalogue(phases=(*PHASES.phases, extra), services=PHASES.services)
+
+
+@pytest.mark.parametrize(("mail", "scheduled"), [("ews", True), ("graph", True), ("smtp", False), ("outbox", False)])
+def test_the_mailbox_intake_is_scheduled_with_mail_through_exchange_only(mail: str, scheduled: bool) -> None:
+    """The worker schedules the intake every two minutes with EWS or Graph, not with SMTP or the outbox."""
+    from send_inspection.catalogue.phases import MAILBOX_INTAKE
+    from send_inspection.live.worker import runner_deployments
+
+    assert MAILBOX_INTAKE.schedule is not None and MAILBOX_INTAKE.schedule.serves_with(mail) is scheduled
+    [intake] = [d for d in runner_deployments(PHASES, mail_transport=mail) if d.flow_name == "mailbox-intake"]
+    assert bool(intake.schedules) is scheduled

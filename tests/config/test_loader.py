@@ -322,6 +322,15 @@ def test_bad_quiet_hours_time_is_reported(broken: Path) -> None:
     assert problem.line == line
 
 
+def test_an_urgent_kind_that_is_no_email_is_reported_at_its_line(broken: Path) -> None:
+    """A misspelt urgent kind is refused at its line, suggesting the template meant; the demo marks the red debrief."""
+    assert load_config(DEMO).timeline.chasing.quiet_hours.urgent == ["debrief_red"]
+    line = edit(broken, "timeline.yaml", "urgent: [debrief_red]", "urgent: [debrief_rde]")
+    problem = problem_at(problems_of(broken), "chasing.quiet_hours.urgent")
+    assert problem.line == line
+    assert "'debrief_rde' is not a kind of email (did you mean 'debrief_red'?)" in problem.message
+
+
 def test_unquoted_time_is_read_as_text(broken: Path) -> None:
     """`at: 17:00` without quotes is a time, not YAML 1.1's base-60 number 1020."""
     old = 'evidence_leads_initial_due:     {day: 1, at: "17:00"}'

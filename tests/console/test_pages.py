@@ -108,3 +108,28 @@ def test_a_refused_selection_never_shows_what_was_typed(ctx: EngineContext, app_
     response = app_client.post(f"/console/i/{IID}/cases", data={"csrf": csrf, "case_ids": "Jane Smith"})
     assert response.status_code == 422 and "no accepted child-level data lists yet" in response.text
     assert "Jane" not in response.text
+
+
+def test_a_coordinator_holds_deletion_lifts_the_hold_and_exports_the_record(ctx: EngineContext,
+                                                                           app_client: TestClient,
+                                                                           sign_in: Callable[[str], str]) -> None:
+    """The retention page shows each kind's rule; a hold without a reason is refused at its field, one with a reason
+    is placed and listed, then lifted; the record is exported; the audit log never repeats the reason."""
+    from send_inspection.engine.inspection import open_inspection
+    from tests.conftest import NOTIFIED
+
+    open_inspection(ctx, NOTIFIED, mode="rehearsal")
+    csrf = sign_in(COORDINATOR)
+    post = lambda path, **data: app_client.post(path, data={"csrf": csrf, **data})  # noqa: E731
+    base = f"/console/i/{IID}/retention"
+    page = app_client.get(base)
+    assert page.status_code == 200 and "20 working days after the final report was published" in page.text
+    refused = post(f"{base}/hold", kind="complaint", reason="")
+    assert refused.status_code == 422 and 'id="reason-error"' in refused.text and 'aria-invalid' in refused.text
+    assert "placed hold 1 (a complaint about the inspection)" in done(
+        app_client, post(f"{base}/hold", kind="complaint", reason="The Jones family's complaint of 3 Feb"))
+    assert "The Jones family&#39;s complaint of 3 Feb" in app_client.get(base).text
+    assert "lifted hold 1" in done(app_client, post(f"{base}/hold/1/lift", lift_reason_1="Answered and closed"))
+    assert "exported the inspection&#39;s record (11 files" in done(app_client, post(f"{base}/export"))
+    with ctx.session() as session:
+        assert not [e for e in session.scalars(select(m.AuditEntry.what)) if "Jones" in e]

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from send_inspection.calendar import to_london
 from send_inspection.clock import VirtualClock
 from send_inspection.db import models as m
 from send_inspection.engine.absences import AbsenceRefused, absence_views, end_absence, record_absence
@@ -15,6 +16,7 @@ from send_inspection.engine.inspection import open_inspection
 from send_inspection.engine.phase_rows import ensure_phase, get_phase
 from send_inspection.mail.outbox import list_outbox, outbox_id_for, read_outbox_message
 from tests.conftest import NOTIFIED
+from tests.helpers import assert_reads_as_reviewed
 
 OWEN = "owen.garside@demo-county.example"  # sm-performance: evidence lead of 1.1
 LEAH = "leah.marchetti@demo-county.example"  # inspection-coordinator: Owen's deputy
@@ -43,6 +45,8 @@ def test_someone_away_from_the_start_is_not_asked_their_deputy_is(ctx: EngineCon
     assert key in keys_to(ctx, LEAH)
     text = read_outbox_message(ctx.transport.folder, outbox_id_for(key)).text or ""
     assert "Owen Garside is away, so you are asked instead." in text
+    assert_reads_as_reviewed(ctx.transport.folder, key, kind="action-ask.away",  # type: ignore[attr-defined]
+                             at=to_london(ctx.clock.now()).isoformat(timespec="minutes"))
     assert "1.1 evidence lead (Leah Marchetti)" in result.reason
     assert absence_views(ctx, iid)[0].deputy_name == "Leah Marchetti"
 

@@ -156,3 +156,21 @@ def test_a_late_request_is_reported_once_and_still_chased(ctx: EngineContext, in
     assert requests_overview(ctx, inspection)[0]["state"] == "LATE"
     escalations = [r.key for r in ledger(ctx, "action-escalate-up-1")]
     assert escalations  # the head of service's chain is escalated to as well
+
+
+def test_in_the_quiet_hours_the_notice_waits_and_an_ask_due_before_morning_goes(ctx: EngineContext,
+                                                                                inspection: str) -> None:
+    """Recorded at 20:00 and due at 21:00, the confirm ask cannot wait: it goes; the notice waits for 07:30."""
+    ctx.clock.set(at(3, 20))  # type: ignore[attr-defined]
+    number = record_request(ctx, inspection, ASKED, inspector="Lead inspector", head_of_service=HOS, due_at=at(3, 21))
+    first = reconcile_request(ctx, inspection, number)
+    assert [r.key.split(":")[-1] for r in ledger(ctx, "action-ask")] == ["ask"]
+    assert ledger(ctx, "request_received") == []
+    assert "1 email(s) held for the quiet hours until Tue 04 Jul 07:30" in first.reason
+    assert first.next_wake_at == at(3, 21)  # the request's own deadline comes first
+    ctx.clock.set(at(3, 21))  # type: ignore[attr-defined]
+    late = reconcile_request(ctx, inspection, number)
+    assert ledger(ctx, "request_late") == [] and late.next_wake_at == at(4, 7, 30)
+    ctx.clock.set(at(4, 7, 30))  # type: ignore[attr-defined]
+    reconcile_request(ctx, inspection, number)
+    assert [r.sent_at for r in ledger(ctx, "request_received") + ledger(ctx, "request_late")] == [at(4, 7, 30)] * 2

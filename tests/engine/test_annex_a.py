@@ -90,7 +90,11 @@ def test_ask_email_carries_personal_link_and_deadline(ctx: EngineContext, iid: s
     assert view.to == ["owen.garside@demo-county.example"]
     assert "send.evidence@demo-county.example" in view.sender
     assert "Dear Owen Garside," in view.text
-    assert "by Monday 26 June 2023, 17:00" in view.text
+    # Each sentence ends its paragraph: the link's sentence is never glued to the one before.
+    assert ("By Monday 26 June 2023, 17:00, please submit the evidence.\n\nAnnex A item 1.1 Local Area Partnership "
+            "structure\n\nOpen your personal link to see what is asked and answer:\nhttp://testserver/a/") in view.text
+    assert view.subject == ("1.1 Local Area Partnership structure – please submit the evidence "
+                            "(due Monday 26 June 2023, 17:00)")
     assert len(view.links) == 1 and view.links[0].startswith("http://testserver/a/")
 
 
@@ -181,13 +185,13 @@ def test_late_report_at_phase_deadline_sent_once(ctx: EngineContext, clock: Virt
         "marcus.fenwick@demo-county.example"])]
     entry = next(e for e in list_outbox(ctx.transport.folder) if e.key == f"{IID}:day2:late_report")
     view = read_outbox_message(ctx.transport.folder, entry.id)
-    assert view.subject == "LATE: 8 item(s) not uploaded by the Annex A day 2 deadline"
+    assert view.subject == "LATE: 8 items not uploaded by the Annex A day 2 deadline"
     assert "send-inspection.comms@demo-county.example" in view.sender
     for line in [
-        "- child-level-data Child-level data: waiting for the evidence lead (Ben Hollinshead), due Mon 26 Jun 17:00",
+        "- Child-level data: waiting for the evidence lead (Ben Hollinshead), due Mon 26 Jun 17:00",
         "- 1.5 Representative and support groups: waiting for the evidence lead (Chloe Trevethan), "
         "due Mon 26 Jun 17:00",
-        "- health-template Health structures template (CQC): waiting for the evidence lead (Lucy Penhaligon), "
+        "- Health structures template (CQC): waiting for the evidence lead (Lucy Penhaligon), "
         "due Tue 27 Jun 08:00",
     ]:
         assert line in view.text.splitlines()
@@ -212,7 +216,7 @@ def test_late_report_names_only_late_items(ctx: EngineContext, clock: VirtualClo
     assert "1.1 " not in result.reason
     entry = next(e for e in list_outbox(ctx.transport.folder) if e.key == f"{IID}:day2:late_report")
     view = read_outbox_message(ctx.transport.folder, entry.id)
-    assert view.subject == "LATE: 7 item(s) not uploaded by the Annex A day 2 deadline"
+    assert view.subject == "LATE: 7 items not uploaded by the Annex A day 2 deadline"
     assert not any(line.startswith("- 1.1 ") for line in view.text.splitlines())
     assert "Uploaded or explained so far: 1 of 8." in view.text
 
@@ -280,3 +284,17 @@ def test_without_answered_by_the_lano_uploads_on_day_5(ctx: EngineContext) -> No
     ctx.config = ctx.config.model_copy(update={"annex_a": register})
     iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
     assert _asked_for(ctx, iid, "day5", "2.1", "upload") == ["nadia.pemberton@demo-county.example"]
+
+
+def test_asks_due_in_the_quiet_hours_wait_for_them_to_end_and_the_phase_wakes_then(ctx: EngineContext) -> None:
+    """Day 5 reached at 19:55 sends nothing: its 22 asks are held, the phase wakes at 07:30 and sends them then."""
+    iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
+    ensure_phase(ctx, iid, "day5")
+    ctx.clock.set(at(26, 19, 55))  # type: ignore[attr-defined]
+    held = reconcile_annex_a(ctx, iid, "day5")
+    assert (held.sent, ledger(ctx)) == (0, [])
+    assert held.next_wake_at == at(27, 7, 30)
+    assert held.reason.endswith("(22 email(s) held for the quiet hours until Tue 27 Jun 07:30)")
+    ctx.clock.set(at(27, 7, 30))  # type: ignore[attr-defined]
+    morning = reconcile_annex_a(ctx, iid, "day5")
+    assert morning.sent == 22 and {key.rsplit(":", 1)[1] for key, *_ in ledger(ctx)} == {"ask"}

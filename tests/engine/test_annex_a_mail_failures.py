@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
+from send_inspection.db import models as m
 from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.inspection import open_inspection
@@ -82,7 +84,11 @@ def test_a_refused_address_stops_no_other_ask_and_is_not_retried(ctx: EngineCont
     assert sorted(k for k, s in statuses(ctx).items() if s == "refused") == [
         "day2:1.2:submit:r1:ask", "day2:child-level-data:submit:r1:ask"]
     assert result.reason.startswith("MAIL PROBLEM: 2 email(s) not sent (see the logs). Waiting for 8 of 8 items:")
-    assert len(result.mail_failures) == 2 and "550 no such user" in result.mail_failures[0]
+    # Prefect is told what failed in the product's words; the server's answer is kept in the ledger.
+    assert len(result.mail_failures) == 2 and result.mail_failures[0].endswith(": 1 recipient(s) refused")
+    with ctx.session() as session:
+        assert "550 no such user" in session.scalars(select(m.EmailRecord.error).where(
+            m.EmailRecord.status == "refused")).first()
     assert result.next_wake_at == datetime(2023, 6, 26, 14, 0, tzinfo=NOTIFIED.tzinfo)  # no hurry to retry
 
     faulty.attempts.clear()

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from send_inspection.calendar import LONDON, WorkingCalendar
 from send_inspection.config.models import Chasing
-from send_inspection.engine.chasing import Chain, chase_plan, next_allowed
+from send_inspection.engine.chasing import Chain, chase_plan
 
 CAL = WorkingCalendar()
 RULES = Chasing()
@@ -53,13 +53,24 @@ def test_step_started_after_deadline_gets_grace() -> None:
                                 ("escalate-up-1", "Tue 13:30", "dcs")]
 
 
-def test_weekend_is_quiet() -> None:
-    """An escalation falling on Saturday waits for Monday 07:30."""
-    moment = datetime(2023, 7, 1, 10, 0, tzinfo=LONDON)
-    assert next_allowed(moment, chasing=RULES, calendar=CAL) == datetime(2023, 7, 3, 7, 30, tzinfo=LONDON)
+def test_an_ask_held_by_the_quiet_hours_goes_when_they_end_and_the_reminders_after_it() -> None:
+    """A step started at 19:55 for 10:00 the next day is asked at 07:30, with no reminder at the same time."""
+    chain = Chain(owner="lead", deputy=None, escalation=())
+    plan = chase_plan(chain, at(26, 19, 55), at(27, 10), chasing=RULES, calendar=CAL)
+    assert plan_times(plan) == [("ask", "Tue 07:30", "lead"), ("remind-1h", "Tue 09:00", "lead")]
 
 
-def test_bank_holiday_is_quiet() -> None:
-    """An escalation on the late-August bank holiday waits for Tuesday 07:30."""
-    moment = datetime(2023, 8, 28, 10, 0, tzinfo=LONDON)
-    assert next_allowed(moment, chasing=RULES, calendar=CAL) == datetime(2023, 8, 29, 7, 30, tzinfo=LONDON)
+def test_an_ask_whose_deadline_falls_in_the_quiet_hours_goes_at_once() -> None:
+    """A step started at 19:30 and due at 20:30 cannot wait for the morning: it is asked at once."""
+    chain = Chain(owner="lead", deputy=None, escalation=())
+    plan = chase_plan(chain, at(26, 19, 30), at(26, 20, 30), chasing=RULES, calendar=CAL)
+    assert plan_times(plan)[0] == ("ask", "Mon 19:30", "lead")
+
+
+def test_an_escalation_the_partnership_marks_urgent_is_not_held() -> None:
+    """With escalations to the deputy marked urgent, one due at 19:00 goes at 19:00; the next level still waits."""
+    rules = RULES.model_copy(update={"quiet_hours": RULES.quiet_hours.model_copy(
+        update={"urgent": ["action-escalate-deputy"]})})
+    chain = Chain(owner="lead", deputy="deputy", escalation=("head",))
+    plan = chase_plan(chain, at(26, 9), at(26, 19), chasing=rules, calendar=CAL)
+    assert plan_times(plan)[-2:] == [("escalate-deputy", "Mon 19:00", "deputy"), ("escalate-up-1", "Tue 07:30", "head")]

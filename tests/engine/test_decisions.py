@@ -208,7 +208,7 @@ def test_returned_item_gets_round_two_ask_with_comment(ctx: EngineContext, clock
     entry = next(e for e in list_outbox(ctx.transport.folder) if e.key == key)
     assert entry.to == ["chloe.trevethan@demo-county.example"]
     text = read_outbox_message(ctx.transport.folder, entry.id).text
-    assert "This item was returned with this comment:\n  Please add the PCF contacts" in text
+    assert "It was returned to you with this comment:\n  Please add the PCF contacts" in text
 
 
 def test_explanation_ends_as_explained(ctx: EngineContext, iid: str) -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from send_inspection.calendar import to_london
 from send_inspection.clock import VirtualClock
 from send_inspection.db import models as m
 from send_inspection.engine.annex_a import reconcile_annex_a
@@ -14,6 +15,7 @@ from send_inspection.engine.context import EngineContext
 from send_inspection.engine.handover import HandoverRefused, change_owner, send_fresh_link
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from send_inspection.tokens import TokenStatus, check_token
+from tests.helpers import assert_reads_as_reviewed
 
 LINK = re.compile(r"/a/([A-Za-z0-9_-]+)")
 
@@ -81,6 +83,8 @@ def test_a_fresh_link_works_and_the_lost_one_stops(ctx: EngineContext, started: 
     message = read_outbox_message(ctx.transport.folder, outbox_id_for(fresh.key))
     assert message.subject.startswith("New link: 1.1")
     assert "The link you were sent before no longer works." in (message.text or "")
+    assert_reads_as_reviewed(ctx.transport.folder, fresh.key, kind="action-fresh-link",  # type: ignore[attr-defined]
+                             at=to_london(ctx.clock.now()).isoformat(timespec="minutes"))
     assert status(ctx, old) is TokenStatus.REPLACED
     assert status(ctx, token_in(ctx, fresh.key)) is TokenStatus.VALID
 
@@ -93,3 +97,17 @@ def test_a_fresh_link_goes_only_to_someone_asked_for_the_step(ctx: EngineContext
         send_fresh_link(ctx, iid, "1.1", "dcs")
     with ctx.session() as session:
         assert session.query(m.ActionToken).filter_by(person_key="dcs").count() == 0
+
+
+def test_a_fresh_link_asked_for_in_the_quiet_hours_waits_and_the_old_link_still_works(
+        ctx: EngineContext, clock: VirtualClock, started: tuple[str, m.RegisterItem]) -> None:
+    """At 20:00 the fresh link is refused saying when it may go; nothing is sent and the earlier link stays valid."""
+    iid, _ = started
+    old = token_in(ctx, f"{iid}:day2:1.1:submit:r1:ask")
+    clock.set(clock.now().replace(hour=20, minute=0))
+    with pytest.raises(HandoverRefused, match="it is the quiet hours: nothing was sent, and the earlier link still "
+                                              "works; a fresh link may go from Tue 27 Jun 07:30"):
+        send_fresh_link(ctx, iid, "1.1", "sm-performance")
+    assert status(ctx, old) is TokenStatus.VALID
+    with ctx.session() as session:
+        assert session.query(m.ActionToken).filter_by(person_key="sm-performance").count() == 1

@@ -9,6 +9,7 @@ from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.inspection import open_inspection
 from send_inspection.engine.notification import SurveyLinks, send_surveys
+from send_inspection.engine.report_phase import reconcile_report
 from send_inspection.mail.outbox import list_outbox, outbox_id_for, read_outbox_message
 from send_inspection.report.feedback import FeedbackRefused, record_feedback
 from send_inspection.report.outcomes import MONITORING_OUTCOMES
@@ -53,6 +54,7 @@ def test_a_monitoring_inspection_has_two_outcomes_in_their_words(ctx: EngineCont
         record_feedback(ctx, iid, 3, effective="x", improve="y", priority_actions=[], recorded_by="x")
     record_feedback(ctx, iid, 2, effective="Data is used better.", improve="Governance.", priority_actions=[],
                     recorded_by="inspection-coordinator")
+    reconcile_report(ctx, iid)  # the report phase's first pass emails the feedback
     text = read_outbox_message(ctx.transport.folder, outbox_id_for(f"{iid}:report:feedback")).text or ""
     assert "Outcome 2 of 2:" in text and MONITORING_OUTCOMES[2] in " ".join(text.split())
     assert "ineffective action" in MONITORING_OUTCOMES[2]

@@ -97,6 +97,18 @@ def test_survey_links_are_kept_and_sent_once(ctx: EngineContext) -> None:
         ctx.transport.folder)}
     assert "https://surveys.example/pc" in texts[f"{iid}:notification:survey:parents_carers"]
     assert "https://share.demo-county.example/ht" in texts[f"{iid}:notification:health-template"]
+    survey = read_outbox_message(ctx.transport.folder, outbox_id_for(f"{iid}:notification:survey:parents_carers"))
+    assert "please pass this email on" in (survey.text or "") and "not forward" not in (survey.html or "")
+
+
+def test_a_list_that_cascades_is_asked_to_and_no_notification_calls_its_links_personal(ctx: EngineContext) -> None:
+    """The boards (to cascade) are asked to pass it on; no list is told not to forward it for personal links."""
+    iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
+    day_one_pass(ctx, iid)
+    views = {lst.id: read_outbox_message(ctx.transport.folder, outbox_id_for(f"{iid}:notification:list:{lst.id}"))
+             for lst in ctx.config.partnership.notification_lists}
+    assert [i for i, v in views.items() if "Please cascade this email" in (v.text or "")] == ["boards"]
+    assert all("not forward" not in (v.text or "") + (v.html or "") for v in views.values())
 
 
 def test_survey_links_for_an_unknown_inspection_are_refused(ctx: EngineContext) -> None:

@@ -86,6 +86,34 @@ def test_a_fresh_run_takes_over_once_and_frees_only_the_dead_runs_claims(ctx: En
     assert get_phase(ctx, iid, "day2").flow_run_id == FRESH  # type: ignore[union-attr]
 
 
+def test_the_meetings_the_dead_run_was_creating_are_made_uncertain_to_be_looked_up_at_once(
+        ctx: EngineContext) -> None:
+    """EWS and Graph meeting creations claimed by the dead run become uncertain; later, other phases', sent: kept."""
+    iid = _live_phase(ctx, "fieldwork", DEAD)
+    ctx.clock.advance(timedelta(minutes=10))  # type: ignore[attr-defined]
+    now = ctx.clock.now()
+    with ctx.session() as session:
+        for table, key, status, minutes_ago in [
+            (m.GraphEvent, f"{iid}:fieldwork:S1", "creating", 3),
+            (m.EwsMeeting, f"{iid}:fieldwork:S2", "creating", 3),
+            (m.GraphEvent, f"{iid}:fieldwork:S3", "creating", 0),
+            (m.GraphEvent, f"{iid}:notification:core", "creating", 3),
+            (m.GraphEvent, f"{iid}:fieldwork:S4", "sent", 3),
+        ]:
+            extra = {"transaction_id": "t"} if table is m.GraphEvent else {}
+            session.add(table(key=key, mailbox="inspection-logistics@demo-county.example", status=status, attempts=1,
+                              claimed_at=now - timedelta(minutes=minutes_ago), attendees=[], sent_digests={},
+                              sequence=0, **extra))
+        session.commit()
+    assert take_over(ctx, carried_phases(ctx)[0], FRESH, reason="started afresh: it died",
+                     claimed_before=now - timedelta(minutes=1))
+    with ctx.session() as session:
+        statuses = {r.key.split(":", 1)[1]: r.status for table in (m.GraphEvent, m.EwsMeeting)
+                    for r in session.query(table)}
+    assert statuses == {"fieldwork:S1": "uncertain", "fieldwork:S2": "uncertain", "fieldwork:S3": "creating",
+                        "notification:core": "creating", "fieldwork:S4": "sent"}
+
+
 def test_a_phase_that_keeps_dying_is_left_stuck_for_an_operator(ctx: EngineContext) -> None:
     """Giving up marks the phase stuck with the reason, and it is no longer carried (so not started again)."""
     iid = _live_phase(ctx, "day2", DEAD)

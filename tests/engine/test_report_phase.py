@@ -17,7 +17,7 @@ from send_inspection.calendar import LONDON
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.inspection import milestones, open_inspection
-from send_inspection.engine.phase_rows import get_phase
+from send_inspection.engine.phase_rows import ensure_phase, get_phase
 from send_inspection.engine.report_phase import add_months, reconcile_report
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from send_inspection.report.feedback import FeedbackRefused, PriorityAction, parse_priority_action, record_feedback
@@ -72,6 +72,7 @@ def inspection(ctx: EngineContext) -> str:
     record_feedback(ctx, iid, 2, effective="Leaders know the area well.", improve="Timeliness of EHC plans.",
                     priority_actions=[PriorityAction(area="EHC plan timeliness", partners=("council", "icb"))],
                     recorded_by="inspection-coordinator")
+    reconcile_report(ctx, iid)  # the report phase's first pass emails the feedback
     return iid
 
 
@@ -204,3 +205,23 @@ def test_from_the_draft_to_publication_with_a_bank_holiday_in_the_ten_days(ctx: 
                   "published", website_url="https://www.demo-county.example/send-strategy") == 200
     done = reconcile_report(ctx, inspection)
     assert done.done and done.next_wake_at is None
+
+
+def test_feedback_recorded_in_the_evening_wakes_a_waiting_report_phase_and_is_emailed_on_monday(
+        ctx: EngineContext) -> None:
+    """Recorded at 19:30 on a Friday, the feedback wakes the waiting report phase, whose email waits for Monday."""
+    iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
+    ensure_phase(ctx, iid, "report")  # fieldwork ended first: the report phase is already there
+    ctx.clock.set(at(7, 14, 19, 30))  # type: ignore[attr-defined]
+    record_feedback(ctx, iid, 1, effective="Strong leadership.", improve="Nothing urgent.", priority_actions=[],
+                    recorded_by="inspection-coordinator")
+    run = get_phase(ctx, iid, "report")
+    assert run is not None and run.changes > run.seen_changes
+    held = reconcile_report(ctx, iid)
+    assert held.next_wake_at == at(7, 17, 7, 30)
+    with pytest.raises(KeyError):
+        read_outbox_message(ctx.transport.folder, outbox_id_for(f"{iid}:report:feedback"))
+    ctx.clock.set(at(7, 17, 7, 30))  # type: ignore[attr-defined]
+    reconcile_report(ctx, iid)
+    assert read_outbox_message(ctx.transport.folder, outbox_id_for(f"{iid}:report:feedback")).subject.startswith(
+        "EMBARGOED")

@@ -87,6 +87,8 @@ def test_after_an_outage_only_todays_bulletin_goes(ctx: EngineContext) -> None:
     late = reconcile_bulletin(ctx, iid)
     assert late.sent == 0 and late.next_wake_at == at(7, 7, 8, 30)
     assert len(bulletins(ctx)) == 1
+    # The status says what went, not what fell due: 4 were due by Thursday, 1 went.
+    assert late.reason == "Staff bulletin: 1 of 8 sent; next Fri 07 Jul 08:30"
 
 
 def test_the_phase_is_done_after_the_last_bulletin(ctx: EngineContext) -> None:

@@ -10,7 +10,7 @@ from send_inspection.calendar import LONDON
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.inspection import open_inspection
 from send_inspection.mail.ews import EwsTransport
-from send_inspection.mail.inbox_watch import ReceivedAttachment, ReceivedMessage
+from send_inspection.mail.received import ReceivedAttachment, ReceivedMessage
 from tests.conftest import NOTIFIED
 from tests.mail.ews_server import EwsServer
 
@@ -41,6 +41,6 @@ def received(body: str, *, subject: str = "FW: Request for evidence", sender: tu
              mailbox: str = COMMS, message_id: str = "<fw-1@demo-county.example>",
              attachments: tuple[ReceivedAttachment, ...] = ()) -> ReceivedMessage:
     """Return a message as the inbox watcher hands it over, sent by `sender` (id, name, address)."""
-    return ReceivedMessage(mailbox=mailbox, internet_message_id=message_id, ews_item_id="AAMkTest=",
+    return ReceivedMessage(mailbox=mailbox, internet_message_id=message_id, item_id="AAMkTest=",
                            received_at=(MONDAY - timedelta(minutes=5)).astimezone(UTC), sender=sender[2],
                            sender_name=sender[1], subject=subject, body_text=body, attachments=attachments)

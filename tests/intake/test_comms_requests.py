@@ -8,15 +8,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, select
 
+from send_inspection.calendar import to_london
 from send_inspection.db import models as m
+from send_inspection.engine.additional_requests import reconcile_request
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.phase_rows import get_phase
 from send_inspection.intake.comms_requests import message_marker, record_forwarded
 from send_inspection.intake.handled import Handled
 from send_inspection.intake.mailboxes import HANDLERS, poll_inboxes
 from send_inspection.mail.ews import EwsTransport
-from send_inspection.mail.inbox_watch import ReceivedMessage
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
+from send_inspection.mail.received import ReceivedMessage
+from tests.helpers import assert_reads_as_reviewed
 from tests.intake.conftest import COMMS, COORDINATOR, EVIDENCE, HOS, LANO, MONDAY, received
 from tests.mail.ews_server import EwsServer
 
@@ -93,30 +96,49 @@ def test_the_head_of_service_line_names_the_person_by_id_address_or_name(
 
 
 @pytest.mark.parametrize(("note", "said"), [
-    ("Thanks, over to you.", 'It had no line "Head of service: <person id>"'),
+    ("Thanks, over to you.", 'It had no line "Head of service: <name>"'),
     ("Head of service: hos-nobody", 'Its line "Head of service: hos-nobody" does not name anyone'),
 ], ids=["missing", "unknown"])
 def test_a_missing_or_unknown_head_of_service_goes_to_the_lano_who_is_told(
         ctx: EngineContext, inspection: str, server: EwsServer, transport: EwsTransport, note: str,
         said: str) -> None:
-    """Without a known head of service the LANO gets the request, and LANO and forwarder are told once why."""
+    """Without a known head of service the LANO gets the request, and the request's run tells LANO and forwarder
+    once why."""
     forward(server, note)
     poll_inboxes(ctx, transport, inspection_id=inspection)
+    reconcile_request(ctx, inspection, 1)
     with ctx.session() as session:  # handed over again: still one request and one notice
         session.execute(delete(m.InboxMessage))
         session.commit()
     poll_inboxes(ctx, transport, inspection_id=inspection)
+    reconcile_request(ctx, inspection, 1)
     [request] = requests(ctx)
-    assert request.head_of_service == LANO[0]
+    assert (request.head_of_service, request.forwarded_by, request.lano_stands_in) == (LANO[0], COORDINATOR[0], True)
     [notice] = notices(ctx)
     message = read_outbox_message(ctx.transport.folder, outbox_id_for(notice.key))  # type: ignore[attr-defined]
     assert (message.to, message.cc) == ([LANO[2], COORDINATOR[2]], [COMMS])
     assert message.sender.endswith(f"<{COMMS}>")
     assert message.subject == "Additional evidence request 1: no head of service named, so it is with the LANO"
     assert said in " ".join((message.text or "").split())
+    assert_reads_as_reviewed(ctx.transport.folder, notice.key,  # type: ignore[attr-defined]
+                             kind=f"request_head_of_service_missing.{'unknown' if 'nobody' in note else 'missing'}",
+                             at=to_london(notice.sent_at).isoformat(timespec="minutes"))
     with ctx.session() as session:
         [row] = session.scalars(select(m.InboxMessage)).all()
     assert row.outcome is not None and row.outcome.startswith("duplicate: request 1 (")
+
+
+def test_a_request_forwarded_in_the_evening_is_recorded_and_the_lano_told_in_the_morning(
+        ctx: EngineContext, inspection: str, server: EwsServer, transport: EwsTransport) -> None:
+    """Forwarded at 20:00 without a head of service: recorded at once, the notice waits for 07:30 the next day."""
+    ctx.clock.set(MONDAY.replace(hour=20, minute=2))  # type: ignore[attr-defined]
+    forward(server, "Thanks, over to you.", minutes=10 * 60)  # 09:30 + 10h = 19:30
+    assert poll_inboxes(ctx, transport, inspection_id=inspection).recorded == [1]
+    evening = reconcile_request(ctx, inspection, 1)
+    assert notices(ctx) == [] and "held for the quiet hours until Tue 04 Jul 07:30" in evening.reason
+    ctx.clock.set(MONDAY.replace(day=4, hour=7, minute=30))  # type: ignore[attr-defined]
+    reconcile_request(ctx, inspection, 1)
+    assert [n.sent_at for n in notices(ctx)] == [MONDAY.replace(day=4, hour=7, minute=30)]
 
 
 def test_messages_that_are_not_forwarded_requests_are_left_alone(

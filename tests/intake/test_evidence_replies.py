@@ -17,8 +17,8 @@ from send_inspection.engine.inspection import open_inspection
 from send_inspection.intake.evidence_replies import request_number, take_evidence_reply
 from send_inspection.intake.mailboxes import poll_inboxes
 from send_inspection.mail.ews import EwsTransport
-from send_inspection.mail.inbox_watch import ReceivedAttachment
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
+from send_inspection.mail.received import ReceivedAttachment
 from send_inspection.web.app import create_app
 from tests.conftest import NOTIFIED
 from tests.intake.conftest import COORDINATOR, EVIDENCE, HOS, MONDAY, received
@@ -76,7 +76,7 @@ def test_a_reply_with_a_file_answers_the_submit_step_and_the_file_is_stored(
         transport: EwsTransport) -> None:
     """Replying to the submit ask with the file attached submits it, as the web upload would, and wakes request 1."""
     subject = request_at_submit
-    assert subject.startswith("request-1 Additional evidence request 1 – please submit the evidence")
+    assert subject.startswith("Additional evidence request 1 – please submit the evidence")
     sent = server.deliver(subject=f"RE: {subject}", sender=HOS[2], sender_name=HOS[1], mailbox=EVIDENCE,
                           body="Attached, thanks.", received_at=MONDAY - timedelta(minutes=1),
                           attachments=[("Annual review audit.pdf", "application/pdf", PDF), LOGO])
@@ -153,7 +153,7 @@ def test_pressing_reply_on_the_submit_ask_sent_through_exchange_answers_the_requ
     ews.clock.set(MONDAY)  # type: ignore[attr-defined]
     record_request(ews, iid, "The annual review audit", inspector="Jane Smith", head_of_service=HOS[0])
     reconcile_request(ews, iid, 1)
-    [confirm] = [item for item in server.sent if item.subject.startswith("request-1 ")]
+    [confirm] = [item for item in server.sent if item.subject.startswith("Additional evidence request 1 – please")]
     assert confirm.reply_to == [EVIDENCE] and confirm.to == [HOS[2]]
     answer = {"item_ref": "request-1", "step": "confirm", "round": "1", "outcome": "exists", "comment": "By 14:00"}
     link = "/a/" + TOKEN.search(confirm.body).group(1)  # type: ignore[union-attr]

@@ -1,4 +1,4 @@
-"""The intake task: only with EWS, only the inboxes the settings name, and it starts or wakes what mail called for."""
+"""The intake task: only with EWS or Graph, only the inboxes the settings name; it starts or wakes what mail asks."""
 
 from __future__ import annotations
 
@@ -49,11 +49,11 @@ def runtime(context: EngineContext, recorder: Recorder) -> Runtime:
     return Runtime(context=context, waiter=recorder, launcher=recorder, waker=recorder, mode="rehearsal")
 
 
-def test_without_ews_the_task_returns_at_once(ctx: EngineContext) -> None:
-    """With the outbox (or SMTP, Graph) nothing is polled and the task says intake needs EWS."""
+def test_without_exchange_the_task_returns_at_once(ctx: EngineContext) -> None:
+    """With the outbox (or SMTP) nothing is polled and the task says intake needs EWS or Graph."""
     with use_runtime(runtime(ctx, Recorder())):
         said = poll_inboxes_task.fn()
-    assert said == "Mailbox intake needs SEND_INSPECTION_MAIL=ews (mail goes by outbox): no inbox polled."
+    assert said == "Mailbox intake needs SEND_INSPECTION_MAIL=ews or graph (mail goes by outbox): no inbox polled."
 
 
 def test_with_ews_the_task_polls_the_inboxes_named_and_starts_the_request(

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
 from send_inspection.checklist import CHECKLIST_IDS
+from send_inspection.config.loader import default_config_dir
 from send_inspection.mail.message import KEY_HEADER
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from send_inspection.rehearsal.staff import DATA_INPUT, HIDDEN, LINK  # what a person's browser would read
@@ -199,10 +202,14 @@ class LiveStack:
 
     def tick(self) -> dict:
         """Run the ticker now (as its every-minute schedule would) and return its finished flow run."""
-        deployment = self.api("GET", "/deployments/name/ticker/send-inspection")
+        return self.run_now("ticker")
+
+    def run_now(self, flow: str) -> dict:
+        """Run a flow's deployment now (as its schedule would) and return its finished flow run."""
+        deployment = self.api("GET", f"/deployments/name/{flow}/send-inspection")
         run_id = self.api("POST", f"/deployments/{deployment['id']}/create_flow_run", json={})["id"]
         self.wait_for(lambda: self.flow_run(run_id)["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED"),
-                      seconds=90, what="the ticker run")
+                      seconds=90, what=f"the {flow} run")
         return self.flow_run(run_id)
 
     def log(self, name: str) -> str:
@@ -339,20 +346,36 @@ class LiveStack:
         """Return fictional Demo County child-level data lists for a notification on `as_of`."""
         from send_inspection.childdata.columns import load_child_data_config
         from send_inspection.childdata.synthetic import generate
-        from send_inspection.config.loader import default_config_dir
 
         folder = self.root / f"fictional-lists-{as_of.isoformat()}"
         return dict(generate(folder, children=300, seed=3, as_of=as_of,
                              config=load_child_data_config(default_config_dir())))
 
 
+def _config_without_quiet_hours(root: Path) -> Path:
+    """Return a copy of the Demo County config whose quiet hours hold nothing, for a stack on the real clock.
+
+    The live stack runs on the machine's clock, so with the partnership's quiet hours a run at 20:00 or on a
+    Saturday would hold every email until 07:30 on the next working day. The quiet hours are tested on a virtual
+    clock (tests/engine/test_send_window.py, the rehearsals); here `start` equal to `end` means none in the day.
+    """
+    folder = root / "config"
+    shutil.copytree(default_config_dir(), folder)
+    timeline = folder / "timeline.yaml"
+    data = yaml.safe_load(timeline.read_text(encoding="utf-8"))
+    data["chasing"]["quiet_hours"].update(start="00:00", end="00:00", non_working_days=False)
+    timeline.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return folder
+
+
 def _stack(root: Path, *, mail: str, product_db: str | None = None, prefect_db: str | None = None,
-           auth_string: str | None = None) -> LiveStack:
+           auth_string: str | None = None, env: dict[str, str] | None = None) -> LiveStack:
     """Return a stack's settings on free loopback ports (nothing started yet); with `auth_string` the Prefect server
-    requires it, and every process of the stack is given it."""
+    requires it, and every process of the stack is given it; `env` adds or overrides settings."""
     root.mkdir(parents=True, exist_ok=True)
     smtp_port, api_port, web_port = free_port(), free_port(), free_port()
     home = root / "home"
+    extra = env or {}
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SEND_INSPECTION_"))},
         "PREFECT_HOME": str(root / "prefect"),
@@ -362,6 +385,7 @@ def _stack(root: Path, *, mail: str, product_db: str | None = None, prefect_db: 
         # The tests restart the worker, which replaces the ticker's future runs: schedule them again within seconds.
         "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "10",
         "SEND_INSPECTION_HOME": str(home),
+        "SEND_INSPECTION_CONFIG": str(_config_without_quiet_hours(root)),
         "SEND_INSPECTION_DB_URL": product_db or f"sqlite:///{home / 'send_inspection.db'}",
         "SEND_INSPECTION_MAIL": mail,
         "SEND_INSPECTION_SMTP_HOST": "127.0.0.1",
@@ -370,6 +394,7 @@ def _stack(root: Path, *, mail: str, product_db: str | None = None, prefect_db: 
         "SEND_INSPECTION_PHASE_LEASE": str(LEASE_SECONDS),
         "SEND_INSPECTION_MAIL_RETRY_DELAYS": MAIL_RETRY_DELAYS,
     }
+    env.update(extra)
     if prefect_db:
         env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_db
     if auth_string:
@@ -378,12 +403,13 @@ def _stack(root: Path, *, mail: str, product_db: str | None = None, prefect_db: 
                      mail=LiveMail(), smtp_port=smtp_port, outbox=home / "outbox" if mail == "outbox" else None)
 
 
-def start_stack(root: Path, *, mail: str = "smtp") -> LiveStack:
+def start_stack(root: Path, *, mail: str = "smtp", env: dict[str, str] | None = None) -> LiveStack:
     """Start an SMTP server, a Prefect server on SQLite, the web app and the worker, all on free ports.
 
-    With mail="outbox" the product writes to its local outbox instead of the SMTP server.
+    With mail="outbox" the product writes to its local outbox instead of the SMTP server; with mail="graph", `env`
+    holds the SEND_INSPECTION_GRAPH_* settings of the Graph endpoint to use.
     """
-    stack = _stack(root, mail=mail)
+    stack = _stack(root, mail=mail, env=env)
     return _start(stack, workers=stack.start_worker)
 
 

@@ -124,6 +124,10 @@ def test_an_inspection_started_with_the_worker_killed_mid_batch_sends_every_emai
     day2 = stack.flow_run(fresh_run)
     assert day2["name"] == f"{INSPECTION} · Annex A day 2"
     assert day2["state"]["name"] == "Suspended"
+    logs = [line["message"] for line in prefect(stack, "logs", {"logs": {"flow_run_id": {"any_": [fresh_run]}}})]
+    assert any(m.startswith(f"sent {ask('1.1', 'approve')} (") for m in logs), logs  # by key: INFO lines arrive
+    assert any(m.startswith("day2: this pass sent") for m in logs)
+    assert any(m.startswith("waiting: ") and "wakes " in m for m in logs), logs  # what it waits for, and until
     by_key = {a["key"]: a for a in prefect(stack, "artifacts", {}) if a.get("key")}
     assert f"{INSPECTION}-day2-register" in by_key
     assert by_key[f"{INSPECTION}-day2-status"]["data"].startswith("**Waiting for 8 of 8 items:")

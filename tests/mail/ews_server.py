@@ -3,8 +3,9 @@
 It answers CreateItem (and an OAuth2 client-credentials token request), records what each request asked for,
 and can be told to be busy, to refuse a recipient inside a bulk request, or to refuse every login.
 It also keeps one calendar and an inbox (a message can be put in one mailbox's inbox only): CreateItem of a
-CalendarItem (a meeting request) or of a CancelCalendarItem, UpdateItem of a calendar item, FindItem (inbox or
-calendar, with paging, sorting and a simple restriction), GetItem and GetAttachment.
+CalendarItem (a meeting request) or of a CancelCalendarItem, UpdateItem of a calendar item or of a message's
+categories, FindItem (inbox or calendar, with paging, sorting and a simple restriction), GetItem, GetAttachment,
+and the inbox's child folders: FindFolder by display name, GetFolder, CreateFolder and MoveItem into one.
 Any other operation is recorded and answered with a SOAP fault, so a test sees an unexpected request at once.
 """
 
@@ -149,6 +150,9 @@ class InboxItem:
     attachments: list[InboxAttachment]
     # The shared mailbox whose inbox holds it; None: every mailbox's inbox shows it.
     mailbox: str | None = None
+    categories: list[str] = field(default_factory=list)
+    # "inbox", or the id of the child folder it was moved to.
+    folder: str = "inbox"
 
 
 def _text(elem: ET.Element | None) -> str:
@@ -281,6 +285,8 @@ class EwsServer:
         self.calendar: dict[str, CalendarEntry] = {}
         self.meeting_mail: list[MeetingMail] = []
         self.inbox: list[InboxItem] = []
+        # The inbox's child folders: (mailbox, display name) -> folder id.
+        self.folders: dict[tuple[str, str], str] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -398,6 +404,10 @@ class EwsServer:
             "FindItem": self._find_item,
             "GetItem": self._get_item,
             "GetAttachment": self._get_attachment,
+            "FindFolder": self._find_folder,
+            "GetFolder": self._get_folder,
+            "CreateFolder": self._create_folder,
+            "MoveItem": self._move_item,
         }
         if operation is None or name not in handlers or operation.tag != f"{{{M}}}{name}":
             return 500, _fault("ErrorInvalidRequest", f"This test server only answers {', '.join(handlers)}")
@@ -525,6 +535,10 @@ class EwsServer:
         messages = []
         for change in operation.findall(f"{{{M}}}ItemChanges/{{{T}}}ItemChange"):
             ref = change.find(f"{{{T}}}ItemId")
+            message = self._find_by_id("" if ref is None else ref.get("Id", ""))
+            if isinstance(message, InboxItem):
+                messages.append(self._update_message(message, change))
+                continue
             entry = None if ref is None else self.calendar.get(ref.get("Id", ""))
             if entry is None or entry.cancelled:
                 messages.append(_error("UpdateItem", "ErrorItemNotFound", "<m:Items/>"))
@@ -557,6 +571,87 @@ class EwsServer:
                                                    "<m:ConflictResults><t:Count>0</t:Count></m:ConflictResults>"))
         return 200, _response("UpdateItem", messages)
 
+    def _update_message(self, item: InboxItem, change: ET.Element) -> str:
+        """Change a message's categories (the only field of a message this endpoint changes)."""
+        for update in change.findall(f"{{{T}}}Updates/*"):
+            uri = update.find(f"{{{T}}}FieldURI")
+            if uri is None or uri.get("FieldURI") != "item:Categories":
+                return _error("UpdateItem", "ErrorInvalidPropertySet", "<m:Items/>")
+            deleted = update.tag == f"{{{T}}}DeleteItemField"
+            item.categories = [] if deleted else [
+                _text(value) for value in update.findall(f"{{{T}}}Message/{{{T}}}Categories/{{{T}}}String")]
+        n = int(item.changekey.rsplit("v", 1)[1]) + 1 if "v" in item.changekey[-4:] else 1
+        item.changekey = f"{item.changekey.rsplit('v', 1)[0]}v{n}"
+        return _success("UpdateItem", f'<m:Items><t:Message><t:ItemId Id="{item.item_id}" '
+                                      f'ChangeKey="{item.changekey}"/></t:Message></m:Items>'
+                                      "<m:ConflictResults><t:Count>0</t:Count></m:ConflictResults>")
+
+    # --- the inbox's child folders --------------------------------------------------------------------------
+
+    def _parent_mailbox(self, operation: ET.Element, path: str) -> str | None:
+        parent = operation.find(f"{{{M}}}{path}/{{{T}}}DistinguishedFolderId")
+        if parent is None or parent.get("Id") != "inbox":
+            return None
+        return _text(parent.find(f"{{{T}}}Mailbox/{{{T}}}EmailAddress")).casefold()
+
+    def _find_folder(self, operation: ET.Element, **_: str | None) -> tuple[int, bytes]:
+        owner = self._parent_mailbox(operation, "ParentFolderIds")
+        if owner is None:
+            return 200, _response("FindFolder", [_error("FindFolder", "ErrorFolderNotFound")])
+        wanted = operation.find(f".//{{{T}}}FieldURIOrConstant/{{{T}}}Constant")
+        name = None if wanted is None else wanted.get("Value")
+        found = [(n, folder_id) for (mailbox, n), folder_id in self.folders.items()
+                 if mailbox == owner and (name is None or n.casefold() == name.casefold())]
+        folders = "".join(f'<t:Folder><t:FolderId Id="{folder_id}" ChangeKey="AQAAAA{folder_id[-6:]}"/>'
+                          f"<t:DisplayName>{escape(n)}</t:DisplayName><t:FolderClass>IPF.Note</t:FolderClass>"
+                          "</t:Folder>" for n, folder_id in found)
+        root = (f'<m:RootFolder IndexedPagingOffset="{len(found)}" TotalItemsInView="{len(found)}" '
+                f'IncludesLastItemInRange="true"><t:Folders>{folders}</t:Folders></m:RootFolder>')
+        return 200, _response("FindFolder", [_success("FindFolder", root)])
+
+    def _get_folder(self, operation: ET.Element, **_: str | None) -> tuple[int, bytes]:
+        names = {folder_id: name for (_, name), folder_id in self.folders.items()}
+        messages = []
+        for ref in operation.findall(f"{{{M}}}FolderIds/{{{T}}}FolderId"):
+            folder_id = ref.get("Id", "")
+            if folder_id not in names:
+                messages.append(_error("GetFolder", "ErrorFolderNotFound", "<m:Folders/>"))
+                continue
+            messages.append(_success("GetFolder", f'<m:Folders><t:Folder><t:FolderId Id="{folder_id}" '
+                                                  f'ChangeKey="AQAAAA{folder_id[-6:]}"/><t:FolderClass>IPF.Note'
+                                                  f"</t:FolderClass><t:DisplayName>{escape(names[folder_id])}"
+                                                  "</t:DisplayName></t:Folder></m:Folders>"))
+        return 200, _response("GetFolder", messages)
+
+    def _create_folder(self, operation: ET.Element, **_: str | None) -> tuple[int, bytes]:
+        owner = self._parent_mailbox(operation, "ParentFolderId")
+        name = _text(operation.find(f"{{{M}}}Folders/{{{T}}}Folder/{{{T}}}DisplayName"))
+        if owner is None or not name:
+            return 200, _response("CreateFolder", [_error("CreateFolder", "ErrorInvalidRequest", "<m:Folders/>")])
+        if (owner, name) in self.folders:
+            return 200, _response("CreateFolder", [_error("CreateFolder", "ErrorFolderExists", "<m:Folders/>")])
+        folder_id = f"AAMkFolder{next(self._ids):04d}="
+        self.folders[(owner, name)] = folder_id
+        return 200, _response("CreateFolder", [_success(
+            "CreateFolder", f'<m:Folders><t:Folder><t:FolderId Id="{folder_id}" ChangeKey="AQAAAA{folder_id[-6:]}"/>'
+                            "</t:Folder></m:Folders>")])
+
+    def _move_item(self, operation: ET.Element, **_: str | None) -> tuple[int, bytes]:
+        target = operation.find(f"{{{M}}}ToFolderId/{{{T}}}FolderId")
+        folder_id = "" if target is None else target.get("Id", "")
+        messages = []
+        for ref in operation.findall(f"{{{M}}}ItemIds/{{{T}}}ItemId"):
+            item = self._find_by_id(ref.get("Id", ""))
+            if not isinstance(item, InboxItem) or folder_id not in self.folders.values():
+                messages.append(_error("MoveItem", "ErrorItemNotFound", "<m:Items/>"))
+                continue
+            # Exchange gives a moved item a new id.
+            item.item_id = f"AAMkMoved{next(self._ids):04d}="
+            item.folder = folder_id
+            messages.append(_success("MoveItem", f'<m:Items><t:Message><t:ItemId Id="{item.item_id}" '
+                                                 f'ChangeKey="{item.changekey}"/></t:Message></m:Items>'))
+        return 200, _response("MoveItem", messages)
+
     def _apply(self, entry: CalendarEntry, name: str, value: ET.Element | None, *, deleted: bool) -> None:
         text = "" if deleted or value is None else _text(value)
         if name == "RequiredAttendees":
@@ -575,7 +670,8 @@ class EwsServer:
         name = "" if folder is None else folder.get("Id", "")
         if name == "inbox":
             owner = _text(folder.find(f"{{{T}}}Mailbox/{{{T}}}EmailAddress")).casefold() if folder is not None else ""
-            return name, [item for item in self.inbox if item.mailbox is None or item.mailbox.casefold() == owner]
+            return name, [item for item in self.inbox if item.folder == "inbox"
+                          and (item.mailbox is None or item.mailbox.casefold() == owner)]
         if name == "calendar":
             return name, [entry for entry in self.calendar.values() if not entry.cancelled]
         return name, []
@@ -704,6 +800,9 @@ class EwsServer:
                 for a in item.attachments
             )
             parts.append(f"<t:Attachments>{files}</t:Attachments>")
+        if "item:Categories" in uris and item.categories:
+            strings = "".join(f"<t:String>{escape(c)}</t:String>" for c in item.categories)
+            parts.append(f"<t:Categories>{strings}</t:Categories>")
         if "item:TextBody" in uris:
             parts.append(f'<t:TextBody BodyType="Text">{escape(item.body)}</t:TextBody>')
         if "message:Sender" in uris:

@@ -1,10 +1,11 @@
-"""A sample outgoing message from the shared mailbox, as the Exchange and Graph transport tests send it."""
+"""Samples the Exchange and Graph tests share: an outgoing message from the shared mailbox, an inbox callback."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from send_inspection.mail.message import Attachment, OutgoingMessage
+from send_inspection.mail.received import ReceivedMessage
 
 SENT_AT = datetime(2026, 3, 2, 9, 5, tzinfo=UTC)
 SHARED = "send.evidence@demo-county.example"
@@ -28,3 +29,18 @@ def message(**overrides: object) -> OutgoingMessage:
     }
     fields.update(overrides)
     return OutgoingMessage(**fields)  # type: ignore[arg-type]
+
+
+class Recorder:
+    """An inbox watcher's callback that records what it is handed and fails for the subjects it is told to."""
+
+    def __init__(self) -> None:
+        self.received: list[ReceivedMessage] = []
+        self.fail: set[str] = set()
+
+    def __call__(self, message: ReceivedMessage) -> str:
+        """Record the message; raise if its subject is one to fail."""
+        self.received.append(message)
+        if message.subject in self.fail:
+            raise RuntimeError("the evidence request could not be recorded")
+        return f"recorded {message.internet_message_id}"

@@ -7,11 +7,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from send_inspection.calendar import LONDON
+from send_inspection.calendar import LONDON, WorkingCalendar
 from send_inspection.clock import VirtualClock
+from send_inspection.config.models import QuietHours
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.inspection import open_inspection
+from send_inspection.engine.send_window import SendWindow
 from send_inspection.mail.distribution import (
     EXCHANGE_ONLINE,
     Batch,
@@ -105,6 +107,19 @@ def test_rolling_day_limit_pushes_one_mailbox_to_the_next_days() -> None:
     assert offsets[20] == timedelta(days=1)  # the first message leaves the rolling 24 hours
     assert offsets[40] == timedelta(days=2)
     assert plan.finish == MONDAY + timedelta(days=3, seconds=38)
+    assert most_in_window(plan.batches, width=timedelta(hours=24), weight=lambda b: b.recipient_count) <= 10_000
+
+
+def test_no_batch_is_timed_in_the_quiet_hours() -> None:
+    """Started at 18:00 on a Friday, 40,000 families from one mailbox: 20 messages then, the rest from Monday 07:30."""
+    window = SendWindow(QuietHours(), WorkingCalendar())
+    friday = datetime(2026, 11, 27, 18, 0, tzinfo=LONDON)
+    plan = plan_distribution(families(40_000), mailboxes=BOXES[:1], start=friday,
+                             allowed=lambda due: window.may_send_at("survey", due))
+    monday = datetime(2026, 11, 30, 7, 30, tzinfo=LONDON)
+    assert [b.earliest for b in plan.batches[19:21]] == [friday + timedelta(seconds=38), monday]
+    assert all(window.may_send_at("survey", b.earliest) == b.earliest for b in plan.batches)
+    assert plan.finish == monday + timedelta(days=2, seconds=38)  # 20 a day from 07:30: Monday, Tuesday, Wednesday
     assert most_in_window(plan.batches, width=timedelta(hours=24), weight=lambda b: b.recipient_count) <= 10_000
 
 

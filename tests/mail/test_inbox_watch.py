@@ -11,31 +11,19 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from send_inspection.config.models import HandledMark
 from send_inspection.db.models import InboxMessage
 from send_inspection.mail.ews import EwsTransport
-from send_inspection.mail.inbox_watch import InboxWatcher, ReceivedMessage
+from send_inspection.mail.inbox_watch import InboxWatcher
+from send_inspection.mail.received import ReceivedMessage
 from send_inspection.mail.transport import MailTransportError
 from tests.mail.ews_server import SOAP, EwsServer, M, T
+from tests.mail.samples import Recorder
 
 SHARED = "send.evidence@demo-county.example"
 INSPECTOR = "lead.inspector@inspectors.demo-county.example"
 MONDAY = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
 PDF = b"%PDF-1.7\n\x00\xff\xfe binary \x80\x81 bytes\n%%EOF"
-
-
-class Recorder:
-    """A callback that records what it is handed and fails for the subjects it is told to."""
-
-    def __init__(self) -> None:
-        self.received: list[ReceivedMessage] = []
-        self.fail: set[str] = set()
-
-    def __call__(self, message: ReceivedMessage) -> str:
-        """Record the message; raise if its subject is one to fail."""
-        self.received.append(message)
-        if message.subject in self.fail:
-            raise RuntimeError("the evidence request could not be recorded")
-        return f"recorded {message.internet_message_id}"
 
 
 def watcher(server: EwsServer, sessions: Callable[[], Session], handle: Callable[[ReceivedMessage], str | None],
@@ -77,9 +65,9 @@ def test_a_new_message_is_handed_over_once_even_after_a_restart(
     assert message.subject == "Additional evidence request 1"
     assert message.body_text == "Additional evidence request 1: please send the evidence by 16:00."
     assert message.received_at == MONDAY + timedelta(minutes=5)
-    assert message.mailbox == SHARED and message.ews_item_id == server.inbox[0].item_id
+    assert message.mailbox == SHARED and message.item_id == server.inbox[0].item_id
     [row] = rows(sessions)
-    assert (row.internet_message_id, row.ews_item_id, row.attempts) == (message_id, message.ews_item_id, 1)
+    assert (row.internet_message_id, row.item_id, row.attempts) == (message_id, message.item_id, 1)
     assert row.handled_at == MONDAY + timedelta(minutes=10)
     assert row.outcome == f"recorded {message_id}"
     again = watcher(server, sessions, handle)
@@ -192,7 +180,47 @@ def test_other_items_and_second_copies_are_not_handed_over(server: EwsServer, se
     assert (result.listed, result.handled, result.already_handled) == (2, [message_id], 1)
     assert [m.subject for m in handle.received] == ["Request"]
     [row] = rows(sessions)
-    assert row.ews_item_id == server.inbox[2].item_id  # where the message is now
+    assert row.item_id == server.inbox[2].item_id  # where the message is now
+
+
+def test_each_message_taken_gets_the_category_and_a_failed_one_does_not(
+    server: EwsServer, sessions: Callable[[], Session]
+) -> None:
+    """The partnership's category is added to each message taken (its own kept); a failing one stays unmarked."""
+    deliver(server, "Request A", 1)
+    deliver(server, "Request B", 2)
+    server.inbox[0].categories = ["Red category"]
+    handle = Recorder()
+    handle.fail = {"Request B"}
+    mark = HandledMark(category="SEND inspection: taken in")
+    first = watcher(server, sessions, handle, mark=mark).poll(now=MONDAY + timedelta(minutes=5))
+    assert first.marked == 1
+    assert [i.categories for i in server.inbox] == [["Red category", "SEND inspection: taken in"], []]
+    assert "item:Categories" in server.requests("UpdateItem")[0]
+    handle.fail = set()
+    second = watcher(server, sessions, handle, mark=mark).poll(now=MONDAY + timedelta(minutes=6))
+    assert second.marked == 1 and server.inbox[1].categories == ["SEND inspection: taken in"]
+    assert all(row.marked_at is not None for row in rows(sessions))
+    assert watcher(server, sessions, handle, mark=mark).poll(now=MONDAY + timedelta(minutes=7)).marked == 0
+
+
+def test_with_a_handled_folder_each_message_taken_is_moved_there(
+    server: EwsServer, sessions: Callable[[], Session]
+) -> None:
+    """The folder is made under the inbox once, each message taken is moved into it, and no poll sees it again."""
+    deliver(server, "Request A", 1)
+    deliver(server, "Request B", 2)
+    handle = Recorder()
+    mark = HandledMark(folder="Taken in")
+    result = watcher(server, sessions, handle, mark=mark).poll(now=MONDAY + timedelta(minutes=5))
+    assert result.marked == 2
+    folder = server.folders[(SHARED, "Taken in")]
+    assert [i.folder for i in server.inbox] == [folder, folder]
+    assert [row.item_id for row in rows(sessions)] == [i.item_id for i in server.inbox]  # their ids after the move
+    deliver(server, "Request C", 3)
+    later = watcher(server, sessions, handle, mark=mark).poll(now=MONDAY + timedelta(minutes=6))
+    assert (later.listed, later.marked) == (1, 1)
+    assert server.operations().count("CreateFolder") == 1
 
 
 def test_no_message_text_or_attachment_is_logged_or_kept(

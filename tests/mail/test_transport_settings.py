@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -127,13 +128,60 @@ def test_ews_version_names_match_the_transport() -> None:
 
 
 def test_graph_settings_build_a_graph_transport() -> None:
-    """Graph settings give a GraphTransport with the default token URL and Graph base."""
+    """Graph settings give a GraphTransport on Microsoft's authority and Graph, with the client secret."""
     settings = load_settings({**GRAPH, "SEND_INSPECTION_GRAPH_MAX_WAIT": "30"})
     transport = transport_from_settings(settings)
     assert isinstance(transport, GraphTransport)
-    assert transport.token_url == "https://login.microsoftonline.com/demo-tenant/oauth2/v2.0/token"
+    assert transport.client.tokens.authority == "https://login.microsoftonline.com/demo-tenant"
+    assert transport.client.tokens.credential.kind == "secret"
     assert transport.graph_base == "https://graph.microsoft.com/v1.0"
-    assert transport.max_wait == 30.0
+    assert (transport.max_wait, transport.client.timeout) == (30.0, 30.0)
+
+
+def test_graph_certificate_settings_read_the_key_from_a_file_or_a_block(tmp_path: Path) -> None:
+    """A certificate's PEM file (or Secret block) and thumbprint replace the secret; the file is read when needed."""
+    pem = tmp_path / "app.pem"
+    pem.write_text("-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n")
+    thumbprint = "a1:b2:c3:d4:e5:f6:a7:b8:c9:d0:e1:f2:a3:b4:c5:d6:e7:f8:a9:b0"
+    env = {**without(GRAPH, "SEND_INSPECTION_GRAPH_SECRET"), "SEND_INSPECTION_GRAPH_CERTIFICATE_FILE": str(pem),
+           "SEND_INSPECTION_GRAPH_CERTIFICATE_THUMBPRINT": thumbprint}
+    settings = load_settings(env)
+    assert settings.graph is not None and settings.graph.secret is None
+    assert settings.graph.certificate == SecretRef(variable="SEND_INSPECTION_GRAPH_CERTIFICATE_FILE", path=pem)
+    assert settings.graph.certificate.read().startswith("-----BEGIN PRIVATE KEY-----")
+    assert settings.graph.thumbprint == "A1B2C3D4E5F6A7B8C9D0E1F2A3B4C5D6E7F8A9B0"
+    transport = transport_from_settings(settings)
+    assert isinstance(transport, GraphTransport) and transport.client.tokens.credential.kind == "certificate"
+    block = load_settings({**without(env, "SEND_INSPECTION_GRAPH_CERTIFICATE_FILE"),
+                           "SEND_INSPECTION_GRAPH_CERTIFICATE_BLOCK": "graph-certificate"})
+    assert block.graph is not None
+    assert block.graph.certificate == SecretRef(variable="SEND_INSPECTION_GRAPH_CERTIFICATE", block="graph-certificate")
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        ({"SEND_INSPECTION_GRAPH_CERTIFICATE_BLOCK": "graph-certificate"}, "not both"),
+        ({"SEND_INSPECTION_GRAPH_TOKEN_URL": "https://login.example/t"}, "SEND_INSPECTION_GRAPH_AUTHORITY"),
+        ({"SEND_INSPECTION_GRAPH_AUTHORITY": "http://login.demo-county.example"}, "SEND_INSPECTION_GRAPH_AUTHORITY"),
+        ({"SEND_INSPECTION_GRAPH_CERTIFICATE_THUMBPRINT": "12345"}, "SEND_INSPECTION_GRAPH_CERTIFICATE_THUMBPRINT"),
+        ({"SEND_INSPECTION_GRAPH_CA_BUNDLE": "/nowhere/ca.pem"}, "SEND_INSPECTION_GRAPH_CA_BUNDLE"),
+        ({"SEND_INSPECTION_GRAPH_TIMEOUT": "0"}, "SEND_INSPECTION_GRAPH_TIMEOUT"),
+    ],
+)
+def test_a_bad_graph_value_is_named(extra: dict[str, str], says: str) -> None:
+    """A secret and a certificate together, the old token URL, a plain-http authority, a short thumbprint, a missing
+    CA bundle or no time for a request is refused, naming the setting to fix."""
+    with pytest.raises(ValueError, match=says):
+        load_settings({**GRAPH, **extra})
+
+
+def test_a_missing_certificate_file_is_named(tmp_path: Path) -> None:
+    """A certificate file that is not there is refused when the settings load, naming the variable and the path."""
+    env = {**without(GRAPH, "SEND_INSPECTION_GRAPH_SECRET"),
+           "SEND_INSPECTION_GRAPH_CERTIFICATE_FILE": str(tmp_path / "missing.pem")}
+    with pytest.raises(ValueError, match="SEND_INSPECTION_GRAPH_CERTIFICATE_FILE=.*missing.pem.*no such file"):
+        load_settings(env)
 
 
 def test_secret_value_is_not_shown_in_settings() -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import csv
-import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -18,7 +16,6 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.exceptions import PrefectHTTPStatusError
-from prefect.logging.handlers import APILogHandler
 from prefect.settings import (
     PREFECT_LOCAL_STORAGE_PATH,
     PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW,
@@ -51,6 +48,7 @@ from send_inspection.rehearsal.privacy_scan import (
     child_needles,
     date_forms,
     flush_prefect,
+    logs_to_prefect,
     scan_database,
     scan_files,
     scan_prefect,
@@ -133,19 +131,6 @@ def select_through_the_flow(ctx: EngineContext, staff: ScriptedStaff, inspection
     return select
 
 
-@contextmanager
-def engine_logs_to_prefect(*loggers: str) -> Iterator[None]:
-    """Send these loggers' records to the Prefect API, as production does (PREFECT_LOGGING_EXTRA_LOGGERS)."""
-    handler = APILogHandler()
-    for name in loggers:
-        logging.getLogger(name).addHandler(handler)
-    try:
-        yield
-    finally:
-        for name in loggers:
-            logging.getLogger(name).removeHandler(handler)
-
-
 def seeded_children(paths: dict[ListKind, Path], config: ChildDataConfig) -> dict[str, dict[str, str]]:
     """Return each child's needles (names, every form of the date of birth) from the seeded lists, by case id."""
     children: dict[str, dict[str, str]] = {}
@@ -168,7 +153,7 @@ def rehearsed(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -
     settings = {PREFECT_LOCAL_STORAGE_PATH: results, PREFECT_RESULTS_PERSIST_BY_DEFAULT: True,
                 PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW: "ignore"}
     refusals: list[str] = []
-    with capture_logs("send_inspection", "flows", "tasks") as logs, engine_logs_to_prefect("send_inspection"), \
+    with capture_logs("send_inspection", "flows", "tasks") as logs, logs_to_prefect("send_inspection"), \
             temporary_settings(updates=settings):
         ctx, staff = rehearsal_context(workdir, notified_at=NOTIFIED)
         assert ctx.child_data is not None

@@ -14,6 +14,7 @@ from send_inspection.rehearsal.driver import RehearsalReport, rehearse
 from send_inspection.rehearsal.scenarios import demo_behaviours
 from send_inspection.rehearsal.staff import Behaviour
 from tests.conftest import NOTIFIED
+from tests.helpers import assert_reads_as_reviewed
 
 GOLDEN = Path(__file__).with_name("demo_county.golden")
 INSPECTION = "demo-county-2023-06-26"
@@ -62,16 +63,17 @@ def test_demo_rehearsal_sends_exactly_the_reviewed_emails(demo: RehearsalReport)
     assert lines(demo) == golden
 
 
-def test_demo_rehearsal_finishes_day2_on_the_first_evening_and_day5_on_day4(demo: RehearsalReport) -> None:
-    """Day 2 ends the first evening, day 5 starts then and ends on day 4 (the tracked-cases row once the LANO has
-    reviewed the last child's documents), and no late report is needed."""
+def test_demo_rehearsal_finishes_day2_on_the_second_morning_and_day5_on_day5(demo: RehearsalReport) -> None:
+    """The day-2 uploads asked at 07:30 (not 19:10) end day 2 at 08:15 on day 2; day 5 starts then and ends on day 5
+    (the tracked-cases row asked once the LANO has reviewed the last child's documents)."""
     assert {k: v for k, v in demo.phases.items() if not k.startswith("case:")} == {
         "notification": "done", "day2": "done", "day5": "done", "bulletin": "waiting", "kit": "waiting",
         "onsite": "waiting"}
-    assert sent(demo, "day2:phase_complete")[0][0] == "2023-06-26T19:55+01:00"
-    assert {at for at, _ in sent(demo, "day5:2.1:submit:r1:ask")} == {"2023-06-26T19:55+01:00"}
+    assert [at for at, _ in sent(demo, "day2:1.2:upload:r1:ask")] == ["2023-06-27T07:30+01:00"]
+    assert sent(demo, "day2:phase_complete")[0][0] == "2023-06-27T08:15+01:00"
+    assert {at for at, _ in sent(demo, "day5:2.1:submit:r1:ask")} == {"2023-06-27T08:15+01:00"}
     assert sent(demo, "day5:tracked-cases:submit:r1:ask")[0][0] == "2023-06-29T18:30+01:00"
-    assert sent(demo, "day5:phase_complete")[0][0] == "2023-06-29T21:25+01:00"
+    assert sent(demo, "day5:phase_complete")[0][0] == "2023-06-30T08:15+01:00"
     uploads = {ref for _, _, ref, what, code in demo.answers if what == "upload:confirmed" and code == 200}
     assert len(uploads) == 30 and set(DAY2_ITEMS) <= uploads
     assert not [e for e in demo.emails if e.template == "late_report"]
@@ -96,12 +98,11 @@ def test_a_returned_item_goes_back_to_its_evidence_lead_for_round_two(demo: Rehe
                      "check:approved", "upload:confirmed"]
 
 
-def test_no_reminder_is_sent_in_quiet_hours(demo: RehearsalReport, directors_away: RehearsalReport) -> None:
-    """Reminders and escalations only go out between 08:00 and 20:00 London time."""
+def test_no_email_is_sent_in_quiet_hours(demo: RehearsalReport, directors_away: RehearsalReport) -> None:
+    """Asks, reminders, escalations and notices all go between 07:30 and 19:00 London time: none is urgent here."""
     for report in (demo, directors_away):
-        chasers = [e for e in report.emails if ":remind-" in e.key or ":escalate-" in e.key]
-        assert chasers
-        assert all("08:00" <= e.at[11:16] < "20:00" for e in chasers), [e.at for e in chasers]
+        assert report.emails
+        assert [e.at for e in report.emails if not "07:30" <= e.at[11:16] < "19:00"] == []
 
 
 def test_a_missed_check_escalates_to_the_deputy_then_up_the_chain(directors_away: RehearsalReport) -> None:
@@ -126,8 +127,13 @@ def test_the_phase_deadline_reports_what_is_late_once(directors_away: RehearsalR
                                      "bulletin": "waiting", "kit": "waiting", "onsite": "waiting"}
     assert [at for at, _ in sent(directors_away, "day2:phase_complete")] == ["2023-06-27T14:30+01:00"]
     text = read_outbox_message(away_dir / "outbox", outbox_id_for(f"{INSPECTION}:day2:late_report")).text or ""
-    for ref in DAY2_ITEMS:
-        assert f"- {ref} " in text
+    assert_reads_as_reviewed(away_dir / "outbox", f"{INSPECTION}:day2:late_report", kind="late_report",
+                             at="2023-06-27T12:00+01:00")
+    assert_reads_as_reviewed(away_dir / "outbox", f"{INSPECTION}:day2:1.1:check:r1:escalate-up-1",
+                             kind="action-escalate-up-1", at="2023-06-27T12:00+01:00")
+    assert len([line for line in text.splitlines() if line.startswith("- ")]) == len(DAY2_ITEMS)
+    assert "\n- Child-level data: waiting for the director check (" in text  # its title: the ref is the engine's
+    assert "\n- 1.1 Local Area Partnership structure: waiting for the director check (" in text
     assert "Uploaded or explained so far: 0 of 8." in " ".join(text.split())
 
 

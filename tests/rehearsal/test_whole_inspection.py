@@ -13,8 +13,11 @@ import pytest
 from send_inspection.calendar import to_london
 from send_inspection.childdata.columns import ChildDataConfig
 from send_inspection.childdata.synthetic import generate
+from send_inspection.config.loader import calendar_for, default_config_dir, load_config
+from send_inspection.engine.send_window import quiet_until
 from send_inspection.rehearsal.after_fieldwork import NOTIFIED
 from send_inspection.rehearsal.driver import CHILD_LISTS, DEMO_CHILDREN, RehearsalReport, child_data_removed
+from send_inspection.rehearsal.email_samples import email_samples, read_samples
 from send_inspection.rehearsal.fieldwork import CHANGED_SLOT, RED_SLOT
 from send_inspection.rehearsal.privacy_scan import Needles, date_forms, prefect_database_url, scan_files
 from send_inspection.rehearsal.whole_inspection import (
@@ -26,6 +29,8 @@ from send_inspection.rehearsal.whole_inspection import (
 )
 
 GOLDEN = Path(__file__).with_name("whole_inspection.golden")
+# One email of each kind the rehearsal sends, as received, read and reviewed (see test_one_email_of_each_kind...).
+EMAILS = Path(__file__).with_name("whole_inspection_emails")
 
 INSPECTION = "demo-county-2023-11-13"
 CORE_GROUP = ("samantha.cole-brierley@demo-county.example", "margaret.quinlan@demo-icb.nhs.example",
@@ -85,6 +90,31 @@ def test_every_phase_runs_to_its_end_on_the_real_flows(summary: InspectionSummar
 def test_the_summary_is_the_reviewed_one(summary: InspectionSummary) -> None:
     """Emails by template, answers by step, late answers and phase ends equal the committed golden summary."""
     assert summary.golden_lines() == read_golden(GOLDEN)
+
+
+def test_nothing_goes_in_the_quiet_hours_but_the_urgent_red_debrief(report: RehearsalReport) -> None:
+    """Of 466 emails only one went between 19:00 and 07:30 or on a day off: the red debrief given at 19:40."""
+    config = load_config(default_config_dir())
+    rules, calendar = config.timeline.chasing.quiet_hours, calendar_for(config)
+    sent_at = [(datetime.fromisoformat(e.at), e) for e in report.emails]
+    quiet = [(e.at, e.key.removeprefix(f"{INSPECTION}:")) for moment, e in sent_at
+             if quiet_until(moment, rules=rules, calendar=calendar) > moment]
+    assert len(report.emails) == 466
+    assert quiet == [("2023-11-29T19:40+00:00", f"fieldwork:red:{RED_SLOT}")]
+    assert rules.urgent == ["debrief_red"]
+
+
+def test_one_email_of_each_kind_reads_as_reviewed(report: RehearsalReport, whole_dir: Path) -> None:
+    """Each kind's first email (headers, plain text, HTML) is the one read and reviewed in whole_inspection_emails/.
+
+    After a change made on purpose: send-inspection rehearse --whole 2 --write-emails
+    tests/rehearsal/whole_inspection_emails, then read every changed file as the person it is for would.
+    """
+    samples = email_samples(report, whole_dir / "outbox")
+    reviewed = read_samples(EMAILS)
+    assert sorted(samples) == sorted(reviewed)
+    for kind, text in samples.items():
+        assert text == reviewed[kind], kind
 
 
 def test_a_written_golden_reads_back_as_the_summary_lines(tmp_path: Path) -> None:

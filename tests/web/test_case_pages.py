@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from send_inspection.calendar import to_london
 from send_inspection.catalogue.phases import TRACKED_CASE
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
@@ -19,7 +20,7 @@ from send_inspection.engine.tracked_case import reconcile_case, start_tracked_ca
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from send_inspection.web.app import create_app
 from tests.cases.test_people_form import CASE, good_form, select_case
-from tests.helpers import ALL_TICKED
+from tests.helpers import ALL_TICKED, assert_reads_as_reviewed
 from tests.web.test_sign_off import count
 
 TOKEN = re.compile(r"/a/([A-Za-z0-9_-]+)")
@@ -217,6 +218,8 @@ def test_a_declined_family_goes_to_the_lano_and_a_replaced_case_finishes(ctx: En
     staff = ctx.config.partnership
     assert len(notices) == 1
     assert notices[0].recipients == [staff.person(COORDINATOR).email, staff.person(QA).email]
+    assert_reads_as_reviewed(ctx.transport.folder, notices[0].key, kind="case_replaced",  # type: ignore[attr-defined]
+                             at=to_london(notices[0].sent_at).isoformat(timespec="minutes"))
     assert reconcile(ctx, case).sent == 0 and len(sent(ctx, "case_replaced")) == 1
     assert len(done.items) == 3  # no documents or meetings are asked for a replaced child
 
@@ -364,3 +367,14 @@ def test_a_slot_without_a_time_is_refused(ctx: EngineContext, agreed: str, clien
     response = answer(client, ctx, agreed, "briefing", "arrange", "requested", slot="2023-07-04")
     assert response.status_code == 422
     assert "has no time" in response.text
+
+
+def test_a_documents_ask_names_the_case_once_and_reads_as_a_sentence(ctx: EngineContext, agreed: str) -> None:
+    """The chronology's ask says the case id once in its subject and in its text, with no step id or group."""
+    key = f"{agreed}:{TRACKED_CASE.phase(CASE)}:{ref('chronology')}:submit:r1:ask"
+    message = read_outbox_message(ctx.transport.folder, outbox_id_for(key))
+    title = item(ctx, "chronology").title.removeprefix(f"{CASE}: ")
+    assert message.subject.startswith(f"{CASE}: {title} – please submit the evidence (due ")
+    assert message.subject.count(CASE) == 1 and f"{CASE}:chronology" not in (message.text or "")
+    assert f"please submit the evidence.\n\nTracked case {CASE}: {title}\n\nOpen your personal link" in (
+        message.text or "")

@@ -100,6 +100,24 @@ def test_post_records_decision_and_wakes_phase(ctx: EngineContext, started: tupl
     assert waker.calls == [(iid, "day2")]
 
 
+def test_the_reviewer_sees_who_submitted_by_name_and_role(ctx: EngineContext,
+                                                          started: tuple[str, m.RegisterItem]) -> None:
+    """The accountable lead's page says "Submitted by: Owen Garside (Service Manager, ...)", not the role id."""
+    iid, item = started
+    client = TestClient(create_app(ctx))
+    token = link_for(ctx, item.evidence_lead, item.ref)
+    assert client.post(f"/a/{token}", data=submit_form(
+        item, outcome="submitted", link_url="https://evidence.demo-county.example/doc", check=["dated"])
+    ).status_code == 200
+    reconcile_annex_a(ctx, iid, "day2")
+    with ctx.session() as session:
+        reviewer = session.get(m.RegisterItem, item.id).accountable_lead
+    page = client.get(f"/a/{link_for(ctx, reviewer, item.ref)}")
+    lead = ctx.config.partnership.person(item.evidence_lead)
+    assert f"<dt>Submitted by</dt><dd>{lead.name} ({lead.role})</dd>" in page.text
+    assert f"<h1>{item.ref} {item.title}</h1>" in page.text and item.evidence_lead not in page.text
+
+
 def test_forged_token_refused(ctx: EngineContext, started: tuple[str, m.RegisterItem]) -> None:
     """A made-up token gets a clear page on GET and POST and records nothing."""
     _, item = started

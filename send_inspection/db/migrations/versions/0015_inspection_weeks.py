@@ -1,7 +1,7 @@
 """inspection weeks: who put a slot on the timetable, people named during the inspection, gated items, answers' data
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-04 14:00:00.000000
 """
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import send_inspection.db.models
 
-revision = '0012'
-down_revision = '0011'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

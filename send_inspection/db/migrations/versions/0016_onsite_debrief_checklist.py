@@ -1,7 +1,7 @@
 """before the inspectors arrive: case files opened, Appendix E in full, checklist notes
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-01 10:00:00.000000
 """
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import send_inspection.db.models
 
-revision = '0013'
-down_revision = '0012'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

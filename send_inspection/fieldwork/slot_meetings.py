@@ -1,14 +1,15 @@
-"""Fieldwork invitations as Outlook meeting requests from the logistics inbox's calendar, when mail goes by EWS.
+"""Fieldwork invitations as Outlook meeting requests from the logistics inbox's calendar, when mail goes by Exchange.
 
-The timetable import leaves each changed slot's calendar messages pending (see `store`). With EWS, instead of
-emailing those .ics files, the slot's meeting in the logistics calendar is brought to what the slot is now:
-created (the invitation), updated (Exchange sends the update: to everyone when the time or place moved, else to
-the attendees added, and a cancellation to those removed) or cancelled. The organiser is the logistics inbox,
+The timetable import leaves each changed slot's calendar messages pending (see `store`). With EWS or Graph,
+instead of emailing those .ics files, the slot's meeting in the logistics calendar is brought to what the slot is
+now: created (the invitation), updated (Exchange sends the update: to everyone when the time or place moved, else
+to the attendees added, and a cancellation to those removed) or cancelled. The organiser is the logistics inbox,
 as on the .ics messages; the meeting's text is the .ics description.
 
-Each slot's meeting is found by our key, `<inspection>:fieldwork:<slot>`, in the `ews_meetings` table; a slot
-cancelled and later put back gets a new meeting, keyed `<inspection>:fieldwork:<slot>#<n>`. The pending messages
-are cleared once Exchange has the slot as it is; on a failure they stay, and the next pass tries again.
+Each slot's meeting is found by our key, `<inspection>:fieldwork:<slot>`, through the meetings of the transport
+(`mail.meetings`); a slot cancelled and later put back gets a new meeting, keyed
+`<inspection>:fieldwork:<slot>#<n>`. The pending messages are cleared once Exchange has the slot as it is; on a
+failure they stay, and the next pass tries again.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from send_inspection.catalogue.phases import FIELDWORK
 from send_inspection.db import models as m
@@ -24,8 +25,8 @@ from send_inspection.engine.context import EngineContext
 from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.fieldwork.invitations import CalendarSender, description, sender_for
 from send_inspection.fieldwork.timetable import Slot
-from send_inspection.mail.ews import EwsTransport
-from send_inspection.mail.ews_calendar import EwsMeetings, Meeting, request_meeting
+from send_inspection.mail.ledger import STALE_CLAIM
+from send_inspection.mail.meetings import Meeting, Meetings, request_meeting
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +39,10 @@ def meeting_key(inspection_id: str, slot_id: str) -> str:
     return f"{inspection_id}:{PHASE}:{slot_id}"
 
 
-def _current_key(ctx: EngineContext, inspection_id: str, slot_id: str) -> tuple[str, bool]:
+def _current_key(meetings: Meetings, inspection_id: str, slot_id: str) -> tuple[str, bool]:
     """Return the key of the slot's meeting now, and whether that meeting was ever requested."""
     base = meeting_key(inspection_id, slot_id)
-    with ctx.session() as session:
-        rows = list(session.execute(select(m.EwsMeeting.key, m.EwsMeeting.status).where(
-            or_(m.EwsMeeting.key == base, m.EwsMeeting.key.startswith(f"{base}#", autoescape=True)))))
+    rows = meetings.history(base)
     cancelled = sum(1 for _, status in rows if status == "cancelled")
     key = base if cancelled == 0 else f"{base}#{cancelled}"
     return key, any(row_key == key for row_key, _ in rows)
@@ -57,10 +56,10 @@ def _meeting(row: m.FieldworkSlot, key: str, *, sender: CalendarSender, staff: d
                    attendees=tuple(staff[p].email for p in row.attendees if p in staff))
 
 
-def _bring_up_to_date(meetings: EwsMeetings, ctx: EngineContext, row: m.FieldworkSlot, *, sender: CalendarSender,
+def _bring_up_to_date(meetings: Meetings, row: m.FieldworkSlot, *, sender: CalendarSender,
                       staff: dict[str, m.Person], now: datetime) -> bool | None:
     """Make the slot's meeting what the slot is now; return whether anything was sent, None if it must wait."""
-    key, requested = _current_key(ctx, row.inspection_id, row.slot_id)
+    key, requested = _current_key(meetings, row.inspection_id, row.slot_id)
     if row.cancelled:
         if not requested:
             return False  # never requested: nobody to tell
@@ -70,11 +69,13 @@ def _bring_up_to_date(meetings: EwsMeetings, ctx: EngineContext, row: m.Fieldwor
     return request_meeting(meetings, _meeting(row, key, sender=sender, staff=staff), now=now)
 
 
-def send_slot_meetings(ctx: EngineContext, inspection_id: str, *, staff: dict[str, m.Person], now: datetime,
-                       mail: MailFailures, origin: str | None = None) -> int:
-    """Send the pending invitation, update or cancellation of each slot (of `origin`) as an Outlook meeting."""
-    assert isinstance(ctx.transport, EwsTransport)
-    meetings = EwsMeetings(ctx.transport, ctx.session)
+def send_slot_meetings(ctx: EngineContext, meetings: Meetings, inspection_id: str, *, staff: dict[str, m.Person],
+                       now: datetime, mail: MailFailures, wake_times: list[datetime], origin: str | None = None) -> int:
+    """Send each slot's (of `origin`'s) pending invitation, update or cancellation as an Outlook meeting.
+
+    One that fails stays pending. A slot whose meeting another process is creating right now (or was, when it
+    died) is looked at again once that process's claim would be stale (STALE_CLAIM), added to `wake_times`.
+    """
     sender = sender_for(ctx.config.partnership, inspection_id=inspection_id, people=staff)
     with ctx.session() as session:
         query = select(m.FieldworkSlot).where(m.FieldworkSlot.inspection_id == inspection_id)
@@ -86,7 +87,9 @@ def send_slot_meetings(ctx: EngineContext, inspection_id: str, *, staff: dict[st
         done: bool | None = None
         before = len(mail.failures)
         with mail.guard(meeting_key(inspection_id, row.slot_id)):
-            done = _bring_up_to_date(meetings, ctx, row, sender=sender, staff=staff, now=now)
+            done = _bring_up_to_date(meetings, row, sender=sender, staff=staff, now=now)
+        if done is None:
+            wake_times.append(now + STALE_CLAIM)
         if len(mail.failures) > before or done is None:
             continue
         sent += int(done)
