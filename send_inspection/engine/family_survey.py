@@ -92,7 +92,8 @@ def _send_reminders(ctx: EngineContext, inspection_id: str, links: SurveyLinks, 
     closes = milestone_at(ctx, inspection_id, "surveys_close")
     plan = plan_distribution(_survey_lists(ctx, audiences),
                              mailboxes=rules.mailboxes or [ctx.config.partnership.inboxes.logistics.address],
-                             limits=limits, start=started_at(ctx.session, key) or ctx.clock.now(), deadline=closes)
+                             limits=limits, start=started_at(ctx.session, key) or ctx.clock.now(), deadline=closes,
+                             allowed=lambda due: ctx.send_window.may_send_at("survey_reminder", due))
     lists = ctx.config.partnership.survey_lists
 
     def message(batch: Batch, batch_key: str) -> OutgoingMessage:

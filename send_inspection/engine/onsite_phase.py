@@ -29,7 +29,6 @@ from send_inspection.catalogue.phases import ONSITE
 from send_inspection.catalogue.steps import step_label
 from send_inspection.db import models as m
 from send_inspection.engine.annex_a import phase_email
-from send_inspection.engine.chasing import next_allowed
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import latest_submission
 from send_inspection.engine.inspection import milestones, people
@@ -250,7 +249,7 @@ def reconcile_onsite(ctx: EngineContext, inspection_id: str) -> PassResult:
     sent, statuses = chase_items(ctx, list(items.values()), staff=staff, due=due, now=now, mail=mail,
                                  wake_times=wake_times)
     # The presentation and the forum's views are passed on out of quiet hours, like every email that is not urgent.
-    allowed = next_allowed(now, chasing=ctx.config.timeline.chasing, calendar=ctx.calendar)
+    allowed = max(ctx.send_window.may_send_at(kind, now) for kind in ("opening_presentation", "forum_views"))
     ready = [ref for ref, notice in ((PRESENTATION, "presentation"), (FORUM_VIEWS, "forum-views"))
              if ref in items and items[ref].outcome is not None
              and not ctx.ledger.already_sent(f"{inspection_id}:{PHASE}:{notice}")]
