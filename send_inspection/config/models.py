@@ -1125,6 +1125,7 @@ class Retention(Strict):
     uploads: RetentionRule
     outbox: RetentionRule
     links: RetentionRule
+    named_people: RetentionRule
     due_at: str = "02:00"
 
     @field_validator("due_at")
@@ -1139,7 +1140,7 @@ class Retention(Strict):
 
 
 # The kinds of data retention deletes, in the order they are listed (retention/deletion.py deletes each).
-RETENTION_KINDS = ("child_data", "tracked_cases", "restricted_draft", "uploads", "outbox", "links")
+RETENTION_KINDS = ("child_data", "tracked_cases", "restricted_draft", "uploads", "outbox", "links", "named_people")
 
 
 class PartnershipConfig(Strict):

@@ -648,7 +648,8 @@ class DeletionRecord(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
-    # One of config.models.RETENTION_KINDS: child_data, tracked_cases, restricted_draft, uploads, outbox, links.
+    # One of config.models.RETENTION_KINDS: child_data, tracked_cases, restricted_draft, uploads, outbox, links,
+    # named_people.
     kind: Mapped[str] = mapped_column(String(30))
     files: Mapped[int] = mapped_column(Integer)
     bytes: Mapped[int] = mapped_column(Integer)
