@@ -256,7 +256,7 @@ ONSITE = PhaseSpec(
         "tasks of onsite.yaml, the opening meeting's headlines, presentation and Appendix H attendee list, and the "
         "parent carer forum's views on the self-evaluation; each owned, due, reminded and escalated."),
     starts=Start(says="the notification phase", with_phase="notification"),
-    closes_at="onsite_start", item_noun="preparation for the inspectors' visit",
+    closes_at="onsite_start",
 )
 TRACKED_CASE = PhaseSpec(
     key="case", label="tracked case", parameter="child_id",
@@ -296,7 +296,7 @@ KEEPING_IN_TOUCH = PhaseSpec(
         "invited, members name representatives, each meeting's issues become actions with an owner and a deadline "
         "(chased like any other ask), and the summary goes after each meeting."),
     starts=Start(says="the notification phase", with_phase="notification"),
-    closes_at="feedback_meeting", item_noun="the keeping-in-touch item",
+    closes_at="feedback_meeting",
 )
 AFTER_FIELDWORK = PhaseSpec(
     key="report", label="after fieldwork", artifact="after-fieldwork",
