@@ -67,12 +67,21 @@ MEETING_TIMES = {"briefing": (9, 30, "Teams"), "family-meeting": (11, 0, "Demo H
                  "practitioners-meeting": (14, 0, "Demo House, Room 5")}
 
 
-def _arrange(ref: str, now: datetime, declines: set[str]) -> dict[str, object]:
-    """Book the meeting in the week after `now` (week 2), on a weekday of its own for each child."""
+def _arrange(ref: str, now: datetime, declines: set[str], *, this_week: bool = False) -> dict[str, object]:
+    """Book the meeting in the week after `now` (week 2), on a weekday of its own for each child.
+
+    With `this_week` (a rehearsal that starts in the fieldwork week) it is booked from tomorrow to Thursday instead,
+    before fieldwork ends on the Friday.
+    """
     case_id, meeting = ref.split(":", 1)
     hour, minute, place = MEETING_TIMES[meeting]
-    monday = to_london(now).date() + timedelta(days=7 - to_london(now).weekday())
-    day = monday + timedelta(days=sum(map(ord, case_id)) % 5)
+    today = to_london(now).date()
+    if this_week:
+        thursday = today + timedelta(days=3 - today.weekday())
+        day = max(min(today + timedelta(days=1 + sum(map(ord, case_id)) % 3), thursday), today + timedelta(days=1))
+    else:
+        monday = today + timedelta(days=7 - today.weekday())
+        day = monday + timedelta(days=sum(map(ord, case_id)) % 5)
     return {"outcome": "requested", "slot": f"{day.isoformat()}T{hour:02d}:{minute:02d}", "location": place,
             "comment": "Booked with the setting."}
 
@@ -198,6 +207,8 @@ class ScriptedStaff:
     files_for: Callable[[str], tuple[str, bytes] | None] | None = None
     # Items (by ref) whose emails are answered this long after they arrive, whoever gets them.
     answer_after: dict[str, timedelta] = field(default_factory=dict)
+    # Whether the tracked children's meetings are booked in the week the rehearsal is in (it starts in fieldwork).
+    case_meetings_this_week: bool = False
 
     def _behaviour(self, email: str) -> Behaviour:
         return self.behaviours.get(email, self.default)
@@ -286,7 +297,8 @@ class ScriptedStaff:
             data.update({"outcome": "not-held"} if ref in behaviour.explains else
                         {"outcome": "exists", "comment": "Within two hours"})
         elif step in CASE_ANSWERS:
-            data.update(CASE_ANSWERS[step](ref, now, self.family_declines))
+            data.update(_arrange(ref, now, self.family_declines, this_week=self.case_meetings_this_week)
+                        if step == "arrange" else CASE_ANSWERS[step](ref, now, self.family_declines))
         elif step in ("settle", "represent", "minute", "act"):
             answer = self._keeping_in_touch(step, ref, page.text, action.person_email)
             if answer is None:

@@ -172,7 +172,10 @@ def test_a_representative_outside_partnership_yaml_is_invited_and_gets_the_summa
     update = sent(ctx, "%:kit:calendar:KIT-2023-06-28:s1:%")
     assert [(u.key.split(":")[-2], u.recipients) for u in update] == [
         ("REQUEST", ["jasmine.fairweather@demo-icb.nhs.example"])]
-    go(ctx, at(28, 19))  # the meeting's record is due: its summary goes to everyone invited
+    go(ctx, at(28, 19))  # the meeting's record is due, in the quiet hours: its summary waits for them to end
+    reconcile_kit(ctx, agreed)
+    assert sent(ctx, "%:kit:summary:2023-06-28") == []
+    go(ctx, at(29, 7, 30))  # then it goes to everyone invited
     reconcile_kit(ctx, agreed)
     summary = sent(ctx, "%:kit:summary:2023-06-28")
     assert len(summary) == 1 and "jasmine.fairweather@demo-icb.nhs.example" in summary[0].recipients
@@ -206,8 +209,8 @@ def test_issues_raised_become_actions_chased_like_any_other_ask(ctx: EngineConte
     assert ("Check the waiting-times figures before they go: Catherine Lowther, by Wednesday 28 June 2023, 12:00"
             in summary)
     assert "Everyone is well." in summary
-    assert "Tomorrow - 10:00 Virtual meeting with SEND leaders (Teams) - 17:30 Keeping-in-touch (KIT) meeting" \
-        in summary
+    assert "Tomorrow, Wednesday 28 June - 10:00 to " in summary  # the next day's meetings with their times
+    assert "(Teams) - 17:30 to 18:30 Keeping-in-touch (KIT) meeting, Wed 28 Jun" in summary
     for moment in (at(28, 9), at(28, 11), at(28, 12), at(28, 13)):
         go(ctx, moment)
         reconcile_kit(ctx, agreed)
@@ -225,9 +228,13 @@ def test_issues_raised_become_actions_chased_like_any_other_ask(ctx: EngineConte
 
 def test_an_unrecorded_meeting_still_gets_its_summary_and_the_phase_ends_after_the_feedback(
         ctx: EngineContext, agreed: str, client: TestClient) -> None:
-    """A meeting nobody records gets its summary when the record is due, saying so; the members' representatives
-    items close when the last meeting starts; the phase ends after the feedback meeting with everything answered."""
-    go(ctx, at(27, 19))
+    """A meeting nobody records gets its summary when the record is due (once the quiet hours end), saying so; the
+    members' representatives items close when the last meeting starts; the phase ends after the feedback meeting
+    with everything answered."""
+    go(ctx, at(27, 19))  # the record is due in the quiet hours: the summary waits for them to end
+    reconcile_kit(ctx, agreed)
+    assert sent(ctx, "%:kit:summary:2023-06-27") == []
+    go(ctx, at(28, 7, 30))
     reconcile_kit(ctx, agreed)
     summary = sent(ctx, "%:kit:summary:2023-06-27")
     assert len(summary) == 1 and "The meeting's record is not in yet." in text_of(ctx, summary[0].key)

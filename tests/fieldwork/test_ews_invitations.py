@@ -122,7 +122,8 @@ def test_a_meeting_that_cannot_be_sent_stays_pending(ews_ctx: EngineContext, ins
 def test_the_partnerships_own_meetings_go_as_outlook_meetings_by_their_own_phase(
         ews_ctx: EngineContext, inspection: str, server: EwsServer) -> None:
     """A KIT meeting is a meeting in the logistics calendar too, sent by the keeping-in-touch pass (never by the
-    fieldwork one); someone added to it from outside partnership.yaml gets the update, by their address."""
+    fieldwork one) and held in the quiet hours like any email; someone added to it from outside partnership.yaml gets
+    the update, by their address."""
     from send_inspection.engine.inspection import people
     from send_inspection.engine.mail_retry import MailFailures
     from send_inspection.engine.named_people import NamedPerson, add_named_person
@@ -140,8 +141,11 @@ def test_the_partnerships_own_meetings_go_as_outlook_meetings_by_their_own_phase
         with ews_ctx.session() as session:
             staff = people(session, inspection)
         return send_slot_invitations(ews_ctx, inspection, origin="kit", key_prefix=f"{inspection}:kit", staff=staff,
-                                     now=ews_ctx.clock.now(), mail=MailFailures(ews_ctx.mail_retry))
+                                     now=ews_ctx.clock.now(), mail=MailFailures(ews_ctx.mail_retry), wake_times=[])
 
+    ews_ctx.clock.set(at(10, 19, 30))  # type: ignore[attr-defined]  # the quiet hours: held, still pending
+    assert send_kit() == 0 and pending(ews_ctx)["KIT-2023-07-10"] == 1 and len(server.meeting_mail) == 2
+    ews_ctx.clock.set(at(11, 7, 30))  # type: ignore[attr-defined]
     assert send_kit() == 1
     with ews_ctx.session() as session:
         jasmine = add_named_person(session, inspection, NamedPerson("Jasmine Fairweather",

@@ -107,7 +107,7 @@ def test_the_reviewer_sees_who_submitted_by_name_and_role(ctx: EngineContext,
     client = TestClient(create_app(ctx))
     token = link_for(ctx, item.evidence_lead, item.ref)
     assert client.post(f"/a/{token}", data=submit_form(
-        item, outcome="submitted", link_url="https://evidence.demo-county.example/doc", check=["dated"])
+        item, outcome="submitted", link_url="https://evidence.demo-county.example/doc", check=ALL_TICKED)
     ).status_code == 200
     reconcile_annex_a(ctx, iid, "day2")
     with ctx.session() as session:
