@@ -73,7 +73,7 @@ def test_demo_rehearsal_finishes_day2_on_the_second_morning_and_day5_on_day5(dem
     assert sent(demo, "day2:phase_complete")[0][0] == "2023-06-27T08:15+01:00"
     assert {at for at, _ in sent(demo, "day5:2.1:submit:r1:ask")} == {"2023-06-27T08:15+01:00"}
     assert sent(demo, "day5:tracked-cases:submit:r1:ask")[0][0] == "2023-06-29T18:30+01:00"
-    assert sent(demo, "day5:phase_complete")[0][0] == "2023-06-30T08:15+01:00"
+    assert sent(demo, "day5:phase_complete")[0][0] == "2023-06-30T09:40+01:00"
     uploads = {ref for _, _, ref, what, code in demo.answers if what == "upload:confirmed" and code == 200}
     assert len(uploads) == 30 and set(DAY2_ITEMS) <= uploads
     assert not [e for e in demo.emails if e.template == "late_report"]
