@@ -93,13 +93,13 @@ def test_the_summary_is_the_reviewed_one(summary: InspectionSummary) -> None:
 
 
 def test_nothing_goes_in_the_quiet_hours_but_the_urgent_red_debrief(report: RehearsalReport) -> None:
-    """Of 466 emails only one went between 19:00 and 07:30 or on a day off: the red debrief given at 19:40."""
+    """Of 571 emails only one went between 19:00 and 07:30 or on a day off: the red debrief given at 19:40."""
     config = load_config(default_config_dir())
     rules, calendar = config.timeline.chasing.quiet_hours, calendar_for(config)
     sent_at = [(datetime.fromisoformat(e.at), e) for e in report.emails]
     quiet = [(e.at, e.key.removeprefix(f"{INSPECTION}:")) for moment, e in sent_at
              if quiet_until(moment, rules=rules, calendar=calendar) > moment]
-    assert len(report.emails) == 466
+    assert len(report.emails) == 571
     assert quiet == [("2023-11-29T19:40+00:00", f"fieldwork:red:{RED_SLOT}")]
     assert rules.urgent == ["debrief_red"]
 
@@ -240,10 +240,11 @@ def test_the_core_group_agrees_its_kit_meetings_and_a_late_action_is_chased(summ
 def test_the_tracked_cases_row_goes_only_after_the_last_childs_documents_are_reviewed(
         summary: InspectionSummary) -> None:
     """Nobody is asked for the Annex A tracked-cases row before the LANO reviewed the last child's documents (Thursday
-    of week 1, 18:30): it is asked then, and uploaded that evening by the director, as the guidance has it."""
+    of week 1, 18:30): it is asked then, and uploaded by the director at 09:40 the next morning (the steps after the
+    submission fall in the quiet hours and wait for 07:30)."""
     row = summary.tracked_cases_row
     assert row == {"last-review": "2023-11-16T18:30+00:00", "asked": "2023-11-16T18:30+00:00",
-                   "uploaded": "2023-11-16T21:25+00:00"}
+                   "uploaded": "2023-11-17T09:40+00:00"}
     assert "Annex A tracked-cases row: last-review 2023-11-16T18:30+00:00, asked 2023-11-16T18:30+00:00" \
         in summary.describe()
 
