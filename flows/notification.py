@@ -11,6 +11,7 @@ from flows.phase_loop import reconcile_trying_mail_again
 from send_inspection.calendar import LONDON
 from send_inspection.catalogue.phases import NOTIFICATION, phase_catalogue
 from send_inspection.live.wiring import current_runtime
+from tasks.family_survey_tasks import family_survey_task
 from tasks.inspection_tasks import (
     check_start_time_task,
     claim_phase_task,
@@ -54,6 +55,9 @@ def notification(notified_at: datetime, inspection_id: str | None = None, kind: 
             # A large list goes in batches over hours or days: the pass sends what is due and says when to go on.
             result = reconcile_trying_mail_again(
                 inspection_id, NOTIFICATION.key, reconcile=lambda links=links: send_surveys_task(inspection_id, links))
+            if result.done:  # the forum's email to cascade, and the reminder to families when it is due
+                result = reconcile_trying_mail_again(
+                    inspection_id, NOTIFICATION.key, reconcile=lambda: family_survey_task(inspection_id))
             if result.done:
                 finish_phase_task(inspection_id, NOTIFICATION.key, result.reason)
                 return "done"

@@ -1,6 +1,14 @@
-"""The Evidence Quality Assurance Checklist that evidence leads tick when they submit."""
+"""The Evidence Quality Assurance Checklist: each point ticked, or explained in a note, when evidence is submitted.
+
+The guidance asks evidence leads to follow the checklist for consistency across agencies. A point that does not
+apply, or is not met, is not ticked: its note says why. The week-3 point is a question whose "yes" the guidance
+asks to be highlighted when submitting for sign-off: its note is the concern, shown highlighted to the accountable
+lead. An explanation instead of evidence needs no checklist.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Collection, Mapping
 
 CHECKLIST: list[tuple[str, list[tuple[str, str]]]] = [
     ("Evidence of continuous improvement", [
@@ -17,7 +25,9 @@ CHECKLIST: list[tuple[str, list[tuple[str, str]]]] = [
         ("actions-complete", "All actions are completed and updates captured in minutes."),
         ("issues-highlighted", "Any issues that need to be highlighted have been."),
         ("keyword-search", "A keyword search of minutes shows enough detail on the topic (multi-agency meetings)."),
-        ("week3-concerns", "Any concerns about meetings taking place in week 3 are highlighted with this submission."),
+        ("week3-concerns", "There are no concerns about the content, format or partner engagement of meetings "
+                           "taking place in week 3. If there are, do not tick: write them in the note, and the "
+                           "accountable lead sees them highlighted."),
         ("case-file-current", "The case file of any selected child discussed is up to date."),
     ]),
     ("Use of acronyms", [
@@ -40,3 +50,29 @@ CHECKLIST: list[tuple[str, list[tuple[str, str]]]] = [
 ]
 
 CHECKLIST_IDS = [item_id for _, items in CHECKLIST for item_id, _ in items]
+CHECKLIST_TEXT = {item_id: text for _, items in CHECKLIST for item_id, text in items}
+# The point whose note the guidance asks to be highlighted to whoever signs the evidence off.
+HIGHLIGHTED = "week3-concerns"
+# The longest note kept for a point.
+MAX_NOTE = 1000
+# An emailed submission has no checklist: each point says so to the accountable lead.
+EMAILED = "sent by email: not checked against this point"
+
+
+def note_field(item_id: str) -> str:
+    """Return the form field of a point's note."""
+    return f"note-{item_id}"
+
+
+def checklist_answers(ticked: Collection[str], notes: Mapping[str, str]
+                      ) -> tuple[dict[str, bool], dict[str, str], dict[str, str]]:
+    """Return the points ticked, the notes of those not ticked, and every point neither ticked nor explained.
+
+    The third is keyed by the note's form field, with what to do, so the page can say it beside the point.
+    """
+    checklist = {cid: cid in ticked for cid in CHECKLIST_IDS}
+    kept = {cid: " ".join(str(notes.get(cid) or "").split())[:MAX_NOTE] for cid in CHECKLIST_IDS}
+    kept = {cid: note for cid, note in kept.items() if note and not checklist[cid]}
+    missing = {note_field(cid): "tick this point, or say in its note why not" for cid in CHECKLIST_IDS
+               if not checklist[cid] and cid not in kept}
+    return checklist, kept, missing

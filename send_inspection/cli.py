@@ -142,6 +142,44 @@ def cmd_request(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_case_files(args: argparse.Namespace) -> int:
+    """Record a case file an inspector opened, or list those recorded (case ids only)."""
+    from send_inspection.cases.case_file_views import CaseFileViewRefused, case_files_opened, record_case_file_opened
+    from send_inspection.live.wiring import build_context
+
+    ctx = build_context(load_settings())
+    if args.action == "list":
+        for view in case_files_opened(ctx, args.inspection):
+            tracked = " (tracked)" if view.tracked else ""
+            print(f"{to_london(view.opened_at):%a %d %b %H:%M}  {view.case_id}{tracked}  {view.system}  "
+                  f"{view.inspector}")
+        return 0
+    try:
+        view = record_case_file_opened(ctx, args.inspection, case_id=args.case, inspector=args.inspector,
+                                       system=args.system, opened_at=args.at or ctx.clock.now(), recorded_by=args.by)
+    except CaseFileViewRefused as exc:
+        print(f"not recorded: --{exc}", file=sys.stderr)
+        return 2
+    print(f"recorded: {view.inspector} opened case {view.case_id} in {view.system} at "
+          f"{to_london(view.opened_at):%a %d %b %H:%M}{' (a tracked case)' if view.tracked else ''}")
+    return 0
+
+
+def cmd_debrief_sheets(args: argparse.Namespace) -> int:
+    """Write every debrief as its Appendix E sheet, named date, initials, Summary, into a folder."""
+    from send_inspection.fieldwork.debrief_sheet import debrief_sheets
+    from send_inspection.live.wiring import build_context
+
+    ctx = build_context(load_settings())
+    folder = Path(args.to)
+    folder.mkdir(parents=True, exist_ok=True)
+    sheets = debrief_sheets(ctx, args.inspection)
+    for name, data in sheets:
+        (folder / name).write_bytes(data)
+    print(f"{len(sheets)} debrief sheet(s) written to {folder}")
+    return 0
+
+
 def cmd_timetable(args: argparse.Namespace) -> int:
     """Import (or re-import) the inspectors' fieldwork timetable after showing what it sends; fieldwork starts."""
     from send_inspection.coordinator.actions import import_timetable, preview_timetable_file
@@ -628,6 +666,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="an area for priority action and the partners named: 'area: council, icb' (repeatable)")
     p.add_argument("--by", help="the person id recording it (default: the operator's login)")
     p.set_defaults(func=cmd_feedback)
+    p = sub.add_parser("debrief-sheets", help="write every debrief as its Appendix E sheet ('dd.mm.yy XX Summary')")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--to", required=True, help="the folder to write the sheets (.docx) into")
+    p.set_defaults(func=cmd_debrief_sheets)
+    files = sub.add_parser("case-files", help="record a case file an inspector opened, or list them (case ids only)")
+    files_actions = files.add_subparsers(dest="action", required=True)
+    p = files_actions.add_parser("add", help="record that an inspector opened a case file")
+    p.add_argument("--inspection", required=True)
+    p.add_argument("--case", required=True, help="the council's case id (never a name)")
+    p.add_argument("--inspector", required=True, help="the inspector who opened it")
+    p.add_argument("--system", required=True, help="the case records system, e.g. 'EHC case management'")
+    p.add_argument("--at", type=_parse_when, help="when it was opened, London time (default: now)")
+    p.add_argument("--by", default="inspection-coordinator", help="who recorded it")
+    p.set_defaults(func=cmd_case_files)
+    p = files_actions.add_parser("list", help="list every case file recorded as opened")
+    p.add_argument("--inspection", required=True)
+    p.set_defaults(func=cmd_case_files)
     timetable = sub.add_parser("timetable", help="import the inspectors' fieldwork timetable (CSV or XLSX)")
     timetable_actions = timetable.add_subparsers(dest="action", required=True)
     p = timetable_actions.add_parser("import", help="import or re-import it; changes are compared slot by slot")
@@ -685,7 +740,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parents-carers", help="the family survey's link (required unless a monitoring inspection)")
     p.add_argument("--practitioners", required=True)
     p.add_argument("--health-template")
-    p.add_argument("--closes-at", type=_parse_when, help="when the surveys close, if the inspectors gave a time")
+    p.add_argument("--closes-at", type=_parse_when,
+                   help="when the surveys close, as the inspectors gave it (London time, e.g. 2023-07-04T09:00); "
+                        "without it, the default of timeline.yaml (surveys_close)")
     p.add_argument("--by", help="the person id giving them (default: the operator's login)")
     p.set_defaults(func=cmd_survey_links)
     p = sub.add_parser("away", help="mark a person away from–to: their deputy is asked instead meanwhile")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from send_inspection.catalogue.gates import gate_spec
 from send_inspection.catalogue.phases import phase_artifact_key
 from send_inspection.catalogue.steps import step_label
 from send_inspection.childdata.items import DATA_ITEMS, stored_summary
@@ -27,7 +28,7 @@ def register_rows(result: PassResult) -> list[dict[str, object]]:
             "ref": s.ref,
             "item": s.title,
             "group": s.group,
-            "waiting for": "—" if s.outcome else step_label(s.step),
+            "waiting for": "—" if s.outcome else gate_spec(s.waits_for).label if s.waits_for else step_label(s.step),
             "owner": s.owner_name or "—",
             "due": s.due_at,
             "round": s.round,

@@ -1,31 +1,29 @@
-"""Tasks that reconcile fieldwork and show the debriefs, requests and KIT summaries to operators."""
+"""Tasks that reconcile fieldwork and show the debriefs and requests to operators."""
 
 from __future__ import annotations
-
-from datetime import date
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from send_inspection.catalogue.phases import artifact_key
 from send_inspection.engine.additional_requests import requests_overview
-from send_inspection.engine.fieldwork_phase import kit_markdown, kit_summary, reconcile_fieldwork
+from send_inspection.engine.fieldwork_phase import reconcile_fieldwork
 from send_inspection.engine.passes import PassResult
 from send_inspection.fieldwork.store import stored_slots
 from send_inspection.fieldwork.timetable import KIND_TITLES
 from send_inspection.live.wiring import current_runtime
-from tasks.artifacts import publish_markdown, publish_table
+from tasks.artifacts import publish_table
 
 
 @task(name="reconcile-fieldwork", cache_policy=NO_CACHE, persist_result=False)
 def reconcile_fieldwork_task(inspection_id: str) -> PassResult:
-    """Chase debriefs, act on red ones and requested documents, and send the KIT summaries now due."""
+    """Send the timetable's invitations, chase debriefs, and act on red ones and requested documents."""
     return reconcile_fieldwork(current_runtime().context, inspection_id)
 
 
 @task(name="publish-fieldwork", cache_policy=NO_CACHE, persist_result=False)
 def publish_fieldwork_task(result: PassResult) -> None:
-    """Show the debriefs, the requests and each KIT summary sent so far as artifacts."""
+    """Show the debriefs and the requests as artifacts."""
     ctx = current_runtime().context
     kinds = {s.slot_id: s.kind for s in stored_slots(ctx, result.inspection_id)}  # a title is typed: show the kind
     rows = [{"slot": (slot := s.ref.removeprefix("debrief-")), "meeting": KIND_TITLES.get(kinds.get(slot, ""), "—"),
@@ -36,8 +34,3 @@ def publish_fieldwork_task(result: PassResult) -> None:
     publish_table(key=artifact_key(result.inspection_id, "additional-requests"),
                   table=requests_overview(ctx, result.inspection_id),
                   description="Additional evidence requests: received, due, step, state, time taken")
-    for text in result.summaries_sent:  # each KIT summary once, when its email went
-        day = date.fromisoformat(text)
-        publish_markdown(key=artifact_key(result.inspection_id, "kit", text),
-                         markdown=kit_markdown(kit_summary(ctx, result.inspection_id, day)),
-                         description=f"Keeping-in-touch summary, {day:%a %d %b}")

@@ -12,6 +12,11 @@ from typing import Any
 import httpx
 from aiosmtpd.smtp import Envelope
 
+from send_inspection.checklist import CHECKLIST_IDS
+
+# The Evidence Quality Assurance Checklist with every point ticked, as the submit form sends it.
+ALL_TICKED = list(CHECKLIST_IDS)
+
 
 class Collector:
     """An aiosmtpd handler that keeps every accepted envelope and can refuse on demand."""

@@ -48,8 +48,19 @@ EXPECTED_TABLE = {
     "accountable_signoff_final_due": ("5", "Fri 30 Jun 2023 12:00 BST"),
     "director_check_final_due": ("5", "Fri 30 Jun 2023 15:00 BST"),
     "annex_a_final_due": ("5", "Fri 30 Jun 2023 17:00 BST"),
+    "tracked_case_reviews_due": ("5", "Fri 30 Jun 2023 10:00 BST"),
+    "tracked_cases_collated_due": ("5", "Fri 30 Jun 2023 11:00 BST"),
     "tracked_cases_info_due": ("5", "Fri 30 Jun 2023 17:00 BST"),
     "surveys_close": ("6", "Mon 03 Jul 2023 09:00 BST"),
+    "setup_call_due": ("1", "Mon 26 Jun 2023 17:00 BST"),
+    "opening_headlines_due": ("7", "Tue 04 Jul 2023 12:00 BST"),
+    "opening_attendees_due": ("7", "Tue 04 Jul 2023 17:00 BST"),
+    "forum_views_due": ("7", "Tue 04 Jul 2023 17:00 BST"),
+    "logistics_rooms_due": ("8", "Wed 05 Jul 2023 17:00 BST"),
+    "opening_attendee_list_due": ("9", "Thu 06 Jul 2023 12:00 BST"),
+    "opening_presentation_due": ("9", "Thu 06 Jul 2023 17:00 BST"),
+    "logistics_it_due": ("9", "Thu 06 Jul 2023 17:00 BST"),
+    "welcome_pack_due": ("10", "Fri 07 Jul 2023 12:00 BST"),
     "onsite_start": ("11", "Mon 10 Jul 2023 09:00 BST"),
     "feedback_meeting": ("15", "Fri 14 Jul 2023 14:00 BST"),
     "draft_report_expected_by": ("29", "Thu 03 Aug 2023 17:00 BST"),
@@ -160,7 +171,7 @@ def test_check_config_on_shipped_config(capsys: pytest.CaptureFixture[str]) -> N
     """check-config on config/demo-county succeeds and counts its people, items and milestones."""
     assert main(["check-config", "--config", str(DEMO)]) == 0
     captured = capsys.readouterr()
-    assert captured.out == f"{DEMO}: 28 people, 30 register items, 22 milestones, 7 tracked-case documents: OK\n"
+    assert captured.out == f"{DEMO}: 30 people, 30 register items, 33 milestones, 7 tracked-case documents: OK\n"
     assert captured.err == ""
 
 
@@ -168,7 +179,7 @@ def test_check_config_default_folder(capsys: pytest.CaptureFixture[str]) -> None
     """check-config without --config checks the shipped Demo County folder."""
     assert main(["check-config"]) == 0
     assert capsys.readouterr().out == (
-        f"{DEMO}: 28 people, 30 register items, 22 milestones, 7 tracked-case documents: OK\n")
+        f"{DEMO}: 30 people, 30 register items, 33 milestones, 7 tracked-case documents: OK\n")
 
 
 def test_check_config_names_file_and_line_of_broken_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,21 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from send_inspection.db import models as m
 from send_inspection.engine.decisions import DecisionRefused
+from send_inspection.engine.named_people import NamedPerson, add_named_person
 from send_inspection.mail.message import is_sendable_address
-
-
-@dataclass(frozen=True)
-class NamedPerson:
-    """A member of staff named on the form."""
-
-    name: str
-    email: str
-    role: str
 
 
 @dataclass(frozen=True)
@@ -96,20 +87,10 @@ def parse_case_people(form: Mapping[str, str]) -> CasePeople:
 
 def record_case_people(session: Session, case: m.TrackedCase, people: CasePeople, *, identified_by: str) -> None:
     """Add the named staff to the inspection (reusing anyone already known by email) and to the case."""
-    known = {p.email.lower(): p.person_key for p in session.scalars(
-        select(m.Person).where(m.Person.inspection_id == case.inspection_id))}
-    taken = len([k for k in known.values() if k.startswith(f"case-{case.child_id.lower()}-")])
-
     def key_for(person: NamedPerson) -> str:
-        nonlocal taken
-        if person.email in known:
-            return known[person.email]
-        taken += 1
-        key = f"case-{case.child_id.lower()}-{taken}"
-        session.add(m.Person(inspection_id=case.inspection_id, person_key=key, name=person.name,
-                             role=person.role or "Practitioner", email=person.email, escalates_to_key=identified_by))
-        known[person.email] = key
-        return key
+        return add_named_person(session, case.inspection_id,
+                                NamedPerson(person.name, person.email, person.role or "Practitioner"), origin="case",
+                                key_prefix=f"case-{case.child_id.lower()}", escalates_to=identified_by)
 
     case.practitioner_key = key_for(people.practitioner)
     case.settings = [{"setting": setting, "lead": key_for(lead)} for setting, lead in people.settings]

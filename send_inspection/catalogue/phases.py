@@ -248,6 +248,16 @@ STAFF_BULLETIN = PhaseSpec(
         "in timeline.yaml (staff_bulletin) until the feedback meeting; figures only."),
     starts=Start(says="the notification phase", with_phase="notification"),
 )
+ONSITE = PhaseSpec(
+    key="onsite", label="before the inspectors arrive", artifact="before-the-inspectors-arrive",
+    deployment=_phase_deployment(
+        "onsite-preparation", "onsite_preparation", "onsite_preparation", "onsite",
+        "Before the inspectors arrive on day 11, started on notification day: the set-up call and the logistics "
+        "tasks of onsite.yaml, the opening meeting's headlines, presentation and Appendix H attendee list, and the "
+        "parent carer forum's views on the self-evaluation; each owned, due, reminded and escalated."),
+    starts=Start(says="the notification phase", with_phase="notification"),
+    closes_at="onsite_start",
+)
 TRACKED_CASE = PhaseSpec(
     key="case", label="tracked case", parameter="child_id",
     deployment=_phase_deployment(
@@ -276,6 +286,17 @@ FIELDWORK = PhaseSpec(
         "evidence requests, the daily KIT summary."),
     starts=Start(says="the inspectors' timetable being imported"),
     closes_at="feedback_meeting", then="report",
+)
+KEEPING_IN_TOUCH = PhaseSpec(
+    key="kit", label="keeping in touch",
+    deployment=_phase_deployment(
+        "keeping-in-touch", "keeping_in_touch", "keeping_in_touch", "kit",
+        "The internal keeping-in-touch (KIT) meetings, weeks 1 to 3, started on notification day: the coordinator "
+        "records what the core group agreed on day 1 (the KIT days, where each manager is based), the meetings are "
+        "invited, members name representatives, each meeting's issues become actions with an owner and a deadline "
+        "(chased like any other ask), and the summary goes after each meeting."),
+    starts=Start(says="the notification phase", with_phase="notification"),
+    closes_at="feedback_meeting",
 )
 AFTER_FIELDWORK = PhaseSpec(
     key="report", label="after fieldwork", artifact="after-fieldwork",
@@ -318,8 +339,8 @@ RETENTION = Deployment(
                 "leaving a deletion record. send-inspection retention show says what goes when.")
 
 PHASES = PhaseCatalogue(
-    phases=(NOTIFICATION, ANNEX_A_DAY2, ANNEX_A_DAY5, STAFF_BULLETIN, TRACKED_CASE, ADDITIONAL_REQUEST, FIELDWORK,
-            AFTER_FIELDWORK, PRIORITY_ACTION_PLAN),
+    phases=(NOTIFICATION, ANNEX_A_DAY2, ANNEX_A_DAY5, STAFF_BULLETIN, KEEPING_IN_TOUCH, ONSITE, TRACKED_CASE,
+            ADDITIONAL_REQUEST, FIELDWORK, AFTER_FIELDWORK, PRIORITY_ACTION_PLAN),
     services=(CASE_SELECTION, MAILBOX_INTAKE, TICKER, RETENTION),
 )
 

@@ -59,6 +59,9 @@ class StepSpec:
     finished_as: str | None = None
     # How long after its deadline the person's link still records an answer (else the timeline's token grace).
     late_answers_for: timedelta | None = None
+    # Whether the person is reminded and escalated to; an answer nobody is chased for is only asked for once
+    # (a member naming a representative for a meeting they cannot come to).
+    chased: bool = True
 
     @property
     def moves_on(self) -> frozenset[str]:
@@ -109,19 +112,53 @@ STEPS = (
              finished_as="reviewed"),
     StepSpec("upload", "LANO upload", "confirm the upload to the inspectorate", "lano",
              (Button("confirmed", "Confirm uploaded to the inspectorate"),), page="upload", finished_as="uploaded"),
-    StepSpec("arrange", "meeting requested", "request the meeting and record when", LEAD,
-             (Button("requested", "Record the meeting as requested", "give the date and time requested"),),
+    StepSpec("arrange", "meeting booked", "book the meeting on the timetable: say when and where", LEAD,
+             (Button("requested", "Book it and send the invitations", "give the date and time requested"),),
              page="arrange", form="meeting-slot"),
     StepSpec("debrief", "debrief", "record the debrief", LEAD,
              (Button("debriefed", "Record the debrief"),), page="debrief", form="debrief"),
     StepSpec("publish", "published", "publish it on your organisation's website and confirm the link",
              LEAD, (Button("published", "Confirm it is published"),), page="publish", form="website"),
+    StepSpec("settle", "core group agreement",
+             "record what the core group agreed at its first meeting: the days of the keeping-in-touch (KIT) meetings "
+             "and where each manager will be based", LEAD,
+             (Button("settled", "Record the agreement and arrange the KIT meetings"),), page="settle",
+             form="core-group-agreement"),
+    StepSpec("represent", "representative named",
+             "name a representative for any keeping-in-touch (KIT) meeting you cannot come to", LEAD,
+             (Button("represented", "Record my representatives"),), page="represent", form="kit-representatives",
+             chased=False),
+    StepSpec("minute", "KIT meeting recorded",
+             "record the keeping-in-touch (KIT) meeting: the issues raised, each with an owner and a deadline", LEAD,
+             (Button("minuted", "Record the meeting and send the summary"),), page="minute", form="kit-record"),
+    StepSpec("act", "KIT action", "do the action raised at the keeping-in-touch (KIT) meeting and say what was done",
+             LEAD, (Button("done", "It is done", "say what was done"),), page="act"),
+    # Before the inspectors arrive (the "onsite" phase, onsite.yaml).
+    StepSpec("task", "task done", "do this and confirm it is done", LEAD,
+             (Button("done", "Confirm it is done"),), page="task"),
+    StepSpec("headlines", "headlines sent", "send your service's key headlines for the opening presentation", LEAD,
+             (Button("sent", "Send my headlines"),), page="headlines", form="headlines"),
+    StepSpec("presentation", "opening presentation",
+             "make the opening presentation from the heads of service's headlines", LEAD,
+             (Button("prepared", "Send the presentation to the presenters"),), page="presentation",
+             form="presentation"),
+    StepSpec("attend", "attendance confirmed", "say whether you will attend the opening meeting with the inspectors",
+             LEAD, (Button("attending", "I will attend"),
+                    Button("representative", "I cannot attend: someone will come in my place",
+                           "name who will come in your place, and their job title")), page="attend"),
+    StepSpec("send-list", "attendee list sent",
+             "send the opening meeting's attendee list (Appendix H) to the lead inspector", LEAD,
+             (Button("sent", "Confirm it is sent to the lead inspector"),), page="send-list"),
+    StepSpec("views", "forum's views", "send the forum's views on the partnership's self-evaluation", LEAD,
+             (Button("sent", "Send our views"),), page="views", form="views"),
 )
 _BY_KEY = {s.key: s for s in STEPS}
 
 # The chains of steps items are worked through, as config and the phases build them.
 ANNEX_A_CHAIN = ("submit", "approve", "check", "upload")
 TRACKED_CASE_STEPS = ("identify", "agree", "inform", "submit", "review", "arrange")
+# The keeping-in-touch phase's items: the day-1 agreement, each member's representatives, each meeting, its actions.
+KIT_STEPS = ("settle", "represent", "minute", "act")
 
 
 def step_spec(step: str) -> StepSpec:

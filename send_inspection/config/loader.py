@@ -41,6 +41,7 @@ FILES: dict[str, str] = {
     "annex_a": "register.yaml",
     "timeline": "timeline.yaml",
     "tracked_cases": "tracked_cases.yaml",
+    "onsite": "onsite.yaml",
     "retention": "retention.yaml",
 }
 

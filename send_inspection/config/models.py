@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from send_inspection.catalogue.gates import GATES
 from send_inspection.catalogue.phases import PHASES
 from send_inspection.catalogue.steps import ANNEX_A_CHAIN, TRACKED_CASE_STEPS
 from send_inspection.mail.message import is_sendable_address
@@ -220,7 +221,19 @@ class Roles(Strict):
     director_final_check: str
     icb_exec_lead: str
     lead_evidence_officer: str
+    # Arranges the keeping-in-touch (KIT) meetings and records each one (the coordinator if not named).
+    kit_organiser: str | None = None
     sender_name: str = "SEND Inspection Team"
+
+    def person_for(self, role: str) -> str:
+        """Return the person id playing `role` (a field of this model that names a person)."""
+        if role == "kit_organiser":
+            return self.kit_organiser or self.coordinator
+        return str(getattr(self, role))
+
+
+# The roles that name a person (every field of Roles but the sender's name).
+PersonRole = Literal[tuple(f for f in Roles.model_fields if f != "sender_name")]  # type: ignore[valid-type]
 
 
 class MailingList(Strict):
@@ -305,12 +318,43 @@ class ReportPartner(Strict):
 
 
 class ParentCarerForum(Strict):
-    """The parent carer forum, sent a copy of the final report."""
+    """The parent carer forum: a party of the inspection with its own id, asked and invited like staff.
 
+    The inspectors meet it (the timetable names it by `id`), it is asked for its views on the self-evaluation,
+    it cascades the family survey to its members and is sent the final report. It is not a member of staff:
+    `liaison` is the officer who is told when the forum has not answered, and who follows it up.
+    """
+
+    id: str = "parent-carer-forum"
     name: str
     address: str
+    liaison: str | None = None
 
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
     _address = field_validator("address")(classmethod(lambda cls, v: _check_email(v)))
+
+    def as_party(self) -> Person:
+        """Return the forum as the inspection keeps a party it emails: its id, name and address."""
+        return Person(id=self.id, name=self.name, role="Parent carer forum", email=self.address,
+                      organisation=self.name, escalates_to=self.liaison)
+
+
+class SurveyReminder(Strict):
+    """Whether families are reminded of the surveys before they close, how long before, and why.
+
+    Off unless the partnership turns it on with its reason: the reminder goes to the family and children's survey
+    lists (and the forum, to cascade) in the same Bcc batches as the surveys, out of quiet hours.
+    """
+
+    send: bool = False
+    before: DurationField = Duration("1d")
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _reasoned(self) -> SurveyReminder:
+        if self.send and not self.reason.strip():
+            raise ValueError("say why in 'reason': the reminder to families is turned on")
+        return self
 
 
 _HOST = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
@@ -392,6 +436,8 @@ class Partnership(Strict):
     # The partners the report names: each reviews the draft, signs off its part of the response, publishes.
     report_partners: list[ReportPartner] = Field(default_factory=list)
     parent_carer_forum: ParentCarerForum | None = None
+    # A reminder to families before the surveys close (off unless turned on, with its reason).
+    survey_reminder: SurveyReminder = Field(default_factory=SurveyReminder)
     # Who updates the strategic plan after the report and drafts any priority action plan (a person id).
     improvement_lead: str | None = None
     # Whether the links in submitted evidence are tried, and which intranet hosts may be (with the reason).
@@ -412,9 +458,13 @@ class Partnership(Strict):
 
     def _id_problems(self) -> list[Problem]:
         lists = self._lists()
+        forum = self.parent_carer_forum
+        clash = [(("parent_carer_forum", "id"), f"{forum.id!r} is already a person id: give the forum its own id",
+                  forum.id)] if forum is not None and forum.id in {p.id for p in self.people} else []
         return [
             *_duplicates([p.id for p in self.people], lambda i: ("people", i, "id"), "person id"),
             *_duplicates([lst.id for _, lst in lists], lambda i: (*lists[i][0], "id"), "list id"),
+            *clash,
         ]
 
     def _person_ref_problems(self) -> list[Problem]:
@@ -436,6 +486,8 @@ class Partnership(Strict):
         both = set(self.console.coordinators) & set(self.console.viewers)
         problems += [(("console", "viewers", self.console.viewers.index(r)),
                       f"{r!r} is also a coordinator: list each person once", r) for r in sorted(both)]
+        if self.parent_carer_forum is not None:
+            refs.append((("parent_carer_forum", "liaison"), self.parent_carer_forum.liaison))
         for i, partner in enumerate(self.report_partners):
             refs += [(("report_partners", i, "reviewers", j), r) for j, r in enumerate(partner.reviewers)]
             refs += [(("report_partners", i, f), getattr(partner, f)) for f in ("accountable_officer", "publisher")]
@@ -472,6 +524,11 @@ class Partnership(Strict):
                 return p
         raise KeyError(person_id)
 
+    def parties(self) -> list[Person]:
+        """Return everyone the inspection may ask or invite by id: the people, and the parent carer forum."""
+        forum = self.parent_carer_forum
+        return [*self.people, *([forum.as_party()] if forum is not None else [])]
+
 
 # ---------------------------------------------------------------- register.yaml
 
@@ -479,6 +536,8 @@ class Partnership(Strict):
 Phase = Literal[tuple(PHASES.annex_a())]  # type: ignore[valid-type]
 Step = Literal[ANNEX_A_CHAIN]  # type: ignore[valid-type]
 STEPS: tuple[Step, ...] = ANNEX_A_CHAIN
+# What an item can wait for before its first step is asked (the gate catalogue's keys).
+Gate = Literal[tuple(g.key for g in GATES)]  # type: ignore[valid-type]
 
 
 class Group(Strict):
@@ -501,6 +560,10 @@ class RegisterItem(Strict):
     accountable_lead: str | None = None
     # Step -> milestone name; steps not named here take the chain defaults of timeline.yaml.
     deadlines: dict[Step, str] = Field(default_factory=dict)
+    # Step -> the role (partnership.yaml `roles`) that answers it for this item instead of the step's usual owner.
+    answered_by: dict[Step, PersonRole] = Field(default_factory=dict)
+    # A gate (catalogue/gates.py) the item waits for: nobody is asked for it until the gate opens.
+    waits_for: Gate | None = None
 
     @field_validator("ref")
     @classmethod
@@ -517,6 +580,8 @@ class Register(Strict):
     items: list[RegisterItem]
     # A monitoring inspection asks for evidence on these focused areas instead of the full Annex A.
     monitoring_items: list[RegisterItem] = Field(default_factory=list)
+    # Phase -> step -> the role that answers that step for every item of the phase (an item's own answered_by wins).
+    answered_by: dict[Phase, dict[Step, PersonRole]] = Field(default_factory=dict)
 
     def items_for(self, kind: str) -> list[RegisterItem]:
         """Return the register of an inspection of `kind` ("full" or "monitoring")."""
@@ -548,6 +613,10 @@ class Register(Strict):
         """Return who signs this item off: the item's own accountable lead, else its group's."""
         return item.accountable_lead or self.group(item.group).accountable_lead
 
+    def answering_roles(self, item: RegisterItem) -> dict[str, str]:
+        """Return step -> role for the steps of `item` answered by a role other than the step's usual owner."""
+        return {**self.answered_by.get(item.phase, {}), **item.answered_by}
+
 
 # ---------------------------------------------------------------- tracked_cases.yaml
 
@@ -576,12 +645,22 @@ class CaseDocument(Strict):
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
 
 
+# Who a tracked child's meeting invites, beyond person ids: the practitioner who knows the child best, the other
+# practitioners named for the case, and the lead of every setting the child attends.
+CASE_INVITEES = ("practitioner", "practitioners", "setting_leads")
+
+
 class CaseMeeting(Strict):
-    """A meeting the logistics team arranges for each tracked child."""
+    """A meeting the logistics team arranges for each tracked child, put on the timetable with its invitations."""
 
     id: str
     title: str
     needs_family: bool = False
+    # The kind of slot it is on the timetable (fieldwork/timetable.py KIND_TITLES says how each is described).
+    kind: Literal["tracking-meeting", "practitioners-briefing"] = "tracking-meeting"
+    minutes: int = Field(default=60, ge=15, le=480)
+    # Who is invited: CASE_INVITEES and person ids of partnership.yaml.
+    invite: list[str] = Field(default_factory=lambda: list(CASE_INVITEES), min_length=1)
 
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
 
@@ -604,6 +683,82 @@ class TrackedCases(Strict):
         problems += _duplicates([x.id for x in self.meetings], lambda i: ("meetings", i, "id"), "meeting id")
         raise_problems("TrackedCases", problems)
         return self
+
+
+# ---------------------------------------------------------------- onsite.yaml
+
+
+class LogisticsTask(Strict):
+    """One thing made ready for the inspectors before they arrive: who does it, by which milestone, and why."""
+
+    id: str
+    title: str
+    owner: str
+    due: str
+    reason: str = Field(min_length=1)
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+
+class OpeningMeeting(Strict):
+    """The opening meeting on day 11: the headlines, the presentation and the Appendix H attendee list."""
+
+    # Who presents (the DCS and the ICB chief executive): sent the presentation when it is ready.
+    presenters: list[str] = Field(min_length=1)
+    # The heads of service who each send their service's key headlines, and by when.
+    headlines_from: list[str] = Field(min_length=1)
+    headlines_due: str
+    # Who makes the presentation from the headlines (the inspection team), and by when.
+    presentation_by: str
+    presentation_due: str
+    # Appendix H: who is asked to attend (person ids, and the forum's id); each confirms or names a representative.
+    attendees: list[str] = Field(min_length=1)
+    attendees_due: str
+    # The LANO sends the gathered list to the lead inspector by this milestone.
+    attendee_list_due: str
+
+
+class ForumViews(Strict):
+    """The parent carer forum is asked for its views on an Annex A item (the self-evaluation) once it is uploaded."""
+
+    about: str = "1.3"
+    due: str
+    reason: str = Field(min_length=1)
+
+
+class Onsite(Strict):
+    """The contents of onsite.yaml: what is made ready before the inspectors arrive on day 11."""
+
+    logistics: list[LogisticsTask] = Field(default_factory=list)
+    opening_meeting: OpeningMeeting | None = None
+    forum_views: ForumViews | None = None
+
+    @model_validator(mode="after")
+    def _unique(self) -> Onsite:
+        problems = _duplicates([t.id for t in self.logistics], lambda i: ("logistics", i, "id"), "task id")
+        if self.opening_meeting is not None:
+            meeting = self.opening_meeting
+            for name in ("headlines_from", "attendees"):
+                values = getattr(meeting, name)
+                problems += _duplicates(values, lambda i, n=name: ("opening_meeting", n, i), "person id")
+        raise_problems("Onsite", problems)
+        return self
+
+    def references(self) -> tuple[list[tuple[Loc, str | None]], list[tuple[Loc, str | None]]]:
+        """Return the person ids and the milestones it names, each with its field."""
+        people: list[tuple[Loc, str | None]] = [(("logistics", i, "owner"), t.owner)
+                                                for i, t in enumerate(self.logistics)]
+        milestones: list[tuple[Loc, str | None]] = [(("logistics", i, "due"), t.due)
+                                                    for i, t in enumerate(self.logistics)]
+        if (meeting := self.opening_meeting) is not None:
+            for name in ("presenters", "headlines_from"):
+                people += [(("opening_meeting", name, i), r) for i, r in enumerate(getattr(meeting, name))]
+            people.append((("opening_meeting", "presentation_by"), meeting.presentation_by))
+            milestones += [(("opening_meeting", f), getattr(meeting, f))
+                           for f in ("headlines_due", "presentation_due", "attendees_due", "attendee_list_due")]
+        if self.forum_views is not None:
+            milestones.append((("forum_views", "due"), self.forum_views.due))
+        return people, milestones
 
 
 # ---------------------------------------------------------------- timeline.yaml
@@ -707,16 +862,9 @@ class AdditionalRequests(Strict):
 
 
 class Fieldwork(Strict):
-    """Fieldwork in weeks 2 and 3: when debriefs are due and when the daily KIT summary goes."""
+    """Fieldwork in weeks 2 and 3: when debriefs are due (the KIT summaries follow the KIT meetings)."""
 
     debrief_within: DurationField = Duration("2h")       # a slot's debrief is due this long after the slot ends
-    kit_summary_at: str = "17:30"      # the internal keeping-in-touch summary, each fieldwork day
-
-    @field_validator("kit_summary_at")
-    @classmethod
-    def _time(cls, v: str) -> str:
-        parse_clock_time(v)
-        return v
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -780,6 +928,29 @@ class OutcomeFollowUp(Strict):
         if set(self.next_full_inspection_after_months) - {1, 2}:
             raise ValueError("next_full_inspection_after_months is for outcomes 1 and 2 only")
         return self
+
+
+class KeepingInTouch(Strict):
+    """The internal keeping-in-touch (KIT) meetings of weeks 1 to 3: when, where, and how long things may take."""
+
+    # The weekdays offered by default when the core group agrees how often they meet (the guidance: daily).
+    days: list[Literal["mon", "tue", "wed", "thu", "fri"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1)
+    at: str = "17:30"
+    minutes: int = Field(default=60, ge=15, le=240)
+    location: str = ""
+    # Where a manager is based unless the core group agrees otherwise (shown on the day-1 record's page).
+    base: str = ""
+    # The day-1 agreement is due this long after the core group meeting ends...
+    agree_within: DurationField = Duration("2h")
+    # ...and each KIT meeting's record this long after the meeting ends (its summary goes once it is recorded).
+    record_within: DurationField = Duration("30m")
+
+    @field_validator("at")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        parse_clock_time(v)
+        return v
 
 
 class CoreGroupMeeting(Strict):
@@ -856,6 +1027,7 @@ class Timeline(Strict):
     chains: dict[Phase, dict[Step, str]]
     chasing: Chasing = Field(default_factory=Chasing)
     core_group_meeting: CoreGroupMeeting = Field(default_factory=CoreGroupMeeting)
+    keeping_in_touch: KeepingInTouch = Field(default_factory=KeepingInTouch)
     additional_requests: AdditionalRequests = Field(default_factory=AdditionalRequests)
     fieldwork: Fieldwork = Field(default_factory=Fieldwork)
     staff_bulletin: StaffBulletin = Field(default_factory=StaffBulletin)
@@ -953,6 +1125,7 @@ class Retention(Strict):
     uploads: RetentionRule
     outbox: RetentionRule
     links: RetentionRule
+    named_people: RetentionRule
     due_at: str = "02:00"
 
     @field_validator("due_at")
@@ -967,7 +1140,7 @@ class Retention(Strict):
 
 
 # The kinds of data retention deletes, in the order they are listed (retention/deletion.py deletes each).
-RETENTION_KINDS = ("child_data", "tracked_cases", "restricted_draft", "uploads", "outbox", "links")
+RETENTION_KINDS = ("child_data", "tracked_cases", "restricted_draft", "uploads", "outbox", "links", "named_people")
 
 
 class PartnershipConfig(Strict):
@@ -977,6 +1150,7 @@ class PartnershipConfig(Strict):
     annex_a: Register
     timeline: Timeline
     tracked_cases: TrackedCases
+    onsite: Onsite
     retention: Retention
 
     @model_validator(mode="after")
@@ -997,16 +1171,39 @@ class PartnershipConfig(Strict):
         person_refs += [(("tracked_cases", "roles", r), getattr(cases.roles, r)) for r in ("qa_manager", "logistics")]
         person_refs += [(("tracked_cases", "documents", i, "provided_by"), d.provided_by)
                         for i, d in enumerate(cases.documents) if d.provided_by not in CASE_PROVIDERS]
+        person_refs += [(("tracked_cases", "meetings", i, "invite", j), who)
+                        for i, meeting in enumerate(cases.meetings) for j, who in enumerate(meeting.invite)
+                        if who not in CASE_INVITEES]
         milestone_refs += [(("tracked_cases", "deadlines", s), ms) for s, ms in cases.deadlines.items()]
+        onsite_people, onsite_milestones = self.onsite.references()
+        person_refs += [(("onsite", *loc), ref) for loc, ref in onsite_people]
+        milestone_refs += [(("onsite", *loc), ref) for loc, ref in onsite_milestones]
         raise_problems(
             "PartnershipConfig",
             [
                 *_check_refs(person_refs, people, "person id"),
                 *_check_refs(milestone_refs, milestones, "milestone"),
+                *self._onsite_problems(),
                 *self._chain_problems(),
             ],
         )
         return self
+
+    def _onsite_problems(self) -> list[Problem]:
+        """Report an Appendix H attendee who is neither a person nor the forum, and forum views with no forum."""
+        parties = {p.id for p in self.partnership.parties()}
+        meeting, views = self.onsite.opening_meeting, self.onsite.forum_views
+        attendees = meeting.attendees if meeting is not None else []
+        problems = _check_refs([(("onsite", "opening_meeting", "attendees", i), r) for i, r in enumerate(attendees)],
+                               parties, "person id (or the parent carer forum's id)")
+        if views is not None and self.partnership.parent_carer_forum is None:
+            problems.append((("onsite", "forum_views"), "forum views are asked for, but partnership.yaml names no "
+                             "parent_carer_forum", None))
+        refs = {item.ref for item in self.annex_a.items}
+        if views is not None and views.about not in refs:
+            problems.append((("onsite", "forum_views", "about"), _unknown(views.about, "register reference", refs),
+                             views.about))
+        return problems
 
     def _chain_problems(self) -> list[Problem]:
         problems: list[Problem] = []

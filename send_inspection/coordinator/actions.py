@@ -124,7 +124,7 @@ def select_cases(ctx: EngineContext, runner: InspectionRunner, actor: Actor, ins
 
 def preview_timetable_file(ctx: EngineContext, inspection_id: str, path: Path) -> TimetablePreview:
     """Read a timetable file and say what importing it would send; nothing is saved (TimetableRefused on problems)."""
-    timetable = read_timetable(path, people=ctx.config.partnership.people)
+    timetable = read_timetable(path, people=ctx.config.partnership.parties())
     messages = preview_timetable(ctx, inspection_id, timetable)
     plain = [(x.slot_id, x.method, x.sequence, x.to) for x in messages]
     digest = hashlib.sha256(repr((path.read_bytes(), plain)).encode()).hexdigest()

@@ -26,6 +26,8 @@ LANES = (
     ("Fieldwork", ("fieldwork",), ("surveys_close", "feedback_meeting")),
     ("Additional requests", ("request:",), ("surveys_close", "feedback_meeting")),
     ("Staff bulletin", ("bulletin",), ("", "feedback_meeting")),
+    ("Keeping in touch", ("kit",), ("", "feedback_meeting")),
+    ("Before the inspectors arrive", ("onsite",), ("", "onsite_start")),
     ("After fieldwork: the report", ("report",), ("feedback_meeting", "final_report_expected_by")),
 )
 # What each state looks like: fill, and whether the bar is outlined only (not started yet).

@@ -86,6 +86,9 @@ class Person(Base):
     email: Mapped[str] = mapped_column(String(254))
     deputy_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
     escalates_to_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    # Where the person came from: "partnership" (partnership.yaml), or named during the inspection: on a tracked
+    # case ("case"), in the inspectors' timetable ("timetable") or at a keeping-in-touch meeting ("kit").
+    origin: Mapped[str] = mapped_column(String(20), default="partnership", server_default="partnership")
 
 
 class RegisterItem(Base):
@@ -111,6 +114,10 @@ class RegisterItem(Base):
     step_started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # The gate (catalogue/gates.py) the item waits for before its first step is asked; cleared when it opens.
+    waits_for: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # step -> person key, for a step answered by someone other than its usual owner (register.yaml answered_by).
+    step_owners: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
     # How often the coordinator changed who answers the open step: each handover asks the new owner afresh.
     handovers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
@@ -131,6 +138,8 @@ class Submission(Base):
     link_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     explanation: Mapped[str | None] = mapped_column(Text, nullable=True)
     checklist: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
+    # Why a checklist point is not ticked, by point; the week-3 concern here is highlighted to the accountable lead.
+    checklist_notes: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
     # What the machine found in the file or link (date, leftover edits, draft, links): shown to reviewers.
     machine_checks: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     submitted_by: Mapped[str] = mapped_column(String(80))
@@ -154,6 +163,9 @@ class Decision(Base):
     remote_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(500), nullable=True)
     token_id: Mapped[int | None] = mapped_column(ForeignKey("action_tokens.id"), nullable=True)
+    # What the step's form held beyond the comment, as data the phase acts on (the days agreed, the meeting's
+    # time and place, the issues raised); kept in our database only.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class ActionToken(Base):
@@ -240,6 +252,8 @@ class TrackedCase(Base):
     other_practitioner_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
     # [{"setting": the setting's name, "lead": person key}] for every setting the child attends.
     settings: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    # When every document of the case had been reviewed by the LANO (the Annex A tracked-cases row waits for it).
+    documents_reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class LibraryDocument(Base):
@@ -309,6 +323,9 @@ class FieldworkSlot(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Calendar messages decided at import and not yet sent: [{"method", "sequence", "to": [ids], "ics"}].
     pending_calendar: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    # Who put the slot on the timetable: "timetable" (the inspectors' import), "case:<case id>" (a tracked child's
+    # meeting) or "kit" (a keeping-in-touch meeting). An import changes and cancels its own slots only.
+    origin: Mapped[str] = mapped_column(String(40), default="timetable", server_default="timetable")
 
 
 class Debrief(Base):
@@ -321,14 +338,37 @@ class Debrief(Base):
     inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
     slot_id: Mapped[str] = mapped_column(String(80))
     debriefer: Mapped[str] = mapped_column(String(80))
+    # The interviewee or focus group, their job title and contact details, and the service area (staff only).
     interviewees: Mapped[str] = mapped_column(Text)
+    job_title: Mapped[str] = mapped_column(Text, default="", server_default="")
+    contact: Mapped[str] = mapped_column(Text, default="", server_default="")
+    service_area: Mapped[str] = mapped_column(Text, default="", server_default="")
     focus: Mapped[str] = mapped_column(Text)
     evidence_used: Mapped[str] = mapped_column(Text)
+    documents_provided: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     documents_requested: Mapped[list[str]] = mapped_column(JSON)
     unexpected_questions: Mapped[str] = mapped_column(Text)
+    how_answered: Mapped[str] = mapped_column(Text, default="", server_default="")
     points_for_others: Mapped[str] = mapped_column(Text)
     rating: Mapped[str] = mapped_column(String(10))
+    overall_summary: Mapped[str] = mapped_column(Text, default="", server_default="")
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CaseFileView(Base):
+    """A case file an inspector opened in a case records system: which case (by id only), when, by whom, where."""
+
+    __tablename__ = "case_file_views"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
+    case_id: Mapped[str] = mapped_column(String(40))
+    # The case records system (e.g. the social care or the EHC case management system).
+    system: Mapped[str] = mapped_column(String(120))
+    inspector: Mapped[str] = mapped_column(String(200))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class InboxMessage(Base):
@@ -608,7 +648,8 @@ class DeletionRecord(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id"))
-    # One of config.models.RETENTION_KINDS: child_data, tracked_cases, restricted_draft, uploads, outbox, links.
+    # One of config.models.RETENTION_KINDS: child_data, tracked_cases, restricted_draft, uploads, outbox, links,
+    # named_people.
     kind: Mapped[str] = mapped_column(String(30))
     files: Mapped[int] = mapped_column(Integer)
     bytes: Mapped[int] = mapped_column(Integer)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from send_inspection.catalogue.phases import phase_catalogue
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.gates import open_gates
 from send_inspection.engine.inspection import milestones, people
 from send_inspection.engine.item_chasing import ItemStatus, chase_items, waiting_reason
 from send_inspection.engine.mail_retry import MailFailures
@@ -32,6 +33,8 @@ def reconcile_annex_a(ctx: EngineContext, inspection_id: str, phase: str) -> Pas
                 .order_by(m.RegisterItem.id)
             )
         )
+        if open_gates(session, items, now=now):
+            session.commit()
     mail = MailFailures(ctx.mail_retry)
     sent, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
     open_items = [s for s in statuses if s.outcome is None]
@@ -39,19 +42,20 @@ def reconcile_annex_a(ctx: EngineContext, inspection_id: str, phase: str) -> Pas
     done = not open_items
     if done:
         with mail.guard(f"{inspection_id}:{phase}:phase_complete"):
-            sent += _phase_email(ctx, inspection_id, phase, "phase_complete", statuses, now)
+            sent += phase_email(ctx, inspection_id, phase, "phase_complete", statuses, now)
     elif now >= phase_deadline:
         with mail.guard(f"{inspection_id}:{phase}:late_report"):
-            sent += _phase_email(ctx, inspection_id, phase, "late_report", statuses, now)
+            sent += phase_email(ctx, inspection_id, phase, "late_report", statuses, now)
     else:
         wake_times.append(phase_deadline)
     return pass_result(inspection_id, phase, finished=done, sent=sent, reason=waiting_reason(phase, statuses, staff),
                        statuses=statuses, mail=mail, wake_times=wake_times, now=now)
 
 
-def _phase_email(
+def phase_email(
     ctx: EngineContext, inspection_id: str, phase: str, kind: str, statuses: list[ItemStatus], now: datetime
 ) -> int:
+    """Send the phase's email of `kind` (phase_complete, late_report) once; return how many went (0 or 1)."""
     key = f"{inspection_id}:{phase}:{kind}"
     return int(ctx.ledger.send_once(
         key,

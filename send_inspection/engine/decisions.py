@@ -54,6 +54,19 @@ class SubmissionData:
     link_url: str | None = None
     explanation: str | None = None
     machine_checks: dict | None = None
+    # Why each point not ticked was not (the week-3 concern among them).
+    checklist_notes: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class FormAnswer:
+    """What a step's form adds to the button pressed: evidence handed in, the comment, and data for the phase."""
+
+    submission: SubmissionData | None = None
+    comment: str | None = None
+    # What the form held as data the phase acts on (kept with the decision): a meeting's time and place, the days
+    # agreed, the issues raised.
+    details: dict | None = None
 
 
 def record_decision(
@@ -66,8 +79,12 @@ def record_decision(
     submission: SubmissionData | None = None,
     remote_addr: str | None = None,
     user_agent: str | None = None,
+    details: dict | None = None,
 ) -> m.RegisterItem:
-    """Record `outcome` for the token's step, advance the item, spend the token, flag the phase; commit."""
+    """Record `outcome` for the token's step, advance the item, spend the token, flag the phase; commit.
+
+    `details` is what the step's form held as data for the phase to act on (kept with the decision).
+    """
     item = session.get(m.RegisterItem, token.item_id, with_for_update=True)
     if item is None:
         raise DecisionRefused("this link is for an item that does not exist")
@@ -91,6 +108,7 @@ def record_decision(
             remote_addr=remote_addr,
             user_agent=(user_agent or "")[:500] or None,
             token_id=token.id,
+            details=details,
         )
     )
     if submission is not None:
@@ -106,6 +124,7 @@ def record_decision(
                 link_url=submission.link_url,
                 explanation=submission.explanation,
                 checklist=submission.checklist,
+                checklist_notes=submission.checklist_notes,
                 machine_checks=submission.machine_checks,
                 submitted_by=token.person_key,
                 submitted_at=now,

@@ -1,11 +1,12 @@
-"""Reconcile fieldwork (weeks 2 and 3): chase debriefs, act on red ones and requested documents, send KIT summaries.
+"""Reconcile fieldwork (weeks 2 and 3): invite to the inspectors' slots, chase debriefs, act on red ones and documents.
 
 One phase, "fieldwork", per inspection. Each pass:
+  - sends the invitations, updates and cancellations the inspectors' timetable left pending;
   - asks each slot's debriefer for the debrief when the slot ends, reminding and escalating as usual;
   - sends a red debrief at once to the relevant director and the comms inbox;
-  - starts an additional evidence request for each document an inspector asked for in a meeting;
-  - at kit_summary_at on each day with slots, sends the keeping-in-touch group the day's summary.
-The phase ends after the feedback meeting once every debrief is in and every summary has gone.
+  - starts an additional evidence request for each document an inspector asked for in a meeting.
+The day's debriefs are combined in each keeping-in-touch meeting's summary (`kit_summary`, sent by the kit phase).
+The phase ends after the feedback meeting once every debrief is in.
 """
 
 from __future__ import annotations
@@ -15,22 +16,21 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from send_inspection.calendar import london_time, to_london
+from send_inspection.calendar import to_london
 from send_inspection.catalogue.phases import FIELDWORK
-from send_inspection.config.models import parse_clock_time
 from send_inspection.db import models as m
 from send_inspection.engine.additional_requests import record_request, requests_overview
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.inspection import milestones, people
-from send_inspection.engine.item_chasing import chase_items, waiting_reason
+from send_inspection.engine.item_chasing import chase_items, shown_as, waiting_reason
 from send_inspection.engine.mail_retry import MailFailures
-from send_inspection.engine.outgoing import compose, send_notice, when
+from send_inspection.engine.outgoing import send_notice, when
 from send_inspection.engine.passes import PassResult, pass_result
 from send_inspection.engine.phase_rows import claim_pass
-from send_inspection.fieldwork.invitations import calendar_attachment
+from send_inspection.fieldwork.slot_invitations import send_slot_invitations
+from send_inspection.fieldwork.store import TIMETABLE
 from send_inspection.fieldwork.timetable import KIND_TITLES
 from send_inspection.mail.render import day_and_month
-from send_inspection.mail.transports import meetings_for
 
 PHASE = FIELDWORK.key
 
@@ -47,14 +47,6 @@ def relevant_director(staff: dict[str, m.Person], person_key: str, *, fallback: 
     return fallback
 
 
-def kit_days(ctx: EngineContext, inspection_id: str) -> list[date]:
-    """Return the fieldwork days: every London date with a slot that is not cancelled."""
-    with ctx.session() as session:
-        starts = session.scalars(select(m.FieldworkSlot.start_at).where(
-            m.FieldworkSlot.inspection_id == inspection_id, ~m.FieldworkSlot.cancelled))
-        return sorted({to_london(s).date() for s in starts})
-
-
 def kit_summary(ctx: EngineContext, inspection_id: str, day: date) -> dict[str, object]:
     """Return the day's debriefs combined: ratings, headlines, themes, documents and tomorrow's slots."""
     with ctx.session() as session:
@@ -64,7 +56,7 @@ def kit_summary(ctx: EngineContext, inspection_id: str, day: date) -> dict[str, 
                                                .order_by(m.Debrief.id))
                     if d.slot_id in slots and to_london(slots[d.slot_id].start_at).date() == day]
         staff = people(session, inspection_id)
-    today = [s for s in slots.values() if to_london(s.start_at).date() == day]
+    today = [s for s in slots.values() if to_london(s.start_at).date() == day and s.origin != "kit"]
     later = sorted((s for s in slots.values() if to_london(s.start_at).date() > day), key=lambda s: s.start_at)
     next_day = to_london(later[0].start_at).date() if later else None
     missing = [s for s in today if s.debriefer and s.slot_id not in {d.slot_id for d in debriefs}]
@@ -75,6 +67,8 @@ def kit_summary(ctx: EngineContext, inspection_id: str, day: date) -> dict[str, 
         "day": day, "ratings": ratings, "slots_today": len(today), "missing": missing,
         "headlines": [(slots[d.slot_id], d, staff[d.debriefer].name if d.debriefer in staff else d.debriefer)
                       for d in sorted(debriefs, key=lambda d: slots[d.slot_id].start_at)],
+        # Who debriefed each slot as operators read it (someone named by address: by key, never by name).
+        "debriefed_by": {d.slot_id: shown_as(staff, d.debriefer) for d in debriefs},
         "themes": list(themes.items()),
         "documents": [(doc, slots[d.slot_id].title) for d in debriefs for doc in d.documents_requested],
         "documents_by_slot": {d.slot_id: len(d.documents_requested) for d in debriefs if d.documents_requested},
@@ -98,9 +92,10 @@ def kit_markdown(summary: dict[str, object]) -> str:
     lines = [f"# Keeping in touch: {day:%A %d %B %Y}", "",
              f"{summary['slots_today']} meetings; debriefs: {r['red']} red, {r['amber']} amber, {r['green']} green; "
              f"{len(summary['missing'])} not yet in.", "", "## Debriefs"]  # type: ignore[arg-type]
+    who: dict[str, str] = summary["debriefed_by"]  # type: ignore[assignment]
     lines += [f"- **{d.rating.upper()}** {slot.slot_id}: {KIND_TITLES.get(slot.kind, slot.kind)} "
-              f"({to_london(slot.start_at):%H:%M}, debrief by {who})"
-              for slot, d, who in summary["headlines"]] or ["- none yet"]  # type: ignore[attr-defined]
+              f"({to_london(slot.start_at):%H:%M}, debrief by {who[d.slot_id]})"
+              for slot, d, _ in summary["headlines"]] or ["- none yet"]  # type: ignore[attr-defined]
     lines += ["", "## Documents requested (each is an additional evidence request)"]
     lines += [f"- {slot_id}: {n}" for slot_id, n in documents.items()] or ["- none"]
     lines += ["", f"## {summary['next_heading']}"]
@@ -128,7 +123,8 @@ def reconcile_fieldwork(ctx: EngineContext, inspection_id: str) -> PassResult:
     mail = MailFailures(ctx.mail_retry)
     wake_times: list[datetime] = []
     sent, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
-    sent += _send_calendar(ctx, inspection_id, staff=staff, now=now, mail=mail, wake_times=wake_times)
+    sent += send_slot_invitations(ctx, inspection_id, origin=TIMETABLE, key_prefix=f"{inspection_id}:{PHASE}",
+                                  staff=staff, now=now, mail=mail, wake_times=wake_times)
     roles = ctx.config.partnership.roles
     comms = ctx.config.partnership.inboxes.comms.address
     for d in debriefs:
@@ -148,66 +144,13 @@ def reconcile_fieldwork(ctx: EngineContext, inspection_id: str) -> PassResult:
                                inspector="the inspector in the meeting", head_of_service=d.debriefer,
                                source="debrief", recorded_by=marker)
                 known_requests.add(marker)
-    kit_at = parse_clock_time(ctx.config.timeline.fieldwork.kit_summary_at)
-    days = kit_days(ctx, inspection_id)
-    group = [staff[k].email for k in ctx.config.partnership.core_group if k in staff]
-    kits_sent: list[str] = []
-    for day in days:
-        moment = london_time(day, kit_at)
-        if moment > now:
-            wake_times.append(moment)
-            continue
-        key = f"{inspection_id}:{PHASE}:kit:{day.isoformat()}"
-        with mail.guard(key):
-            fresh = send_notice(ctx, inspection_id, key, "kit_summary", to=group, now=now, sender_inbox="comms",
-                                summary=kit_summary(ctx, inspection_id, day))
-            sent += fresh
-            if fresh:
-                kits_sent.append(day.isoformat())
     feedback = due.get(FIELDWORK.closes_at or "")  # the feedback meeting
     open_items = [s for s in statuses if s.outcome is None]
-    kits_pending = [d for d in days if london_time(d, kit_at) > now]
-    finished = feedback is not None and now >= feedback and not open_items and not kits_pending
+    finished = feedback is not None and now >= feedback and not open_items
     if feedback is not None and now < feedback:
         wake_times.append(feedback)
-    reason = (f"Fieldwork: {len(items)} debriefs in, {len(days)} KIT summaries sent" if finished
+    reason = (f"Fieldwork: {len(items)} debriefs in" if finished
               else f"Fieldwork: {len(debriefs)} of {len(items)} debriefs in. " + (
                   waiting_reason(PHASE, statuses, staff) if open_items else "Waiting for the next meeting."))
     return pass_result(inspection_id, PHASE, finished=finished, sent=sent, reason=reason, statuses=statuses,
-                       mail=mail, wake_times=wake_times, now=now, summaries_sent=kits_sent)
-
-
-def _send_calendar(ctx: EngineContext, inspection_id: str, *, staff: dict[str, m.Person], now: datetime,
-                   mail: MailFailures, wake_times: list[datetime]) -> int:
-    """Send every invitation, update and cancellation the imported timetable left pending; keep any that fail."""
-    meetings = meetings_for(ctx.transport, ctx.session,
-                            allowed=lambda due: ctx.send_window.may_send_at("slot_invitation", due))
-    if meetings is not None:  # real Outlook meeting requests (EWS or Graph) instead of .ics emails
-        from send_inspection.fieldwork.slot_meetings import send_slot_meetings
-
-        return send_slot_meetings(ctx, meetings, inspection_id, staff=staff, now=now, mail=mail,
-                                  wake_times=wake_times)
-    sent = 0
-    with ctx.session() as session:
-        rows = list(session.scalars(select(m.FieldworkSlot).where(m.FieldworkSlot.inspection_id == inspection_id)
-                                    .order_by(m.FieldworkSlot.id)))
-        for row in rows:
-            left = []
-            for message in row.pending_calendar or []:
-                key = (f"{inspection_id}:{PHASE}:calendar:{row.slot_id}:s{message['sequence']}:{message['method']}:"
-                       + ",".join(message["to"]))[:300]
-                before = len(mail.failures) + len(mail.deferred)
-                with mail.guard(key):
-                    sent += int(ctx.ledger.send_once(
-                        key, lambda row=row, message=message, key=key: compose(
-                            ctx, "slot_invitation", key=key, sender_inbox="logistics",
-                            to=[staff[p].email for p in message["to"] if p in staff],
-                            attachments=(calendar_attachment(message["ics"]),), slot=row,
-                            method=message["method"], start=when(row.start_at), end=f"{to_london(row.end_at):%H:%M}"),
-                        inspection_id=inspection_id, template="slot_invitation", now=now))
-                if len(mail.failures) + len(mail.deferred) > before:  # failed or held back: kept for later
-                    left.append(message)
-            if left != (row.pending_calendar or []):
-                row.pending_calendar = left
-        session.commit()
-    return sent
+                       mail=mail, wake_times=wake_times, now=now)

@@ -58,7 +58,7 @@ def open_inspection(
         timeline = compute_timeline(notified_at, cfg.timeline.rules(), ctx.calendar)
         for name, due in timeline.items():
             session.add(m.Milestone(inspection_id=inspection_id, name=name, due_at=due))
-        for p in cfg.partnership.people:
+        for p in cfg.partnership.parties():  # the staff, and the parent carer forum, asked and invited by id
             session.add(
                 m.Person(
                     inspection_id=inspection_id,
@@ -70,6 +70,7 @@ def open_inspection(
                     escalates_to_key=p.escalates_to,
                 )
             )
+        roles = cfg.partnership.roles
         for item in cfg.annex_a.items_for(kind):
             session.add(
                 m.RegisterItem(
@@ -84,6 +85,9 @@ def open_inspection(
                     step="submit",
                     round=1,
                     step_started_at=now,
+                    waits_for=item.waits_for,
+                    step_owners={step: roles.person_for(role)
+                                 for step, role in cfg.annex_a.answering_roles(item).items()},
                 )
             )
         add_phase(session, inspection_id, NOTIFICATION.key, now=now)

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from send_inspection.calendar import to_london
+from send_inspection.catalogue.gates import gate_spec
 from send_inspection.catalogue.phases import phase_label
 from send_inspection.catalogue.steps import step_label, step_spec
 from send_inspection.db import models as m
@@ -36,7 +37,9 @@ class ItemStatus:
     due_at: str
     late: bool
     outcome: str | None
-    # The owner's name, as people read it (staff only; `owner` is their person id).
+    # The gate (catalogue/gates.py) the item waits for before anyone is asked, if any.
+    waits_for: str | None = None
+    # The owner as people and operators read it: a name from partnership.yaml, else their key (`shown_as`).
     owner_name: str = ""
 
     @property
@@ -87,6 +90,9 @@ def chase_items(
             statuses.append(_status(item, "", due, now))
             continue
         owner = step_owner(ctx, item)
+        if item.waits_for is not None:  # nobody is asked until its gate opens (a pass after that asks)
+            statuses.append(_status(item, owner, due, now))
+            continue
         deadline = due[item.deadlines[item.step]]
         absence = covering(away, owner, now) if staff[owner].deputy_key else None
         chain = _chain(owner, staff, away=absence is not None)
@@ -101,6 +107,8 @@ def chase_items(
         if change is not None:
             wake_times.append(change)
         plan = chase_plan(chain, started, deadline, chasing=chasing, calendar=ctx.calendar)
+        if not step_spec(item.step).chased:
+            plan = plan[:1]  # asked once: nobody is reminded or escalated to
         for chase in plan:
             if chase.due_at > now:
                 wake_times.append(chase.due_at)
@@ -111,7 +119,7 @@ def chase_items(
                 sent += _send_chase(ctx, item, chase, staff=staff, key=prefix + chase.kind, deadline=deadline,
                                     expires_at=max(deadline, now) + grace, now=now)
         statuses.append(_status(item, chain.owner, due, now,
-                                owner_name=staff[chain.owner].name if chain.owner in staff else chain.owner))
+                                owner_name=shown_as(staff, chain.owner)))
     return sent, statuses
 
 
@@ -133,8 +141,21 @@ def _status(item: m.RegisterItem, owner: str, due: dict[str, datetime], now: dat
         due_at=_fmt(deadline),
         late=is_late(item, due, now),
         outcome=item.outcome,
+        waits_for=item.waits_for if item.outcome is None else None,
         owner_name=owner_name,
     )
+
+
+def shown_as(staff: dict[str, m.Person], key: str, *, role: bool = False) -> str:
+    """Return how operators are told who someone is: their name (or role) if partnership.yaml has them, else their key.
+
+    Someone named during the inspection (a practitioner, a setting lead, a representative) is kept in our database
+    only: what operators read goes to Prefect, so it names them by key.
+    """
+    person = staff.get(key)
+    if person is None or person.origin != "partnership":
+        return key
+    return person.role if role else person.name
 
 
 def waiting_reason(phase: str, statuses: list[ItemStatus], staff: dict[str, m.Person]) -> str:
@@ -143,7 +164,8 @@ def waiting_reason(phase: str, statuses: list[ItemStatus], staff: dict[str, m.Pe
     if not waiting:
         return f"{phase_label(phase)}: all {len(statuses)} items uploaded or explained"
     parts = [
-        f"{s.ref} {step_label(s.step)} ({staff[s.owner].name}) due {s.due_at}{' LATE' if s.late else ''}"
+        f"{s.ref} waits for {gate_spec(s.waits_for).label}, due {s.due_at}{' LATE' if s.late else ''}" if s.waits_for
+        else f"{s.ref} {step_label(s.step)} ({shown_as(staff, s.owner)}) due {s.due_at}{' LATE' if s.late else ''}"
         for s in waiting[:6]
     ]
     more = f"; and {len(waiting) - 6} more" if len(waiting) > 6 else ""

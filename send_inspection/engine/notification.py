@@ -52,7 +52,12 @@ log = logging.getLogger(__name__)
 PHASE = NOTIFICATION.key
 SURVEY_AUDIENCES = ("children_young_people", "parents_carers", "practitioners")
 CORE_MEETING_SUBJECT = "SEND inspection: core group meeting"
-CORE_MEETING_TEXT = "First meeting of the core group: sites, roles and the frequency of KIT meetings."
+# The guidance: "Individuals involved in the inspection should cancel and send apologies to any meetings scheduled
+# within the next 3 weeks"; the first meeting decides where managers are based and how often the KIT meetings are.
+CORE_MEETING_TEXT = (
+    "First meeting of the core group: which managers are based at which sites, roles, and how often the "
+    "keeping-in-touch (KIT) meetings happen. Before it, please cancel, and send your apologies to, any meetings in "
+    "the next three weeks that are not about the inspection, so that you have the time it needs.")
 # A wait this short between two survey batches (a mailbox's 2 s between messages) is waited out in the pass;
 # a longer one (a mailbox's day limit) ends the pass, and the phase waits without a process until then.
 SLEEP_AT_MOST = timedelta(minutes=1)
@@ -113,7 +118,7 @@ def core_meeting_slot(notified_at: datetime, rules: CoreGroupMeeting, *, calenda
     return london_time(calendar.add_working_days(day, 1), parse_clock_time(rules.next_day_start))
 
 
-def _core_meeting_times(ctx: EngineContext, inspection_id: str) -> tuple[datetime, datetime]:
+def core_meeting_times(ctx: EngineContext, inspection_id: str) -> tuple[datetime, datetime]:
     """Return the start and end of the inspection's core group meeting."""
     with ctx.session() as session:
         inspection = session.get(m.Inspection, inspection_id)
@@ -161,7 +166,7 @@ def _invite_core_group(ctx: EngineContext, inspection_id: str, key: str, *, now:
     """Invite the core group once; return whether it went now, None while another process is creating it."""
     cfg = ctx.config.partnership
     rules = ctx.config.timeline.core_group_meeting
-    start, end = _core_meeting_times(ctx, inspection_id)
+    start, end = core_meeting_times(ctx, inspection_id)
     attendees = tuple(cfg.person(pid).email for pid in cfg.core_group)
     meetings = meetings_for(ctx.transport, ctx.session,
                             allowed=lambda due: ctx.send_window.may_send_at("core_meeting", due))

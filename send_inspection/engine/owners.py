@@ -8,12 +8,18 @@ from send_inspection.engine.context import EngineContext
 
 
 def step_owner(ctx: EngineContext, item: m.RegisterItem, step: str | None = None) -> str:
-    """Return the person key of whoever answers `step` (default: the item's current step)."""
+    """Return the person key of whoever answers `step` (default: the item's current step).
+
+    The item's own owner of the step (register.yaml `answered_by`, frozen when the inspection opened) comes first;
+    else the step catalogue's: the item's evidence lead, its accountable lead, or a role of partnership.yaml.
+    """
     step = step or item.step
+    if step in (item.step_owners or {}):
+        return item.step_owners[step]
     field = owner_field(step)
     if field is not None:
         return str(getattr(item, field))
-    return getattr(ctx.config.partnership.roles, step_spec(step).answered_by)
+    return ctx.config.partnership.roles.person_for(step_spec(step).answered_by)
 
 
 def owner_field(step: str) -> str | None:

@@ -6,27 +6,36 @@ The steps (tracked_cases.yaml) as items of the phase "case:<case id>":
   <id>:family          agree     the practitioner who knows the child best records the family's answer
   <id>:inspectors      inform    only if the family declined: the LANO records the inspectors' answer
   <id>:<document>      submit -> review   each document, reviewed by the LANO
-  <id>:<meeting>       arrange   the logistics team requests the briefing and the tracking meetings
+  <id>:<meeting>       arrange   the logistics team books the briefing and the tracking meetings: each becomes a slot
+                                 on the timetable (origin "case:<id>"), and the people the meeting invites (the
+                                 practitioners and setting leads named on the case) get its invitation
+Once every document is reviewed the case's documents are marked reviewed, and the Annex A tracked-cases row, which
+waits for every case's (gate tracked-cases-reviewed), is told to look again.
 Everything here names the child by case id only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from send_inspection.catalogue.phases import TRACKED_CASE
+from send_inspection.config.models import CaseMeeting
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.gates import CLOSED, flag_gated_phases
 from send_inspection.engine.inspection import milestones, people
 from send_inspection.engine.item_chasing import chase_items, waiting_reason
 from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import joined_names, send_notice
 from send_inspection.engine.passes import PassResult, pass_result
 from send_inspection.engine.phase_rows import claim_pass
+from send_inspection.fieldwork.slot_invitations import send_slot_invitations
+from send_inspection.fieldwork.store import save_slots
+from send_inspection.fieldwork.timetable import Slot
 
 # A case is finished in these states: nothing more is asked.
 FINISHED = frozenset({"complete", "replaced"})
@@ -118,6 +127,52 @@ def advance_case(ctx: EngineContext, session: Session, case: m.TrackedCase, item
     return "agreed" if with_family else "records-only"
 
 
+def _note_documents_reviewed(ctx: EngineContext, session: Session, case: m.TrackedCase,
+                             items: dict[str, m.RegisterItem], *, was: str, now: datetime) -> None:
+    """Mark the case's documents reviewed once they all are; tell gated items when that happens or the case closes."""
+    documents = [items[d.id] for d in ctx.config.tracked_cases.documents if d.id in items]
+    reviewed = case.documents_reviewed_at is None and documents and all(i.outcome is not None for i in documents)
+    if reviewed:
+        case.documents_reviewed_at = now
+    if reviewed or (case.status in CLOSED and was not in CLOSED):
+        flag_gated_phases(session, case.inspection_id, now=now)
+
+
+def origin_of(child_id: str) -> str:
+    """Return the origin of a tracked child's meetings on the timetable."""
+    return TRACKED_CASE.phase(child_id)
+
+
+def _invitees(meeting: CaseMeeting, case: m.TrackedCase) -> tuple[str, ...]:
+    """Return the person keys a case's meeting invites: the case's people its `invite` names, and person ids."""
+    groups = {"practitioner": [case.practitioner_key] if case.practitioner_key else [],
+              "practitioners": list(case.other_practitioner_keys or []),
+              "setting_leads": [s["lead"] for s in case.settings or []]}
+    return tuple(dict.fromkeys(k for who in meeting.invite for k in groups.get(who, [who])))
+
+
+def case_slots(ctx: EngineContext, session: Session, case: m.TrackedCase,
+               items: dict[str, m.RegisterItem]) -> list[Slot]:
+    """Return the case's meetings booked so far as timetable slots (none once the case is closed)."""
+    if case.status in CLOSED:
+        return []
+    slots = []
+    for meeting in ctx.config.tracked_cases.meetings:
+        item = items.get(meeting.id)
+        if item is None or item.outcome != "requested":
+            continue
+        booked = session.scalars(select(m.Decision.details).where(m.Decision.item_id == item.id, m.Decision.step ==
+                                                                  "arrange").order_by(m.Decision.id.desc())).first()
+        if not booked:
+            continue
+        start = datetime.fromisoformat(booked["start"])
+        slots.append(Slot(slot_id=f"{case.child_id}-{meeting.id}", kind=meeting.kind,
+                          title=f"{meeting.title}: case {case.child_id}"[:300], start=start,
+                          end=start + timedelta(minutes=meeting.minutes), location=booked["location"],
+                          attendees=_invitees(meeting, case)))
+    return slots
+
+
 def reconcile_case(ctx: EngineContext, inspection_id: str, child_id: str) -> PassResult:
     """Open what the case has reached, send what is due, and say whether it is finished and when to wake."""
     now = ctx.clock.now()
@@ -125,8 +180,11 @@ def reconcile_case(ctx: EngineContext, inspection_id: str, child_id: str) -> Pas
     with ctx.session() as session:
         claim_pass(session, inspection_id, phase, now=now)
         case, by_name = _load(session, inspection_id, child_id)
+        was = case.status
         case.status = advance_case(ctx, session, case, by_name, now=now)
+        _note_documents_reviewed(ctx, session, case, by_name, was=was, now=now)
         session.commit()
+        slots = case_slots(ctx, session, case, by_name)
         status, settings, practitioner = case.status, list(case.settings), case.practitioner_key
         due = milestones(session, inspection_id)
         staff = people(session, inspection_id)
@@ -157,6 +215,11 @@ def reconcile_case(ctx: EngineContext, inspection_id: str, child_id: str) -> Pas
                                     (roles.coordinator, ctx.config.tracked_cases.roles.qa_manager))))
     chased, statuses = chase_items(ctx, items, staff=staff, due=due, now=now, mail=mail, wake_times=wake_times)
     sent += chased
+    save_slots(ctx, inspection_id, slots, origin=origin_of(child_id))
+    if slots or status in CLOSED:
+        sent += send_slot_invitations(ctx, inspection_id, origin=origin_of(child_id), key_prefix=f"{inspection_id}:"
+                                      f"{phase}", staff=staff, now=now, mail=mail,
+                                      wake_times=wake_times)
     if status in FINISHED:
         reason = f"Tracked case {child_id}: {status}"
     else:

@@ -19,10 +19,10 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from send_inspection.calendar import to_london
-from send_inspection.config.models import Partnership, Person
+from send_inspection.config.models import Partnership
 from send_inspection.fieldwork.timetable import KIND_TITLES, Slot, TimetableChanges
 from send_inspection.mail.invite import VTIMEZONE, escape_text, fold_line
 from send_inspection.mail.message import MESSAGE_ID_DOMAIN, Attachment
@@ -33,6 +33,14 @@ _UNSAFE_PARAM = re.compile(r"[;:,]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+class Invitee(Protocol):
+    """Someone an invitation names: a person of partnership.yaml, or one the inspection keeps (db `people`)."""
+
+    name: str
+    email: str
+    role: str
+
+
 @dataclass(frozen=True)
 class CalendarSender:
     """Who sends the fieldwork invitations (the logistics inbox), for which inspection, and who the ids are."""
@@ -40,24 +48,26 @@ class CalendarSender:
     inspection_id: str
     organizer: str
     organizer_name: str
-    people: Mapping[str, Person]
+    people: Mapping[str, Invitee]
     enquiries: str = ""  # where staff send requests for information (the comms inbox)
 
-    def person(self, person_id: str) -> Person:
+    def person(self, person_id: str) -> Invitee:
         """Return the person with this id."""
         try:
             return self.people[person_id]
         except KeyError:
-            raise KeyError(f"{person_id!r} is not a person id in partnership.yaml") from None
+            raise KeyError(f"{person_id!r} is not a person id of the inspection") from None
 
 
-def sender_for(partnership: Partnership, *, inspection_id: str) -> CalendarSender:
-    """Return the sender of an inspection's fieldwork invitations from the partnership's config."""
+def sender_for(partnership: Partnership, *, inspection_id: str,
+               people: Mapping[str, Invitee] | None = None) -> CalendarSender:
+    """Return the sender of an inspection's invitations; `people` by key (default: partnership.yaml's)."""
     return CalendarSender(
         inspection_id=inspection_id,
         organizer=partnership.inboxes.logistics.address,
         organizer_name=partnership.roles.sender_name,
-        people={p.id: p for p in partnership.people},
+        # by default the staff and the parent carer forum of partnership.yaml
+        people=people if people is not None else {p.id: p for p in partnership.parties()},
         enquiries=partnership.inboxes.comms.address,
     )
 
@@ -74,7 +84,7 @@ def _param(value: str) -> str:
     return f'"{value}"' if _UNSAFE_PARAM.search(value) else value
 
 
-def _attendee(person: Person, *, rsvp: bool) -> str:
+def _attendee(person: Invitee, *, rsvp: bool) -> str:
     params = ["CUTYPE=INDIVIDUAL", "ROLE=REQ-PARTICIPANT", "PARTSTAT=NEEDS-ACTION", f"RSVP={str(rsvp).upper()}"]
     return f"ATTENDEE;{';'.join(params)};CN={_param(person.name)}:mailto:{person.email}"
 

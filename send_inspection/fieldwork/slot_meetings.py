@@ -70,16 +70,18 @@ def _bring_up_to_date(meetings: Meetings, row: m.FieldworkSlot, *, sender: Calen
 
 
 def send_slot_meetings(ctx: EngineContext, meetings: Meetings, inspection_id: str, *, staff: dict[str, m.Person],
-                       now: datetime, mail: MailFailures, wake_times: list[datetime]) -> int:
-    """Send every slot's pending invitation, update or cancellation as an Outlook meeting; keep any that fail.
+                       now: datetime, mail: MailFailures, wake_times: list[datetime], origin: str | None = None) -> int:
+    """Send each slot's (of `origin`'s) pending invitation, update or cancellation as an Outlook meeting.
 
-    A slot whose meeting another process is creating right now (or was, when it died) is looked at again once that
-    process's claim would be stale (STALE_CLAIM), added to `wake_times`.
+    One that fails stays pending. A slot whose meeting another process is creating right now (or was, when it
+    died) is looked at again once that process's claim would be stale (STALE_CLAIM), added to `wake_times`.
     """
-    sender = sender_for(ctx.config.partnership, inspection_id=inspection_id)
+    sender = sender_for(ctx.config.partnership, inspection_id=inspection_id, people=staff)
     with ctx.session() as session:
-        rows = [row for row in session.scalars(select(m.FieldworkSlot).where(
-            m.FieldworkSlot.inspection_id == inspection_id).order_by(m.FieldworkSlot.id)) if row.pending_calendar]
+        query = select(m.FieldworkSlot).where(m.FieldworkSlot.inspection_id == inspection_id)
+        if origin is not None:
+            query = query.where(m.FieldworkSlot.origin == origin)
+        rows = [row for row in session.scalars(query.order_by(m.FieldworkSlot.id)) if row.pending_calendar]
     sent = 0
     for row in rows:
         done: bool | None = None

@@ -10,8 +10,11 @@ week) as a spreadsheet, one slot a row, the headings in row 1 (matched whatever 
     Start      HH:MM, 24-hour, Europe/London wall time (or a workbook time cell)
     End        HH:MM, after Start on the same day
     Location   a room, a setting's name and address, or "Teams"
-    Attendees  person ids from partnership.yaml, separated by ';' or ','
-    Debriefer  optional: the person id who debriefs the attendees after the slot
+    Attendees  person ids from partnership.yaml (or the parent carer forum's id), separated by ';' or ','; someone
+               not in partnership.yaml (a setting's lead, a front-line practitioner) as `Name <address>`, or by the
+               address alone if the inspection already knows them (named on a tracked case): they are invited like
+               staff
+    Debriefer  optional: the person id (or `Name <address>`) who debriefs the attendees after the slot
     Focus      optional: free text, e.g. the lines of enquiry or the children's case ids to be discussed
 
 Debriefer and Focus may be left out; every other column is required. A problem names the file, the row
@@ -33,6 +36,7 @@ from send_inspection.calendar import LONDON, london_time, to_london
 from send_inspection.childdata.dates import FORMATS as DATE_FORMATS
 from send_inspection.childdata.dates import parse_date, uk
 from send_inspection.config.models import Person
+from send_inspection.engine.named_people import parse_name_and_address
 from send_inspection.locations import where
 
 if TYPE_CHECKING:  # pandas is imported by read_table, only when a timetable file is read
@@ -43,6 +47,7 @@ KINDS: tuple[str, ...] = (
     "leaders-meeting",
     "staff-meeting",
     "children-and-families",
+    "parent-carer-forum",
     "sampling-visit",
     "opening-meeting",
     "keeping-in-touch",
@@ -55,10 +60,14 @@ KIND_TITLES: dict[str, str] = {
     "leaders-meeting": "Meeting with leaders",
     "staff-meeting": "Meeting with practitioners and staff",
     "children-and-families": "Meeting with children, young people and families",
+    "parent-carer-forum": "Meeting with the parent carer forum",
     "sampling-visit": "Sampling visit to a provider or setting",
     "opening-meeting": "Opening meeting with leaders",
     "keeping-in-touch": "Keep in touch meeting with leaders and the LANO",
     "feedback-meeting": "Feedback meeting",
+    # The partnership's own meetings on the timetable (never in the inspectors' file).
+    "practitioners-briefing": "Briefing for the practitioners of a tracked child",
+    "internal-kit": "Internal keeping-in-touch (KIT) meeting of the core group",
 }
 
 # Slot field -> the column heading the spreadsheet uses.
@@ -201,9 +210,17 @@ def wall_clock(day: date, at: time) -> datetime | None:
 
 
 def _split_ids(text: str) -> list[str]:
-    """Return the ids in a cell, lower-case, in order, each once."""
-    ids = [part.strip().lower() for part in _SEPARATORS.split(text)]
+    """Return the ids in a cell, lower-case (a name and address as written), in order, each once."""
+    ids = [part.strip() if "@" in part else part.strip().lower() for part in _SEPARATORS.split(text)]
     return list(dict.fromkeys(i for i in ids if i))
+
+
+def named(ref: str) -> str | None:
+    """Return `Name <address>` as the timetable keeps someone written by address (None if it is not an address)."""
+    person = parse_name_and_address(ref)
+    if person is None:
+        return None
+    return f"{person.name} <{person.email}>" if person.name else person.email
 
 
 class _Reader:
@@ -233,17 +250,29 @@ class _Reader:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         if close and self.people[close[0]]:
             hint = f" (did you mean {close[0]!r}, {self.people[close[0]]}?)"
+        if not hint:
+            hint = "; write someone not in it as Name <address>"
         return f"{ref!r} is not a person id in partnership.yaml{hint}"
 
     def person_ids(self, row: int, name: str, text: str, *, slot_id: str) -> list[str] | None:
         """Return the known person ids in a cell, or None after noting each unknown one."""
         if name not in self.headings:
             return None if name not in OPTIONAL_COLUMNS else []
-        ids = _split_ids(text)
-        unknown = [i for i in ids if i not in self.people]
-        for ref in unknown:
-            self.problem(row, name, self.unknown_person(ref), slot_id=slot_id)
-        return None if unknown else ids
+        ids: list[str] = []
+        unknown = []
+        for ref in _split_ids(text):
+            kept = named(ref) if "@" in ref else ref
+            if kept is None:
+                message = (f"{ref!r} is not a name and address: write someone not in partnership.yaml as "
+                           "Name <address>, e.g. Grace Okafor <grace.okafor@school.example>")
+                self.problem(row, name, message, slot_id=slot_id)
+                unknown.append(ref)
+            elif "@" not in kept and kept not in self.people:
+                self.problem(row, name, self.unknown_person(ref), slot_id=slot_id)
+                unknown.append(ref)
+            else:
+                ids.append(kept)
+        return None if unknown else list(dict.fromkeys(ids))
 
     def required(self, row: int, name: str, text: str, message: str, *, slot_id: str) -> str | None:
         """Return the cell's text, or None after noting `message` when it is blank."""

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
 
-from send_inspection.checklist import CHECKLIST_IDS
+from send_inspection.checklist import CHECKLIST_IDS, EMAILED
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import DecisionRefused, SubmissionData, record_decision
@@ -106,7 +107,8 @@ def _store(ctx: EngineContext, item: m.RegisterItem, files: list[ReceivedAttachm
             repeated += 1
             continue
         held.add(submission.sha256)
-        submissions.append(submission)
+        # An email has no checklist: each point says so to the accountable lead, who checks it before signing off.
+        submissions.append(replace(submission, checklist_notes={cid: EMAILED for cid in CHECKLIST_IDS}))
     return submissions, refused, repeated
 
 
@@ -124,7 +126,8 @@ def _submission_row(item_id: int, round_no: int, data: SubmissionData, *, person
                     now: datetime) -> m.Submission:
     return m.Submission(item_id=item_id, round=round_no, kind=data.kind, filename=data.filename,
                         stored_path=data.stored_path, sha256=data.sha256, size_bytes=data.size_bytes,
-                        checklist=data.checklist, machine_checks=data.machine_checks, submitted_by=person,
+                        checklist=data.checklist, checklist_notes=data.checklist_notes,
+                        machine_checks=data.machine_checks, submitted_by=person,
                         submitted_at=now)
 
 

@@ -1,4 +1,5 @@
-"""The demo fieldwork week: 40 slots, a slot moved, 8 requests made in meetings, 2 asked in debriefs, a red one."""
+"""The demo fieldwork: 3 virtual meetings in week 2, then 40 slots in week 3, a slot moved, 8 requests made in
+meetings, 2 asked in debriefs, a red one."""
 
 from __future__ import annotations
 
@@ -33,6 +34,28 @@ REQUESTS = (
     (3, time(10, 0), "hos-participation", "Minutes of the last two parent carer forum meetings"),
     (3, time(15, 0), "hos-send", "The SEND quality assurance framework"),
 )
+
+
+# Someone the inspectors' timetable names who is not in partnership.yaml: a school's SENCo, invited by address.
+SENCO = "Grace Okafor <grace.okafor@demo-valley-school.example>"
+
+
+def week2_timetable(monday: date) -> list[Slot]:
+    """Return the inspectors' week-2 virtual meetings (the week starting `monday`), one naming a SENCo by address."""
+    def meeting(slot_id: str, day: int, hour: int, kind: str, title: str, attendees: tuple[str, ...],
+                debriefer: str) -> Slot:
+        start = london_time(monday + timedelta(days=day), time(hour, 0))
+        return Slot(slot_id=slot_id, kind=kind, title=title, start=start, end=start + timedelta(minutes=50),
+                    location="Teams", attendees=attendees, debriefer=debriefer, focus="Lines of enquiry")
+
+    return [
+        meeting("W2-TUE-1", 1, 10, "leaders-meeting", "Virtual meeting with SEND leaders",
+                ("dir-inclusion", "hos-send"), "hos-send"),
+        meeting("W2-WED-1", 2, 15, "staff-meeting", "Virtual meeting with SENCos", ("hos-inclusion", SENCO),
+                "hos-inclusion"),
+        meeting("W2-THU-1", 3, 16, "children-and-families", "Virtual meeting with parents and carers",
+                ("pcf-liaison", "hos-participation"), "hos-participation"),
+    ]
 
 
 def week3_timetable(monday: date) -> list[Slot]:

@@ -182,6 +182,7 @@ def rehearse_retention(workdir: Path, *,
     children = _children(ctx, iid)
     typed = children[0].typed()
     staff.typed, staff.files_for = typed, _child_document({c.child_id: c for c in children})
+    staff.case_meetings_this_week = True  # the rehearsal starts on the Monday of fieldwork
     staff.documents_in = {SLOT: "The annual reviews audit"}
     staff.arrivals = dict(REPORT_ARRIVALS)
     staff.default = Behaviour(delay=timedelta(minutes=45), returns_once=frozenset({"request-1"}))

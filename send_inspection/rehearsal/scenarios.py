@@ -24,6 +24,8 @@ def demo_behaviours() -> dict[str, Behaviour]:
         # A practitioner named for a tracked case who answers a day after each ask: past the deadlines of
         # the family's agreement (17:00 day 3) and of the documents (17:00 day 4), after the reminders.
         "owen.castell@demo-county.example": Behaviour(delay=timedelta(days=1)),
+        # Leaves the inspectors' parking to the last minute and past it: his deputy, escalated to, arranges it.
+        "facilities-officer": Behaviour(ignores=frozenset({"logistics-parking"})),
     }
 
 

@@ -119,7 +119,8 @@ def _names_a_child(names: ChildNames, path: str | None) -> bool:
 
 
 def delete_tracked_cases(ctx: EngineContext, session: Session, inspection_id: str) -> Deleted:
-    """Remove each tracked child's documents, and the case's steps, answers, links, phases and row."""
+    """Remove each tracked child's documents, the case's steps, answers, links, phases and row, and the record of
+    which case files the inspectors opened."""
     done = Deleted()
     items = _items(session, inspection_id, case_work=True)
     _submissions(session, done, items)
@@ -129,6 +130,7 @@ def delete_tracked_cases(ctx: EngineContext, session: Session, inspection_id: st
         done.rows_of(session, delete(m.RegisterItem).where(m.RegisterItem.id.in_(items)))
     done.rows_of(session, delete(m.PhaseRun).where(m.PhaseRun.inspection_id == inspection_id,
                                                    m.PhaseRun.phase.startswith(f"{TRACKED_CASE.key}:")))
+    done.rows_of(session, delete(m.CaseFileView).where(m.CaseFileView.inspection_id == inspection_id))
     for child_id in session.scalars(select(m.TrackedCase.child_id).where(m.TrackedCase.inspection_id == inspection_id)):
         done.remove(ctx.uploads_dir / inspection_id / child_id)  # where file_submission kept the case's files
     done.rows_of(session, delete(m.TrackedCase).where(m.TrackedCase.inspection_id == inspection_id))
@@ -190,6 +192,22 @@ def delete_links(ctx: EngineContext, session: Session, inspection_id: str) -> De
     return done
 
 
+def delete_named_people(ctx: EngineContext, session: Session, inspection_id: str) -> Deleted:
+    """Remove the people named during the inspection (outside partnership.yaml), their names and addresses first.
+
+    Their names and addresses are removed as whole words from every typed column, as children's names are (a
+    representative typed as "Name <address>", an address in a calendar message); their keys stay where they answered.
+    """
+    done = Deleted()
+    named = session.execute(select(m.Person.name, m.Person.email).where(
+        m.Person.inspection_id == inspection_id, m.Person.origin != "partnership")).all()
+    if named:
+        done.redacted = redact_typed_text(session, ChildNames.of((name, email, None) for name, email in named))
+    done.rows_of(session, delete(m.Person).where(m.Person.inspection_id == inspection_id,
+                                                 m.Person.origin != "partnership"))
+    return done
+
+
 DELETERS: dict[str, Callable[[EngineContext, Session, str], Deleted]] = {
     "child_data": delete_child_data,
     "tracked_cases": delete_tracked_cases,
@@ -197,4 +215,5 @@ DELETERS: dict[str, Callable[[EngineContext, Session, str], Deleted]] = {
     "uploads": delete_uploads,
     "outbox": delete_outbox,
     "links": delete_links,
+    "named_people": delete_named_people,
 }

@@ -17,6 +17,7 @@ KIND_TITLES: dict[str, str] = {
     "uploads": "evidence files and report documents handed in",
     "outbox": "the outbox's copies of the emails sent",
     "links": "the personal links",
+    "named_people": "the people named during the inspection, outside partnership.yaml",
 }
 assert set(KIND_TITLES) == set(RETENTION_KINDS)
 # What a rule without a date yet waits for, by what it counts from.

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from send_inspection.catalogue.phases import ADDITIONAL_REQUEST, AFTER_FIELDWORK
 from send_inspection.catalogue.steps import step_spec
-from send_inspection.checklist import CHECKLIST
+from send_inspection.checklist import CHECKLIST, CHECKLIST_TEXT, HIGHLIGHTED
 from send_inspection.childdata.items import DATA_ITEMS, stored_summary
 from send_inspection.childdata.returns import summary_markdown
 from send_inspection.console.guard import Console
@@ -23,6 +23,7 @@ from send_inspection.engine.outgoing import item_label, when
 from send_inspection.evidence.document_checks import summary_lines
 from send_inspection.evidence.file_submission import check_submission_links
 from send_inspection.evidence.library import latest_in_library
+from send_inspection.fieldwork.debrief_form import RAG
 from send_inspection.files.storage import UploadRefused
 from send_inspection.report.documents import KINDS, open_document
 from send_inspection.runtime import Waker
@@ -32,7 +33,7 @@ from send_inspection.web.links import AnyLink, LinkRefused, ValidLink
 from send_inspection.web.outbox_pages import outbox_router
 from send_inspection.web.report_forms import COMMENT_ROWS, partner_for
 from send_inspection.web.security_headers import add_security_headers
-from send_inspection.web.step_forms import KEPT_FIELDS, LIBRARY_OUTCOME, read_step_form
+from send_inspection.web.step_forms import LIBRARY_OUTCOME, kept_fields, read_step_form, step_page_context
 from send_inspection.web.templating import web_templates
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             else submission.submitted_by if submission is not None else None,
             "action_words": step.asks, "deadline": when(deadline.due_at), "step_page": f"steps/{step.page}.html.j2",
             "submission": submission, "outcomes": [(b.outcome, b.text) for b in step.buttons], "checklist": CHECKLIST,
+            "checklist_text": CHECKLIST_TEXT, "highlighted": HIGHLIGHTED,
             "returned": returned if token.step == "submit" and token.round > 1 else None,
             "data_fields": data_fields(item.ref),
             "library_doc": latest_in_library(ctx, item.ref) if token.step == "submit" else None,
@@ -115,8 +117,9 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             "data_summary": _summary_text(ctx, item) if submission is not None else None,
             "request": request,
             "request_due": when(request.due_at) if request is not None else None,
-            "report_phase": item.phase == AFTER_FIELDWORK.key, "comment_rows": COMMENT_ROWS,
+            "report_phase": item.phase == AFTER_FIELDWORK.key, "comment_rows": COMMENT_ROWS, "rag": RAG,
             "report_partner": partner_for(ctx, item) if item.phase == AFTER_FIELDWORK.key else None,
+            "step_extra": step_page_context(ctx, session, item, token, now=ctx.clock.now()),
         }
 
     @app.get("/healthz")
@@ -183,12 +186,12 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             record_decision(
                 session, token, outcome, now=now, comment=answer.comment or str(form.get("comment") or "") or None,
                 submission=submission, remote_addr=request.client.host if request.client else None,
-                user_agent=request.headers.get("user-agent"),
+                user_agent=request.headers.get("user-agent"), details=answer.details,
             )
         except (DecisionRefused, UploadRefused) as exc:
             session.rollback()
             info = context_for(session, token)
-            kept = {k: str(form.get(k) or "") for k in KEPT_FIELDS}  # what was typed comes back, not lost
+            kept = kept_fields(form)  # what was typed comes back, not lost
             return page("sign_off.html.j2", 422, raw=link.raw, error=str(exc), problems=getattr(exc, "lines", None),
                         kept=kept, field_errors=getattr(exc, "fields", {}), **info)
         phase, inspection_id = item.phase, item.inspection_id

@@ -21,12 +21,22 @@ from tests.engine.test_fieldwork_phase import at, slot
 pytestmark = pytest.mark.browser
 
 ANSWERS = {
-    "Who was interviewed (roles)": "Two SENCOs and an early help lead",
-    "Evidence used": "The transition protocol",
-    'Documents the inspectors requested (one a line, or "none")': "Annual review audit 2023",
-    "Unexpected questions": "How are parents told about the local offer?",
-    "Points for others to know": "Expect questions on annual reviews",
+    "Name (or the focus group)": "Two SENCOs and an early help lead",
+    "Job title": "SENCOs; Early Help Lead",
+    "Contact details": "early.help@demo-county.example",
+    "Service area": "Education and early help",
+    "2. What key evidence and examples did you draw upon to support your arguments during the interview?":
+        "The transition protocol",
+    "Documents provided": "none",
+    "Documents requested": "Annual review audit 2023",
+    'The questions (or "none")': "How are parents told about the local offer?",
+    "How they were answered": "Through the SENCO network",
+    "5. Is there anything that others being interviewed during the inspection should be made aware of? (e.g. making "
+    "information available to others, exploring areas of concern in more detail)": "Expect questions on annual reviews",
+    "Overall Summary": "Concerns about transition: escalated",
 }
+FOCUS = ("1. What would you say was the main focus of your interview? In your opinion, what key topics or issues "
+         "(e.g. 1 or 2) did the interview concentrate on?")
 
 
 def test_a_debriefer_records_a_red_debrief_after_a_missing_field(ctx: EngineContext, web: str, page: Any) -> None:
@@ -39,20 +49,20 @@ def test_a_debriefer_records_a_red_debrief_after_a_missing_field(ctx: EngineCont
     ask = read_outbox_message(ctx.transport.folder, outbox_id_for(f"{iid}:fieldwork:debrief-S1:debrief:r1:ask"))
 
     page.goto(LINK.search(ask.text or "").group(0))
-    page.get_by_role("heading", name="Debrief (Appendix E)").wait_for()
+    page.get_by_role("heading", name="Debriefing form (Appendix E)").wait_for()
     assert_accessible(page, "the debrief form")
     for label, value in ANSWERS.items():
         page.get_by_label(label, exact=True).fill(value)
-    page.get_by_label("Red: serious concern", exact=False).check()
+    page.get_by_label("RED: Concerns raised over focus of interview", exact=False).check()
     page.get_by_role("button", name="Record the debrief").click()
 
-    focus = page.get_by_label("Focus of the discussion")
+    focus = page.get_by_label(FOCUS)
     focus.wait_for()
     assert focus.get_attribute("aria-invalid") == "true"
-    assert "the focus of the discussion: missing" in page.locator("#" + focus.get_attribute("aria-describedby")
-                                                                  ).inner_text()
-    assert page.get_by_label("Who was interviewed (roles)").input_value() == ANSWERS["Who was interviewed (roles)"]
-    assert page.get_by_label("Red: serious concern", exact=False).is_checked()
+    assert "the main focus of the interview" in page.locator("#" + focus.get_attribute("aria-describedby")
+                                                             ).inner_text()
+    assert page.get_by_label("Name (or the focus group)").input_value() == ANSWERS["Name (or the focus group)"]
+    assert page.get_by_label("RED: Concerns raised over focus of interview", exact=False).is_checked()
     assert_accessible(page, "the debrief form refused")
     with ctx.session() as session:
         assert session.scalars(select(m.Debrief)).first() is None

@@ -14,6 +14,7 @@ from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
 from send_inspection.mail.outbox import list_outbox, outbox_id_for, read_outbox_message
 from tests.browser.axe_check import assert_accessible
+from tests.helpers import ALL_TICKED
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +43,7 @@ def test_the_accountable_lead_approves_from_the_emailed_link(ctx: EngineContext,
     iid, item = started
     submit = emailed_link(ctx, item.evidence_lead, item.ref)
     response = httpx.post(submit, data={"item_ref": item.ref, "step": "submit", "round": "1", "outcome": "submitted",
-                                        "link_url": "https://evidence.demo-county.example/sef", "check": "dated"})
+                                        "link_url": "https://evidence.demo-county.example/sef", "check": ALL_TICKED})
     assert response.status_code == 200, response.text
     reconcile_annex_a(ctx, iid, "day2")  # asks the accountable lead
     approve = emailed_link(ctx, item.accountable_lead, item.ref)

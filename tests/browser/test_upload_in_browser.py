@@ -30,6 +30,21 @@ def test_an_evidence_lead_uploads_a_file_after_refusals(ctx: EngineContext, star
     page.goto(emailed_link(ctx, item.evidence_lead, item.ref))
     assert_accessible(page, "the submit page")
 
+    # The checklist: one point left unticked and its note left empty is named beside it, the ticks kept.
+    boxes = page.locator('input[name="check"]')
+    for n in range(boxes.count()):
+        if boxes.nth(n).get_attribute("value") != "signed":
+            boxes.nth(n).check()
+    page.get_by_label("or give a hyperlink").fill("https://evidence.demo-county.example/sef")
+    page.get_by_role("button", name="Submit evidence").click()
+    note = page.locator("#note-signed")
+    note.wait_for()
+    assert note.get_attribute("aria-invalid") == "true"
+    assert "tick this point, or say in its note why not" in page.locator("#note-signed-error").inner_text()
+    assert page.locator('input[value="dated"]').is_checked()
+    assert_accessible(page, "the submit page refusing the checklist")
+    note.fill("Not an agreement: nothing to sign")
+
     typed = "ftp://files.demo-county.example/self-evaluation.pdf"
     page.get_by_label("or give a hyperlink").fill(typed)
     page.get_by_role("button", name="Submit evidence").click()
@@ -65,3 +80,4 @@ def test_an_evidence_lead_uploads_a_file_after_refusals(ctx: EngineContext, star
         stored = session.scalars(select(m.Submission)).one()
     assert (stored.kind, stored.filename, stored.size_bytes) == ("file", pdf.name, pdf.stat().st_size)
     assert stored.checklist["dated"] is True
+    assert stored.checklist_notes == {"signed": "Not an agreement: nothing to sign"}

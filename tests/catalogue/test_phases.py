@@ -63,7 +63,7 @@ def test_phases_are_found_by_name_and_named_for_people() -> None:
     assert PHASES.label("request:3") == "additional evidence request 3"
     assert PHASES.label("day2") == "Annex A day 2"
     assert PHASES.spec("request:3").run_parameters("demo", "request:3") == {"inspection_id": "demo", "number": 3}
-    assert [p.key for p in PHASES.started_with("notification")] == ["day2", "day5", "bulletin"]
+    assert [p.key for p in PHASES.started_with("notification")] == ["day2", "day5", "bulletin", "kit", "onsite"]
     assert PHASES.in_bulletin() == {"day2": "Annex A evidence due on day 2", "day5": "Annex A evidence due on day 5"}
 
 

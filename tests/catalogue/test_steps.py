@@ -27,7 +27,8 @@ def test_the_answers_a_step_takes_come_from_its_buttons() -> None:
     assert [s.key for s in STEPS if s.returnable] == ["approve", "check", "review"]
     assert RETURNED not in step_spec("approve").moves_on
     assert {s.key: b.outcome for s in STEPS for b in s.buttons if b.comment_needed} == {
-        "confirm": "exists", "approve": RETURNED, "check": RETURNED, "review": RETURNED, "arrange": "requested"}
+        "confirm": "exists", "approve": RETURNED, "check": RETURNED, "review": RETURNED, "arrange": "requested",
+        "act": "done", "attend": "representative"}
 
 
 def test_steps_come_in_the_order_items_are_worked_through() -> None:

@@ -152,6 +152,7 @@ def test_demo_every_milestone_is_used(demo: PartnershipConfig) -> None:
     used = {demo.step_milestone(item, step) for item in demo.annex_a.items for step in STEPS}
     used |= set(demo.tracked_cases.deadlines.values()) | {demo.timeline.staff_bulletin.until}
     used |= {spec.after for spec in demo.timeline.milestones.values() if spec.after}
+    used |= {ref for _, ref in demo.onsite.references()[1]}
     engine = set()  # named in the product's code (the phases' starts, the day-2 and day-5 late reports...)
     for path in [*(PROJECT_ROOT / "send_inspection").rglob("*.py"), *(PROJECT_ROOT / "flows").rglob("*.py")]:
         text = path.read_text(encoding="utf-8")
@@ -505,3 +506,29 @@ def test_an_unknown_staff_bulletin_milestone_is_reported(broken: Path) -> None:
     line = edit(broken, "timeline.yaml", "until: feedback_meeting", "until: feedback_meetin")
     until = problem_at(problems_of(broken), "staff_bulletin.until")
     assert until.line == line and "feedback_meetin" in until.message and "feedback_meeting" in until.message
+
+
+def test_demo_day5_uploads_are_the_directors_and_the_health_template_ends_with_the_lead_evidence_officer(
+        demo: PartnershipConfig) -> None:
+    """As the guidance says: the director reviews and uploads on day 5; the Lead Evidence Officer gives the health
+    template its final sign-off; the day-2 uploads stay the LANO's."""
+    roles = {item.ref: demo.annex_a.answering_roles(item) for item in demo.annex_a.items}
+    assert roles["health-template"] == {"check": "lead_evidence_officer"}
+    assert {ref: r for ref, r in roles.items() if ref != "health-template" and r} == {
+        item.ref: {"upload": "director_final_check"} for item in demo.annex_a.items if item.phase == "day5"}
+    assert demo.partnership.roles.person_for("lead_evidence_officer") == "lead-evidence-officer"
+    assert demo.partnership.roles.person_for("kit_organiser") == "business-delivery"
+
+
+def test_an_unknown_role_or_gate_in_the_register_is_reported(broken: Path) -> None:
+    """A role answered_by names that partnership.yaml has not, and a gate nobody declared, each name their line."""
+    upload = edit(broken, "register.yaml", "upload: director_final_check", "upload: director_check")
+    gate = edit(broken, "register.yaml", "waits_for: tracked-cases-reviewed", "waits_for: cases-reviewed")
+    with pytest.raises(ConfigError) as info:
+        load_config(broken)
+    text = str(info.value)
+    assert (f"register.yaml, line {upload}, field answered_by.day5.upload: Input should be 'coordinator', 'lano', "
+            "'director_final_check', 'icb_exec_lead', 'lead_evidence_officer' or 'kit_organiser' (got "
+            "'director_check')") in text
+    assert (f"register.yaml, line {gate}, field items[8].waits_for: Input should be 'tracked-cases-reviewed' "
+            "(got 'cases-reviewed')") in text

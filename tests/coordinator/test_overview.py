@@ -15,11 +15,13 @@ from tests.conftest import NOTIFIED
 
 def test_at_the_start_today_holds_the_day_one_deadline_and_nothing_is_late(
         ctx: EngineContext, started: tuple[str, m.RegisterItem]) -> None:
-    """On day 1 at 09:00 the 17:00 deadline is today with 7 open steps (the health template is due on day 2)."""
+    """On day 1 at 09:00 the 17:00 deadlines are today: the day-2 evidence with 7 open steps (the health template is
+    due on day 2), and the set-up call (its task is asked once the phase before the inspectors arrive runs)."""
     iid, _ = started
     overview = inspection_overview(ctx, iid)
     assert overview is not None and overview.late == []
-    assert [(d.label, d.open_steps) for d in overview.today] == [("Day-2 evidence to accountable leads", 7)]
+    assert [(d.label, d.open_steps) for d in overview.today] == [("Day-2 evidence to accountable leads", 7),
+                                                                  ("Set-up call, lead inspector and LANO", 0)]
     assert [(p.label, p.open_items, p.late_items) for p in overview.phases if p.phase == "day2"] == [
         ("Annex A day 2", 8, 0)]
     assert [(r.id, r.open_phases) for r in inspection_rows(ctx)] == [(iid, 2)]

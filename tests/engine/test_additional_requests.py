@@ -25,6 +25,7 @@ from send_inspection.engine.inspection import open_inspection
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from send_inspection.web.app import create_app
 from tests.conftest import NOTIFIED
+from tests.helpers import ALL_TICKED
 
 TOKEN = re.compile(r"/a/([A-Za-z0-9_-]+)")
 ASKED = "The partnership's SEND sufficiency plan and its latest update to the schools forum."
@@ -105,7 +106,8 @@ def test_a_request_goes_confirm_submit_signoff_send_the_same_day(ctx: EngineCont
     assert ASKED in " ".join(html.unescape(client.get(link).text).split())
     assert answer(client, link, number, "confirm", "exists").status_code == 422  # by when is needed
     assert answer(client, link, number, "confirm", "exists", comment="Today 14:00").status_code == 200
-    for step, person_outcome in (("submit", {"outcome": "submitted", "link_url": "https://evidence.demo-county.example/s"}),
+    for step, person_outcome in (("submit", {"outcome": "submitted", "check": ALL_TICKED,
+                                           "link_url": "https://evidence.demo-county.example/s"}),
                                  ("approve", {"outcome": "approved"}), ("upload", {"outcome": "confirmed"})):
         reconcile_request(ctx, inspection, number)
         ctx.clock.advance(timedelta(minutes=20))  # type: ignore[attr-defined]

@@ -255,15 +255,47 @@ def test_phase_complete_when_all_done(ctx: EngineContext, clock: VirtualClock, i
     assert reconcile_annex_a(ctx, iid, "day2").sent == 0
 
 
+def _asked_for(ctx: EngineContext, iid: str, phase: str, ref: str, step: str) -> list[str]:
+    """Put item `ref` at `step`, run the phase's pass and return who was asked for that step."""
+    with ctx.session() as session:
+        item = session.scalars(select(m.RegisterItem).where(m.RegisterItem.ref == ref)).one()
+        item.step, item.waits_for = step, None
+        session.commit()
+    ensure_phase(ctx, iid, phase)
+    reconcile_annex_a(ctx, iid, phase)
+    with ctx.session() as session:
+        record = session.scalars(select(m.EmailRecord).where(
+            m.EmailRecord.key == f"{iid}:{phase}:{ref}:{step}:r1:ask")).one()
+    return record.recipients
+
+
+def test_a_step_is_asked_of_the_role_register_yaml_names_for_it(ctx: EngineContext) -> None:
+    """The Lead Evidence Officer gives the health template its final check; the director uploads on day 5; the
+    LANO still uploads on day 2."""
+    iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
+    assert _asked_for(ctx, iid, "day2", "health-template", "check") == ["tom.blakeley@demo-county.example"]
+    assert _asked_for(ctx, iid, "day2", "1.1", "upload") == ["nadia.pemberton@demo-county.example"]
+    assert _asked_for(ctx, iid, "day5", "2.1", "upload") == ["marcus.fenwick@demo-county.example"]
+
+
+def test_without_answered_by_the_lano_uploads_on_day_5(ctx: EngineContext) -> None:
+    """A partnership whose register names no role for the upload has the LANO confirm it, the product's default."""
+    register = ctx.config.annex_a.model_copy(update={"answered_by": {}})
+    ctx.config = ctx.config.model_copy(update={"annex_a": register})
+    iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
+    assert _asked_for(ctx, iid, "day5", "2.1", "upload") == ["nadia.pemberton@demo-county.example"]
+
+
 def test_asks_due_in_the_quiet_hours_wait_for_them_to_end_and_the_phase_wakes_then(ctx: EngineContext) -> None:
-    """Day 5 reached at 19:55 sends nothing: its 22 asks are held, the phase wakes at 07:30 and sends them then."""
+    """Day 5 reached at 19:55 sends nothing: its 21 asks are held (the tracked-cases row waits for its gate), the
+    phase wakes at 07:30 and sends them then."""
     iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
     ensure_phase(ctx, iid, "day5")
     ctx.clock.set(at(26, 19, 55))  # type: ignore[attr-defined]
     held = reconcile_annex_a(ctx, iid, "day5")
     assert (held.sent, ledger(ctx)) == (0, [])
     assert held.next_wake_at == at(27, 7, 30)
-    assert held.reason.endswith("(22 email(s) held for the quiet hours until Tue 27 Jun 07:30)")
+    assert held.reason.endswith("(21 email(s) held for the quiet hours until Tue 27 Jun 07:30)")
     ctx.clock.set(at(27, 7, 30))  # type: ignore[attr-defined]
     morning = reconcile_annex_a(ctx, iid, "day5")
-    assert morning.sent == 22 and {key.rsplit(":", 1)[1] for key, *_ in ledger(ctx)} == {"ask"}
+    assert morning.sent == 21 and {key.rsplit(":", 1)[1] for key, *_ in ledger(ctx)} == {"ask"}

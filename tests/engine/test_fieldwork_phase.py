@@ -1,9 +1,10 @@
-"""Fieldwork: debriefs asked after each slot, red ones escalated at once, requested documents, KIT summaries."""
+"""Fieldwork: debriefs asked after each slot, red ones escalated at once, requested documents."""
 
 from __future__ import annotations
 
 import email
 import email.policy
+import io
 import re
 from datetime import datetime, timedelta
 
@@ -23,10 +24,14 @@ from send_inspection.web.app import create_app
 from tests.conftest import NOTIFIED
 
 TOKEN = re.compile(r"/a/([A-Za-z0-9_-]+)")
-GOOD = {"interviewees": "Two SENCOs and an early help lead", "focus": "Transition to secondary school",
-        "evidence_used": "The transition protocol", "documents_requested": "none",
+GOOD = {"interviewees": "Two SENCOs and an early help lead", "job_title": "SENCOs; Early Help Lead",
+        "contact": "early.help@demo-county.example", "service_area": "Education and early help",
+        "focus": "Transition to secondary school", "evidence_used": "The transition protocol",
+        "documents_provided": "The transition protocol", "documents_requested": "none",
         "unexpected_questions": "How are parents told about the local offer?",
-        "points_for_others": "Expect questions on annual reviews", "rating": "green"}
+        "how_answered": "Through the SENCO network and the local offer website",
+        "points_for_others": "Expect questions on annual reviews", "rating": "green",
+        "overall_summary": "A positive meeting; annual reviews will come up again"}
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
@@ -90,7 +95,8 @@ def test_a_debrief_with_missing_fields_is_refused_naming_them(ctx: EngineContext
     page = client.post(link, data={"item_ref": "debrief-S1", "step": "debrief", "round": "1",
                                    "outcome": "debriefed", **{**GOOD, "focus": " ", "rating": ""}})
     assert page.status_code == 422
-    assert "the focus of the discussion: missing" in page.text and "rating: choose red, amber or green" in page.text
+    assert "the main focus of the interview: the key topics or issues it concentrated on: missing" in page.text
+    assert "rating: choose green, amber or red" in page.text
     assert "Two SENCOs and an early help lead" in page.text  # what was typed comes back
     with ctx.session() as session:
         assert session.scalars(select(m.Debrief)).first() is None
@@ -114,28 +120,6 @@ def test_a_red_debrief_goes_at_once_to_the_director_and_comms_and_documents_beco
     assert [(r.number, r.source, r.head_of_service) for r in requests] == [(1, "debrief", "hos-send"),
                                                                            (2, "debrief", "hos-send")]
     assert requests[0].asked.startswith("Annual review audit 2023 (asked for in: Meeting S1")
-
-
-def test_the_kit_summary_goes_once_at_1730_with_the_days_debriefs(ctx: EngineContext, inspection: str) -> None:
-    """At 17:30 the core group gets one summary of the day's debriefs and tomorrow's slots; a missing one is named."""
-    save_timetable(ctx, inspection, [slot("S1", at(10, 10)), slot("S2", at(10, 14), debriefer="hos-education"),
-                                     slot("S3", at(11, 9, 30))])
-    ctx.clock.set(at(10, 11))  # type: ignore[attr-defined]
-    reconcile_fieldwork(ctx, inspection)
-    assert post(TestClient(create_app(ctx)), debrief_link(ctx, inspection, "S1"), "S1", **GOOD) == 200
-    ctx.clock.set(at(10, 17, 30))  # type: ignore[attr-defined]
-    reconcile_fieldwork(ctx, inspection)
-    reconcile_fieldwork(ctx, inspection)
-    kits = sent(ctx, "kit_summary")
-    assert len(kits) == 1 and "samantha.cole-brierley@demo-county.example" in kits[0].recipients
-    text = " ".join((read_outbox_message(ctx.transport.folder, outbox_id_for(kits[0].key)).text or "").split())
-    assert "2 meetings today. Debriefs: 0 red, 0 amber, 1 green; 1 not yet in." in text
-    assert "Transition to secondary school" in text
-    plain = read_outbox_message(ctx.transport.folder, outbox_id_for(kits[0].key)).text or ""
-    # Tomorrow's meetings with their times; no requests and no documents each say so, in their own section.
-    assert "Tomorrow, Tuesday 11 July\n- 09:30 to 10:30 Meeting S3 with SEND leaders (Demo House, Room 2)\n" in plain
-    assert ("Documents requested in today's meetings\n- none\n\nAdditional evidence requests\n- none\n") in plain
-    assert "- 10:00 Meeting S1 with SEND leaders: GREEN, debrief by Catherine Lowther. Focus: Transition" in plain
 
 
 def test_a_moved_slot_moves_its_debrief_and_a_cancelled_one_cancels_it(ctx: EngineContext, inspection: str) -> None:
@@ -182,3 +166,52 @@ def test_a_timetable_for_an_unknown_inspection_is_refused_and_nothing_is_saved(c
         save_timetable(ctx, "demo-county-2099-01-05", [slot("S1", at(10, 10))])
     with ctx.session() as session:
         assert session.scalars(select(m.FieldworkSlot)).first() is None
+
+
+def test_a_debriefer_named_by_address_is_asked_and_shown_to_operators_by_key(ctx: EngineContext,
+                                                                             inspection: str) -> None:
+    """Someone the timetable names by address debriefs through their own link like staff; the day's KIT artifact
+    names them by key, their name kept in our database only."""
+    from send_inspection.engine.fieldwork_phase import kit_markdown, kit_summary
+
+    save_timetable(ctx, inspection, [slot("S1", at(10, 10), debriefer="Tom Barraclough <tom.barraclough@demo-valley-"
+                                                                      "school.example>")])
+    ctx.clock.set(at(10, 11))  # type: ignore[attr-defined]
+    reconcile_fieldwork(ctx, inspection)
+    assert sent(ctx, "action-ask")[0].recipients == ["tom.barraclough@demo-valley-school.example"]
+    assert post(TestClient(create_app(ctx)), debrief_link(ctx, inspection, "S1"), "S1", **GOOD) == 200
+    markdown = kit_markdown(kit_summary(ctx, inspection, at(10, 10).date()))
+    assert "debrief by timetable-1" in markdown and "Barraclough" not in markdown
+def test_the_debrief_keeps_appendix_e_in_full_and_its_sheet_is_named_date_initials_summary(
+        ctx: EngineContext, inspection: str) -> None:
+    """Name, job title, contact, service area, documents both ways, how questions were answered and the summary
+    are kept; the sheet is "10.07.23 CL Summary" with the RAG definitions in the guidance's words."""
+    from docx import Document
+
+    from send_inspection.fieldwork.debrief_form import RAG
+    from send_inspection.fieldwork.debrief_sheet import debrief_sheets
+
+    ctx.clock.set(at(10, 11))  # type: ignore[attr-defined]
+    reconcile_fieldwork(ctx, inspection)
+    client = TestClient(create_app(ctx))
+    link = debrief_link(ctx, inspection, "S1")
+    form = {"item_ref": "debrief-S1", "step": "debrief", "round": "1", "outcome": "debriefed"}
+    refused = client.post(link, data={**form, **GOOD, "how_answered": "", "overall_summary": ""})
+    assert refused.status_code == 422
+    assert "how they were answered: missing" in refused.text and "overall summary: missing" in refused.text
+    assert RAG["amber"] in client.get(link).text  # the definitions as the guidance words them
+    no_questions = {**GOOD, "unexpected_questions": "none", "how_answered": ""}  # nothing unexpected: nothing to say
+    assert post(client, link, "S1", **no_questions) == 200
+    with ctx.session() as session:
+        kept = session.scalars(select(m.Debrief)).one()
+    assert (kept.job_title, kept.contact, kept.service_area) == ("SENCOs; Early Help Lead",
+                                                                 "early.help@demo-county.example",
+                                                                 "Education and early help")
+    assert (kept.documents_provided, kept.documents_requested) == (["The transition protocol"], [])
+    assert kept.overall_summary == GOOD["overall_summary"]
+    ((name, data),) = debrief_sheets(ctx, inspection)
+    assert name == "10.07.23 CL Summary.docx"  # Catherine Lowther debriefed on 10 July 2023
+    text = "\n".join(p.text for p in Document(io.BytesIO(data)).paragraphs)
+    cells = [c.text for t in Document(io.BytesIO(data)).tables for row in t.rows for c in row.cells]
+    assert "Overall Summary:" in text and GOOD["overall_summary"] in text
+    assert f"GREEN: {RAG['green']}" in cells and "✓" in cells

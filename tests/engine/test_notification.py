@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 from datetime import datetime
 
 import pytest
@@ -19,7 +21,7 @@ from send_inspection.engine.notification import (
     record_survey_links,
     send_surveys,
 )
-from send_inspection.mail.outbox import list_outbox, outbox_id_for, read_outbox_message
+from send_inspection.mail.outbox import list_outbox, outbox_id_for, read_outbox_message, read_outbox_raw
 from tests.conftest import NOTIFIED
 
 IID = "demo-county-2023-06-26"
@@ -62,6 +64,22 @@ def test_notifications_go_once_to_each_list_with_an_invitation(ctx: EngineContex
     invite = read_outbox_message(ctx.transport.folder, outbox_id_for(f"{iid}:notification:core-group-meeting"))
     ics = [a for a in invite.attachments if a.filename.endswith(".ics")]
     assert len(ics) == 1
+
+
+def test_the_day_one_meeting_asks_everyone_to_cancel_and_send_apologies(ctx: EngineContext) -> None:
+    """The core group's invitation, in its email and its calendar entry, asks them to cancel and send apologies to
+    their other meetings of the next three weeks, and says the meeting decides where managers are based."""
+    iid = open_inspection(ctx, NOTIFIED, mode="rehearsal")
+    day_one_pass(ctx, iid)
+    invite = read_outbox_message(ctx.transport.folder, outbox_id_for(f"{iid}:notification:core-group-meeting"))
+    asked = "cancel, and send your apologies to, any meetings in the next three weeks"
+    assert asked in " ".join((invite.text or "").split())
+    raw = email.message_from_bytes(read_outbox_raw(ctx.transport.folder, outbox_id_for(
+        f"{iid}:notification:core-group-meeting")), policy=email.policy.default)
+    calendar = next(p for p in raw.walk() if p.get_content_type() == "text/calendar").get_content()
+    description = "".join(line.removeprefix(" ") for line in calendar.split("\r\n"))  # unfolded (RFC 5545)
+    assert asked.replace(",", "\\,") in description
+    assert "which managers are based at which sites" in description
 
 
 def test_survey_links_are_kept_and_sent_once(ctx: EngineContext) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -116,3 +117,45 @@ def test_a_meeting_that_cannot_be_sent_stays_pending(ews_ctx: EngineContext, ins
     ews_ctx.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
     assert reconcile_fieldwork(ews_ctx, inspection).sent == 2
     assert pending(ews_ctx) == {"S1": 0, "S2": 0}
+
+
+def test_the_partnerships_own_meetings_go_as_outlook_meetings_by_their_own_phase(
+        ews_ctx: EngineContext, inspection: str, server: EwsServer) -> None:
+    """A KIT meeting is a meeting in the logistics calendar too, sent by the keeping-in-touch pass (never by the
+    fieldwork one) and held in the quiet hours like any email; someone added to it from outside partnership.yaml gets
+    the update, by their address."""
+    from send_inspection.engine.inspection import people
+    from send_inspection.engine.mail_retry import MailFailures
+    from send_inspection.engine.named_people import NamedPerson, add_named_person
+    from send_inspection.fieldwork.slot_invitations import send_slot_invitations
+    from send_inspection.fieldwork.store import save_slots
+
+    kit = Slot(slot_id="KIT-2023-07-10", kind="internal-kit", title="Keeping-in-touch (KIT) meeting, Mon 10 Jul",
+               start=at(10, 17, 30), end=at(10, 18, 30), location="Demo House, Room 1", attendees=("dir-inclusion",))
+    save_slots(ews_ctx, inspection, [kit], origin="kit")
+    reconcile_fieldwork(ews_ctx, inspection)
+    assert [mail.subject for mail in server.meeting_mail] == ["Meeting S1 with SEND leaders",
+                                                             "Meeting S2 with SEND leaders"]
+
+    def send_kit() -> int:
+        with ews_ctx.session() as session:
+            staff = people(session, inspection)
+        return send_slot_invitations(ews_ctx, inspection, origin="kit", key_prefix=f"{inspection}:kit", staff=staff,
+                                     now=ews_ctx.clock.now(), mail=MailFailures(ews_ctx.mail_retry), wake_times=[])
+
+    ews_ctx.clock.set(at(10, 19, 30))  # type: ignore[attr-defined]  # the quiet hours: held, still pending
+    assert send_kit() == 0 and pending(ews_ctx)["KIT-2023-07-10"] == 1 and len(server.meeting_mail) == 2
+    ews_ctx.clock.set(at(11, 7, 30))  # type: ignore[attr-defined]
+    assert send_kit() == 1
+    with ews_ctx.session() as session:
+        jasmine = add_named_person(session, inspection, NamedPerson("Jasmine Fairweather",
+                                                                    "jasmine.fairweather@demo-icb.nhs.example"),
+                                   origin="kit", key_prefix="kit", escalates_to="cht-ddo-cyp")
+        session.commit()
+    save_slots(ews_ctx, inspection, [replace(kit, attendees=("dir-inclusion", jasmine))], origin="kit")
+    assert send_kit() == 1
+    invited, added = server.meeting_mail[2:]
+    assert (invited.kind, invited.organizer, invited.to, invited.start) == (
+        "request", LOGISTICS, ["samantha.cole-brierley@demo-county.example"], "2023-07-10T17:30:00+01:00")
+    assert (added.kind, added.to) == ("update", ["jasmine.fairweather@demo-icb.nhs.example"])
+    assert server.sent == [] and pending(ews_ctx) == {"S1": 0, "S2": 0, "KIT-2023-07-10": 0}

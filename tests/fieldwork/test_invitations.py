@@ -49,7 +49,7 @@ def sender(demo_config: PartnershipConfig) -> CalendarSender:
 @pytest.fixture(scope="module")
 def timetable(demo_config: PartnershipConfig) -> Timetable:
     """Return the shipped test timetable (weeks 2 and 3 in July 2023, British Summer Time)."""
-    return read_timetable(GOOD, people=demo_config.partnership.people)
+    return read_timetable(GOOD, people=demo_config.partnership.parties())
 
 
 def parse(ics: str) -> tuple[icalendar.Calendar, icalendar.Event]:
@@ -227,3 +227,14 @@ def test_negative_sequence_is_refused(sender: CalendarSender) -> None:
     """SEQUENCE cannot be negative."""
     with pytest.raises(ValueError, match="SEQUENCE"):
         slot_request(WINTER, sender=sender, stamp=STAMP, sequence=-1)
+
+
+def test_the_parent_carer_forum_is_invited_to_its_meeting_with_the_inspectors(sender: CalendarSender,
+                                                                                timetable: Timetable) -> None:
+    """The timetable names the forum by its id: its address is invited with its liaison officer."""
+    slot = timetable.slot("W2-TUE-01")
+    assert slot.kind == "parent-carer-forum"
+    _, event = parse(slot_request(slot, sender=sender, stamp=STAMP))
+    assert emails(event) == ["parent-carer-forum@demo-county.example", "megan.ashdown@demo-county.example",
+                             "chloe.trevethan@demo-county.example"]
+    assert "CN=Demo County Parent Carer Forum" in slot_request(slot, sender=sender, stamp=STAMP).replace("\r\n ", "")

@@ -29,8 +29,8 @@ HEADER = ["Slot", "Kind", "Title", "Date", "Start", "End", "Location", "Attendee
 
 @pytest.fixture(scope="module")
 def people(demo_config: PartnershipConfig) -> list[Person]:
-    """Return the Demo County people from partnership.yaml."""
-    return list(demo_config.partnership.people)
+    """Return the Demo County people from partnership.yaml, and its parent carer forum."""
+    return list(demo_config.partnership.parties())
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +192,28 @@ def test_name_typed_instead_of_id_suggests_that_persons_id(tmp_path: Path, peopl
     path = write(tmp_path, [row(attendees="Catherine Lowther")])
     (problem,) = refused(path, people)
     assert problem.message.endswith("(did you mean 'hos-send', Catherine Lowther?)")
+
+
+def test_someone_not_in_partnership_yaml_is_written_as_a_name_and_address(tmp_path: Path,
+                                                                         people: list[Person]) -> None:
+    """A setting's lead written as Name <address> (or a bare address) is kept as written, capitals in the name too
+    (the import finds them by address: see tests/fieldwork/test_store.py)."""
+    path = write(tmp_path, [row(attendees="hos-send; Grace Okafor <Grace.Okafor@demo-valley-school.example>; "
+                                          "grace.okafor@demo-valley-school.example",
+                                debriefer="Tom Barraclough <tom.barraclough@demo-valley-school.example>")])
+    (slot,) = read_timetable(path, people=people)
+    assert slot.attendees == ("hos-send", "Grace Okafor <grace.okafor@demo-valley-school.example>",
+                              "grace.okafor@demo-valley-school.example")
+    assert slot.debriefer == "Tom Barraclough <tom.barraclough@demo-valley-school.example>"
+
+
+def test_a_name_with_a_bad_address_is_refused_saying_how_to_write_one(tmp_path: Path, people: list[Person]) -> None:
+    """An attendee with an '@' that is no address is refused at its row and column, with an example to follow."""
+    path = write(tmp_path, [row(attendees="hos-send; Grace Okafor <grace.okafor@school>")])
+    assert messages(refused(path, people)) == [
+        "timetable.csv, row 2, column 'Attendees', slot W3-TUE-05: 'Grace Okafor <grace.okafor@school>' is not a "
+        "name and address: write someone not in partnership.yaml as Name <address>, e.g. Grace Okafor "
+        "<grace.okafor@school.example>"]
 
 
 def test_unknown_debriefer_is_refused(tmp_path: Path, people: list[Person]) -> None:

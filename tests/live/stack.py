@@ -26,6 +26,7 @@ import yaml
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
+from send_inspection.checklist import CHECKLIST_IDS
 from send_inspection.config.loader import default_config_dir
 from send_inspection.mail.message import KEY_HEADER
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
@@ -341,7 +342,7 @@ class LiveStack:
         data["outcome"] = outcome
         files: dict[str, tuple[str, bytes]] = {}
         if data.get("step") == "submit" and outcome == "submitted":
-            data.setdefault("check", ["dated", "recent", "titled", "links-work"])
+            data.setdefault("check", list(CHECKLIST_IDS))  # the Evidence Quality Assurance Checklist, all ticked
             kinds = DATA_INPUT.findall(page.text)
             if kinds:  # a data item: upload fictional lists instead of a hyperlink
                 assert lists_as_of is not None, "a data item needs lists_as_of"

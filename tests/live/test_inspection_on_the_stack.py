@@ -232,12 +232,16 @@ def test_a_prefect_server_restarted_while_phases_wait_loses_no_decision_and_all_
     stack.wait_for(lambda: ask("1.2", "check") in stack.keys_of(INSPECTION), seconds=60,
                    what="the ask after a decision once the server is back")
     assert time.monotonic() - decided_at < 30
-    notification = stack.phase(INSPECTION, "notification")[1]
-    stack.wait_for(lambda: stack.flow_run(notification)["state"]["type"] == "COMPLETED", seconds=90,
-                   what="the notification run, suspended before the restart, to complete")
-    assert stack.phase(INSPECTION, "notification")[0] == "done"
+    # The coordinator's run resumes, sends the surveys and the forum's email, then waits (suspended, no process)
+    # for the reminder to families a day before the surveys close.
+    wake_seq = stack.phase(INSPECTION, "notification")[2]
+    stack.wait_for(lambda: stack.phase(INSPECTION, "notification")[2] > wake_seq
+                   and stack.phase(INSPECTION, "notification")[0] == "waiting", seconds=90,
+                   what="the notification run, suspended before the restart, to send the surveys and wait again")
+    assert "reminding families" in stack.phase_row(INSPECTION, "notification")["reason"]
     sent_once(stack, {key("notification", "survey", audience) for audience in SURVEYS}
-              | {key("notification", "health-template"), ask("1.5", "approve"), ask("1.2", "check")})
+              | {key("notification", "health-template"), key("notification", "survey-forum"), ask("1.5", "approve"),
+                 ask("1.2", "check")})
 
 
 def test_the_ticker_runs_on_its_schedule(stack: LiveStack) -> None:

@@ -64,13 +64,16 @@ def test_demo_rehearsal_sends_exactly_the_reviewed_emails(demo: RehearsalReport)
 
 
 def test_demo_rehearsal_finishes_day2_on_the_second_morning_and_day5_on_day5(demo: RehearsalReport) -> None:
-    """The day-2 uploads asked at 07:30 (not 19:10) end day 2 at 08:15 on day 2; day 5 starts then, ends on day 5."""
+    """The day-2 uploads asked at 07:30 (not 19:10) end day 2 at 08:15 on day 2; day 5 starts then and ends on day 5
+    (the tracked-cases row asked once the LANO has reviewed the last child's documents)."""
     assert {k: v for k, v in demo.phases.items() if not k.startswith("case:")} == {
-        "notification": "done", "day2": "done", "day5": "done", "bulletin": "waiting"}
+        "notification": "done", "day2": "done", "day5": "done", "bulletin": "waiting", "kit": "waiting",
+        "onsite": "waiting"}
     assert [at for at, _ in sent(demo, "day2:1.2:upload:r1:ask")] == ["2023-06-27T07:30+01:00"]
     assert sent(demo, "day2:phase_complete")[0][0] == "2023-06-27T08:15+01:00"
     assert {at for at, _ in sent(demo, "day5:2.1:submit:r1:ask")} == {"2023-06-27T08:15+01:00"}
-    assert sent(demo, "day5:phase_complete")[0][0] == "2023-06-30T08:15+01:00"
+    assert sent(demo, "day5:tracked-cases:submit:r1:ask")[0][0] == "2023-06-29T18:30+01:00"
+    assert sent(demo, "day5:phase_complete")[0][0] == "2023-06-30T09:40+01:00"
     uploads = {ref for _, _, ref, what, code in demo.answers if what == "upload:confirmed" and code == 200}
     assert len(uploads) == 30 and set(DAY2_ITEMS) <= uploads
     assert not [e for e in demo.emails if e.template == "late_report"]
@@ -103,8 +106,11 @@ def test_no_email_is_sent_in_quiet_hours(demo: RehearsalReport, directors_away: 
 
 
 def test_a_missed_check_escalates_to_the_deputy_then_up_the_chain(directors_away: RehearsalReport) -> None:
-    """With the director and his deputy away, the check is escalated at 11:00 to the deputy, at 12:00 to the DCS."""
-    for ref in DAY2_ITEMS:
+    """With the director and his deputy away, the check is escalated at 11:00 to the deputy, at 12:00 to the DCS
+    (but for the health template's, which the Lead Evidence Officer gives)."""
+    assert sent(directors_away, "day2:health-template:check:r1:ask") == [
+        ("2023-06-26T10:30+01:00", ("tom.blakeley@demo-county.example",))]
+    for ref in DAY2_ITEMS[:-1]:
         assert sent(directors_away, f"day2:{ref}:check:r1:escalate-deputy") == [
             ("2023-06-27T11:00+01:00", ("nadia.pemberton@demo-county.example",))]
         assert sent(directors_away, f"day2:{ref}:check:r1:escalate-up-1") == [
@@ -116,7 +122,9 @@ def test_the_phase_deadline_reports_what_is_late_once(directors_away: RehearsalR
     assert sent(directors_away, "day2:late_report") == [
         ("2023-06-27T12:00+01:00", ("leah.marchetti@demo-county.example", "nadia.pemberton@demo-county.example",
                                     "marcus.fenwick@demo-county.example"))]
-    assert directors_away.phases == {"notification": "done", "day2": "done", "day5": "waiting", "bulletin": "waiting"}
+    # Day 1 waits to remind families of the surveys on Friday; the days before the inspectors arrive go on.
+    assert directors_away.phases == {"notification": "waiting", "day2": "done", "day5": "waiting",
+                                     "bulletin": "waiting", "kit": "waiting", "onsite": "waiting"}
     assert [at for at, _ in sent(directors_away, "day2:phase_complete")] == ["2023-06-27T14:30+01:00"]
     text = read_outbox_message(away_dir / "outbox", outbox_id_for(f"{INSPECTION}:day2:late_report")).text or ""
     assert_reads_as_reviewed(away_dir / "outbox", f"{INSPECTION}:day2:late_report", kind="late_report",

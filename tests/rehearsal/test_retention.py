@@ -49,7 +49,7 @@ from send_inspection.retention.record import records_folder
 from send_inspection.tokens import hash_token
 from send_inspection.web.app import create_app
 
-EVERY_KIND = ["child_data", "tracked_cases", "restricted_draft", "uploads", "outbox", "links"]
+EVERY_KIND = ["child_data", "tracked_cases", "restricted_draft", "uploads", "outbox", "links", "named_people"]
 
 
 @dataclass
@@ -149,7 +149,7 @@ def test_a_hold_stops_deletion_and_its_removal_lets_it_go_on(retained: Retained)
     held, lifted, last = retained.rehearsal.runs
     assert (held.state, held.deleted) == ("Completed", [])
     assert retained.rehearsal.kept_while_held
-    assert lifted.deleted == ["child_data", "tracked_cases", "restricted_draft", "outbox", "links"]
+    assert lifted.deleted == ["child_data", "tracked_cases", "restricted_draft", "outbox", "links", "named_people"]
     assert last.deleted == [*lifted.deleted, "uploads"]
 
 

@@ -50,5 +50,5 @@ def test_a_hold_stops_every_kind_and_a_deletion_is_remembered(demo_config: Partn
                           WorkingCalendar())
     assert {d.kind: d.state(later) for d in held} == {
         "child_data": HELD, "tracked_cases": HELD, "restricted_draft": HELD, "uploads": HELD, "outbox": DELETED,
-        "links": HELD}
+        "links": HELD, "named_people": HELD}
     assert "held: nothing is deleted while a hold stands" in held[0].describe(later)

@@ -16,6 +16,7 @@ from send_inspection.childdata.store import import_and_store, load_stored
 from send_inspection.childdata.synthetic import generate
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
+from send_inspection.engine.named_people import NamedPerson, add_named_person
 from send_inspection.evidence.file_submission import file_submission
 from send_inspection.rehearsal.privacy_scan import Needles, child_needles, scan_database, scan_files
 from send_inspection.report.documents import keep_document
@@ -29,7 +30,8 @@ LONG_AFTER = datetime(2024, 6, 3, 9, 0, tzinfo=LONDON)
 
 @pytest.fixture
 def finished(ctx: EngineContext, started: tuple[str, m.RegisterItem], tmp_path: Path) -> tuple[str, Needles]:
-    """Return a published, finished inspection holding children's lists, a comment and a file naming a child."""
+    """Return a published, finished inspection holding children's lists, a comment and a file naming a child, and a
+    representative named at a keeping-in-touch meeting from outside partnership.yaml."""
     iid, item = started
     lists = generate(tmp_path / "lists", children=20, seed=5, config=ctx.child_data, as_of=NOTIFIED.date(),
                      name_marker="Qzt")  # type: ignore[arg-type]
@@ -50,6 +52,12 @@ def finished(ctx: EngineContext, started: tuple[str, m.RegisterItem], tmp_path: 
         session.add(m.Decision(item_id=item.id, step="approve", round=1, outcome="returned",
                                comment=f"Take out {named}'s details", decided_by=item.accountable_lead,
                                decided_at=PUBLISHED))
+        add_named_person(session, iid, NamedPerson(name="Imogen Qzrepresentative", email="imogen.rep@school.example"),
+                         origin="kit", key_prefix="kit-rep", escalates_to=item.accountable_lead)
+        session.add(m.Decision(item_id=item.id, step="represent", round=1, outcome="named",
+                               details={"representatives": {
+                                   "kit-1": "Imogen Qzrepresentative <imogen.rep@school.example>"}},
+                               decided_by=item.accountable_lead, decided_at=PUBLISHED))
         keep_document(session, ctx, iid, "draft", filename="draft.pdf", data=b"%PDF-1.4 draft", recorded_by="lano",
                       now=PUBLISHED)
         session.add(m.RegisterItem(inspection_id=iid, ref="publish-council", title="Publish", group_name="After",
@@ -72,16 +80,21 @@ def test_past_every_date_the_record_is_exported_then_each_kind_deleted(ctx: Engi
     ctx.clock.set(LONG_AFTER)  # type: ignore[attr-defined]
     result = apply_retention(ctx)
     assert [r["kind"] for r in result.rows] == ["child_data", "tracked_cases", "restricted_draft", "uploads",
-                                                 "outbox", "links"]
+                                                 "outbox", "links", "named_people"]
     with ctx.session() as session:
         records = {r.kind: r for r in session.scalars(select(m.DeletionRecord))}
         export = session.scalars(select(m.RecordExport)).one()
         assert session.scalar(select(func.count()).select_from(m.ActionToken)) == 0
         assert session.scalar(select(func.count()).select_from(m.Submission)) == 0
         comment = session.scalars(select(m.Decision.comment).where(m.Decision.comment.is_not(None))).one()
+        origins = set(session.scalars(select(m.Person.origin).where(m.Person.inspection_id == iid)))
+        details = session.scalars(select(m.Decision.details).where(m.Decision.details.is_not(None))).one()
     assert records["child_data"].redacted == 1 and records["child_data"].files >= 3  # lists, the file naming a child
     assert records["outbox"].files == 8 and records["links"].rows == 8
     assert comment == "Take out [name removed] [name removed]'s details"
+    # The representative named outside partnership.yaml is gone, from the people and from what was typed.
+    assert origins == {"partnership"} and records["named_people"].rows == 1
+    assert details == {"representatives": {"kit-1": "[name removed] [name removed] <[name removed]>"}}
     assert not (ctx.uploads_dir / iid).exists()
     assert list((ctx.uploads_dir.parent / "outbox").glob("*.eml")) == []
     assert scan_database(ctx.db_url, needles).hits == []
@@ -98,12 +111,12 @@ def test_a_hold_stops_every_deletion_until_lifted(ctx: EngineContext, finished: 
     hold = put_on_hold(ctx, iid, kind="legal", reason="Solicitor's letter of 2 May", by="inspection-coordinator")
     ctx.clock.set(LONG_AFTER)  # type: ignore[attr-defined]
     held = apply_retention(ctx)
-    assert {r["state"] for r in held.rows} == {"held"} and len(held.rows) == 6
+    assert {r["state"] for r in held.rows} == {"held"} and len(held.rows) == 7
     assert data_folder(ctx, iid, "child-level-data").is_dir()
     [shown] = retention_schedule(ctx, iid)
     assert any(f"hold {hold} (a legal hold)" in line and "IN FORCE" in line for line in shown.lines(LONG_AFTER))
     lift(ctx, iid, hold, reason="The claim was withdrawn", by="inspection-coordinator")
-    assert len(apply_retention(ctx).rows) == 6
+    assert len(apply_retention(ctx).rows) == 7
     assert not data_folder(ctx, iid, "child-level-data").exists()
 
 

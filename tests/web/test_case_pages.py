@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -19,7 +20,7 @@ from send_inspection.engine.tracked_case import reconcile_case, start_tracked_ca
 from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from send_inspection.web.app import create_app
 from tests.cases.test_people_form import CASE, good_form, select_case
-from tests.helpers import assert_reads_as_reviewed
+from tests.helpers import ALL_TICKED, assert_reads_as_reviewed
 from tests.web.test_sign_off import count
 
 TOKEN = re.compile(r"/a/([A-Za-z0-9_-]+)")
@@ -45,8 +46,9 @@ def asked(ctx: EngineContext, iid: str, name: str, step: str, round_no: int = 1)
 
 
 def fields(name: str, step: str, round_no: int = 1, **extra: object) -> dict[str, object]:
-    """Return the hidden fields of the item's form for this step and round plus `extra`."""
-    return {"item_ref": ref(name), "step": step, "round": str(round_no), **extra}
+    """Return the hidden fields of the item's form for this step and round (a submission's checklist all ticked)."""
+    ticked = {"check": ALL_TICKED} if step == "submit" else {}
+    return {"item_ref": ref(name), "step": step, "round": str(round_no), **ticked, **extra}
 
 
 def item(ctx: EngineContext, name: str) -> m.RegisterItem:
@@ -184,6 +186,16 @@ def test_identified_staff_are_asked_and_each_setting_lead_told_once(ctx: EngineC
     assert len(sent(ctx, "case_setting_lead")) == 2
 
 
+def test_operators_read_a_named_practitioner_by_key_never_by_name(ctx: EngineContext, case: str,
+                                                                   client: TestClient) -> None:
+    """The waiting reason (shown in Prefect) names staff of partnership.yaml, and a practitioner named on the case
+    by their key only: their name and address stay in our database."""
+    identify(client, ctx, case)
+    reason = reconcile(ctx, case).reason
+    assert f"{ref('family')} family agreement ({PRACTITIONER}) due" in reason
+    assert "Priya Okonjo" not in reason and PRACTITIONER_EMAIL not in reason
+
+
 def test_a_declined_family_goes_to_the_lano_and_a_replaced_case_finishes(ctx: EngineContext, case: str,
                                                                          client: TestClient) -> None:
     """Declined: the LANO is asked; "replace" closes the case as replaced and tells the coordinator and QA once."""
@@ -212,25 +224,72 @@ def test_a_declined_family_goes_to_the_lano_and_a_replaced_case_finishes(ctx: En
     assert len(done.items) == 3  # no documents or meetings are asked for a replaced child
 
 
-def test_a_meeting_request_needs_the_slot(ctx: EngineContext, agreed: str, client: TestClient) -> None:
-    """Requesting a meeting without a date and time, or with a bad one, is refused; with one it is recorded."""
+def test_a_meeting_booking_needs_a_time_to_come_and_a_place(ctx: EngineContext, agreed: str,
+                                                          client: TestClient) -> None:
+    """Booking a meeting without a time, with a bad or past one, or without a place is refused; a good one is kept."""
     token, to = asked(ctx, agreed, "briefing", "arrange")
     assert to == [ctx.config.partnership.person(LOGISTICS).email]
-    assert 'name="slot"' in client.get(f"/a/{token}").text
-    missing = client.post(f"/a/{token}", data=fields("briefing", "arrange", outcome="requested", slot=""))
+    page = client.get(f"/a/{token}").text
+    assert 'name="slot"' in page and 'name="location"' in page
+
+    def book(**extra: str) -> httpx.Response:
+        return client.post(f"/a/{token}", data=fields("briefing", "arrange", outcome="requested", **extra))
+
+    missing = book(slot="", location="Teams")
     assert missing.status_code == 422 and "give the date and time requested" in missing.text
-    bad = client.post(f"/a/{token}", data=fields("briefing", "arrange", outcome="requested", slot="next Tuesday"))
+    bad = book(slot="next Tuesday", location="Teams")
     assert bad.status_code == 422 and "is not a date and time" in bad.text
+    past = book(slot="2023-06-26T08:00", location="Teams")
+    assert past.status_code == 422 and "has passed: give a time still to come" in past.text
+    after = book(slot="2023-07-14T15:00", location="Teams")
+    assert after.status_code == 422 and "fieldwork ends Fri 14 Jul 2023 14:00: give a time before then" in after.text
+    nowhere = book(slot="2023-07-04T10:00", location="  ")
+    assert nowhere.status_code == 422 and "say where the meeting is" in nowhere.text
+    assert 'value="2023-07-04T10:00"' in nowhere.text  # what was typed comes back
     assert count(ctx, m.Decision) == 2 and item(ctx, "briefing").outcome is None  # identify and agree only
 
-    ok = client.post(f"/a/{token}", data=fields("briefing", "arrange", outcome="requested", slot="2023-07-04T10:00",
-                                                comment="Both settings'   leads invited"))
+    ok = book(slot="2023-07-04T10:00", location="Demo House,  Room 4", comment="Both settings'   leads invited")
     assert ok.status_code == 200
     assert item(ctx, "briefing").outcome == "requested"
     with ctx.session() as session:
         decision = session.scalars(select(m.Decision).where(m.Decision.item_id == item(ctx, "briefing").id)).one()
-    assert decision.comment.startswith("requested for Tue 04 Jul 2023 10:00")
-    assert decision.comment == "requested for Tue 04 Jul 2023 10:00 (Europe/London); Both settings' leads invited"
+    assert decision.comment == ("booked for Tue 04 Jul 2023 10:00 (Europe/London) at Demo House, Room 4; "
+                                "Both settings' leads invited")
+    assert decision.details == {"start": "2023-07-04T10:00:00+01:00", "location": "Demo House, Room 4"}
+
+
+def test_booked_meetings_go_on_the_timetable_with_invitations_to_the_people_named(
+        ctx: EngineContext, agreed: str, client: TestClient) -> None:
+    """Each meeting booked becomes a slot of the case on the timetable, invited to those tracked_cases.yaml names:
+    the briefing and the practitioners' meeting everyone named on the case, the family meeting the practitioner who
+    knows the child best (who invites the family); each invitation goes once."""
+    for name, when in (("briefing", "2023-07-03T09:30"), ("family-meeting", "2023-07-04T11:00"),
+                       ("practitioners-meeting", "2023-07-05T14:00")):
+        assert answer(client, ctx, agreed, name, "arrange", "requested", slot=when,
+                      location="Demo House, Room 4").status_code == 200
+    reconcile(ctx, agreed)
+    named = {"practitioner": PRACTITIONER, "setting leads": ["case-dc4033052-2", "case-dc4033052-3"],
+             "others": ["case-dc4033052-4"]}
+    with ctx.session() as session:
+        slots = {s.slot_id: s for s in session.scalars(select(m.FieldworkSlot))}
+    assert {k: (s.origin, s.kind, s.start_at.isoformat(), s.end_at - s.start_at, s.attendees) for k, s in
+            slots.items()} == {
+        f"{CASE}-briefing": (f"case:{CASE}", "practitioners-briefing", "2023-07-03T08:30:00+00:00",
+                             timedelta(minutes=45), [PRACTITIONER, *named["others"], *named["setting leads"], QA]),
+        f"{CASE}-family-meeting": (f"case:{CASE}", "tracking-meeting", "2023-07-04T10:00:00+00:00",
+                                   timedelta(hours=1), [PRACTITIONER]),
+        f"{CASE}-practitioners-meeting": (f"case:{CASE}", "tracking-meeting", "2023-07-05T13:00:00+00:00",
+                                          timedelta(hours=1), [PRACTITIONER, *named["others"],
+                                                               *named["setting leads"]])}
+    assert slots[f"{CASE}-family-meeting"].title == f"Tracking meeting with the child and their family (week 2): " \
+        f"case {CASE}"
+    invitations = sent(ctx, "slot_invitation")
+    assert [(i.key.split(":")[4], len(i.recipients)) for i in invitations] == [
+        (f"{CASE}-briefing", 5), (f"{CASE}-family-meeting", 1), (f"{CASE}-practitioners-meeting", 4)]
+    assert invitations[1].recipients == [PRACTITIONER_EMAIL]
+    assert "You are invited to a meeting of the inspection:" in read_outbox_message(
+        ctx.transport.folder, outbox_id_for(invitations[1].key)).text
+    assert reconcile(ctx, agreed).sent == 0 and len(sent(ctx, "slot_invitation")) == 3
 
 
 def test_the_lano_returns_a_document_only_with_a_comment(ctx: EngineContext, agreed: str, client: TestClient) -> None:
@@ -266,7 +325,7 @@ def test_a_case_document_upload_stays_out_of_the_evidence_library(ctx: EngineCon
     """A file uploaded for a tracked child is kept with the case's submission, never in the partnership's library."""
     chronology = item(ctx, "chronology")
     assert chronology.evidence_lead == PRACTITIONER
-    response = answer(client, ctx, agreed, "chronology", "submit", "submitted", check=["dated"],
+    response = answer(client, ctx, agreed, "chronology", "submit", "submitted",
                       files={"file": ("Chronology.pdf", PDF, "application/pdf")})
     assert response.status_code == 200, response.text
     assert count(ctx, m.LibraryDocument) == 0

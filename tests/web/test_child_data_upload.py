@@ -19,6 +19,7 @@ from send_inspection.engine.context import EngineContext
 from send_inspection.files.storage import MAX_UPLOAD_BYTES
 from send_inspection.web.app import create_app
 from tests.conftest import NOTIFIED
+from tests.helpers import ALL_TICKED
 from tests.web.test_sign_off import count, item_state, link_for
 
 
@@ -65,7 +66,7 @@ def files_under(folder: Path) -> list[str]:
 
 def post_lists(client: TestClient, token: str, item: m.RegisterItem, files: dict[str, Path]) -> object:
     """Press submit on the data item's form with these files."""
-    form = {"item_ref": item.ref, "step": "submit", "round": "1", "outcome": "submitted", "check": ["dated"]}
+    form = {"item_ref": item.ref, "step": "submit", "round": "1", "outcome": "submitted", "check": ALL_TICKED}
     return client.post(f"/a/{token}", data=form, files={k: (p.name, p.read_bytes()) for k, p in files.items()})
 
 

@@ -13,6 +13,7 @@ from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
 from send_inspection.mail.outbox import list_outbox, read_outbox_message
 from send_inspection.web.app import create_app
+from tests.helpers import ALL_TICKED
 
 TOKEN = re.compile(r"/a/([A-Za-z0-9_-]+)")
 
@@ -52,8 +53,8 @@ def count(ctx: EngineContext, model: type) -> int:
 
 
 def submit_form(item: m.RegisterItem, **extra: object) -> dict[str, object]:
-    """Return the hidden fields of the item's submit form plus `extra`."""
-    return {"item_ref": item.ref, "step": "submit", "round": "1", **extra}
+    """Return the hidden fields of the item's submit form, the checklist all ticked, plus `extra`."""
+    return {"item_ref": item.ref, "step": "submit", "round": "1", "check": ALL_TICKED, **extra}
 
 
 def test_get_and_head_never_decide(ctx: EngineContext, started: tuple[str, m.RegisterItem]) -> None:
@@ -79,7 +80,8 @@ def test_post_records_decision_and_wakes_phase(ctx: EngineContext, started: tupl
     client = TestClient(create_app(ctx, waker=waker))
     token = link_for(ctx, item.evidence_lead, item.ref)
     response = client.post(f"/a/{token}", data=submit_form(
-        item, outcome="submitted", link_url="https://evidence.demo-county.example/doc", check=["dated", "titled"]),
+        item, outcome="submitted", link_url="https://evidence.demo-county.example/doc",
+        check=[c for c in ALL_TICKED if c != "signed"], **{"note-signed": "Not an agreement: nothing to sign"}),
         headers={"user-agent": "pytest-browser"})
     assert response.status_code == 200, response.text
     assert "answer is recorded" in response.text
@@ -93,6 +95,7 @@ def test_post_records_decision_and_wakes_phase(ctx: EngineContext, started: tupl
     assert decision.remote_addr == "testclient" and decision.token_id is not None
     assert decision.decided_at == ctx.clock.now()
     assert submission.kind == "link" and submission.checklist["dated"] and not submission.checklist["signed"]
+    assert submission.checklist_notes == {"signed": "Not an agreement: nothing to sign"}
     assert run.changes == 1
     assert waker.calls == [(iid, "day2")]
 
@@ -104,7 +107,7 @@ def test_the_reviewer_sees_who_submitted_by_name_and_role(ctx: EngineContext,
     client = TestClient(create_app(ctx))
     token = link_for(ctx, item.evidence_lead, item.ref)
     assert client.post(f"/a/{token}", data=submit_form(
-        item, outcome="submitted", link_url="https://evidence.demo-county.example/doc", check=["dated"])
+        item, outcome="submitted", link_url="https://evidence.demo-county.example/doc", check=ALL_TICKED)
     ).status_code == 200
     reconcile_annex_a(ctx, iid, "day2")
     with ctx.session() as session:
@@ -155,7 +158,7 @@ def test_token_for_another_request_refused(ctx: EngineContext, started: tuple[st
     client = TestClient(create_app(ctx))
     token = link_for(ctx, item.evidence_lead, item.ref)
     forged = {"item_ref": "1.3" if item.ref != "1.3" else "1.4", "step": "submit", "round": "1",
-              "outcome": "submitted", "link_url": "https://evidence.demo-county.example/a"}
+              "outcome": "submitted", "link_url": "https://evidence.demo-county.example/a", "check": ALL_TICKED}
     response = client.post(f"/a/{token}", data=forged)
     assert response.status_code == 403 and "different request" in response.text
     escalate = client.post(f"/a/{token}", data={**submit_form(item), "step": "approve", "outcome": "approved"})

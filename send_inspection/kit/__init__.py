@@ -1,0 +1,1 @@
+"""The keeping-in-touch (KIT) meetings: what the forms of their steps hold."""
