@@ -30,7 +30,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
 
 
 def fresh_database(name: str) -> str:
-    """Create (or empty) database `name` on the test PostgreSQL server; return its psycopg URL."""
+    """Create (or empty) database `name` on the test PostgreSQL server; return its psycopg URL.
+
+    Each pytest-xdist process has databases of its own: two processes may each start the pool stack at once.
+    """
+    if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+        name = f"{name}_{worker}"
     url = make_url(TEST_DB_URL)
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
