@@ -115,7 +115,9 @@ def test_an_inspection_started_with_the_worker_killed_mid_batch_sends_every_emai
     stack.wait_for(lambda: expected <= set(stack.keys_of(INSPECTION)), seconds=90, what="every email after the kill")
     stack.wait_for(lambda: waiting_again(stack) and stack.phase(INSPECTION, "notification")[0] == "waiting",
                    seconds=90, what="both phases waiting")
-    assert stack.keys_of(INSPECTION) == dict.fromkeys(expected, 1)
+    # Day 1 and day 2 sent exactly these, each once (the days before the inspectors arrive ask others meanwhile).
+    phases = (key("notification"), key("day2"))
+    assert {k: n for k, n in stack.keys_of(INSPECTION).items() if k.startswith(phases)} == dict.fromkeys(expected, 1)
     sent_once(stack, expected)
     assert decisions(stack) == [("1.1", "submit", "submitted")]
     assert stack.message(ask("1.1")).to == ("owen.garside@demo-county.example",)
