@@ -214,10 +214,14 @@ class LiveStack:
             time.sleep(1)
         return run
 
+    def start_run(self, flow: str) -> str:
+        """Make a run of a flow's deployment now (as its schedule would), without waiting for it; return its id."""
+        deployment = self.api("GET", f"/deployments/name/{flow}/send-inspection")
+        return self.api("POST", f"/deployments/{deployment['id']}/create_flow_run", json={})["id"]
+
     def run_now(self, flow: str) -> dict:
         """Run a flow's deployment now (as its schedule would) and return its finished flow run."""
-        deployment = self.api("GET", f"/deployments/name/{flow}/send-inspection")
-        run_id = self.api("POST", f"/deployments/{deployment['id']}/create_flow_run", json={})["id"]
+        run_id = self.start_run(flow)
         # A busy machine takes a minute or more to start a flow-run process (issue figures: 63 s p50 under load).
         self.wait_for(lambda: self.flow_run(run_id)["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED"),
                       seconds=240, what=f"the {flow} run")

@@ -106,7 +106,9 @@ def test_invitations_go_as_events_each_once_though_the_worker_dies_mid_create(st
         timetable = tmp_path / "timetable.csv"
         timetable.write_text(TIMETABLE)
         stack.cli("timetable", "import", "--inspection", INSPECTION, str(timetable), "--yes")
-        stack.tick()  # starts the fieldwork phase, as the every-minute schedule would
+        # A tick starts the fieldwork phase (as the every-minute schedule would); not waited for, so that the worker
+        # is killed while Graph still holds the event's answer, before the client's own timeout.
+        stack.start_run("ticker")
         stack.wait_for(lambda: graph.holding is not None, seconds=300, what="Graph creating the second slot's event")
         stack.kill("worker")
         killed_at = time.monotonic()

@@ -64,7 +64,9 @@ def test_a_notification_run_killed_before_it_opens_the_inspection_is_taken_over(
                    what="the inspection opened by the fresh run and its phases waiting")
     counts = stack.keys_of(INSPECTION)
     assert [k for k, n in counts.items() if n > 1] == []
-    assert stack.ledger(INSPECTION) == dict.fromkeys(counts, "sent")
+    ledger = stack.ledger(INSPECTION)  # other phases (the days before the inspectors arrive) may have some in flight
+    assert {k for k, status in ledger.items() if status == "sent"} <= set(counts) <= set(ledger)
+    assert all(ledger[k] == "sent" for k in expected)
     assert stack.flow_run(fresh_run)["state"]["state_details"]["pause_key"] == "survey-links"
 
 
