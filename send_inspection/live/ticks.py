@@ -25,6 +25,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterTags,
 )
 from prefect.client.schemas.objects import StateType
+from prefect.exceptions import ObjectNotFound
 
 from send_inspection.catalogue.phases import TICKER
 
@@ -93,6 +94,11 @@ def sweep_idle_ticks(flow_run_id: str) -> int:
         unrun = client.read_flow_runs(flow_filter=ticks, limit=SWEEP_BATCH, flow_run_filter=FlowRunFilter(
             id=FlowRunFilterId(not_any_=[me]),
             state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.CANCELLED]))))
+        gone = 0
         for tick in (*idle, *unrun):
-            client.delete_flow_run(tick.id)
-        return len(idle) + len(unrun)
+            try:
+                client.delete_flow_run(tick.id)
+                gone += 1
+            except ObjectNotFound:
+                pass  # a tick running beside this one swept it first
+        return gone
