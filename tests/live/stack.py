@@ -314,6 +314,17 @@ class LiveStack:
         """Count accepted messages of one inspection by ledger key."""
         return Counter({k: n for k, n in self.received_keys().items() if k.startswith(f"{inspection_id}:")})
 
+    def assert_sent_once(self, inspection_id: str, wanted: set[str]) -> None:
+        """Assert that no email arrived twice, that every email the ledger marks sent arrived and every one that
+        arrived is in the ledger, and that `wanted` arrived and are marked sent. Other phases may have emails in flight
+        or waiting to be tried again meanwhile."""
+        marked = {k for k, status in self.ledger(inspection_id).items() if status == "sent"}  # read before arrivals
+        counts = self.keys_of(inspection_id)
+        assert [k for k, n in counts.items() if n > 1] == []
+        ledger = self.ledger(inspection_id)  # read after: every email is claimed in the ledger before it goes
+        assert marked <= set(counts) <= set(ledger)
+        assert wanted <= set(counts) and all(ledger[k] == "sent" for k in wanted)
+
     def flow_run(self, flow_run_id: str) -> dict:
         """Return a flow run as the Prefect API gives it."""
         return self.api("GET", f"/flow_runs/{flow_run_id}")

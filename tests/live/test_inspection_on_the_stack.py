@@ -52,15 +52,8 @@ def waiting_again(stack: LiveStack) -> bool:
 
 
 def sent_once(stack: LiveStack, wanted: set[str]) -> None:
-    """Assert that no email arrived twice, that every email the ledger marks sent arrived and every one that arrived
-    is in the ledger, and that `wanted` arrived and are marked sent. Other phases (the days before the inspectors
-    arrive) may have emails in flight or waiting to be tried again meanwhile."""
-    marked = {k for k, status in stack.ledger(INSPECTION).items() if status == "sent"}  # read before what arrived
-    counts = stack.keys_of(INSPECTION)
-    assert [k for k, n in counts.items() if n > 1] == []
-    ledger = stack.ledger(INSPECTION)  # read after: every email is claimed in the ledger before it goes
-    assert marked <= set(counts) <= set(ledger)
-    assert wanted <= set(counts) and all(ledger[k] == "sent" for k in wanted)
+    """Assert the test inspection's emails went once each, `wanted` among them (LiveStack.assert_sent_once)."""
+    stack.assert_sent_once(INSPECTION, wanted)
 
 
 def decisions(stack: LiveStack) -> list[tuple]:

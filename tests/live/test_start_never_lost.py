@@ -62,12 +62,7 @@ def test_a_notification_run_killed_before_it_opens_the_inspection_is_taken_over(
     stack.wait_for(lambda: expected <= set(stack.keys_of(INSPECTION)) and stack.phase(INSPECTION, "notification")[0]
                    == "waiting" and stack.phase(INSPECTION, "day2")[0] == "waiting", seconds=180,
                    what="the inspection opened by the fresh run and its phases waiting")
-    marked = {k for k, status in stack.ledger(INSPECTION).items() if status == "sent"}  # read before what arrived
-    counts = stack.keys_of(INSPECTION)
-    assert [k for k, n in counts.items() if n > 1] == []
-    ledger = stack.ledger(INSPECTION)  # other phases (the days before the inspectors arrive) may have some in flight
-    assert marked <= set(counts) <= set(ledger)
-    assert all(ledger[k] == "sent" for k in expected)
+    stack.assert_sent_once(INSPECTION, expected)
     assert stack.flow_run(fresh_run)["state"]["state_details"]["pause_key"] == "survey-links"
 
 
