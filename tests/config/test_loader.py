@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from send_inspection import PROJECT_ROOT
@@ -532,3 +533,15 @@ def test_an_unknown_role_or_gate_in_the_register_is_reported(broken: Path) -> No
             "'director_check')") in text
     assert (f"register.yaml, line {gate}, field items[8].waits_for: Input should be 'tracked-cases-reviewed' "
             "(got 'cases-reviewed')") in text
+
+
+@pytest.mark.parametrize("name", sorted(loader.FILES.values()))
+def test_libyaml_reads_the_shipped_files_as_pyyaml_does(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast parser gives every shipped file the same data and the same line and column for every path."""
+    assert issubclass(loader._FastConfigYamlLoader, yaml.CSafeLoader)  # the wheel carries libyaml
+    fast = loader.read_document(DEMO / name)
+    monkeypatch.setattr(loader, "_FastConfigYamlLoader", loader._ConfigYamlLoader)
+    slow = loader.read_document(DEMO / name)
+    assert fast.parsed and fast.data == slow.data and fast.problems == slow.problems == []
+    assert {p: (m.line, m.column) for p, m in fast.marks.items()} == {
+        p: (m.line, m.column) for p, m in slow.marks.items()}
