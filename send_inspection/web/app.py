@@ -195,10 +195,12 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             return page("sign_off.html.j2", 422, raw=link.raw, error=str(exc), problems=getattr(exc, "lines", None),
                         kept=kept, field_errors=getattr(exc, "fields", {}), **info)
         phase, inspection_id = item.phase, item.inspection_id
-        if submission is not None and ctx.check_links and (submission.machine_checks or {}).get("links"):
-            background.add_task(check_submission_links, ctx, item.id)
+        # The wake first: background tasks run one after another, and trying a submission's links may take seconds
+        # (a slow host); the next person's ask must not wait for that.
         if waker is not None:
             background.add_task(waker.wake, inspection_id, phase, reason=f"decision on {item.ref}")
+        if submission is not None and ctx.check_links and (submission.machine_checks or {}).get("links"):
+            background.add_task(check_submission_links, ctx, item.id)
         return page("answer_recorded.html.j2", item_name=item_label(item.ref, item.title), outcome=outcome)
 
     return app

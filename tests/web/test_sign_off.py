@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -12,6 +13,7 @@ from send_inspection.db import models as m
 from send_inspection.engine.annex_a import reconcile_annex_a
 from send_inspection.engine.context import EngineContext
 from send_inspection.mail.outbox import list_outbox, read_outbox_message
+from send_inspection.web import app as app_module
 from send_inspection.web.app import create_app
 from tests.helpers import ALL_TICKED
 
@@ -98,6 +100,24 @@ def test_post_records_decision_and_wakes_phase(ctx: EngineContext, started: tupl
     assert submission.checklist_notes == {"signed": "Not an agreement: nothing to sign"}
     assert run.changes == 1
     assert waker.calls == [(iid, "day2")]
+
+
+def test_the_phase_is_woken_before_the_submitted_links_are_tried(
+    ctx: EngineContext, started: tuple[str, m.RegisterItem], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trying a submission's links may take seconds: the wake that sends the next person's ask goes first."""
+    iid, item = started
+    order: list[str] = []
+    waker = RecordingWaker()
+    monkeypatch.setattr(waker, "wake", lambda *args, **kwargs: order.append("wake"))
+    monkeypatch.setattr(app_module, "check_submission_links", lambda *args: order.append("links"))
+    monkeypatch.setattr(ctx, "check_links", True)
+    client = TestClient(create_app(ctx, waker=waker))
+    token = link_for(ctx, item.evidence_lead, item.ref)
+    response = client.post(f"/a/{token}", data=submit_form(
+        item, outcome="submitted", link_url="https://evidence.demo-county.example/doc"))
+    assert response.status_code == 200, response.text
+    assert order == ["wake", "links"]
 
 
 def test_the_reviewer_sees_who_submitted_by_name_and_role(ctx: EngineContext,
