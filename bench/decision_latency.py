@@ -96,6 +96,7 @@ def main() -> int:
     parser.add_argument("--decisions", type=int, default=24)
     parser.add_argument("--probes", type=int, default=10)
     args = parser.parse_args()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="decision-latency-") as tmp:
         stack = start_stack(Path(tmp), mail="outbox")
         try:
@@ -114,7 +115,9 @@ def main() -> int:
         "decision_to_next_email_s": summary(to_email),
         "decision_to_run_waiting_again_s": summary(to_wait),
         "floor_empty_suspended_flow_resumed_to_completed_s": summary(floor),
-        "machine": machine("prefect"),
+        "load_average_1_5_15_min": {"before": [round(x, 2) for x in load_before],
+                                    "after": [round(x, 2) for x in os.getloadavg()]},
+        "machine": machine("prefect", "sqlalchemy"),
     }
     print(json.dumps(result, indent=2))
     return 0
