@@ -2,7 +2,8 @@
 
 Starts a real Prefect server (SQLite), the worker, the sign-off web app (outbox transport) and an empty
 suspend probe; gives 24 decisions one after another through the web app; and reports, beside them, the
-floor of the suspend design (an empty suspended flow resumed → Completed), measured in the same run.
+floor of the suspend design (an empty suspended flow resumed → Completed), measured in the same run with its
+probes spread among the decisions, so that both are measured under the same load.
 
     .venv/bin/python bench/decision_latency.py [--decisions 24] [--probes 10]
 """
@@ -52,42 +53,54 @@ def suspended(stack: LiveStack, flow_run_id: str) -> bool:
     return stack.flow_run(flow_run_id)["state"]["type"] == "PAUSED"
 
 
-def measure_decisions(stack: LiveStack, count: int) -> tuple[list[float], list[float]]:
-    """Give `count` decisions; return seconds to the next email and to the run being suspended again."""
-    to_email, to_wait = [], []
-    day2 = stack.phase(INSPECTION, "day2")[1]
-    plan = [(step, ref) for step in ("submit", "approve", "check") for ref in ITEMS][:count]
-    for step, ref in plan:
-        stack.wait_for(lambda: suspended(stack, day2), seconds=60, what="day 2 suspended")
-        token = stack.token_for(f"{INSPECTION}:day2:{ref}:{step}:r1:ask")
-        page = httpx.get(f"{stack.web_url}/a/{token}", timeout=10)  # the person opens the link first
-        assert page.status_code == 200
-        nxt = f"{INSPECTION}:day2:{ref}:{NEXT[step]}:r1:ask"
-        started = time.perf_counter()
-        response = stack.answer(token, ANSWER[step], lists_as_of=NOTIFIED_ON)
-        assert response.status_code == 200, response.text[:300]
-        stack.wait_for(lambda nxt=nxt: stack.has_sent(nxt), seconds=60, what=nxt, every=0.02)
-        to_email.append(time.perf_counter() - started)
-        stack.wait_for(lambda: suspended(stack, day2), seconds=60, what="day 2 suspended again", every=0.02)
-        to_wait.append(time.perf_counter() - started)
-    return to_email, to_wait
+def decide_once(stack: LiveStack, day2: str, step: str, ref: str) -> tuple[float, float]:
+    """Give one decision; return seconds to the next email and to the run being suspended again."""
+    stack.wait_for(lambda: suspended(stack, day2), seconds=60, what="day 2 suspended")
+    token = stack.token_for(f"{INSPECTION}:day2:{ref}:{step}:r1:ask")
+    page = httpx.get(f"{stack.web_url}/a/{token}", timeout=10)  # the person opens the link first
+    assert page.status_code == 200
+    nxt = f"{INSPECTION}:day2:{ref}:{NEXT[step]}:r1:ask"
+    started = time.perf_counter()
+    response = stack.answer(token, ANSWER[step], lists_as_of=NOTIFIED_ON)
+    assert response.status_code == 200, response.text[:300]
+    stack.wait_for(lambda: stack.has_sent(nxt), seconds=60, what=nxt, every=0.02)
+    to_email = time.perf_counter() - started
+    stack.wait_for(lambda: suspended(stack, day2), seconds=60, what="day 2 suspended again", every=0.02)
+    return to_email, time.perf_counter() - started
 
 
-def measure_floor(stack: LiveStack, count: int) -> list[float]:
-    """Run the empty probe `count` times; return seconds from resume to Completed."""
+def probe_once(stack: LiveStack) -> float:
+    """Run the empty probe once; return seconds from its resume to Completed."""
     from prefect.deployments import run_deployment
     from prefect.flow_runs import resume_flow_run
 
-    times = []
-    for _ in range(count):
-        run = run_deployment("suspend-probe/probe", timeout=0)
-        stack.wait_for(lambda run=run: suspended(stack, str(run.id)), seconds=60, what="the probe suspended")
-        started = time.perf_counter()
-        resume_flow_run(UUID(str(run.id)), run_input={"reason": "go"})
-        stack.wait_for(lambda run=run: stack.flow_run(str(run.id))["state"]["type"] == "COMPLETED", seconds=60,
-                       what="the probe completed", every=0.02)
-        times.append(time.perf_counter() - started)
-    return times
+    run = run_deployment("suspend-probe/probe", timeout=0)
+    stack.wait_for(lambda: suspended(stack, str(run.id)), seconds=60, what="the probe suspended")
+    started = time.perf_counter()
+    resume_flow_run(UUID(str(run.id)), run_input={"reason": "go"})
+    stack.wait_for(lambda: stack.flow_run(str(run.id))["state"]["type"] == "COMPLETED", seconds=60,
+                   what="the probe completed", every=0.02)
+    return time.perf_counter() - started
+
+
+def measure(stack: LiveStack, *, decisions: int, probes: int) -> tuple[list[float], list[float], list[float]]:
+    """Give the decisions with the floor's probes spread evenly among them; return the three lists of seconds.
+
+    Interleaved, not one after the other: on shared cores the load changes within minutes, and the ratio of the
+    decisions to the floor means something only when both were measured under the same load.
+    """
+    to_email, to_wait, floor = [], [], []
+    day2 = stack.phase(INSPECTION, "day2")[1]
+    plan = [(step, ref) for step in ("submit", "approve", "check") for ref in ITEMS][:decisions]
+    for given, (step, ref) in enumerate(plan, start=1):
+        email, wait = decide_once(stack, day2, step, ref)
+        to_email.append(email)
+        to_wait.append(wait)
+        while len(floor) < probes * given // len(plan):
+            floor.append(probe_once(stack))
+    while len(floor) < probes:
+        floor.append(probe_once(stack))
+    return to_email, to_wait, floor
 
 
 def main() -> int:
@@ -107,8 +120,7 @@ def main() -> int:
             stack.wait_for(lambda: stack.phase(INSPECTION, "day2")[0] == "waiting", seconds=120, what="day 2")
             stack.cli("survey-links", "--inspection", INSPECTION, "--children-young-people", "https://s.example/c",
                       "--parents-carers", "https://s.example/p", "--practitioners", "https://s.example/w")
-            to_email, to_wait = measure_decisions(stack, args.decisions)
-            floor = measure_floor(stack, args.probes)
+            to_email, to_wait, floor = measure(stack, decisions=args.decisions, probes=args.probes)
         finally:
             stop_stack(stack)
     result = {
