@@ -13,7 +13,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED=false
 .venv/bin/ruff check .
 processes="${SEND_INSPECTION_TEST_PROCESSES:-2}"
 parallel=()
-if [ "$processes" != "1" ]; then parallel=(-n "$processes" --dist loadfile); fi
+if [ "$processes" != "1" ]; then parallel=(-n "$processes" --dist loadgroup --no-loadscope-reorder); fi
 .venv/bin/python -m pytest "${parallel[@]}" --ignore=tests/browser "$@"
 # The pages in headless Chromium, checked with axe-core; a missing browser fails here instead of skipping.
 bash scripts/install-browser.sh

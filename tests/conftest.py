@@ -36,6 +36,28 @@ NOTIFIED = datetime(2023, 6, 26, 9, 0, tzinfo=LONDON)
 pytest_plugins = ["tests.mail.ews_server", "tests.mail.graph_server", "tests.console.oidc_provider"]
 
 
+# Fixtures whose tests take minutes (a real stack, a rehearsal's Prefect server), longest first: their files are
+# handed out first, so no pytest process is left running one alone at the end (scripts/test.sh).
+LONG_FIXTURES = ("stack", "pool", "prefect_harness")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep each file's tests together and in order on one pytest-xdist process, and hand out the long files first.
+
+    A file marked `xdist_group(name)` goes with the other files of that group (files sharing a session's stack).
+    """
+    first: dict[str, int] = {}
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(path))
+        rank = min((LONG_FIXTURES.index(f) for f in item.fixturenames if f in LONG_FIXTURES),
+                   default=len(LONG_FIXTURES))
+        first[path] = min(first.get(path, rank), rank)
+    items.sort(key=lambda item: first[item.nodeid.split("::")[0]])  # stable: a file keeps its order
+
+
 @pytest.fixture(scope="session")
 def demo_config() -> PartnershipConfig:
     """Load the shipped Demo County config once."""
