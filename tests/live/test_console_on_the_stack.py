@@ -22,7 +22,7 @@ from send_inspection.calendar import LONDON
 from send_inspection.rehearsal.staff import HIDDEN
 from tests.live.stack import LiveStack
 
-pytestmark = [pytest.mark.timeout(900), pytest.mark.xdist_group("pool")]  # one pool stack for both files
+pytestmark = pytest.mark.timeout(900)
 
 INSPECTION = "demo-county-2030-07-01"
 NOTIFIED = "2030-07-01T09:00"  # a Monday far ahead (so deliberately dated): no reminder falls due meanwhile

@@ -11,7 +11,7 @@ import pytest
 
 from tests.live.stack import LEASE_SECONDS, LiveStack
 
-pytestmark = [pytest.mark.timeout(600), pytest.mark.xdist_group("stack")]  # one stack for both files
+pytestmark = pytest.mark.timeout(600)
 
 INSPECTION = "demo-county-2030-06-24"
 NOTIFIED = "2030-06-24T09:00"  # a Monday far enough ahead that no reminder falls due while the tests run

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from tests.live.stack import POOL, LiveStack
 
-pytestmark = [pytest.mark.timeout(600), pytest.mark.xdist_group("pool")]  # one pool stack for both files
+pytestmark = pytest.mark.timeout(600)
 
 INSPECTION = "demo-county-2030-06-24"
 NOTIFIED = "2030-06-24T09:00"
