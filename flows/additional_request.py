@@ -5,7 +5,7 @@ from __future__ import annotations
 from flows.phase_flow import phase_flow
 from flows.phase_loop import run_phase_loop
 from send_inspection.catalogue.phases import ADDITIONAL_REQUEST
-from tasks.request_tasks import publish_requests_task, reconcile_request_task
+from tasks.request_tasks import publish_requests, reconcile_request_task
 
 
 @phase_flow(ADDITIONAL_REQUEST)
@@ -18,4 +18,4 @@ def additional_request(inspection_id: str, number: int) -> str:
     """
     return run_phase_loop(inspection_id, ADDITIONAL_REQUEST.phase(number),
                           reconcile=lambda: reconcile_request_task(inspection_id, number),
-                          publish=publish_requests_task)
+                          publish=publish_requests)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flows.phase_flow import phase_flow
 from flows.phase_loop import run_phase_loop
 from send_inspection.catalogue.phases import ANNEX_A_DAY2
-from tasks.annex_a_tasks import publish_annex_a_task, reconcile_annex_a_task
+from tasks.annex_a_tasks import publish_annex_a, reconcile_annex_a_task
 
 
 @phase_flow(ANNEX_A_DAY2)
@@ -17,4 +17,4 @@ def annex_a_day2(inspection_id: str) -> str:
     """
     return run_phase_loop(inspection_id, ANNEX_A_DAY2.key,
                           reconcile=lambda: reconcile_annex_a_task(inspection_id, ANNEX_A_DAY2.key),
-                          publish=publish_annex_a_task)
+                          publish=publish_annex_a)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flows.phase_flow import phase_flow
 from flows.phase_loop import run_phase_loop
 from send_inspection.catalogue.phases import FIELDWORK
-from tasks.fieldwork_tasks import publish_fieldwork_task, reconcile_fieldwork_task
+from tasks.fieldwork_tasks import publish_fieldwork, reconcile_fieldwork_task
 
 
 @phase_flow(FIELDWORK)
@@ -16,4 +16,4 @@ def fieldwork(inspection_id: str) -> str:
         inspection_id: The inspection (started when its timetable is first imported).
     """
     return run_phase_loop(inspection_id, FIELDWORK.key, reconcile=lambda: reconcile_fieldwork_task(inspection_id),
-                          publish=publish_fieldwork_task)
+                          publish=publish_fieldwork)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flows.phase_flow import phase_flow
 from flows.phase_loop import run_phase_loop
 from send_inspection.catalogue.phases import AFTER_FIELDWORK
-from tasks.report_tasks import publish_report_task, reconcile_report_task
+from tasks.report_tasks import publish_report, reconcile_report_task
 
 
 @phase_flow(AFTER_FIELDWORK)
@@ -16,4 +16,4 @@ def inspection_report(inspection_id: str) -> str:
         inspection_id: The inspection (started when fieldwork ends or the feedback is recorded).
     """
     return run_phase_loop(inspection_id, AFTER_FIELDWORK.key, reconcile=lambda: reconcile_report_task(inspection_id),
-                          publish=publish_report_task)
+                          publish=publish_report)

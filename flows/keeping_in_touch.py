@@ -5,7 +5,7 @@ from __future__ import annotations
 from flows.phase_flow import phase_flow
 from flows.phase_loop import run_phase_loop
 from send_inspection.catalogue.phases import KEEPING_IN_TOUCH
-from tasks.kit_tasks import publish_kit_task, reconcile_kit_task
+from tasks.kit_tasks import publish_kit, reconcile_kit_task
 
 
 @phase_flow(KEEPING_IN_TOUCH)
@@ -16,4 +16,4 @@ def keeping_in_touch(inspection_id: str) -> str:
         inspection_id: The inspection, e.g. demo-county-2026-11-23 (started by its notification phase).
     """
     return run_phase_loop(inspection_id, KEEPING_IN_TOUCH.key, reconcile=lambda: reconcile_kit_task(inspection_id),
-                          publish=publish_kit_task)
+                          publish=publish_kit)

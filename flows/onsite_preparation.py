@@ -5,7 +5,7 @@ from __future__ import annotations
 from flows.phase_flow import phase_flow
 from flows.phase_loop import run_phase_loop
 from send_inspection.catalogue.phases import ONSITE
-from tasks.onsite_tasks import publish_onsite_task, reconcile_onsite_task
+from tasks.onsite_tasks import publish_onsite, reconcile_onsite_task
 
 
 @phase_flow(ONSITE)
@@ -16,4 +16,4 @@ def onsite_preparation(inspection_id: str) -> str:
         inspection_id: The inspection (started on notification day).
     """
     return run_phase_loop(inspection_id, ONSITE.key, reconcile=lambda: reconcile_onsite_task(inspection_id),
-                          publish=publish_onsite_task)
+                          publish=publish_onsite)

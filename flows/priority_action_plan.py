@@ -5,7 +5,7 @@ from __future__ import annotations
 from flows.phase_flow import phase_flow
 from flows.phase_loop import run_phase_loop
 from send_inspection.catalogue.phases import PRIORITY_ACTION_PLAN
-from tasks.report_tasks import publish_action_plan_task, reconcile_action_plan_task
+from tasks.report_tasks import publish_action_plan, reconcile_action_plan_task
 
 
 @phase_flow(PRIORITY_ACTION_PLAN)
@@ -16,4 +16,4 @@ def priority_action_plan(inspection_id: str) -> str:
         inspection_id: The inspection (started when its final report, outcome 3, is published).
     """
     return run_phase_loop(inspection_id, PRIORITY_ACTION_PLAN.key,
-                          reconcile=lambda: reconcile_action_plan_task(inspection_id), publish=publish_action_plan_task)
+                          reconcile=lambda: reconcile_action_plan_task(inspection_id), publish=publish_action_plan)

@@ -6,7 +6,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from send_inspection.calendar import to_london
-from tasks.retention_tasks import apply_retention_task, publish_retention_task
+from tasks.retention_tasks import apply_retention_task, publish_retention
 
 
 def _run_name() -> str:
@@ -19,5 +19,5 @@ def _run_name() -> str:
 def retention() -> str:
     """Apply the retention rules (retention.yaml) to every inspection; return what was deleted and held, in counts."""
     result = apply_retention_task()
-    publish_retention_task(result)
+    publish_retention(result)
     return result.summary()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flows.phase_flow import phase_flow
 from flows.phase_loop import run_phase_loop
 from send_inspection.catalogue.phases import TRACKED_CASE
-from tasks.tracked_case_tasks import publish_case_task, reconcile_case_task
+from tasks.tracked_case_tasks import publish_case, reconcile_case_task
 
 
 @phase_flow(TRACKED_CASE)
@@ -18,5 +18,5 @@ def tracked_case(inspection_id: str, child_id: str) -> str:
     """
     return run_phase_loop(
         inspection_id, TRACKED_CASE.phase(child_id),
-        reconcile=lambda: reconcile_case_task(inspection_id, child_id), publish=publish_case_task,
+        reconcile=lambda: reconcile_case_task(inspection_id, child_id), publish=publish_case,
     )

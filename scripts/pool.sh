@@ -7,12 +7,15 @@
 #   SEND_INSPECTION_FLOW_RUN_LIMIT  flow-run processes at once on the pool [two per core of this machine, at least 4];
 #                                   runs beyond it wait Scheduled instead of fighting for the cores
 #   SEND_INSPECTION_POOL            the work pool's name [send-inspection]
+#   PREFECT_WORKER_QUERY_SECONDS    how often each worker asks for runs to start [2; Prefect's own is 10]: a decision
+#                                   resumes its phase's run, which waits for the next ask, so this is the person's wait
 # More machines: docs/scale.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh >/dev/null
 pool="${SEND_INSPECTION_POOL:-send-inspection}"
 workers="${SEND_INSPECTION_WORKERS:-2}"
+export PREFECT_WORKER_QUERY_SECONDS="${PREFECT_WORKER_QUERY_SECONDS:-2}"
 limit="$(.venv/bin/python -c 'from send_inspection.live.worker import flow_run_limit; print(flow_run_limit())')"
 prefect=".venv/bin/prefect"
 "$prefect" work-pool inspect "$pool" >/dev/null 2>&1 || "$prefect" work-pool create "$pool" --type process >/dev/null

@@ -5,7 +5,8 @@
 # too behind its API auth string, prefect.yaml deployed, two workers on the work pool (tests/live/test_pool_on_postgres.py),
 # and an inspection driven from the coordinator's console alone (tests/live/test_console_on_the_stack.py).
 # Each pass runs in SEND_INSPECTION_TEST_PROCESSES pytest processes (default 2, one per core of the reference
-# machine; 1 runs in one process): a file's tests stay together and in order (--dist loadfile).
+# machine; 1 runs in one process): a file's tests stay together and in order, files sharing a live stack go to the
+# same process, and the long files go first (tests/conftest.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh test
@@ -13,7 +14,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED=false
 .venv/bin/ruff check .
 processes="${SEND_INSPECTION_TEST_PROCESSES:-2}"
 parallel=()
-if [ "$processes" != "1" ]; then parallel=(-n "$processes" --dist loadfile); fi
+if [ "$processes" != "1" ]; then parallel=(-n "$processes"); fi
 .venv/bin/python -m pytest "${parallel[@]}" --ignore=tests/browser "$@"
 # The pages in headless Chromium, checked with axe-core; a missing browser fails here instead of skipping.
 bash scripts/install-browser.sh

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import signal
@@ -477,6 +478,14 @@ def cmd_web(args: argparse.Namespace) -> int:
     outbox = settings.outbox_dir if settings.mail_transport == "outbox" else None
     console = Console(ctx, load_console_settings(settings), PrefectRunner(ctx), has_outbox=outbox is not None)
     app = create_app(ctx, waker=PrefectWaker(ctx), outbox_dir=outbox, console=console)
+    # The product's own lines (each phase woken by a decision, a wake that failed) beside uvicorn's, with their level;
+    # they carry ids only, as in Prefect.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(name)s: %(message)s"))
+    product = logging.getLogger("send_inspection")
+    product.addHandler(handler)
+    product.setLevel(logging.INFO)
+    product.propagate = False
     uvicorn.run(app, host=settings.web_host, port=settings.web_port, log_level="info")
     return 0
 

@@ -38,8 +38,7 @@ def register_rows(result: PassResult) -> list[dict[str, object]]:
     ]
 
 
-@task(name="publish-register", cache_policy=NO_CACHE, persist_result=False)
-def publish_annex_a_task(result: PassResult) -> None:
+def publish_annex_a(result: PassResult) -> None:
     """Show the register, the waiting reason and the accepted data lists' counts as artifacts."""
     iid, phase = result.inspection_id, result.phase
     publish_table(key=phase_artifact_key(iid, phase, "register"), table=register_rows(result),

@@ -20,8 +20,7 @@ def reconcile_bulletin_task(inspection_id: str) -> PassResult:
     return reconcile_bulletin(current_runtime().context, inspection_id)
 
 
-@task(name="publish-staff-bulletin", cache_policy=NO_CACHE, persist_result=False)
-def publish_bulletin_task(result: PassResult) -> None:
+def publish_bulletin(result: PassResult) -> None:
     """Show each bulletin sent in this pass as a markdown artifact (figures only)."""
     ctx = current_runtime().context
     for text in result.summaries_sent:

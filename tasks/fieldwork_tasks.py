@@ -21,8 +21,7 @@ def reconcile_fieldwork_task(inspection_id: str) -> PassResult:
     return reconcile_fieldwork(current_runtime().context, inspection_id)
 
 
-@task(name="publish-fieldwork", cache_policy=NO_CACHE, persist_result=False)
-def publish_fieldwork_task(result: PassResult) -> None:
+def publish_fieldwork(result: PassResult) -> None:
     """Show the debriefs and the requests as artifacts."""
     ctx = current_runtime().context
     kinds = {s.slot_id: s.kind for s in stored_slots(ctx, result.inspection_id)}  # a title is typed: show the kind

@@ -22,8 +22,7 @@ def reconcile_kit_task(inspection_id: str) -> PassResult:
     return reconcile_kit(current_runtime().context, inspection_id)
 
 
-@task(name="publish-keeping-in-touch", cache_policy=NO_CACHE, persist_result=False)
-def publish_kit_task(result: PassResult) -> None:
+def publish_kit(result: PassResult) -> None:
     """Show the KIT meetings, the open asks and actions (by ref and owner id), and each summary sent, as artifacts."""
     ctx = current_runtime().context
     iid, phase = result.inspection_id, result.phase

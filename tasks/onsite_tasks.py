@@ -27,8 +27,7 @@ def onsite_rows(result: PassResult, roles: dict[str, str]) -> list[dict[str, obj
             for s in result.items]
 
 
-@task(name="publish-onsite", cache_policy=NO_CACHE, persist_result=False)
-def publish_onsite_task(result: PassResult) -> None:
+def publish_onsite(result: PassResult) -> None:
     """Show the tasks before the inspectors arrive, and what the phase waits for, as artifacts."""
     ctx = current_runtime().context
     roles = {p.id: p.role for p in ctx.config.partnership.parties()}

@@ -26,8 +26,7 @@ def _rows(result: PassResult) -> list[dict[str, object]]:
             for s in result.items]
 
 
-@task(name="publish-report", cache_policy=NO_CACHE, persist_result=False)
-def publish_report_task(result: PassResult) -> None:
+def publish_report(result: PassResult) -> None:
     """Show the items after fieldwork (reference, step, owner, due, state) as a table artifact."""
     publish_table(key=phase_artifact_key(result.inspection_id, result.phase), table=_rows(result),
                   description=f"After fieldwork: {result.reason}")
@@ -39,8 +38,7 @@ def reconcile_action_plan_task(inspection_id: str) -> PassResult:
     return reconcile_action_plan(current_runtime().context, inspection_id)
 
 
-@task(name="publish-action-plan", cache_policy=NO_CACHE, persist_result=False)
-def publish_action_plan_task(result: PassResult) -> None:
+def publish_action_plan(result: PassResult) -> None:
     """Show each area's priority action plan (reference, step, owner, due, state) as a table artifact."""
     publish_table(key=phase_artifact_key(result.inspection_id, result.phase), table=_rows(result),
                   description=f"Priority action plan: {result.reason}")

@@ -18,8 +18,7 @@ def reconcile_request_task(inspection_id: str, number: int) -> PassResult:
     return reconcile_request(current_runtime().context, inspection_id, number)
 
 
-@task(name="publish-requests", cache_policy=NO_CACHE, persist_result=False)
-def publish_requests_task(result: PassResult) -> None:
+def publish_requests(result: PassResult) -> None:
     """Show every request's timings as a table and this request's waiting reason (no request text)."""
     rows = requests_overview(current_runtime().context, result.inspection_id)
     publish_table(key=artifact_key(result.inspection_id, "additional-requests"), table=rows,

@@ -19,8 +19,7 @@ def apply_retention_task() -> RetentionPass:
     return result
 
 
-@task(name="publish-retention", cache_policy=NO_CACHE, persist_result=False)
-def publish_retention_task(result: RetentionPass) -> None:
+def publish_retention(result: RetentionPass) -> None:
     """Show each kind of data deleted or held in this run as a table artifact."""
     if result.rows:
         publish_table("retention", result.rows, description=result.summary())

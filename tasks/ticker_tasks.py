@@ -30,11 +30,18 @@ def may_tick_task() -> bool:
 
 @task(name="recover-dead-phases", cache_policy=NO_CACHE, persist_result=False)
 def recover_dead_phases_task() -> int:
-    """Mark each phase run that died Crashed and start a fresh run in its place; return how many."""
+    """Mark each phase run that died Crashed and start a fresh run in its place (a notification run started in Prefect
+    that died before it opened its inspection too); return how many."""
     from send_inspection.live.recovery import ZombieRecovery
+    from send_inspection.live.unopened_starts import adopt_unopened_starts
 
     rt = current_runtime()
-    recovered = ZombieRecovery(rt.context, lease=timedelta(seconds=load_settings().phase_lease)).recover()
+    lease = timedelta(seconds=load_settings().phase_lease)
+    try:  # a start made in Prefect that never opened its inspection: recorded here, taken over below
+        adopt_unopened_starts(rt.context, lease=lease)
+    except Exception:  # noqa: BLE001 - shown, and never in the way of the dead phases' recovery and the wakes
+        get_run_logger().exception("could not look for notification runs made in Prefect that never opened")
+    recovered = ZombieRecovery(rt.context, lease=lease).recover()
     for phase in recovered:
         get_run_logger().error("started %s afresh: its run had died (see that run's Crashed message)", phase)
     return len(recovered)

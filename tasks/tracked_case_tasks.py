@@ -19,8 +19,7 @@ def reconcile_case_task(inspection_id: str, child_id: str) -> PassResult:
     return reconcile_case(current_runtime().context, inspection_id, child_id)
 
 
-@task(name="publish-tracked-case", cache_policy=NO_CACHE, persist_result=False)
-def publish_case_task(result: PassResult) -> None:
+def publish_case(result: PassResult) -> None:
     """Show the case's steps and the overview of every tracked case as artifacts."""
     child_id = TRACKED_CASE.value_of(result.phase)
     rows = [

@@ -36,6 +36,44 @@ NOTIFIED = datetime(2023, 6, 26, 9, 0, tzinfo=LONDON)
 pytest_plugins = ["tests.mail.ews_server", "tests.mail.graph_server", "tests.console.oidc_provider"]
 
 
+# Fixtures whose tests take minutes (a real stack, a rehearsal's Prefect server), longest first: their files are
+# collected first, so they are handed out first and no pytest process is left running one alone at the end.
+LONG_FIXTURES = ("stack", "pool", "prefect_harness")
+# Test files that share one session's stack (tests/live/conftest.py): the same pytest process runs them, so the
+# stack starts once.
+SHARED_STACK = {
+    "tests/live/test_inspection_on_the_stack.py": "stack", "tests/live/test_start_never_lost.py": "stack",
+    "tests/live/test_pool_on_postgres.py": "pool", "tests/live/test_console_on_the_stack.py": "pool",
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Collect the files of the long fixtures first, each file's tests still together and in order."""
+    first: dict[str, int] = {}
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        rank = min((LONG_FIXTURES.index(f) for f in item.fixturenames if f in LONG_FIXTURES),
+                   default=len(LONG_FIXTURES))
+        first[path] = min(first.get(path, rank), rank)
+    items.sort(key=lambda item: first[item.nodeid.split("::")[0]])  # stable: a file keeps its order
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Hand each pytest-xdist process whole files (files sharing a stack together) in the order collected."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileScheduling(LoadScopeScheduling):
+        """xdist's per-file scheduling, with the files of one shared stack as one unit and no reordering."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::")[0]
+            return SHARED_STACK.get(path, path)
+
+    config.option.loadscopereorder = False  # xdist's default puts the files with fewest tests (the live ones) last
+    return FileScheduling(config, log)
+
+
 @pytest.fixture(scope="session")
 def demo_config() -> PartnershipConfig:
     """Load the shipped Demo County config once."""

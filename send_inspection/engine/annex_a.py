@@ -53,14 +53,17 @@ def reconcile_annex_a(ctx: EngineContext, inspection_id: str, phase: str) -> Pas
 
 
 def phase_email(
-    ctx: EngineContext, inspection_id: str, phase: str, kind: str, statuses: list[ItemStatus], now: datetime
+    ctx: EngineContext, inspection_id: str, phase: str, kind: str, statuses: list[ItemStatus], now: datetime, *,
+    template: str | None = None,
 ) -> int:
-    """Send the phase's email of `kind` (phase_complete, late_report) once; return how many went (0 or 1)."""
+    """Send the phase's email of `kind` (phase_complete, late_report) once, worded by `template` (the kind unless
+    given); return how many went (0 or 1)."""
     key = f"{inspection_id}:{phase}:{kind}"
+    template = template or kind
     return int(ctx.ledger.send_once(
         key,
-        lambda: phase_message(ctx, inspection_id, phase=phase, kind=kind, statuses=statuses, key=key),
+        lambda: phase_message(ctx, inspection_id, phase=phase, kind=template, statuses=statuses, key=key),
         inspection_id=inspection_id,
-        template=kind,
+        template=template,
         now=now,
     ))

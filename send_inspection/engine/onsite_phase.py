@@ -264,7 +264,7 @@ def reconcile_onsite(ctx: EngineContext, inspection_id: str) -> PassResult:
     finished = not wake_times and all(s.outcome is not None for s in statuses)
     if not finished and now >= arrival:
         with mail.guard(f"{inspection_id}:{PHASE}:late_report"):
-            sent += phase_email(ctx, inspection_id, PHASE, "late_report", statuses, now)
+            sent += phase_email(ctx, inspection_id, PHASE, "late_report", statuses, now, template="tasks_late")
     elif not finished:
         wake_times.append(arrival)
     reason = f"Before the inspectors arrive: all {len(statuses)} tasks done" if finished else waiting_for(statuses)

@@ -60,7 +60,8 @@ class PrefectWaker:
                         run.next_wake_at is None or run.next_wake_at > due_at):
                     return
                 try:
-                    resume(run.flow_run_id, run_input={"reason": reason})
+                    if resume(run.flow_run_id, run_input={"reason": reason}):
+                        log.info("woke %s %s: %s", inspection_id, phase, reason)
                     return
                 except (NotPausedError, RuntimeError, ObjectNotFound) as exc:
                     log.info("wake %s/%s not yet possible: %s", inspection_id, phase, exc)
@@ -78,8 +79,9 @@ def already_resumed(exc: httpx.HTTPError) -> bool:
     return isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code == httpx.codes.CONFLICT
 
 
-def resume(flow_run_id: str, *, run_input: dict[str, object]) -> None:
-    """Resume a suspended run with `run_input`; a run another waker resumed first counts as resumed."""
+def resume(flow_run_id: str, *, run_input: dict[str, object]) -> bool:
+    """Resume a suspended run with `run_input`; say whether this call resumed it (a run another waker resumed first
+    counts as resumed, and is not this call's)."""
     try:
         resume_flow_run(UUID(flow_run_id), run_input=run_input)
     except httpx.HTTPStatusError as exc:
@@ -88,3 +90,5 @@ def resume(flow_run_id: str, *, run_input: dict[str, object]) -> None:
         # Two wakes raced (the web app's and the ticker's): the first stored its input and resumed the run, which
         # reads every decision recorded so far. Success, not an outage.
         log.info("run %s was already resumed by another wake", flow_run_id)
+        return False
+    return True

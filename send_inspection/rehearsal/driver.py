@@ -177,8 +177,10 @@ def run_world(world: World, *, notified_at: datetime, start_with_notification: b
     from tasks.artifacts import publish_deferred
 
     # Heartbeats detect crashed runs in real time; on a virtual clock in one process they only add a second's
-    # wait to the end of every flow run.
-    with use_runtime(runtime), temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    # wait to the end of every flow run. The staff's web client is opened once for the whole run: unopened, each
+    # request would start a thread and an event loop of its own.
+    with use_runtime(runtime), temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}), \
+            world.staff.client:
         try:
             if start_with_notification:
                 parked.run((world.inspection_id, NOTIFICATION.key), NOTIFICATION.deployment.load_flow(),

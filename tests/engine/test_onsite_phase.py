@@ -21,6 +21,7 @@ from send_inspection.mail.outbox import outbox_id_for, read_outbox_message, read
 from send_inspection.web.app import create_app
 from tasks.onsite_tasks import onsite_rows
 from tests.conftest import NOTIFIED
+from tests.helpers import assert_reads_as_reviewed
 
 TOKEN = re.compile(r"/a/([A-Za-z0-9_-]+)")
 HEADS = ("hos-send", "hos-education", "hos-inclusion", "hos-disabled-children", "icb-commissioning", "cht-therapies")
@@ -103,9 +104,11 @@ def test_a_late_task_goes_to_the_owners_deputy_and_is_reported_late_when_the_ins
     ctx.clock.set(at(7, 10, 9, 0))  # type: ignore[attr-defined]
     result = reconcile_onsite(ctx, iid)
     assert not result.done
-    (late,) = sent(ctx, "late_report")
-    assert "before the inspectors arrive" in late["Subject"].lower()
+    (late,) = sent(ctx, "tasks_late")
+    assert late["Subject"] == "LATE: 26 tasks not done before the inspectors arrive"
     assert "Arrange parking permits for the inspectors" in " ".join(late.get_body(("plain",)).get_content().split())
+    assert_reads_as_reviewed(ctx.transport.folder, f"{iid}:onsite:late_report", kind="tasks_late",  # type: ignore[attr-defined]
+                             at="2023-07-10T09:00+01:00")
 
 
 def test_the_presentation_opens_when_every_head_of_service_has_sent_headlines_and_goes_to_the_presenters(

@@ -214,10 +214,12 @@ class LiveStack:
             time.sleep(1)
         return run
 
-    def start_run(self, flow: str) -> str:
-        """Make a run of a flow's deployment now (as its schedule would), without waiting for it; return its id."""
+    def start_run(self, flow: str, **parameters: object) -> str:
+        """Make a run of a flow's deployment now (as its schedule, or the Prefect UI with `parameters`, would),
+        without waiting for it; return its id."""
         deployment = self.api("GET", f"/deployments/name/{flow}/send-inspection")
-        return self.api("POST", f"/deployments/{deployment['id']}/create_flow_run", json={})["id"]
+        return self.api("POST", f"/deployments/{deployment['id']}/create_flow_run",
+                        json={"parameters": parameters} if parameters else {})["id"]
 
     def run_now(self, flow: str) -> dict:
         """Run a flow's deployment now (as its schedule would) and return its finished flow run."""
