@@ -4,15 +4,15 @@
 # SEND_INSPECTION_SKIP_POSTGRES=1 to skip that part), with the production shape on it: the Prefect server on PostgreSQL
 # too behind its API auth string, prefect.yaml deployed, two workers on the work pool (tests/live/test_pool_on_postgres.py),
 # and an inspection driven from the coordinator's console alone (tests/live/test_console_on_the_stack.py).
-# Each pass runs in SEND_INSPECTION_TEST_PROCESSES pytest processes (default 2, one per core of the reference
-# machine; 1 runs in one process): a file's tests stay together and in order, files sharing a live stack go to the
-# same process, and the long files go first (tests/conftest.py).
+# Each pass runs in SEND_INSPECTION_TEST_PROCESSES pytest processes (default 3 on the 2-core reference machine: the
+# live files mostly wait on the servers and flow runs they start; 1 runs in one process): a file's tests stay together
+# and in order, files sharing a live stack go to the same process, and the long files go first (tests/conftest.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh test
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 .venv/bin/ruff check .
-processes="${SEND_INSPECTION_TEST_PROCESSES:-2}"
+processes="${SEND_INSPECTION_TEST_PROCESSES:-3}"
 parallel=()
 if [ "$processes" != "1" ]; then parallel=(-n "$processes"); fi
 .venv/bin/python -m pytest "${parallel[@]}" --ignore=tests/browser "$@"
