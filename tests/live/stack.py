@@ -51,6 +51,9 @@ class LiveMail(Collector):
         self.delay = 0.0
         self.hold: Callable[[str], bool] | None = None
         self.holding: str | None = None  # the key of the message held unanswered now
+        # Each kept message by its ledger key, read once as it arrives: a test or bench polling what arrived among
+        # thousands of messages must not parse them all again each time (it would starve the server's own thread).
+        self.by_key: dict[str, list[Any]] = {}
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd hook
         """Take `delay` seconds over the message, hold it while asked to, then keep it."""
@@ -64,7 +67,9 @@ class LiveMail(Collector):
                     await asyncio.sleep(0.05)
             finally:
                 self.holding = None
-        return await super().handle_DATA(server, session, envelope)
+        answer = await super().handle_DATA(server, session, envelope)
+        self.by_key.setdefault(key, []).append(envelope)
+        return answer
 
 
 @dataclass(frozen=True)
@@ -257,7 +262,7 @@ class LiveStack:
 
     def received_keys(self) -> Counter[str]:
         """Count accepted messages by ledger key (a key seen twice is an email sent twice)."""
-        return Counter(r.key for r in self.received())
+        return Counter({key: len(kept) for key, kept in list(self.mail.by_key.items())})
 
     def has_sent(self, key: str) -> bool:
         """Say whether the email with this ledger key has arrived (in the outbox or at the SMTP server)."""
@@ -277,9 +282,9 @@ class LiveStack:
 
     def message(self, key: str) -> Received:
         """Return the accepted message with this ledger key."""
-        found = [r for r in self.received() if r.key == key]
+        found = self.mail.by_key.get(key)
         assert found, f"no email with key {key}; got {sorted(self.received_keys())}"
-        return found[0]
+        return _received(found[0])
 
     def query(self, sql: str, **params: object) -> list[tuple]:
         """Run a read-only query on the product database."""
