@@ -26,10 +26,9 @@ from send_inspection.engine.absences import AbsenceView, end_absence, record_abs
 from send_inspection.engine.additional_requests import record_request
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.handover import OWNER_FIELDS, FreshLink, Handover, change_owner, send_fresh_link
-from send_inspection.engine.inspection import INSPECTION_KINDS, inspection_id_for, open_inspection
+from send_inspection.engine.inspection import inspection_id_for, open_requested
 from send_inspection.engine.notification import SurveyLinks, record_survey_links
-from send_inspection.engine.phase_rows import record_flow_run, request_start
-from send_inspection.engine.start_time import require_start_time
+from send_inspection.engine.phase_rows import record_flow_run
 from send_inspection.engine.tracked_case import start_tracked_cases
 from send_inspection.evidence.library import Loaded, add_to_library
 from send_inspection.fieldwork.invitations import CalendarMessage
@@ -80,14 +79,11 @@ class TimetablePreview:
 def start_inspection(ctx: EngineContext, runner: InspectionRunner, actor: Actor, *, notified_at: datetime,
                      kind: str = "full", deliberate: bool = False) -> Started:
     """Open the inspection from the time of the call and start its notification run (the past/future check first)."""
-    if kind not in INSPECTION_KINDS:
-        raise ValueError(f"kind: choose one of {', '.join(INSPECTION_KINDS)}")
-    note = require_start_time(notified_at, clock=ctx.clock, deliberate=deliberate)
-    inspection_id = open_inspection(ctx, notified_at, inspection_id=inspection_id_for(ctx.config, notified_at),
-                                    kind=kind)
     # Recorded before the run is created: a run that never comes, or dies before it opens the phase, is seen by
     # `status` and started again by the ticker (ADR 0003); the run's idempotency key makes a repeat the same run.
-    request_start(ctx, inspection_id, NOTIFICATION.key, by=f"{actor.name} ({actor.channel})")
+    inspection_id = inspection_id_for(ctx.config, notified_at)
+    note = open_requested(ctx, notified_at, inspection_id=inspection_id, kind=kind, deliberate=deliberate,
+                          by=f"{actor.name} ({actor.channel})")
     flow_run_id = runner.start_notification(inspection_id, notified_at, kind=kind, deliberate=deliberate)
     record_flow_run(ctx, inspection_id, NOTIFICATION.key, flow_run_id)
     dated = " (deliberately back- or forward-dated)" if deliberate else ""

@@ -12,7 +12,8 @@ from send_inspection.catalogue.phases import NOTIFICATION
 from send_inspection.config.models import STEPS, PartnershipConfig
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.phase_rows import add_phase
+from send_inspection.engine.phase_rows import add_phase, request_start
+from send_inspection.engine.start_time import require_start_time
 from send_inspection.timeline import compute_timeline
 
 INSPECTION_KINDS = ("full", "monitoring")
@@ -118,3 +119,15 @@ def people(session: Session, inspection_id: str) -> dict[str, m.Person]:
     """Return the inspection's people by key."""
     rows = session.scalars(select(m.Person).where(m.Person.inspection_id == inspection_id))
     return {row.person_key: row for row in rows}
+
+
+def open_requested(ctx: EngineContext, notified_at: datetime, *, inspection_id: str, kind: str, deliberate: bool,
+                   by: str) -> str | None:
+    """Check the time of the call, open the inspection and record its start as asked for by `by`, before any run of
+    it is recorded (ADR 0003); return the note a deliberate start logs."""
+    if kind not in INSPECTION_KINDS:
+        raise ValueError(f"kind: choose one of {', '.join(INSPECTION_KINDS)}")
+    note = require_start_time(notified_at, clock=ctx.clock, deliberate=deliberate)
+    open_inspection(ctx, notified_at, inspection_id=inspection_id, kind=kind)
+    request_start(ctx, inspection_id, NOTIFICATION.key, by=by)
+    return note

@@ -28,9 +28,9 @@ from prefect.client.schemas.objects import FlowRun, StateType
 from send_inspection.calendar import LONDON
 from send_inspection.catalogue.phases import NOTIFICATION
 from send_inspection.engine.context import EngineContext
-from send_inspection.engine.inspection import INSPECTION_KINDS, inspection_id_for, open_inspection
-from send_inspection.engine.phase_rows import get_phase, record_flow_run, request_start
-from send_inspection.engine.start_time import NotificationTimeRefused, require_start_time
+from send_inspection.engine.inspection import INSPECTION_KINDS, inspection_id_for, open_requested
+from send_inspection.engine.phase_rows import get_phase, record_flow_run
+from send_inspection.engine.start_time import NotificationTimeRefused
 from send_inspection.live.recovery import why_dead
 
 log = logging.getLogger(__name__)
@@ -93,15 +93,14 @@ def adopt_unopened_starts(ctx: EngineContext, *, lease: timedelta) -> list[str]:
         if why is None or start is None or get_phase(ctx, start.inspection_id, NOTIFICATION.key) is not None:
             continue  # alive, not an inspection's start, or a start we know of (the lease recovery's)
         try:
-            require_start_time(start.notified_at, clock=ctx.clock, deliberate=start.deliberate)
+            open_requested(ctx, start.notified_at, inspection_id=start.inspection_id, kind=start.kind,
+                           deliberate=start.deliberate, by=f"the Prefect run {flow_run.name}")
         except NotificationTimeRefused as refused:
             with get_client(sync_client=True) as client:
                 client.update_flow_run(flow_run.id, tags=sorted({*flow_run.tags, NOT_STARTED_AGAIN}))
             log.error("run %s died before it opened %s and is not started again: %s", flow_run.name,
                       start.inspection_id, refused)
             continue
-        open_inspection(ctx, start.notified_at, inspection_id=start.inspection_id, kind=start.kind)
-        request_start(ctx, start.inspection_id, NOTIFICATION.key, by=f"the Prefect run {flow_run.name}")
         record_flow_run(ctx, start.inspection_id, NOTIFICATION.key, str(flow_run.id))
         log.error("run %s died before it opened %s (%s); its start is recorded and it is taken over", flow_run.name,
                   start.inspection_id, why)
