@@ -8,7 +8,9 @@
 #                                   runs beyond it wait Scheduled instead of fighting for the cores
 #   SEND_INSPECTION_POOL            the work pool's name [send-inspection]
 #   PREFECT_WORKER_QUERY_SECONDS    how often each worker asks for runs to start [2; Prefect's own is 10]: a decision
-#                                   resumes its phase's run, which waits for the next ask, so this is the person's wait
+#                                   resumes its phase's run, which does what follows it, so this is how soon that runs
+#   SEND_INSPECTION_WORKER_NICE     CPU priority of the workers and their flow runs [10]: the web app (a person waiting
+#                                   on a page or the next ask) and the Prefect server come first on a shared machine
 # More machines: docs/scale.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,18 +18,19 @@ bash scripts/bootstrap.sh >/dev/null
 pool="${SEND_INSPECTION_POOL:-send-inspection}"
 workers="${SEND_INSPECTION_WORKERS:-2}"
 export PREFECT_WORKER_QUERY_SECONDS="${PREFECT_WORKER_QUERY_SECONDS:-2}"
+niceness="${SEND_INSPECTION_WORKER_NICE:-10}"
 limit="$(.venv/bin/python -c 'from send_inspection.live.worker import flow_run_limit; print(flow_run_limit())')"
 prefect=".venv/bin/prefect"
 "$prefect" work-pool inspect "$pool" >/dev/null 2>&1 || "$prefect" work-pool create "$pool" --type process >/dev/null
 "$prefect" work-pool set-concurrency-limit "$pool" "$limit" >/dev/null
 "$prefect" --no-prompt deploy --all >/dev/null
-echo "work pool $pool: at most $limit flow runs at once; $workers workers"
+echo "work pool $pool: at most $limit flow runs at once; $workers workers at nice $niceness"
 
 # A worker that exits (an unhandled server error, a crash) is started again after a pause, never in a hot loop.
 supervise() {
   local name="$1"
   while true; do
-    "$prefect" worker start --pool "$pool" --name "$name" --type process || true
+    nice -n "$niceness" "$prefect" worker start --pool "$pool" --name "$name" --type process || true
     echo "worker $name exited; starting it again in 5 s" >&2
     sleep 5
   done

@@ -100,6 +100,9 @@ class PhaseSpec:
     # nothing where the item's name says it all), and which inbox takes replies to them.
     item_noun: str = ""
     replies_to: str = "comms"
+    # Its pass does nothing to an item between a decision and the next ask but chase it, so the web app sends that
+    # ask itself when it records the decision; the phase's run still wakes for the rest (ADR 0009).
+    asks_at_decision: bool = False
 
     @property
     def family(self) -> bool:
@@ -229,6 +232,7 @@ ANNEX_A_DAY2 = PhaseSpec(
     starts=Start(says="the notification phase", with_phase="notification"),
     closes_at="annex_a_initial_due", then="day5", bulletin="Annex A evidence due on day 2", annex_a=True,
     item_noun="Annex A item",
+    asks_at_decision=True,
 )
 ANNEX_A_DAY5 = PhaseSpec(
     key="day5", label="Annex A day 5",
@@ -239,6 +243,7 @@ ANNEX_A_DAY5 = PhaseSpec(
                  not_before="annex_a_initial_due"),
     closes_at="annex_a_final_due", bulletin="Annex A evidence due on day 5", annex_a=True,
     item_noun="Annex A item",
+    asks_at_decision=True,
 )
 STAFF_BULLETIN = PhaseSpec(
     key="bulletin", label="staff bulletin",
@@ -276,6 +281,7 @@ ADDITIONAL_REQUEST = PhaseSpec(
         "off, the LANO sends it to the inspector; same day by default."),
     starts=Start(says="a request being recorded (one phase per request)"),
     replies_to="evidence",
+    asks_at_decision=True,
 )
 FIELDWORK = PhaseSpec(
     key="fieldwork", label="fieldwork",
@@ -286,6 +292,7 @@ FIELDWORK = PhaseSpec(
         "evidence requests, the daily KIT summary."),
     starts=Start(says="the inspectors' timetable being imported"),
     closes_at="feedback_meeting", then="report",
+    asks_at_decision=True,
 )
 KEEPING_IN_TOUCH = PhaseSpec(
     key="kit", label="keeping in touch",
@@ -315,6 +322,7 @@ PRIORITY_ACTION_PLAN = PhaseSpec(
         "improvement lead drafts the plan, the named partner's accountable officer signs it off, the LANO submits "
         "it to the inspectorate."),
     starts=Start(says="the final report being published, after outcome 3"),
+    asks_at_decision=True,
 )
 
 CASE_SELECTION = Deployment(

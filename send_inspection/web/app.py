@@ -19,6 +19,7 @@ from send_inspection.console.router import console_router
 from send_inspection.db import models as m
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import DecisionRefused, latest_submission, record_decision
+from send_inspection.engine.next_ask import send_next_ask
 from send_inspection.engine.outgoing import item_label, when
 from send_inspection.evidence.document_checks import summary_lines
 from send_inspection.evidence.file_submission import check_submission_links
@@ -194,16 +195,26 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
             kept = kept_fields(form)  # what was typed comes back, not lost
             return page("sign_off.html.j2", 422, raw=link.raw, error=str(exc), problems=getattr(exc, "lines", None),
                         kept=kept, field_errors=getattr(exc, "fields", {}), **info)
-        phase, inspection_id = item.phase, item.inspection_id
-        # The wake first: background tasks run one after another, and trying a submission's links may take seconds
-        # (a slow host); the next person's ask must not wait for that.
-        if waker is not None:
-            background.add_task(waker.wake, inspection_id, phase, reason=f"decision on {item.ref}")
+        # The next person's ask first, then the wake: background tasks run one after another, and trying a
+        # submission's links may take seconds (a slow host); the next ask must not wait for that.
+        background.add_task(answer_decision, ctx, item.id, waker=waker, inspection_id=item.inspection_id,
+                            phase=item.phase, reason=f"decision on {item.ref}")
         if submission is not None and ctx.check_links and (submission.machine_checks or {}).get("links"):
             background.add_task(check_submission_links, ctx, item.id)
         return page("answer_recorded.html.j2", item_name=item_label(item.ref, item.title), outcome=outcome)
 
     return app
+
+
+def answer_decision(ctx: EngineContext, item_id: int, *, waker: Waker | None, inspection_id: str, phase: str,
+                    reason: str) -> None:
+    """Send the decided item's next ask where the phase lets the web app (ADR 0009), then wake the phase."""
+    try:
+        send_next_ask(ctx, item_id)
+    except Exception:  # the decision is recorded: the woken phase's pass sends the ask instead
+        log.exception("the next ask after %s in %s %s is left to the phase", reason, inspection_id, phase)
+    if waker is not None:
+        waker.wake(inspection_id, phase, reason=reason)
 
 
 def _request_for(session, item: m.RegisterItem) -> m.EvidenceRequest | None:  # noqa: ANN001

@@ -102,14 +102,31 @@ def test_post_records_decision_and_wakes_phase(ctx: EngineContext, started: tupl
     assert waker.calls == [(iid, "day2")]
 
 
-def test_the_phase_is_woken_before_the_submitted_links_are_tried(
+def test_the_next_ask_goes_before_the_phase_wakes(ctx: EngineContext, started: tuple[str, m.RegisterItem]) -> None:
+    """When the POST has answered, the approver's ask is in the outbox with their link, and the phase is woken."""
+    iid, item = started
+    waker = RecordingWaker()
+    client = TestClient(create_app(ctx, waker=waker))
+    response = client.post(f"/a/{link_for(ctx, item.evidence_lead, item.ref)}", data=submit_form(
+        item, outcome="submitted", link_url="https://evidence.demo-county.example/doc"))
+    assert response.status_code == 200, response.text
+    asks = [e.key for e in list_outbox(ctx.transport.folder) if e.key.endswith(f":day2:{item.ref}:approve:r1:ask")]
+    assert len(asks) == 1
+    page = client.get(f"/a/{link_for(ctx, item.accountable_lead, item.ref)}")
+    assert page.status_code == 200 and "Approve" in page.text
+    assert waker.calls == [(iid, "day2")]
+    assert reconcile_annex_a(ctx, iid, "day2").sent == 0
+
+
+def test_the_next_ask_and_the_wake_go_before_the_submitted_links_are_tried(
     ctx: EngineContext, started: tuple[str, m.RegisterItem], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Trying a submission's links may take seconds: the wake that sends the next person's ask goes first."""
+    """Trying a submission's links may take seconds: the next person's ask and the phase's wake go first."""
     iid, item = started
     order: list[str] = []
     waker = RecordingWaker()
     monkeypatch.setattr(waker, "wake", lambda *args, **kwargs: order.append("wake"))
+    monkeypatch.setattr(app_module, "send_next_ask", lambda *args: order.append("ask"))
     monkeypatch.setattr(app_module, "check_submission_links", lambda *args: order.append("links"))
     monkeypatch.setattr(ctx, "check_links", True)
     client = TestClient(create_app(ctx, waker=waker))
@@ -117,7 +134,7 @@ def test_the_phase_is_woken_before_the_submitted_links_are_tried(
     response = client.post(f"/a/{token}", data=submit_form(
         item, outcome="submitted", link_url="https://evidence.demo-county.example/doc"))
     assert response.status_code == 200, response.text
-    assert order == ["wake", "links"]
+    assert order == ["ask", "wake", "links"]
 
 
 def test_the_reviewer_sees_who_submitted_by_name_and_role(ctx: EngineContext,
