@@ -6,7 +6,8 @@ one inspection its 15 day-2 decisions alone (the baseline), then starts N inspec
 once and gives each its 15 decisions through the staff links, as a browser does, all inspections in parallel. It
 prints one markdown row per N: inspections that reached their first wait, decision → next email p95 (and the
 baseline's), HTTP 5xx answered by the Prefect server, workers that died, runs left Running or Pending, emails
-sent more than once.
+sent more than once; and a second row: the ticker's runs under the load (how many, run time p50 and max, how late
+the latest started), and how much each of the N inspections grew the product's and the Prefect server's databases.
 
     bash scripts/with-postgres.sh .venv/bin/python bench/load.py [--n 1 20 40]
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.machine import machine  # noqa: E402
@@ -83,9 +85,10 @@ def decide(stack: LiveStack, iid: str) -> list[float]:
             response = stack.answer(stack.token_for(asked), outcome)
             if response.status_code != 200:
                 continue
-            while following not in stack.received_keys() and time.monotonic() - began < WAIT:
-                time.sleep(0.1)
-            took.append(time.monotonic() - began)
+            while following not in stack.mail.arrived and time.monotonic() - began < WAIT:
+                time.sleep(0.05)
+            # When the SMTP server took the email, not when this thread next looked.
+            took.append(stack.mail.arrived.get(following, time.monotonic()) - began)
     return took
 
 
@@ -95,29 +98,72 @@ def server_errors(stack: LiveStack) -> int:
     return sum(stack.log(name).count(f"Server error '{code}") for name in names for code in (500, 502, 503))
 
 
+def busy_runs(stack: LiveStack) -> int:
+    """Count the flow runs Running, Pending, or Scheduled for a time already come (queued for a slot)."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    running = {"flow_runs": {"state": {"type": {"any_": ["RUNNING", "PENDING"]}}}}
+    queued = {"flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}, "expected_start_time": {"before_": now}}}
+    return len(stack.api("POST", "/flow_runs/filter", json=running)) + len(
+        stack.api("POST", "/flow_runs/filter", json=queued))
+
+
+def settle(stack: LiveStack) -> None:
+    """Wait until the pool has worked through every run the load made (each phase's wake after the web app's asks)."""
+    deadline = time.monotonic() + WAIT
+    while busy_runs(stack) and time.monotonic() < deadline:
+        time.sleep(5)
+    time.sleep(10)  # the last runs' processes end after they suspend
+
+
 def left_running(stack: LiveStack) -> int:
     """Count the flow runs left Running or Pending once the load has settled."""
     body = {"flow_runs": {"state": {"type": {"any_": ["RUNNING", "PENDING"]}}}}
     return len(stack.api("POST", "/flow_runs/filter", json=body))
 
 
+def database_bytes(url: str) -> int:
+    """Return the size of the PostgreSQL database at `url` in bytes."""
+    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def ticker_runs(stack: LiveStack, since: str) -> dict[str, object]:
+    """Return the ticker's finished runs since `since` (ISO time): how many, run time p50 and max, latest start."""
+    body = {"flows": {"name": {"any_": ["ticker"]}},
+            "flow_runs": {"start_time": {"after_": since}, "state": {"type": {"any_": ["COMPLETED", "FAILED"]}}},
+            "limit": 200}
+    runs = stack.api("POST", "/flow_runs/filter", json=body)
+    took = [r["total_run_time"] for r in runs]
+    late = [r["estimated_start_time_delta"] or 0.0 for r in runs]
+    return {"ticks": len(runs), "tick_p50": round(statistics.median(took), 1) if took else None,
+            "tick_max": round(max(took), 1) if took else None, "tick_late_max": round(max(late), 1) if late else None}
+
+
 def run_once(n: int, root: Path) -> dict[str, object]:
     """Start the stack afresh, measure one inspection alone, then N at once; return the row's figures."""
-    prefect_db = make_url(fresh_database("prefect_bench")).set(drivername="postgresql+asyncpg")
-    stack = start_pool_stack(root, product_db=fresh_database("send_inspection_bench"),
+    prefect_url, product_url = fresh_database("prefect_bench"), fresh_database("send_inspection_bench")
+    prefect_db = make_url(prefect_url).set(drivername="postgresql+asyncpg")
+    stack = start_pool_stack(root, product_db=product_url,
                              prefect_db=prefect_db.render_as_string(hide_password=False), workers=2)
     try:
         alone = start(stack, notified_on(0))
         stack.wait_for(lambda: opened(stack, alone), seconds=WAIT, what="the baseline inspection", every=1)
         baseline = decide(stack, alone)
         days = [notified_on(i) for i in range(1, n + 1)]
+        sizes = database_bytes(product_url), database_bytes(prefect_url)
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # the ticks under the load, not before
         began = time.monotonic()
         with ThreadPoolExecutor(max_workers=min(n, 8)) as starting:
             ids = list(starting.map(lambda d: start(stack, d), days))
         with ThreadPoolExecutor(max_workers=n) as deciding:
             samples = [s for took in deciding.map(lambda i: decide(stack, i), ids) for s in took]
         reached = sum(1 for i in ids if stack.phase(i, "day2")[0] in ("waiting", "running", "done"))
-        time.sleep(30)  # let the last passes suspend
+        decided = time.monotonic()
+        settle(stack)
         keys = stack.received_keys()
         return {
             "N": n, "opened": f"{reached}/{n}", "decisions": len(samples), "of": 15 * n,
@@ -129,7 +175,11 @@ def run_once(n: int, root: Path) -> dict[str, object]:
             "workers_died": stack.log("pool").count("exited; starting it again"),
             "left_running_or_pending": left_running(stack),
             "emails": sum(keys.values()), "sent_twice": sum(1 for c in keys.values() if c > 1),
-            "minutes": round((time.monotonic() - began) / 60, 1),
+            "minutes": round((decided - began) / 60, 1),
+            "settled_minutes": round((time.monotonic() - began) / 60, 1),
+            **ticker_runs(stack, since),
+            "product_kb_each": round((database_bytes(product_url) - sizes[0]) / 1024 / n),
+            "prefect_kb_each": round((database_bytes(prefect_url) - sizes[1]) / 1024 / n),
         }
     finally:
         stop_stack(stack)
@@ -145,15 +195,26 @@ def main() -> int:
         return 2
     print(json.dumps(machine("prefect", "sqlalchemy"), indent=1))
     print("| N | inspections open | decisions measured | decision → next email p95 (baseline alone) | ratio | "
-          "Prefect 5xx | workers died | runs left Running/Pending | emails (sent twice) | minutes |")
+          "Prefect 5xx | workers died | runs left Running/Pending | emails (sent twice) | minutes to the last decision "
+          "(to the pool's queue empty) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
+    rows = []
     for n in args.n:
         with tempfile.TemporaryDirectory(prefix=f"load-{n}-") as root:
             row = run_once(n, Path(root))
+        rows.append(row)
         print(f"| {row['N']} | {row['opened']} | {row['decisions']}/{row['of']} | {row['p95']} s "
               f"({row['baseline_p95']} s) | {row['ratio']}× | {row['server_5xx']} | {row['workers_died']} | "
-              f"{row['left_running_or_pending']} | {row['emails']} ({row['sent_twice']}) | {row['minutes']} |",
+              f"{row['left_running_or_pending']} | {row['emails']} ({row['sent_twice']}) | {row['minutes']} "
+              f"({row['settled_minutes']}) |",
               flush=True)
+    print("\n| N | ticker runs | tick run time p50 / max | latest tick start | product database per inspection | "
+          "Prefect database per inspection |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        print(f"| {row['N']} | {row['ticks']} | {row['tick_p50']} s / {row['tick_max']} s | {row['tick_late_max']} s "
+              f"late | {row['product_kb_each']} KB | {row['prefect_kb_each']} KB |")
+    print(json.dumps(rows, indent=1))
     return 0
 
 

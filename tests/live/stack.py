@@ -54,6 +54,8 @@ class LiveMail(Collector):
         # Each kept message by its ledger key, read once as it arrives: a test or bench polling what arrived among
         # thousands of messages must not parse them all again each time (it would starve the server's own thread).
         self.by_key: dict[str, list[Any]] = {}
+        # When each key first arrived (time.monotonic()): a bench times the email itself, not its own polling.
+        self.arrived: dict[str, float] = {}
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd hook
         """Take `delay` seconds over the message, hold it while asked to, then keep it."""
@@ -69,6 +71,7 @@ class LiveMail(Collector):
                 self.holding = None
         answer = await super().handle_DATA(server, session, envelope)
         self.by_key.setdefault(key, []).append(envelope)
+        self.arrived.setdefault(key, time.monotonic())
         return answer
 
 

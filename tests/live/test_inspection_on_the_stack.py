@@ -129,7 +129,10 @@ def test_an_inspection_started_with_the_worker_killed_mid_batch_sends_every_emai
     # A run's log lines reach the server in batches, the last ones as its process ends on suspending.
     stack.wait_for(lambda: any(m.startswith("waiting: ") for m in run_logs()), seconds=60, what="the run's last logs")
     logs = run_logs()
-    assert any(m.startswith(f"sent {ask('1.1', 'approve')} (") for m in logs), logs  # by key: INFO lines arrive
+    assert any(m.startswith(f"sent {in_flight[0]} (") for m in logs), logs  # by key: INFO lines arrive
+    # The approver's ask went from the web app as it recorded the decision (ADR 0009), not from the run.
+    assert f"sent {ask('1.1', 'approve')} (" in stack.log("web")
+    assert not any(m.startswith(f"sent {ask('1.1', 'approve')} (") for m in logs), logs
     assert any(m.startswith("day2: this pass sent") for m in logs)
     assert any(m.startswith("waiting: ") and "wakes " in m for m in logs), logs  # what it waits for, and until
     by_key = {a["key"]: a for a in prefect(stack, "artifacts", {}) if a.get("key")}
@@ -150,20 +153,24 @@ def test_a_decision_wakes_the_suspended_day2_run_at_once(stack: LiveStack) -> No
 
 
 def test_a_worker_killed_while_phases_wait_loses_no_decision_and_sends_nothing_twice(stack: LiveStack) -> None:
-    """Decisions given while the worker is dead are acted on after its restart, each email exactly once."""
+    """Decisions given while the worker is dead get their next asks from the web app at once, and the phase runs
+    after the worker's restart, each email exactly once."""
     stack.kill("worker")
+    wake_before = stack.phase(INSPECTION, "day2")[2]
     answer(stack, "1.1", "approve", "approved")
     answer(stack, "1.3", "submit", "submitted")
+    wanted = {ask("1.1", "check"), ask("1.3", "approve")}
+    stack.wait_for(lambda: wanted <= set(stack.keys_of(INSPECTION)), seconds=30, what="the web app's asks")
     sent_before = sum(stack.keys_of(INSPECTION).values())
     time.sleep(3)
     assert sum(stack.keys_of(INSPECTION).values()) == sent_before  # nothing runs the phase while the worker is down
+    assert stack.phase(INSPECTION, "day2")[2] == wake_before
 
     # The first decision resumed the suspended run on the server; the restarted worker picks it up. (A run the kill
     # caught in the middle of a pass would be found dead by its lease and started afresh by the ticker instead.)
     stack.start_worker()
-    wanted = {ask("1.1", "check"), ask("1.3", "approve")}
-    stack.wait_for(lambda: wanted <= set(stack.keys_of(INSPECTION)), seconds=120, what="the asks after the restart")
-    stack.wait_for(lambda: waiting_again(stack), seconds=60, what="day 2 to wait again after the restart")
+    stack.wait_for(lambda: waiting_again(stack) and stack.phase(INSPECTION, "day2")[2] > wake_before, seconds=120,
+                   what="day 2 to run and wait again after the restart")
     sent_once(stack, wanted)
     assert decisions(stack)[-3:] == [("1.2", "submit", "submitted"), ("1.1", "approve", "approved"),
                                      ("1.3", "submit", "submitted")]
