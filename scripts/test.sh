@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Run ruff and the tests in .venv, installing what they need first; then the browser tests in Debian's
-# Chromium (installed if missing); and, beside the main pass at a lower CPU priority, the database tests again on a
-# throwaway PostgreSQL server (set SEND_INSPECTION_SKIP_POSTGRES=1 to skip that part), with the production shape on
-# it: the Prefect server on PostgreSQL too behind its API auth string, prefect.yaml deployed, two workers on the work pool (tests/live/test_pool_on_postgres.py),
+# Chromium (installed if missing); then the database tests again on a throwaway PostgreSQL server (set
+# SEND_INSPECTION_SKIP_POSTGRES=1 to skip that part), with the production shape on it: the Prefect server on PostgreSQL
+# too behind its API auth string, prefect.yaml deployed, two workers on the work pool (tests/live/test_pool_on_postgres.py),
 # and an inspection driven from the coordinator's console alone (tests/live/test_console_on_the_stack.py).
 # Each pass runs in SEND_INSPECTION_TEST_PROCESSES pytest processes (default 3 on the 2-core reference machine: the
 # live files mostly wait on the servers and flow runs they start; 1 runs in one process): a file's tests stay together
@@ -15,31 +15,15 @@ export PREFECT_SERVER_ANALYTICS_ENABLED=false
 processes="${SEND_INSPECTION_TEST_PROCESSES:-3}"
 parallel=()
 if [ "$processes" != "1" ]; then parallel=(-n "$processes"); fi
-# The PostgreSQL pass runs beside the main pass at a lower CPU priority: the main pass's live files spend minutes
-# waiting on the servers and flow runs they start, and this pass takes the cores they leave. Its output follows the
-# main pass's; either failing fails the run.
-pg_pid=
-if [ "${SEND_INSPECTION_SKIP_POSTGRES:-0}" != "1" ]; then
-  pg_log="$(mktemp)"
-  setsid nice -n 10 bash scripts/with-postgres.sh .venv/bin/python -m pytest "${parallel[@]}" "$@" tests/engine tests/web tests/cases tests/db tests/test_tokens.py tests/evidence/test_library.py \
-    tests/mail/test_ledger.py tests/mail/test_distribution.py tests/mail/test_ews_calendar.py tests/mail/test_inbox_watch.py \
-    tests/mail/test_graph_calendar.py tests/mail/test_graph_inbox.py tests/mail/test_exchange_scenarios.py \
-    tests/intake tests/fieldwork/test_ews_invitations.py tests/rehearsal/test_privacy_scan.py tests/coordinator tests/console \
-    tests/retention \
-    tests/live/test_pool_on_postgres.py tests/live/test_console_on_the_stack.py >"$pg_log" 2>&1 &
-  pg_pid=$!
-  trap 'kill -TERM -- -"$pg_pid" 2>/dev/null || true; rm -f "$pg_log"' EXIT  # its own process group (setsid)
-fi
 .venv/bin/python -m pytest "${parallel[@]}" --ignore=tests/browser "$@"
 # The pages in headless Chromium, checked with axe-core; a missing browser fails here instead of skipping.
 bash scripts/install-browser.sh
 SEND_INSPECTION_BROWSER_TESTS=1 .venv/bin/python -m pytest "${parallel[@]}" "$@" tests/browser
-if [ -n "$pg_pid" ]; then
-  pg_rc=0
-  wait "$pg_pid" || pg_rc=$?
-  echo "--- the database tests on PostgreSQL (run beside the main pass) ---"
-  cat "$pg_log"
-  trap - EXIT
-  rm -f "$pg_log"
-  exit "$pg_rc"
+if [ "${SEND_INSPECTION_SKIP_POSTGRES:-0}" != "1" ]; then
+  bash scripts/with-postgres.sh .venv/bin/python -m pytest "${parallel[@]}" "$@" tests/engine tests/web tests/cases tests/db tests/test_tokens.py tests/evidence/test_library.py \
+    tests/mail/test_ledger.py tests/mail/test_distribution.py tests/mail/test_ews_calendar.py tests/mail/test_inbox_watch.py \
+    tests/mail/test_graph_calendar.py tests/mail/test_graph_inbox.py tests/mail/test_exchange_scenarios.py \
+    tests/intake tests/fieldwork/test_ews_invitations.py tests/rehearsal/test_privacy_scan.py tests/coordinator tests/console \
+    tests/retention \
+    tests/live/test_pool_on_postgres.py tests/live/test_console_on_the_stack.py
 fi

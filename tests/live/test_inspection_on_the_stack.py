@@ -4,6 +4,8 @@ the Prefect server restarted lose nothing and send nothing twice. The tests run 
 
 from __future__ import annotations
 
+import contextvars
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -141,15 +143,61 @@ def test_an_inspection_started_with_the_worker_killed_mid_batch_sends_every_emai
 
 
 def test_a_decision_wakes_the_suspended_day2_run_at_once(stack: LiveStack) -> None:
-    """A submission through the emailed link resumes the day-2 run (the web app's own resume, not the ticker's), which
-    asks the accountable lead and waits again."""
+    """A submission through the emailed link: the web app asks the accountable lead itself (ADR 0009) and resumes the
+    day-2 run (its own resume, not the ticker's), which makes its pass and waits again."""
     before = stack.phase(INSPECTION, "day2")[2]
     answer(stack, "1.2", "submit", "submitted")
     stack.wait_for(lambda: ask("1.2", "approve") in stack.keys_of(INSPECTION), seconds=120,
                    what="the accountable lead's ask")
-    assert f"woke {INSPECTION} day2: decision on 1.2" in stack.log("web")  # how long it took: bench/
+    # How long each took is measured in bench/, not here.
+    stack.wait_for(lambda: f"sent {ask('1.2', 'approve')} (" in stack.log("web")
+                   and f"woke {INSPECTION} day2: decision on 1.2" in stack.log("web"), seconds=30,
+                   what="the web app to send the ask, then resume the run")
     stack.wait_for(lambda: waiting_again(stack) and stack.phase(INSPECTION, "day2")[2] > before, seconds=60,
                    what="day 2 to wait again")
+
+
+def test_wakes_racing_on_one_run_resume_it_once(stack: LiveStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three wakes that all found the day-2 run suspended (the web app's and the ticker's, racing) ask the server to
+    resume it at the same moment: none fails (a 409 would count as resumed), and the run makes one pass and waits
+    again."""
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from send_inspection.live.waker import resume
+
+    stack.wait_for(lambda: waiting_again(stack), seconds=60, what="day 2 waiting")
+    run_id, wakes_before = day2_run(stack), stack.phase(INSPECTION, "day2")[2]
+    racers = 3
+    together = threading.Barrier(racers)
+    real_resume = SyncPrefectClient.resume_flow_run
+
+    def resume_together(client: SyncPrefectClient, *args: object, **kwargs: object) -> object:
+        together.wait(timeout=30)  # every racer has read the run as suspended: now all ask at once
+        return real_resume(client, *args, **kwargs)
+
+    monkeypatch.setattr(SyncPrefectClient, "resume_flow_run", resume_together)
+    outcomes: list[object] = []
+
+    def wake() -> None:
+        try:
+            outcomes.append(resume(run_id, run_input={"reason": "a race"}))
+        except Exception as exc:  # noqa: BLE001 - shown by the assertion below
+            outcomes.append(exc)
+
+    with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
+        threads = [threading.Thread(target=contextvars.copy_context().run, args=(wake,)) for _ in range(racers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    # Prefect 3.9's server on SQLite accepts each of them; a 409 (the run's input stored already) returns False.
+    assert len(outcomes) == racers and set(outcomes) <= {True, False} and True in outcomes, outcomes
+    stack.wait_for(lambda: waiting_again(stack) and stack.phase(INSPECTION, "day2")[2] > wakes_before, seconds=120,
+                   what="day 2 to pass once and wait again")
+    time.sleep(5)
+    assert stack.phase(INSPECTION, "day2")[2] == wakes_before + 1  # one pass: resumed once
+    assert stack.flow_run(run_id)["state"]["name"] == "Suspended"
 
 
 def test_a_worker_killed_while_phases_wait_loses_no_decision_and_sends_nothing_twice(stack: LiveStack) -> None:
