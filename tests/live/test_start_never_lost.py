@@ -71,8 +71,9 @@ def test_a_notification_run_killed_before_it_opens_the_inspection_is_taken_over(
                        and stack.phase(iid, "notification")[0] == "waiting" and stack.phase(iid, "day2")[0]
                        == "waiting", seconds=180, what=f"{iid} opened by the fresh run and its phases waiting")
         stack.assert_sent_once(iid, expected)
-        assert stack.flow_run(stack.phase(iid, "notification")[1])["state"]["state_details"]["pause_key"] == \
-            "survey-links"
+        # Our row says waiting just before the run suspends itself on the server.
+        stack.wait_for(lambda iid=iid: stack.flow_run(stack.phase(iid, "notification")[1])["state"]["state_details"]
+                       .get("pause_key") == "survey-links", seconds=60, what=f"{iid}'s day 1 suspended")
 
 
 def test_a_tick_that_finds_nothing_to_do_leaves_no_run_behind(stack: LiveStack) -> None:
