@@ -77,7 +77,7 @@ def decide(stack: LiveStack, iid: str) -> list[float]:
         for ref in ITEMS:
             asked, following = f"{iid}:day2:{ref}:{step}:r1:ask", f"{iid}:day2:{ref}:{then}:r1:ask"
             deadline = time.monotonic() + WAIT
-            while asked not in stack.received_keys():
+            while asked not in stack.mail.arrived:
                 if time.monotonic() > deadline:
                     return took
                 time.sleep(0.2)

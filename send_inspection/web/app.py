@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from fastapi import BackgroundTasks, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import select
 
@@ -184,9 +185,12 @@ def create_app(ctx: EngineContext, *, waker: Waker | None = None, outbox_dir: Pa
         try:
             answer = await read_step_form(ctx, session, form, item, token, now=now)
             submission = answer.submission
-            record_decision(
-                session, token, outcome, now=now, comment=answer.comment or str(form.get("comment") or "") or None,
-                submission=submission, remote_addr=request.client.host if request.client else None,
+            # In a worker thread: the row lock and the commit wait on the database, and other people's pages must
+            # not wait behind them on the event loop.
+            await run_in_threadpool(
+                record_decision, session, token, outcome, now=now,
+                comment=answer.comment or str(form.get("comment") or "") or None, submission=submission,
+                remote_addr=request.client.host if request.client else None,
                 user_agent=request.headers.get("user-agent"), details=answer.details,
             )
         except (DecisionRefused, UploadRefused) as exc:

@@ -271,7 +271,7 @@ class LiveStack:
         """Say whether the email with this ledger key has arrived (in the outbox or at the SMTP server)."""
         if self.outbox is not None:
             return (self.outbox / f"{outbox_id_for(key)}.eml").exists()
-        return key in self.received_keys()
+        return key in self.mail.by_key
 
     def token_for(self, key: str) -> str:
         """Return the personal link token in the email with this ledger key."""
