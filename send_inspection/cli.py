@@ -14,9 +14,13 @@ import time
 import urllib.request
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from send_inspection.calendar import LONDON, to_london
 from send_inspection.settings import INTAKE_TRANSPORTS, Settings, load_settings
+
+if TYPE_CHECKING:  # the models are imported by the commands that use them, not at the CLI's start
+    from send_inspection.db.models import PhaseRun
 
 
 def _parse_when(text: str) -> datetime:
@@ -91,8 +95,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         for inspection in inspections:
             print(f"{inspection.id} (notified {to_london(inspection.notified_at):%a %d %b %Y %H:%M})")
             for run in inspection_phases(ctx, inspection.id):
-                wake = f"; wakes {to_london(run.next_wake_at):%a %d %b %H:%M}" if run.next_wake_at else ""
-                print(f"  {phase_label(run.phase):<22} {run.status:<8} {run.reason or ''}{wake}")
+                print(f"  {phase_label(run.phase):<22} {run.status:<8} {_phase_line(run)}".rstrip())
             counts = dict(session.execute(
                 select(m.EmailRecord.status, func.count()).where(m.EmailRecord.inspection_id == inspection.id)
                 .group_by(m.EmailRecord.status)).all())
@@ -100,6 +103,16 @@ def cmd_status(args: argparse.Namespace) -> int:
             for line in survey_overview(ctx, inspection.id):  # the surveys' plan and progress, in counts
                 print(f"  {line}")
     return 0
+
+
+def _phase_line(run: PhaseRun) -> str:
+    """Say what a phase waits for and when it wakes, or when a pending phase starts."""
+    when = f"{to_london(run.next_wake_at):%a %d %b %H:%M}" if run.next_wake_at else None
+    if run.reason:
+        return run.reason + (f"; wakes {when}" if when else "")
+    if when:
+        return f"starts {when}" if run.status == "pending" else f"wakes {when}"
+    return ""
 
 
 def cmd_select_cases(args: argparse.Namespace) -> int:

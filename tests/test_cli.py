@@ -290,6 +290,9 @@ def test_status_shows_phases_and_email_counts(tmp_path: Path, monkeypatch: pytes
     assert lines[2].endswith("; wakes Mon 26 Jun 14:00")
     assert lines[3] == "  emails: 8 sent"
     assert main(["status", "--inspection", "demo-county-2099-01-05"]) == 1
+    ensure_phase(ctx, iid, "day5", not_before=datetime(2023, 6, 28, 9, 0, tzinfo=LONDON))
+    assert main(["status"]) == 0
+    assert capsys.readouterr().out.splitlines()[4] == "  Annex A day 5          pending  starts Wed 28 Jun 09:00"
 
 
 def test_up_prints_a_start_command_that_works_here(monkeypatch: pytest.MonkeyPatch) -> None:
