@@ -18,17 +18,16 @@ log = logging.getLogger(__name__)
 def send_next_ask(ctx: EngineContext, item_id: int) -> int:
     """Send what the item's open step asks for now, as the phase's pass would; return how many emails went.
 
-    Only for an item still open and not held by a gate, in a phase the catalogue marks `asks_at_decision`; the
-    rest (a gate opening, the phase done, the next phase) is the phase's pass, which the web app wakes after this.
+    Only in a phase the catalogue marks `asks_at_decision`; chasing skips an item that is done or held by a gate,
+    as in the pass. The rest (a gate opening, the phase done, the next phase) is the phase's pass, which the web app
+    wakes after this.
     Each email is claimed in the ledger under the key the pass would use, so whichever of the two comes first sends
     it and the other sends nothing. An email that fails or is held for the quiet hours is left to the pass.
     """
     now = ctx.clock.now()
     with ctx.session() as session:
         item = session.get(m.RegisterItem, item_id)
-        if item is None or item.outcome is not None or item.waits_for is not None:
-            return 0
-        if not phase_catalogue().spec(item.phase).asks_at_decision:
+        if item is None or not phase_catalogue().spec(item.phase).asks_at_decision:
             return 0
         due = milestones(session, item.inspection_id)
         staff = people(session, item.inspection_id)
