@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The work-pool shape on this machine: create (or update) the process work pool with its concurrency limit, deploy
-# prefect.yaml, and start SEND_INSPECTION_WORKERS workers (default 2), each started again if it exits.
+# The work-pool shape on this machine: create (or update) the process work pool with its concurrency limit and its
+# queues, deploy prefect.yaml, and start SEND_INSPECTION_WORKERS workers (default 2), each started again if it exits.
 #
 # Runs in the foreground; Ctrl-C (or SIGTERM) stops the workers. Needs PREFECT_API_URL (and PREFECT_API_AUTH_STRING
 # when the server requires it) and the same SEND_INSPECTION_* settings as the web app.
@@ -23,8 +23,10 @@ limit="$(.venv/bin/python -c 'from send_inspection.live.worker import flow_run_l
 prefect=".venv/bin/prefect"
 "$prefect" work-pool inspect "$pool" >/dev/null 2>&1 || "$prefect" work-pool create "$pool" --type process >/dev/null
 "$prefect" work-pool set-concurrency-limit "$pool" "$limit" >/dev/null
+# Its queues, with the ticker's first in line for a free slot (send_inspection/catalogue/phases.py, WORK_QUEUES).
+queues="$(.venv/bin/python -m send_inspection.live.work_queues "$pool")"
 "$prefect" --no-prompt deploy --all >/dev/null
-echo "work pool $pool: at most $limit flow runs at once; $workers workers at nice $niceness"
+echo "work pool $pool: at most $limit flow runs at once; queues by priority: $queues; $workers workers at nice $niceness"
 
 # A worker that exits (an unhandled server error, a crash) is started again after a pause, never in a hot loop.
 supervise() {

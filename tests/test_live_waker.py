@@ -1,11 +1,18 @@
-"""How the waker reads the Prefect server's answers to a resume: a conflict is another wake's success."""
+"""How the waker reads the Prefect server's answers to a resume (a conflict is another wake's success), and which
+phases it resumes at all."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
+from prefect.exceptions import NotPausedError
 
-from send_inspection.live.waker import already_resumed
+from send_inspection.engine.context import EngineContext
+from send_inspection.engine.phase_rows import begin_wait, claim_pass, note_news, record_flow_run
+from send_inspection.live import waker as waker_module
+from send_inspection.live.waker import PrefectWaker, already_resumed
+
+RUN_ID = "00000000-0000-0000-0000-000000000001"
 
 
 def _answered(code: int) -> httpx.HTTPStatusError:
@@ -23,3 +30,57 @@ def _answered(code: int) -> httpx.HTTPStatusError:
 def test_only_a_conflict_means_the_run_was_resumed_by_another_wake(error: httpx.HTTPError, resumed: bool) -> None:
     """A 409 to a resume is the double resume of two wakes racing; a 5xx or a refused connection is trouble."""
     assert already_resumed(error) is resumed
+
+
+@pytest.fixture
+def resumes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each resume the waker asks the Prefect server for, and each pause it makes between tries."""
+    asked: list[str] = []
+    monkeypatch.setattr(waker_module, "resume", lambda flow_run_id, *, run_input: asked.append(flow_run_id) or True)
+    monkeypatch.setattr(waker_module.time, "sleep", lambda seconds: asked.append(f"pause {seconds}"))
+    return asked
+
+
+@pytest.mark.parametrize("status", ["launched", "running"])
+def test_a_phase_not_waiting_is_left_at_once(ctx: EngineContext, started: tuple, resumes: list[str],
+                                             status: str) -> None:
+    """A phase whose run is starting or in its pass is not resumed and the waker does not wait for it."""
+    iid, _ = started
+    record_flow_run(ctx, iid, "day2", RUN_ID)
+    if status == "running":
+        with ctx.session() as session:
+            claim_pass(session, iid, "day2", now=ctx.clock.now())
+    PrefectWaker(ctx, attempts=10, pause=5.0).wake(iid, "day2", reason="decision on 1.1")
+    assert resumes == []
+
+
+def test_news_while_the_pass_runs_makes_it_go_again_instead_of_waiting(ctx: EngineContext, started: tuple) -> None:
+    """The decision the waker leaves to a running pass is counted, and the pass goes again before it waits."""
+    iid, _ = started
+    record_flow_run(ctx, iid, "day2", RUN_ID)
+    with ctx.session() as session:
+        claim_pass(session, iid, "day2", now=ctx.clock.now())
+        note_news(session, iid, "day2")
+        session.commit()
+    ticket = begin_wait(ctx, iid, "day2", reason="waiting for answers", next_wake_at=None, flow_run_id=RUN_ID)
+    assert ticket.go_again
+
+
+def test_a_waiting_phase_is_resumed_and_retried_until_its_run_is_suspended(
+        ctx: EngineContext, started: tuple, resumes: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our row says waiting a moment before the server has the run suspended: the waker tries again after a pause."""
+    iid, _ = started
+    record_flow_run(ctx, iid, "day2", RUN_ID)
+    begin_wait(ctx, iid, "day2", reason="waiting for answers", next_wake_at=None, flow_run_id=RUN_ID)
+    answers = iter([NotPausedError("not paused yet"), True])
+
+    def resume(flow_run_id: str, *, run_input: dict) -> bool:
+        answer = next(answers)
+        resumes.append(flow_run_id)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(waker_module, "resume", resume)
+    PrefectWaker(ctx, attempts=10, pause=0.5).wake(iid, "day2", reason="decision on 1.1")
+    assert resumes == [RUN_ID, "pause 0.5", RUN_ID]

@@ -38,6 +38,22 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class WorkQueue:
+    """A queue of the work pool: when a slot frees, runs of the lower priority number take it first."""
+
+    name: str
+    priority: int
+    why: str
+
+
+# The work pool's queues (scripts/pool.sh makes them so). A served worker (scripts/up.sh) has no queues.
+TICKER_QUEUE = WorkQueue("ticker", 1, "the minute's reminders and deadlines take the first free slot; behind 40 "
+                                      "inspections' phase runs on one queue a tick started minutes late")
+DEFAULT_QUEUE = WorkQueue("default", 2, "every phase's start and resume, in the order they became due")
+WORK_QUEUES = (TICKER_QUEUE, DEFAULT_QUEUE)
+
+
+@dataclass(frozen=True)
 class Deployment:
     """A Prefect deployment of one flow: the flow's name and entrypoint, what operators read, its schedule."""
 
@@ -48,6 +64,7 @@ class Deployment:
     tags: tuple[str, ...]
     schedule: Schedule | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    work_queue: WorkQueue = DEFAULT_QUEUE
 
     @property
     def name(self) -> str:
@@ -337,7 +354,7 @@ MAILBOX_INTAKE = Deployment(
                 "schedule is off until you turn it on (prefect deployment schedule resume).")
 TICKER = Deployment(
     flow_name="ticker", entrypoint="flows/ticker.py:ticker", tags=(PRODUCT_TAG, "ticker"),
-    schedule=Schedule("* * * * *"),
+    schedule=Schedule("* * * * *"), work_queue=TICKER_QUEUE,
     description="Every minute, wake the phases whose reminders or deadlines are due.")
 RETENTION = Deployment(
     flow_name="retention", entrypoint="flows/retention.py:retention", tags=(PRODUCT_TAG, "retention"),

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 class PrefectWaker:
-    """Resume a suspended phase run; retry briefly if it is still finishing its pass."""
+    """Resume a suspended phase run; retry briefly if our row says waiting before the server has it suspended."""
 
     def __init__(self, ctx: EngineContext, *, attempts: int = 10, pause: float = 0.5) -> None:
         self.ctx = ctx
@@ -53,18 +53,21 @@ class PrefectWaker:
     def _wake(self, inspection_id: str, phase: str, *, reason: str, due_at: datetime | None) -> None:
         for _ in range(self.attempts):
             run = get_phase(self.ctx, inspection_id, phase)
-            if run is None or run.status == "done" or not run.flow_run_id:
+            # A run not waiting has nothing to wake: before it waits it counts the news recorded meanwhile and goes
+            # again (begin_wait), and a run not yet started reads everything when it starts. Retrying here would
+            # only hold this thread (in the web app, one a person's page needs) while its pass runs.
+            if run is None or run.status != "waiting" or not run.flow_run_id:
                 return
-            if run.status == "waiting":
-                if due_at is not None and run.changes <= run.seen_changes and (
-                        run.next_wake_at is None or run.next_wake_at > due_at):
-                    return
-                try:
-                    if resume(run.flow_run_id, run_input={"reason": reason}):
-                        log.info("woke %s %s: %s", inspection_id, phase, reason)
-                    return
-                except (NotPausedError, RuntimeError, ObjectNotFound) as exc:
-                    log.info("wake %s/%s not yet possible: %s", inspection_id, phase, exc)
+            if due_at is not None and run.changes <= run.seen_changes and (
+                    run.next_wake_at is None or run.next_wake_at > due_at):
+                return
+            try:
+                if resume(run.flow_run_id, run_input={"reason": reason}):
+                    log.info("woke %s %s: %s", inspection_id, phase, reason)
+                return
+            except (NotPausedError, RuntimeError, ObjectNotFound) as exc:
+                # Our row says waiting a moment before the run suspends on the server.
+                log.info("wake %s/%s not yet possible: %s", inspection_id, phase, exc)
             time.sleep(self.pause)
 
     def wake_in_background(self, inspection_id: str, phase: str, *, reason: str) -> None:

@@ -35,15 +35,18 @@ def _as_yaml(declared: Deployment) -> dict:
                                                    "active": not schedule.needs_mail}],
         "tags": list(declared.tags),
         "description": declared.description,
+        "work_queue": declared.work_queue.name,
     }
 
 
 def test_prefect_yaml_deploys_exactly_the_catalogue() -> None:
-    """Each deployment in prefect.yaml has the catalogue's name, entrypoint, parameters, schedule, tags and text."""
+    """Each deployment in prefect.yaml has the catalogue's name, entrypoint, parameters, schedule, tags, text and
+    work queue."""
     written = {
         entrypoint: {"name": d["name"], "entrypoint": entrypoint, "parameters": d.get("parameters") or {},
                      "schedules": d.get("schedules") or [], "tags": d["tags"],
-                     "description": " ".join(d["description"].split())}
+                     "description": " ".join(d["description"].split()),
+                     "work_queue": d["work_pool"]["work_queue_name"]}
         for entrypoint, d in _yaml_deployments(PROJECT_ROOT / "prefect.yaml").items()
     }
     declared = {d.entrypoint: _as_yaml(d) for d in PHASES.deployments()}

@@ -206,7 +206,7 @@ class LiveStack:
         else:
             response = httpx.request(method, f"{self.api_url}{path}", json=json, timeout=10, headers=self.auth)
         response.raise_for_status()
-        return response.json()
+        return response.json() if response.content else None
 
     def tick(self) -> dict:
         """Run the ticker now (as its every-minute schedule would) and return its finished flow run.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -31,11 +32,22 @@ def key(*parts: str) -> str:
 
 
 def test_prefect_yaml_deploys_every_flow_to_the_pool_and_two_workers_poll_it(pool: LiveStack) -> None:
-    """`prefect deploy --all` from the project root makes every deployment on the pool; two workers are online."""
+    """`prefect deploy --all` from the project root makes every deployment on the pool, the ticker's on the queue
+    first in line for a free slot; two workers are online."""
     deployments = pool.api("POST", "/deployments/filter", json={})
     assert len(deployments) >= 12
     assert {d["work_pool_name"] for d in deployments} == {POOL}
     assert {d["name"] for d in deployments} == {"send-inspection"}
+    queues = {q["name"]: q["priority"] for q in pool.api("POST", f"/work_pools/{POOL}/queues/filter", json={})}
+    assert queues == {"ticker": 1, "default": 2}
+    ticker = pool.api("POST", "/deployments/filter", json={"flows": {"name": {"any_": ["ticker"]}}})
+    assert [d["work_queue_name"] for d in ticker] == ["ticker"]
+    assert {d["work_queue_name"] for d in deployments if d["id"] != ticker[0]["id"]} == {"default"}
+    # A pool whose queues an operator changed is put back as declared when the script runs again.
+    pool.api("PATCH", f"/work_pools/{POOL}/queues/ticker", json={"priority": 5})
+    fixed = subprocess.run([sys.executable, "-m", "send_inspection.live.work_queues", POOL], env=pool.env,
+                           capture_output=True, text=True, timeout=120, check=True)
+    assert fixed.stdout.strip() == "ticker 1, default 2"
     workers = pool.pool_workers()
     assert sorted(w["name"] for w in workers) == ["worker-1", "worker-2"]
     assert all(w["status"] == "ONLINE" for w in workers)
