@@ -5,9 +5,10 @@ product, scripts/pool.sh with two workers, the web app, an SMTP server on loopba
 one inspection its 15 day-2 decisions alone (the baseline), then starts N inspections on N notification dates at
 once and gives each its 15 decisions through the staff links, as a browser does, all inspections in parallel. It
 prints one markdown row per N: inspections that reached their first wait, decision → next email p95 (and the
-baseline's), HTTP 5xx answered by the Prefect server, workers that died, runs left Running or Pending, emails
-sent more than once; and a second row: the ticker's runs under the load (how many, run time p50 and max, how late
-the latest started), and how much each of the N inspections grew the product's and the Prefect server's databases.
+baseline's), HTTP 5xx answered by the Prefect server, workers that died, runs left Running or Pending (for over a
+minute once the pool's queue is empty), emails sent more than once; and a second row: the ticker's runs under the
+load (how many, run time p50 and max, how late the latest started), and how much each of the N inspections grew the
+product's and the Prefect server's databases.
 
     bash scripts/with-postgres.sh .venv/bin/python bench/load.py [--n 1 20 40]
 """
@@ -21,7 +22,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +39,7 @@ FIRST_DAY = date(2031, 1, 6)  # a Monday far ahead: no reminder falls due while 
 ITEMS = ["1.1", "1.2", "1.3", "1.4", "1.5"]
 STEPS = [("submit", "submitted", "approve"), ("approve", "approved", "check"), ("check", "approved", "upload")]
 WAIT = 900.0  # seconds an email or a first wait may take before it counts as never
+LEFT_AFTER = 60.0  # seconds Running or Pending after the load settled before a run counts as left behind
 
 
 def notified_on(n: int) -> date:
@@ -115,10 +117,18 @@ def settle(stack: LiveStack) -> None:
     time.sleep(10)  # the last runs' processes end after they suspend
 
 
-def left_running(stack: LiveStack) -> int:
-    """Count the flow runs left Running or Pending once the load has settled."""
+def left_running(stack: LiveStack) -> list[str]:
+    """Return the flow runs left Running or Pending for over a minute once the load has settled (a tick, a resumed
+    phase starting just then is not left), each as "<flow> <state> for <seconds> s"."""
     body = {"flow_runs": {"state": {"type": {"any_": ["RUNNING", "PENDING"]}}}}
-    return len(stack.api("POST", "/flow_runs/filter", json=body))
+    flows = {f["id"]: f["name"] for f in stack.api("POST", "/flows/filter", json={})}
+    now = time.time()
+    left = []
+    for run in stack.api("POST", "/flow_runs/filter", json=body):
+        since = datetime.fromisoformat(run["state"]["timestamp"]).timestamp()
+        if now - since > LEFT_AFTER:
+            left.append(f"{flows.get(run['flow_id'], '?')} {run['state']['name']} for {now - since:.0f} s")
+    return left
 
 
 def database_bytes(url: str) -> int:
@@ -173,7 +183,7 @@ def run_once(n: int, root: Path) -> dict[str, object]:
             "ratio": round(percentile(samples, 95) / percentile(baseline, 95), 1) if samples and baseline else None,
             "server_5xx": server_errors(stack),
             "workers_died": stack.log("pool").count("exited; starting it again"),
-            "left_running_or_pending": left_running(stack),
+            "left": (left := left_running(stack)), "left_running_or_pending": len(left),
             "emails": sum(keys.values()), "sent_twice": sum(1 for c in keys.values() if c > 1),
             "minutes": round((decided - began) / 60, 1),
             "settled_minutes": round((time.monotonic() - began) / 60, 1),
