@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run ruff and the tests in .venv, installing what they need first; then the browser tests in Debian's
+# Run ruff and the tests in .venv, installing what they need first, the browser tests among them in Debian's
 # Chromium (installed if missing); then the database tests again on a throwaway PostgreSQL server (set
 # SEND_INSPECTION_SKIP_POSTGRES=1 to skip that part), with the production shape on it: the Prefect server on PostgreSQL
 # too behind its API auth string, prefect.yaml deployed, two workers on the work pool (tests/live/test_pool_on_postgres.py),
@@ -15,10 +15,9 @@ export PREFECT_SERVER_ANALYTICS_ENABLED=false
 processes="${SEND_INSPECTION_TEST_PROCESSES:-3}"
 parallel=()
 if [ "$processes" != "1" ]; then parallel=(-n "$processes"); fi
-.venv/bin/python -m pytest "${parallel[@]}" --ignore=tests/browser "$@"
-# The pages in headless Chromium, checked with axe-core; a missing browser fails here instead of skipping.
+# The pages in headless Chromium, checked with axe-core; a missing browser fails the run instead of skipping.
 bash scripts/install-browser.sh
-SEND_INSPECTION_BROWSER_TESTS=1 .venv/bin/python -m pytest "${parallel[@]}" "$@" tests/browser
+SEND_INSPECTION_BROWSER_TESTS=1 .venv/bin/python -m pytest "${parallel[@]}" "$@"
 if [ "${SEND_INSPECTION_SKIP_POSTGRES:-0}" != "1" ]; then
   bash scripts/with-postgres.sh .venv/bin/python -m pytest "${parallel[@]}" "$@" tests/engine tests/web tests/cases tests/db tests/test_tokens.py tests/evidence/test_library.py \
     tests/mail/test_ledger.py tests/mail/test_distribution.py tests/mail/test_ews_calendar.py tests/mail/test_inbox_watch.py \

@@ -32,9 +32,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives the web pages in headless Chromium (tests/browser)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """Launch Debian's Chromium headless once for the session, or skip when it is absent and not required."""
+    """Launch Debian's Chromium headless for the browser tests, or skip when it is absent and not required.
+
+    Package scope: the browser tests run in the same pytest processes as the rest, and Playwright's sync API keeps an
+    event loop running while it is open, which makes Prefect's functions behave as if called from async code.
+    """
     if not CHROMIUM.exists():
         if REQUIRED:
             pytest.fail(f"SEND_INSPECTION_BROWSER_TESTS=1 but {CHROMIUM} is missing: "
