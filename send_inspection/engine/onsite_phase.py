@@ -32,7 +32,7 @@ from send_inspection.engine.annex_a import phase_email
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.decisions import latest_submission
 from send_inspection.engine.inspection import milestones, people
-from send_inspection.engine.item_chasing import ItemStatus, chase_items
+from send_inspection.engine.item_chasing import ItemStatus, chase_items, shown_as
 from send_inspection.engine.mail_retry import MailFailures
 from send_inspection.engine.outgoing import send_notice, when
 from send_inspection.engine.passes import PassResult, pass_result
@@ -224,11 +224,12 @@ def _send_forum_views(ctx: EngineContext, inspection_id: str, item: m.RegisterIt
     return 0
 
 
-def waiting_for(statuses: list[ItemStatus]) -> str:
-    """Say which tasks the phase waits for, by reference, step and owner's id (the first six)."""
+def waiting_for(statuses: list[ItemStatus], staff: dict[str, m.Person]) -> str:
+    """Say which tasks the phase waits for, by reference, step and owner's role (the first six), as the keeping-in-touch
+    phase does: what operators read goes to Prefect."""
     waiting = [s for s in statuses if s.outcome is None]
-    parts = [f"{s.ref} {step_label(s.step)} ({s.owner}) due {s.due_at}{' LATE' if s.late else ''}"
-             for s in waiting[:6]]
+    parts = [f"{s.ref} {step_label(s.step)} ({shown_as(staff, s.owner, role=True)}) due {s.due_at}"
+             f"{' LATE' if s.late else ''}" for s in waiting[:6]]
     more = f"; and {len(waiting) - 6} more" if len(waiting) > 6 else ""
     opening = "" if waiting else "; the next tasks open when their time comes"
     return (f"Before the inspectors arrive: waiting for {len(waiting)} of {len(statuses)} tasks"
@@ -267,6 +268,6 @@ def reconcile_onsite(ctx: EngineContext, inspection_id: str) -> PassResult:
             sent += phase_email(ctx, inspection_id, PHASE, "late_report", statuses, now, template="tasks_late")
     elif not finished:
         wake_times.append(arrival)
-    reason = f"Before the inspectors arrive: all {len(statuses)} tasks done" if finished else waiting_for(statuses)
+    reason = f"Before the inspectors arrive: all {len(statuses)} tasks done" if finished else waiting_for(statuses, staff)
     return pass_result(inspection_id, PHASE, finished=finished, sent=sent, reason=reason, statuses=statuses,
                        mail=mail, wake_times=wake_times, now=now)

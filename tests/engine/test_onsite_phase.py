@@ -213,6 +213,13 @@ def test_operators_see_each_task_by_reference_owner_id_and_role_only(ctx: Engine
     assert not any(name in str(rows) or name in result.reason for name in names)
 
 
+def test_the_phase_says_whose_tasks_it_waits_for_by_role(ctx: EngineContext, iid: str) -> None:
+    """The reason operators read (in Prefect and `status`) gives each owner's role as partnership.yaml words it."""
+    reason = reconcile_onsite(ctx, iid).reason
+    assert "logistics-parking task done (Facilities Officer, Demo House) due Wed 05 Jul 17:00" in reason
+    assert "(facilities-officer)" not in reason
+
+
 def test_the_presentation_made_in_the_evening_goes_to_the_presenters_after_the_quiet_hours(
         ctx: EngineContext, iid: str, client: TestClient) -> None:
     """Uploaded at 19:15, the presentation reaches the presenters at 07:30 the next morning, not in quiet hours."""
