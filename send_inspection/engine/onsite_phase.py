@@ -268,6 +268,7 @@ def reconcile_onsite(ctx: EngineContext, inspection_id: str) -> PassResult:
             sent += phase_email(ctx, inspection_id, PHASE, "late_report", statuses, now, template="tasks_late")
     elif not finished:
         wake_times.append(arrival)
-    reason = f"Before the inspectors arrive: all {len(statuses)} tasks done" if finished else waiting_for(statuses, staff)
+    reason = (f"Before the inspectors arrive: all {len(statuses)} tasks done" if finished
+              else waiting_for(statuses, staff))
     return pass_result(inspection_id, PHASE, finished=finished, sent=sent, reason=reason, statuses=statuses,
                        mail=mail, wake_times=wake_times, now=now)
