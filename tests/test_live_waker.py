@@ -50,7 +50,7 @@ def test_a_phase_not_waiting_is_left_at_once(ctx: EngineContext, started: tuple,
     if status == "running":
         with ctx.session() as session:
             claim_pass(session, iid, "day2", now=ctx.clock.now())
-    PrefectWaker(ctx, attempts=10, pause=5.0).wake(iid, "day2", reason="decision on 1.1")
+    PrefectWaker(ctx, pauses=(5.0,) * 9).wake(iid, "day2", reason="decision on 1.1")
     assert resumes == []
 
 
@@ -82,5 +82,23 @@ def test_a_waiting_phase_is_resumed_and_retried_until_its_run_is_suspended(
         return answer
 
     monkeypatch.setattr(waker_module, "resume", resume)
-    PrefectWaker(ctx, attempts=10, pause=0.5).wake(iid, "day2", reason="decision on 1.1")
-    assert resumes == [RUN_ID, "pause 0.5", RUN_ID]
+    PrefectWaker(ctx).wake(iid, "day2", reason="decision on 1.1")
+    assert resumes == [RUN_ID, "pause 0.25", RUN_ID]
+
+
+def test_a_run_that_never_suspends_is_tried_less_and_less_often_then_left_to_the_ticker(
+        ctx: EngineContext, started: tuple, resumes: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Six tries over 7.75 s, each pause twice the last; then the waker leaves it to the ticker, which wakes what is
+    still due."""
+    iid, _ = started
+    record_flow_run(ctx, iid, "day2", RUN_ID)
+    begin_wait(ctx, iid, "day2", reason="waiting for answers", next_wake_at=None, flow_run_id=RUN_ID)
+
+    def resume(flow_run_id: str, *, run_input: dict) -> bool:
+        resumes.append(flow_run_id)
+        raise NotPausedError("not paused yet")
+
+    monkeypatch.setattr(waker_module, "resume", resume)
+    PrefectWaker(ctx).wake(iid, "day2", reason="decision on 1.1")
+    assert resumes == [RUN_ID, "pause 0.25", RUN_ID, "pause 0.5", RUN_ID, "pause 1.0", RUN_ID, "pause 2.0", RUN_ID,
+                       "pause 4.0", RUN_ID]
