@@ -348,7 +348,7 @@ def cmd_survey_links(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from send_inspection.coordinator.actions import give_survey_links
-    from send_inspection.engine.notification import SurveyLinks
+    from send_inspection.engine.notification import LinksNotTaken, SurveyLinks
 
     try:
         links = SurveyLinks(children_young_people=args.children_young_people, parents_carers=args.parents_carers,
@@ -362,6 +362,9 @@ def cmd_survey_links(args: argparse.Namespace) -> int:
     ctx, runner, actor = _coordinator(args)
     try:
         give_survey_links(ctx, runner, actor, args.inspection, links)
+    except LinksNotTaken as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
     except KeyError:
         print(f"no inspection {args.inspection!r} yet: its notification run opens it within seconds of "
               f"starting; check the name and the run in the Prefect UI, then try again", file=sys.stderr)

@@ -37,7 +37,7 @@ from send_inspection.db import models as m
 from send_inspection.engine.absences import AbsenceRefused, absence_views
 from send_inspection.engine.additional_requests import RequestRefused, requests_overview
 from send_inspection.engine.handover import OWNER_FIELDS, HandoverRefused
-from send_inspection.engine.notification import SurveyLinks
+from send_inspection.engine.notification import LinksNotTaken, SurveyLinks
 from send_inspection.engine.owners import step_owner
 from send_inspection.engine.start_time import NotificationTimeRefused
 from send_inspection.evidence.library import LibraryRefused, library_versions
@@ -197,6 +197,8 @@ def console_routes(router: APIRouter, pages: Pages) -> None:
             errors = {str(e["loc"][0]): "give the full web address, starting https://" if e["type"].startswith("url")
                       else e["msg"] for e in exc.errors()}
             return survey_page(request, me, inspection_id, status=422, errors=errors, kept=kept)
+        except LinksNotTaken as exc:  # recorded, but the run was not suspended yet: the coordinator tries again
+            return survey_page(request, me, inspection_id, status=503, errors={"form": str(exc)}, kept=kept)
         except (ValueError, KeyError) as exc:
             field, message = _field_error(str(exc).strip("'\""))
             return survey_page(request, me, inspection_id, status=422, errors={field or "form": message}, kept=kept)

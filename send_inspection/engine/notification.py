@@ -65,6 +65,10 @@ SLEEP_AT_MOST = timedelta(minutes=1)
 LOOK_AGAIN_AFTER = STALE_CLAIM
 
 
+class LinksNotTaken(RuntimeError):
+    """The survey links are recorded, but the notification run did not take them (not yet suspended)."""
+
+
 class SurveyLinks(BaseModel):
     """The three survey links the inspectors give on day 1, and the CQC health structure template."""
 

@@ -17,6 +17,9 @@ from send_inspection.live.flow_run import current_flow_run_id
 
 log = logging.getLogger(__name__)
 
+# The key of the notification run's pause for the survey links form; any other pause takes a `Wake`.
+SURVEY_LINKS_PAUSE = "survey-links"
+
 
 class Wake(RunInput):
     """Why a suspended phase run was resumed."""
@@ -60,7 +63,7 @@ class SuspendWaiter:
         if ticket.superseded:
             return None  # a fresh run carries the phase now
         log.info("waiting: the coordinator to enter the three survey links; %s", wakes_at(None))
-        given = suspend_flow_run(wait_for_input=SurveyLinksInput, key="survey-links", timeout=None)
+        given = suspend_flow_run(wait_for_input=SurveyLinksInput, key=SURVEY_LINKS_PAUSE, timeout=None)
         return SurveyLinks.model_validate(given.model_dump(include=set(SurveyLinks.model_fields)))
 
 

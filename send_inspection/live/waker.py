@@ -9,6 +9,7 @@ from datetime import datetime
 from uuid import UUID
 
 import httpx
+from prefect.client.orchestration import get_client
 from prefect.exceptions import NotPausedError, ObjectNotFound
 from prefect.flow_runs import resume_flow_run
 
@@ -102,3 +103,10 @@ def resume(flow_run_id: str, *, run_input: dict[str, object]) -> bool:
         log.info("run %s was already resumed by another wake", flow_run_id)
         return False
     return True
+
+
+def pause_key(flow_run_id: str) -> str | None:
+    """Return the key of the pause the flow run is suspended in, or None while it is not paused."""
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(flow_run_id)).state
+    return state.state_details.pause_key if state is not None and state.is_paused() else None
