@@ -12,7 +12,7 @@ from send_inspection.calendar import to_london
 from send_inspection.catalogue.phases import NOTIFICATION
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.notification import SurveyLinks, given_survey_links
-from send_inspection.engine.phase_rows import begin_wait
+from send_inspection.engine.phase_rows import begin_wait, claim_pass
 from send_inspection.live.flow_run import current_flow_run_id
 
 log = logging.getLogger(__name__)
@@ -55,13 +55,20 @@ class SuspendWaiter:
 
     def survey_links(self, inspection_id: str) -> SurveyLinks | None:
         """Return links given by the CLI, else suspend until the coordinator gives them in the UI."""
-        if (given := given_survey_links(self.ctx, inspection_id)) is not None:
-            return given
-        ticket = begin_wait(self.ctx, inspection_id, NOTIFICATION.key, flow_run_id=current_flow_run_id(),
-                            next_wake_at=None,
-                            reason="Waiting for the coordinator to enter the three survey links (Resume this run)")
-        if ticket.superseded:
-            return None  # a fresh run carries the phase now
+        while True:
+            if (given := given_survey_links(self.ctx, inspection_id)) is not None:
+                return given
+            ticket = begin_wait(self.ctx, inspection_id, NOTIFICATION.key, flow_run_id=current_flow_run_id(),
+                                next_wake_at=None,
+                                reason="Waiting for the coordinator to enter the three survey links (Resume this run)")
+            if ticket.superseded:
+                return None  # a fresh run carries the phase now
+            if not ticket.go_again:
+                break
+            # News since this run looked (the links given just then, most likely): read it and look again. Waiting
+            # for the form with our row not saying so would leave the links given meanwhile to nobody.
+            with self.ctx.session() as session:
+                claim_pass(session, inspection_id, NOTIFICATION.key, now=self.ctx.clock.now())
         log.info("waiting: the coordinator to enter the three survey links; %s", wakes_at(None))
         given = suspend_flow_run(wait_for_input=SurveyLinksInput, key=SURVEY_LINKS_PAUSE, timeout=None)
         return SurveyLinks.model_validate(given.model_dump(include=set(SurveyLinks.model_fields)))
