@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from datetime import datetime
 
 import httpx
 from prefect.deployments import run_deployment
-from prefect.exceptions import NotPausedError
 
 from send_inspection.catalogue.phases import NOTIFICATION
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.notification import LinksNotTaken, SurveyLinks
-from send_inspection.engine.phase_rows import due_phases, get_phase, needs_run
+from send_inspection.engine.phase_rows import due_phases, needs_run
 from send_inspection.live.launcher import DeploymentLauncher
 from send_inspection.live.waiting import SURVEY_LINKS_PAUSE
-from send_inspection.live.waker import WAKE_PAUSES, PrefectWaker, pause_key, resume
+from send_inspection.live.waker import PrefectWaker
 
 log = logging.getLogger(__name__)
 
@@ -42,28 +40,19 @@ class PrefectRunner:
     def give_survey_links(self, inspection_id: str, links: SurveyLinks) -> None:
         """Resume the notification run with the links if it is suspended for them; else wake it to read them.
 
-        Which one its pause asks for is read from the run (its pause key), not guessed from a refusal. Our row says
-        waiting a moment before the run has suspended on the server, so it is tried again as the waker does; a run
-        not waiting at all reads the recorded links when it gets there.
+        Which one its pause asks for is read from the run (its pause key), not guessed from a refusal; it is tried
+        as any wake is. A run not waiting at all reads the recorded links when it gets there.
         """
-        run = get_phase(self.ctx, inspection_id, "notification")
-        if run is None or not run.flow_run_id or run.status != "waiting":
-            return  # not suspended yet: it reads the recorded links when it gets there
-        for pause in (*WAKE_PAUSES, None):
-            try:
-                key = pause_key(run.flow_run_id)
-                if key == SURVEY_LINKS_PAUSE:
-                    resume(run.flow_run_id, run_input=json.loads(links.model_dump_json()))
-                    return
-                if key is not None:  # it waits to retry its day-1 mail: wake it; it reads the links just recorded
-                    resume(run.flow_run_id, run_input={"reason": "survey links given"})
-                    return
-            except (RuntimeError, NotPausedError) as exc:
-                log.info("survey links for %s not yet taken by its run: %s", inspection_id, exc)
-            if pause is not None:
-                time.sleep(pause)
-        raise LinksNotTaken(f"the survey links are recorded, but the notification run of {inspection_id} did not "
-                            f"take them (it is not suspended on the Prefect server): give them again in a minute")
+        given = json.loads(links.model_dump_json())
+
+        def input_for(key: str) -> dict[str, object]:
+            # Waiting to retry its day-1 mail, not for the form: a wake; it reads the links just recorded.
+            return given if key == SURVEY_LINKS_PAUSE else {"reason": "survey links given"}
+
+        if not self.waker.resume_with(inspection_id, NOTIFICATION.key, input_for=input_for):
+            raise LinksNotTaken(f"the survey links are recorded, but the notification run of {inspection_id} did "
+                                f"not take them (it is not suspended on the Prefect server): give them again in a "
+                                f"minute")
 
     def nudge(self, inspection_id: str) -> None:
         """Do for one live inspection at once what the ticker would within a minute; a failure leaves it to the

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
@@ -57,26 +58,37 @@ class PrefectWaker:
             with self._lock:
                 self._busy.discard((inspection_id, phase))
 
-    def _wake(self, inspection_id: str, phase: str, *, reason: str, due_at: datetime | None) -> None:
+    def resume_with(self, inspection_id: str, phase: str, *, input_for: Callable[[str], dict[str, object]]) -> bool:
+        """Resume the waiting phase's run with the input its pause asks for (`input_for(pause key)`), tried as a wake
+        is; say False only if the run never suspended. A phase not waiting reads what was recorded when it gets
+        there."""
+        return self._wake(inspection_id, phase, reason="", due_at=None, input_for=input_for)
+
+    def _wake(self, inspection_id: str, phase: str, *, reason: str, due_at: datetime | None,
+              input_for: Callable[[str], dict[str, object]] | None = None) -> bool:
         for pause in (*self.pauses, None):
             run = get_phase(self.ctx, inspection_id, phase)
             # A run not waiting has nothing to wake: before it waits it counts the news recorded meanwhile and goes
             # again (begin_wait), and a run not yet started reads everything when it starts. Retrying here would
             # only hold this thread (in the web app, one a person's page needs) while its pass runs.
             if run is None or run.status != "waiting" or not run.flow_run_id:
-                return
+                return True
             if due_at is not None and run.changes <= run.seen_changes and (
                     run.next_wake_at is None or run.next_wake_at > due_at):
-                return
+                return True
             try:
-                if resume(run.flow_run_id, run_input={"reason": reason}):
-                    log.info("woke %s %s: %s", inspection_id, phase, reason)
-                return
+                key = pause_key(run.flow_run_id) if input_for is not None else None
+                if input_for is None or key is not None:
+                    run_input = {"reason": reason} if input_for is None else input_for(key)
+                    if resume(run.flow_run_id, run_input=run_input):
+                        log.info("woke %s %s: %s", inspection_id, phase, reason or "its input given")
+                    return True
             except (NotPausedError, RuntimeError, ObjectNotFound) as exc:
                 # Our row says waiting a moment before the run suspends on the server.
                 log.info("wake %s/%s not yet possible: %s", inspection_id, phase, exc)
             if pause is not None:
                 time.sleep(pause)
+        return False
 
     def wake_in_background(self, inspection_id: str, phase: str, *, reason: str) -> None:
         """Wake without holding up the caller."""

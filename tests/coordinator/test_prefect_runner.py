@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from prefect.exceptions import NotPausedError
 
-from send_inspection.coordinator import prefect_runner
 from send_inspection.coordinator.prefect_runner import PrefectRunner
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.inspection import open_inspection
 from send_inspection.engine.notification import LinksNotTaken, SurveyLinks
 from send_inspection.engine.phase_rows import begin_wait, ensure_phase, record_flow_run
+from send_inspection.live import waker as waker_module
+from send_inspection.live.waker import PrefectWaker
 from tests.conftest import NOTIFIED
 
 RUN_ID = "00000000-0000-0000-0000-000000000002"
@@ -40,10 +41,10 @@ def server(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
         seen["calls"].append(sorted(run_input))
         return True
 
-    monkeypatch.setattr(prefect_runner, "pause_key", pause_key)
-    monkeypatch.setattr(prefect_runner, "resume", resume)
-    monkeypatch.setattr(prefect_runner.time, "sleep", lambda seconds: seen["calls"].append(f"pause {seconds}"))
-    monkeypatch.setattr(PrefectRunner, "__init__", lambda self, ctx: setattr(self, "ctx", ctx))
+    monkeypatch.setattr(waker_module, "pause_key", pause_key)
+    monkeypatch.setattr(waker_module, "resume", resume)
+    monkeypatch.setattr(waker_module.time, "sleep", lambda seconds: seen["calls"].append(f"pause {seconds}"))
+    monkeypatch.setattr(PrefectRunner, "__init__", lambda self, ctx: setattr(self, "waker", PrefectWaker(ctx)))
     return seen
 
 
@@ -83,7 +84,7 @@ def test_a_refused_resume_is_tried_again(ctx: EngineContext, waiting: str, serve
             raise answer
         return answer
 
-    monkeypatch.setattr(prefect_runner, "resume", resume)
+    monkeypatch.setattr(waker_module, "resume", resume)
     PrefectRunner(ctx).give_survey_links(waiting, LINKS)
     assert server["calls"] == ["resume", "pause 0.25", "resume"]
 
