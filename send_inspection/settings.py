@@ -19,6 +19,9 @@ WATCHABLE_INBOXES = ("comms", "evidence")
 # The mail transports whose shared inboxes the mailbox intake can watch (its schedule runs only with these).
 INTAKE_TRANSPORTS = ("ews", "graph")
 DEFAULT_PHASE_LEASE = 90.0
+# A Pending run has no process yet: its worker is starting one (a process, or a container whose image may first be
+# pulled), which on a busy machine takes a while. By default it is taken for dead after this many leases.
+DEFAULT_PENDING_LEASES = 5
 DEFAULT_MAIL_RETRY_DELAYS = (10.0, 60.0, 300.0)
 
 
@@ -114,6 +117,9 @@ class Settings:
     watch_inboxes: tuple[str, ...] = WATCHABLE_INBOXES
     # Seconds a running phase may go without a heartbeat before the ticker takes it for dead and starts it afresh.
     phase_lease: float = DEFAULT_PHASE_LEASE
+    # Seconds a phase's run may stay Pending (its worker starting its process) before the ticker takes it for dead
+    # (SEND_INSPECTION_PENDING_GRACE; five leases unless set).
+    pending_grace: float = DEFAULT_PENDING_LEASES * DEFAULT_PHASE_LEASE
     # Seconds between the tries of a pass whose emails failed in a way that may pass; the last is also how often a
     # phase waiting on such a failure wakes to try again.
     mail_retry_delays: tuple[float, ...] = DEFAULT_MAIL_RETRY_DELAYS
@@ -295,6 +301,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     transport = env.get("SEND_INSPECTION_MAIL", "outbox")
     if transport not in MAIL_TRANSPORTS:
         raise ValueError(f"SEND_INSPECTION_MAIL={transport!r}: expected one of {', '.join(MAIL_TRANSPORTS)}")
+    lease = _lease(env, "SEND_INSPECTION_PHASE_LEASE")
     return Settings(
         home=home,
         database_url=env.get("SEND_INSPECTION_DB_URL", f"sqlite:///{home / 'send_inspection.db'}"),
@@ -313,7 +320,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ews=_ews_settings(env) if transport == "ews" else None,
         graph=_graph_settings(env) if transport == "graph" else None,
         watch_inboxes=_inboxes(env, "SEND_INSPECTION_WATCH_INBOXES"),
-        phase_lease=_lease(env, "SEND_INSPECTION_PHASE_LEASE"),
+        phase_lease=lease,
+        pending_grace=_pending_grace(env, lease=lease),
         mail_retry_delays=mail_retry_delays(env),
     )
 
@@ -329,3 +337,11 @@ def _lease(env: Mapping[str, str], name: str) -> float:
     if lease < 3:
         raise ValueError(f"{name}={lease:g}: a lease shorter than 3 seconds takes live runs for dead")
     return lease
+
+
+def _pending_grace(env: Mapping[str, str], *, lease: float) -> float:
+    name = "SEND_INSPECTION_PENDING_GRACE"
+    grace = _seconds(env, name, default=DEFAULT_PENDING_LEASES * lease)
+    if grace < lease:
+        raise ValueError(f"{name}={grace:g}: shorter than the lease ({lease:g} s) takes runs still starting for dead")
+    return grace

@@ -35,13 +35,13 @@ def recover_dead_phases_task() -> int:
     from send_inspection.live.recovery import ZombieRecovery
     from send_inspection.live.unopened_starts import adopt_unopened_starts
 
-    rt = current_runtime()
-    lease = timedelta(seconds=load_settings().phase_lease)
+    rt, settings = current_runtime(), load_settings()
+    lease, pending_grace = timedelta(seconds=settings.phase_lease), timedelta(seconds=settings.pending_grace)
     try:  # a start made in Prefect that never opened its inspection: recorded here, taken over below
-        adopt_unopened_starts(rt.context, lease=lease)
+        adopt_unopened_starts(rt.context, lease=lease, pending_grace=pending_grace)
     except Exception:  # noqa: BLE001 - shown, and never in the way of the dead phases' recovery and the wakes
         get_run_logger().exception("could not look for notification runs made in Prefect that never opened")
-    recovered = ZombieRecovery(rt.context, lease=lease).recover()
+    recovered = ZombieRecovery(rt.context, lease=lease, pending_grace=pending_grace).recover()
     for phase in recovered:
         get_run_logger().error("started %s afresh: its run had died (see that run's Crashed message)", phase)
     return len(recovered)

@@ -22,21 +22,20 @@ log = logging.getLogger(__name__)
 # Prefect states of a phase's run that may mean its process died (checked against the lease) or that it ended
 # without finishing the phase (a run that finishes it marks the phase done first).
 SUSPECT = (StateType.RUNNING, StateType.PENDING, StateType.CRASHED, StateType.FAILED, StateType.COMPLETED)
-# A Pending run has no process yet: the worker is starting one, which on a busy machine takes a while. It is taken
-# for dead (the worker died before starting it) only after this many leases.
-PENDING_LEASES = 5
 
 
 class ZombieRecovery:
     """Find phases whose flow run died (worker killed, machine restarted) and give each a fresh run.
 
     A run is dead when Prefect says it crashed or failed, or when it is Running or Pending in Prefect but neither
-    its state nor its process's heartbeat has moved for longer than the lease. The dead run is marked Crashed with
+    its state nor its process's heartbeat has moved for longer than the lease (Running) or the pending grace (Pending:
+    its worker may still be starting its process). The dead run is marked Crashed with
     a message saying so, and a fresh run of the phase's deployment takes over; the reconciler does what is due.
     """
 
-    def __init__(self, ctx: EngineContext, *, lease: timedelta, launcher: DeploymentLauncher | None = None) -> None:
-        self.ctx, self.lease = ctx, lease
+    def __init__(self, ctx: EngineContext, *, lease: timedelta, pending_grace: timedelta,
+                 launcher: DeploymentLauncher | None = None) -> None:
+        self.ctx, self.lease, self.pending_grace = ctx, lease, pending_grace
         self.launcher = launcher or DeploymentLauncher(ctx)
 
     def recover(self) -> list[str]:
@@ -47,7 +46,8 @@ class ZombieRecovery:
             phase = carried[str(flow_run.id)]
             assert flow_run.state is not None
             last_seen = max(t for t in (flow_run.state.timestamp, phase.heartbeat_at) if t is not None)
-            why = why_dead(flow_run.state, last_seen=last_seen, now=self.ctx.clock.now(), lease=self.lease)
+            why = why_dead(flow_run.state, last_seen=last_seen, now=self.ctx.clock.now(), lease=self.lease,
+                           pending_grace=self.pending_grace)
             if why is not None and self._take_over(phase, flow_run, why=why, last_seen=last_seen):
                 recovered.append(f"{phase.inspection_id} {phase.phase}")
         return recovered
@@ -82,13 +82,14 @@ class ZombieRecovery:
         return taken
 
 
-def why_dead(state: State, *, last_seen: datetime, now: datetime, lease: timedelta) -> str | None:
+def why_dead(state: State, *, last_seen: datetime, now: datetime, lease: timedelta,
+             pending_grace: timedelta) -> str | None:
     """Say why a phase's run in `state`, last seen alive at `last_seen`, is dead; None if it may be alive."""
     if state.type in (StateType.CRASHED, StateType.FAILED, StateType.COMPLETED):
         return f"its run ended {state.name} without finishing the phase ({state.message or 'no message'})"
     if state.type not in (StateType.RUNNING, StateType.PENDING):
         return None  # suspended, or scheduled and waiting for a worker
-    allowed = lease * (PENDING_LEASES if state.type == StateType.PENDING else 1)
+    allowed = pending_grace if state.type == StateType.PENDING else lease
     if now - last_seen > allowed:
         return (f"its run has been {state.name} with no sign of life since {to_london(last_seen):%H:%M:%S} "
                 f"London time (allowed {allowed.total_seconds():g}s): its process stopped")

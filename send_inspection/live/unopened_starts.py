@@ -72,7 +72,7 @@ def start_of(ctx: EngineContext, flow_run: FlowRun) -> UnopenedStart | None:
     return UnopenedStart(inspection_id, notified_at, kind, deliberate=bool(params.get("deliberate")))
 
 
-def adopt_unopened_starts(ctx: EngineContext, *, lease: timedelta) -> list[str]:
+def adopt_unopened_starts(ctx: EngineContext, *, lease: timedelta, pending_grace: timedelta) -> list[str]:
     """Record the start of each dead notification run whose inspection was never opened; return those inspections."""
     now = ctx.clock.now()
     with get_client(sync_client=True) as client:
@@ -88,7 +88,7 @@ def adopt_unopened_starts(ctx: EngineContext, *, lease: timedelta) -> list[str]:
         state = flow_run.state
         if state is None or NOT_STARTED_AGAIN in flow_run.tags:
             continue
-        why = why_dead(state, last_seen=state.timestamp, now=now, lease=lease)
+        why = why_dead(state, last_seen=state.timestamp, now=now, lease=lease, pending_grace=pending_grace)
         start = start_of(ctx, flow_run)
         if why is None or start is None or get_phase(ctx, start.inspection_id, NOTIFICATION.key) is not None:
             continue  # alive, not an inspection's start, or a start we know of (the lease recovery's)

@@ -33,8 +33,10 @@ from send_inspection.mail.outbox import outbox_id_for, read_outbox_message
 from send_inspection.rehearsal.staff import DATA_INPUT, HIDDEN, LINK  # what a person's browser would read
 from tests.helpers import Collector, free_port
 
-# The stack's short lease and mail retry delays, so the fault tests take seconds instead of minutes.
+# The stack's short lease, Pending grace and mail retry delays, so the fault tests take seconds instead of minutes.
+# Two leases of grace: a flow-run process here starts in seconds (a lease and more under the suite's load).
 LEASE_SECONDS = 15
+PENDING_GRACE_SECONDS = 30
 MAIL_RETRY_DELAYS = "1,2,3"
 
 
@@ -439,6 +441,7 @@ def _stack(root: Path, *, mail: str, product_db: str | None = None, prefect_db: 
         "SEND_INSPECTION_SMTP_PORT": str(smtp_port),
         "SEND_INSPECTION_WEB_PORT": str(web_port),
         "SEND_INSPECTION_PHASE_LEASE": str(LEASE_SECONDS),
+        "SEND_INSPECTION_PENDING_GRACE": str(PENDING_GRACE_SECONDS),
         "SEND_INSPECTION_MAIL_RETRY_DELAYS": MAIL_RETRY_DELAYS,
     }
     env.update(extra)
