@@ -24,7 +24,6 @@ from uuid import UUID
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
 
 from bench.machine import machine  # noqa: E402
 from tests.live.stack import LiveStack, start_stack, stop_stack  # noqa: E402
@@ -57,12 +56,11 @@ def decide_once(stack: LiveStack, day2: str, step: str, ref: str) -> tuple[float
     """Give one decision; return seconds to the next email and to the run being suspended again."""
     stack.wait_for(lambda: suspended(stack, day2), seconds=60, what="day 2 suspended")
     token = stack.token_for(f"{INSPECTION}:day2:{ref}:{step}:r1:ask")
-    page = httpx.get(f"{stack.web_url}/a/{token}", timeout=10)  # the person opens the link first
-    assert page.status_code == 200
+    page = stack.open_link(token)  # the person opens the link first
     nxt = f"{INSPECTION}:day2:{ref}:{NEXT[step]}:r1:ask"
     waits = stack.phase(INSPECTION, "day2")[2]
-    started = time.perf_counter()
-    response = stack.answer(token, ANSWER[step], lists_as_of=NOTIFIED_ON)
+    started = time.perf_counter()  # the button pressed
+    response = stack.press(token, page, ANSWER[step], lists_as_of=NOTIFIED_ON)
     assert response.status_code == 200, response.text[:300]
     stack.wait_for(lambda: stack.has_sent(nxt), seconds=60, what=nxt, every=0.02)
     to_email = time.perf_counter() - started

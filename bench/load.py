@@ -4,9 +4,10 @@ For each N asked (default 1, 20 and 40) it starts the pool shape afresh (Postgre
 product, scripts/pool.sh with two workers, the web app, an SMTP server on loopback that keeps every message), gives
 one inspection its 15 day-2 decisions alone (the baseline), then starts N inspections on N notification dates at
 once and gives each its 15 decisions through the staff links, as a browser does, all inspections in parallel. It
-prints one markdown row per N: inspections that reached their first wait, decision → next email p95 (and the
-baseline's), HTTP 5xx answered by the Prefect server, workers that died, runs left Running or Pending (for over a
-minute once the pool's queue is empty), emails sent more than once; and a second row: the ticker's runs under the
+prints one markdown row per N: inspections that reached their first wait, decision (the button pressed) → next email
+p95 (and the baseline's), how long the link's page took to open (p95), HTTP 5xx answered by the Prefect server,
+workers that died, runs left Running or Pending (for over a minute once the pool's queue is empty), emails sent more
+than once; and a second row: the ticker's runs under the
 load (how many, run time p50 and max, how late the latest started), and how much each of the N inspections grew the
 product's and the Prefect server's databases.
 
@@ -72,8 +73,12 @@ def start(stack: LiveStack, day: date) -> str:
     return inspection_id(day)
 
 
-def decide(stack: LiveStack, iid: str) -> list[float]:
-    """Give the inspection's 15 day-2 decisions one after another; return seconds from each to the next email."""
+def decide(stack: LiveStack, iid: str) -> list[tuple[float, float]]:
+    """Give the inspection's 15 day-2 decisions one after another, as a person does: open the link, press the button.
+
+    Return, for each, the seconds from pressing the button (the decision) to the next email, and the seconds the
+    link's page took to open.
+    """
     took = []
     for step, outcome, then in STEPS:
         for ref in ITEMS:
@@ -83,14 +88,17 @@ def decide(stack: LiveStack, iid: str) -> list[float]:
                 if time.monotonic() > deadline:
                     return took
                 time.sleep(0.2)
-            began = time.monotonic()
-            response = stack.answer(stack.token_for(asked), outcome)
+            token = stack.token_for(asked)
+            opening = time.monotonic()
+            page = stack.open_link(token)
+            pressed = time.monotonic()
+            response = stack.press(token, page, outcome)
             if response.status_code != 200:
                 continue
-            while following not in stack.mail.arrived and time.monotonic() - began < WAIT:
+            while following not in stack.mail.arrived and time.monotonic() - pressed < WAIT:
                 time.sleep(0.05)
             # When the SMTP server took the email, not when this thread next looked.
-            took.append(stack.mail.arrived.get(following, time.monotonic()) - began)
+            took.append((stack.mail.arrived.get(following, time.monotonic()) - pressed, pressed - opening))
     return took
 
 
@@ -175,12 +183,15 @@ def run_once(n: int, root: Path) -> dict[str, object]:
         decided = time.monotonic()
         settle(stack)
         keys = stack.received_keys()
+        loaded, alone_took = [d for d, _ in samples], [d for d, _ in baseline]
         return {
             "N": n, "opened": f"{reached}/{n}", "decisions": len(samples), "of": 15 * n,
-            "p95": round(percentile(samples, 95), 1) if samples else None,
-            "baseline_p95": round(percentile(baseline, 95), 1) if baseline else None,
-            "baseline_p50": round(statistics.median(baseline), 1) if baseline else None,
-            "ratio": round(percentile(samples, 95) / percentile(baseline, 95), 1) if samples and baseline else None,
+            "p95": round(percentile(loaded, 95), 2) if loaded else None,
+            "baseline_p95": round(percentile(alone_took, 95), 2) if alone_took else None,
+            "baseline_p50": round(statistics.median(alone_took), 2) if alone_took else None,
+            "ratio": round(percentile(loaded, 95) / percentile(alone_took, 95), 1) if loaded and alone_took else None,
+            "page_p95": round(percentile([o for _, o in samples], 95), 2) if samples else None,
+            "baseline_page_p95": round(percentile([o for _, o in baseline], 95), 2) if baseline else None,
             "server_5xx": server_errors(stack),
             "workers_died": stack.log("pool").count("exited; starting it again"),
             "left": (left := left_running(stack)), "left_running_or_pending": len(left),
@@ -205,16 +216,17 @@ def main() -> int:
         return 2
     print(json.dumps(machine("prefect", "sqlalchemy"), indent=1))
     print("| N | inspections open | decisions measured | decision → next email p95 (baseline alone) | ratio | "
-          "Prefect 5xx | workers died | runs left Running/Pending | emails (sent twice) | minutes to the last decision "
-          "(to the pool's queue empty) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "link's page opens p95 (alone) | Prefect 5xx | workers died | runs left Running/Pending | "
+          "emails (sent twice) | minutes to the last decision (to the pool's queue empty) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for n in args.n:
         with tempfile.TemporaryDirectory(prefix=f"load-{n}-") as root:
             row = run_once(n, Path(root))
         rows.append(row)
         print(f"| {row['N']} | {row['opened']} | {row['decisions']}/{row['of']} | {row['p95']} s "
-              f"({row['baseline_p95']} s) | {row['ratio']}× | {row['server_5xx']} | {row['workers_died']} | "
+              f"({row['baseline_p95']} s) | {row['ratio']}× | {row['page_p95']} s ({row['baseline_page_p95']} s) | "
+              f"{row['server_5xx']} | {row['workers_died']} | "
               f"{row['left_running_or_pending']} | {row['emails']} ({row['sent_twice']}) | {row['minutes']} "
               f"({row['settled_minutes']}) |",
               flush=True)
