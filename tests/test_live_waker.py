@@ -38,6 +38,7 @@ def resumes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     asked: list[str] = []
     monkeypatch.setattr(waker_module, "resume", lambda flow_run_id, *, run_input: asked.append(flow_run_id) or True)
     monkeypatch.setattr(waker_module.time, "sleep", lambda seconds: asked.append(f"pause {seconds}"))
+    monkeypatch.setattr(waker_module, "starting_again", lambda flow_run_id: False)  # running, about to suspend
     return asked
 
 
@@ -102,3 +103,21 @@ def test_a_run_that_never_suspends_is_tried_less_and_less_often_then_left_to_the
     PrefectWaker(ctx).wake(iid, "day2", reason="decision on 1.1")
     assert resumes == [RUN_ID, "pause 0.25", RUN_ID, "pause 0.5", RUN_ID, "pause 1.0", RUN_ID, "pause 2.0", RUN_ID,
                        "pause 4.0", RUN_ID]
+
+
+def test_a_run_another_wake_resumed_is_left_to_start_without_pauses(
+        ctx: EngineContext, started: tuple, resumes: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our row still says waiting but the server has the run Scheduled or Pending again: it reads the decision when
+    its pass starts, so the waker stops at once instead of holding a web app thread for seconds."""
+    iid, _ = started
+    record_flow_run(ctx, iid, "day2", RUN_ID)
+    begin_wait(ctx, iid, "day2", reason="waiting for answers", next_wake_at=None, flow_run_id=RUN_ID)
+
+    def resume(flow_run_id: str, *, run_input: dict) -> bool:
+        resumes.append(flow_run_id)
+        raise NotPausedError("Cannot resume a run that isn't paused!")
+
+    monkeypatch.setattr(waker_module, "resume", resume)
+    monkeypatch.setattr(waker_module, "starting_again", lambda flow_run_id: True)
+    PrefectWaker(ctx).wake(iid, "day2", reason="decision on 1.1")
+    assert resumes == [RUN_ID]

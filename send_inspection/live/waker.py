@@ -11,6 +11,7 @@ from uuid import UUID
 
 import httpx
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import StateType
 from prefect.exceptions import NotPausedError, ObjectNotFound
 from prefect.flow_runs import resume_flow_run
 
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 # a new Prefect client and a call to the server, in the web app beside the pages people wait on. Past the last try
 # the ticker wakes the phase (its news is counted).
 WAKE_PAUSES = (0.25, 0.5, 1.0, 2.0, 4.0)
+# Prefect states of a run resumed already (a suspended run goes to Scheduled "Resuming", then Pending as a worker
+# starts its process) while our row still says waiting: it reads every decision recorded when its pass starts.
+STARTING_AGAIN = (StateType.SCHEDULED, StateType.PENDING)
 
 
 class PrefectWaker:
@@ -84,8 +88,12 @@ class PrefectWaker:
                         log.info("woke %s %s: %s", inspection_id, phase, reason or "its input given")
                     return True
             except (NotPausedError, RuntimeError, ObjectNotFound) as exc:
-                # Our row says waiting a moment before the run suspends on the server.
+                # Our row says waiting a moment before the run suspends on the server, or after another wake
+                # resumed it and before its pass starts.
                 log.info("wake %s/%s not yet possible: %s", inspection_id, phase, exc)
+            if starting_again(run.flow_run_id):
+                log.info("wake %s/%s: its run was resumed already and reads this when it starts", inspection_id, phase)
+                return True
             if pause is not None:
                 time.sleep(pause)
         return False
@@ -115,6 +123,13 @@ def resume(flow_run_id: str, *, run_input: dict[str, object]) -> bool:
         log.info("run %s was already resumed by another wake", flow_run_id)
         return False
     return True
+
+
+def starting_again(flow_run_id: str) -> bool:
+    """Say whether the flow run was resumed already and has yet to start (Scheduled, or Pending as it starts)."""
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(flow_run_id)).state
+    return state is not None and state.type in STARTING_AGAIN
 
 
 def pause_key(flow_run_id: str) -> str | None:

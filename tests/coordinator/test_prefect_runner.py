@@ -30,9 +30,9 @@ def waiting(ctx: EngineContext) -> str:
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
+def server(monkeypatch: pytest.MonkeyPatch) -> dict:
     """Stand in for the Prefect server: the pause keys it reports in turn, and each resume and pause made."""
-    seen: dict[str, list] = {"keys": [], "calls": []}
+    seen: dict = {"keys": [], "calls": [], "starting": False}  # "starting": the run was resumed and is starting
 
     def pause_key(flow_run_id: str) -> str | None:
         return seen["keys"].pop(0) if seen["keys"] else None
@@ -43,6 +43,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
 
     monkeypatch.setattr(waker_module, "pause_key", pause_key)
     monkeypatch.setattr(waker_module, "resume", resume)
+    monkeypatch.setattr(waker_module, "starting_again", lambda flow_run_id: seen["starting"])
     monkeypatch.setattr(waker_module.time, "sleep", lambda seconds: seen["calls"].append(f"pause {seconds}"))
     monkeypatch.setattr(PrefectRunner, "__init__", lambda self, ctx: setattr(self, "waker", PrefectWaker(ctx)))
     return seen
@@ -95,3 +96,10 @@ def test_a_run_that_never_suspends_says_the_links_are_recorded(ctx: EngineContex
     with pytest.raises(LinksNotTaken, match="the survey links are recorded.*give them again in a minute"):
         PrefectRunner(ctx).give_survey_links(waiting, LINKS)
     assert server["calls"] == ["pause 0.25", "pause 0.5", "pause 1.0", "pause 2.0", "pause 4.0"]
+
+
+def test_a_run_resumed_already_reads_the_links_when_it_starts(ctx: EngineContext, waiting: str, server: dict) -> None:
+    """Another wake resumed the run (Scheduled or Pending now): its pass reads the recorded links, nothing waits."""
+    server["starting"] = True
+    PrefectRunner(ctx).give_survey_links(waiting, LINKS)
+    assert server["calls"] == []
