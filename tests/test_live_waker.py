@@ -3,6 +3,8 @@ phases it resumes at all."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 import pytest
 from prefect.exceptions import NotPausedError
@@ -67,57 +69,49 @@ def test_news_while_the_pass_runs_makes_it_go_again_instead_of_waiting(ctx: Engi
     assert ticket.go_again
 
 
-def test_a_waiting_phase_is_resumed_and_retried_until_its_run_is_suspended(
-        ctx: EngineContext, started: tuple, resumes: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """Our row says waiting a moment before the server has the run suspended: the waker tries again after a pause."""
+@pytest.fixture
+def day2_waiting(ctx: EngineContext, started: tuple) -> str:
+    """Return the inspection whose day-2 row says waiting on RUN_ID."""
     iid, _ = started
     record_flow_run(ctx, iid, "day2", RUN_ID)
     begin_wait(ctx, iid, "day2", reason="waiting for answers", next_wake_at=None, flow_run_id=RUN_ID)
-    answers = iter([NotPausedError("not paused yet"), True])
+    return iid
 
+
+def _not_paused_then(answers: list[object], resumes: list[str]) -> Callable[..., bool]:
+    """Return a stand-in for resume giving `answers` in turn (an exception is raised), recording each call."""
     def resume(flow_run_id: str, *, run_input: dict) -> bool:
-        answer = next(answers)
         resumes.append(flow_run_id)
+        answer = answers.pop(0) if len(answers) > 1 else answers[0]
         if isinstance(answer, Exception):
             raise answer
-        return answer
+        return bool(answer)
+    return resume
 
-    monkeypatch.setattr(waker_module, "resume", resume)
-    PrefectWaker(ctx).wake(iid, "day2", reason="decision on 1.1")
+
+def test_a_waiting_phase_is_resumed_and_retried_until_its_run_is_suspended(
+        ctx: EngineContext, day2_waiting: str, resumes: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our row says waiting a moment before the server has the run suspended: the waker tries again after a pause."""
+    monkeypatch.setattr(waker_module, "resume", _not_paused_then([NotPausedError("not paused yet"), True], resumes))
+    PrefectWaker(ctx).wake(day2_waiting, "day2", reason="decision on 1.1")
     assert resumes == [RUN_ID, "pause 0.25", RUN_ID]
 
 
 def test_a_run_that_never_suspends_is_tried_less_and_less_often_then_left_to_the_ticker(
-        ctx: EngineContext, started: tuple, resumes: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+        ctx: EngineContext, day2_waiting: str, resumes: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """Six tries over 7.75 s, each pause twice the last; then the waker leaves it to the ticker, which wakes what is
     still due."""
-    iid, _ = started
-    record_flow_run(ctx, iid, "day2", RUN_ID)
-    begin_wait(ctx, iid, "day2", reason="waiting for answers", next_wake_at=None, flow_run_id=RUN_ID)
-
-    def resume(flow_run_id: str, *, run_input: dict) -> bool:
-        resumes.append(flow_run_id)
-        raise NotPausedError("not paused yet")
-
-    monkeypatch.setattr(waker_module, "resume", resume)
-    PrefectWaker(ctx).wake(iid, "day2", reason="decision on 1.1")
+    monkeypatch.setattr(waker_module, "resume", _not_paused_then([NotPausedError("not paused yet")], resumes))
+    PrefectWaker(ctx).wake(day2_waiting, "day2", reason="decision on 1.1")
     assert resumes == [RUN_ID, "pause 0.25", RUN_ID, "pause 0.5", RUN_ID, "pause 1.0", RUN_ID, "pause 2.0", RUN_ID,
                        "pause 4.0", RUN_ID]
 
 
 def test_a_run_another_wake_resumed_is_left_to_start_without_pauses(
-        ctx: EngineContext, started: tuple, resumes: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+        ctx: EngineContext, day2_waiting: str, resumes: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """Our row still says waiting but the server has the run Scheduled or Pending again: it reads the decision when
     its pass starts, so the waker stops at once instead of holding a web app thread for seconds."""
-    iid, _ = started
-    record_flow_run(ctx, iid, "day2", RUN_ID)
-    begin_wait(ctx, iid, "day2", reason="waiting for answers", next_wake_at=None, flow_run_id=RUN_ID)
-
-    def resume(flow_run_id: str, *, run_input: dict) -> bool:
-        resumes.append(flow_run_id)
-        raise NotPausedError("Cannot resume a run that isn't paused!")
-
-    monkeypatch.setattr(waker_module, "resume", resume)
+    monkeypatch.setattr(waker_module, "resume", _not_paused_then([NotPausedError("not paused")], resumes))
     monkeypatch.setattr(waker_module, "starting_again", lambda flow_run_id: True)
-    PrefectWaker(ctx).wake(iid, "day2", reason="decision on 1.1")
+    PrefectWaker(ctx).wake(day2_waiting, "day2", reason="decision on 1.1")
     assert resumes == [RUN_ID]
