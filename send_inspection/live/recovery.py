@@ -28,9 +28,9 @@ class ZombieRecovery:
     """Find phases whose flow run died (worker killed, machine restarted) and give each a fresh run.
 
     A run is dead when Prefect says it crashed or failed, or when it is Running or Pending in Prefect but neither
-    its state nor its process's heartbeat has moved for longer than the lease (Running) or the pending grace (Pending:
-    its worker may still be starting its process). The dead run is marked Crashed with
-    a message saying so, and a fresh run of the phase's deployment takes over; the reconciler does what is due.
+    its state nor its process's heartbeat has moved for longer than the lease (Running) or the pending grace
+    (Pending: its worker may still be starting its process). The dead run is marked Crashed with a message saying
+    so, and a fresh run of the phase's deployment takes over; the reconciler does what is due.
     """
 
     def __init__(self, ctx: EngineContext, *, lease: timedelta, pending_grace: timedelta,
