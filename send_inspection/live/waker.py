@@ -14,6 +14,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.exceptions import NotPausedError, ObjectNotFound
 from prefect.flow_runs import resume_flow_run
+from prefect.states import State
 
 from send_inspection.engine.context import EngineContext
 from send_inspection.engine.phase_rows import get_phase
@@ -127,13 +128,17 @@ def resume(flow_run_id: str, *, run_input: dict[str, object]) -> bool:
 
 def starting_again(flow_run_id: str) -> bool:
     """Say whether the flow run was resumed already and has yet to start (Scheduled, or Pending as it starts)."""
-    with get_client(sync_client=True) as client:
-        state = client.read_flow_run(UUID(flow_run_id)).state
+    state = _state(flow_run_id)
     return state is not None and state.type in STARTING_AGAIN
 
 
 def pause_key(flow_run_id: str) -> str | None:
     """Return the key of the pause the flow run is suspended in, or None while it is not paused."""
-    with get_client(sync_client=True) as client:
-        state = client.read_flow_run(UUID(flow_run_id)).state
+    state = _state(flow_run_id)
     return state.state_details.pause_key if state is not None and state.is_paused() else None
+
+
+def _state(flow_run_id: str) -> State | None:
+    """Return the flow run's state as the Prefect server has it now."""
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(UUID(flow_run_id)).state
